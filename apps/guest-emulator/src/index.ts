@@ -1,0 +1,1 @@
+export { bootGuest, type GuestBootOptions, type GuestBootReport, type GuestCpuReport } from './boot.js';

@@ -1,0 +1,6 @@
+export { GuestFault, isGuestFault } from '@pvlab/hypercall';
+export type { Diagnostic, HypercallDescriptor } from '@pvlab/hypercall/host';
+export { type DemoReport, runDirectDemo } from './demo.js';
+export { type CreateVmOptions, MAX_VCPUS, type ResolvedVmOptions, VmOptionError } from './options.js';
+export { OPTIONAL_PACKAGES } from './packages.js';
+export { ConformanceError, createVm, VirtualProcessor, Vm } from './vm.js';

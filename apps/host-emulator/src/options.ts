@@ -1,0 +1,78 @@
+import { HvFeature, type HvFeatureName, MAX_GUEST_MEMORY_BYTES } from '@pvlab/hypercall';
+import { DEFAULT_SPIN_WAIT_RETRY_COUNT } from '@pvlab/hypercall/host';
+import { z } from 'zod';
+import { OPTIONAL_PACKAGES } from './packages.js';
+
+/** Bad `createVm` options (or CLI flags): the message names the option and what is accepted. */
+export class VmOptionError extends Error {
+  override readonly name = 'VmOptionError';
+}
+
+/** The most VPs a partition may have: 64 banks of 64 (HV_VP_SET's limit). */
+export const MAX_VCPUS = 4096;
+const PAGE = 4096;
+
+const featureNames = Object.keys(HvFeature) as [HvFeatureName, ...HvFeatureName[]];
+
+const schema = z
+  .object({
+    vcpus: z.number().int().min(1).max(MAX_VCPUS).default(1),
+    memoryBytes: z
+      .number()
+      .int()
+      .min(PAGE)
+      .max(MAX_GUEST_MEMORY_BYTES)
+      .refine((n) => n % PAGE === 0, { message: `must be a multiple of ${PAGE}` })
+      .default(16 * 1024 * 1024),
+    arch: z.literal('x64').default('x64'),
+    vendor: z.enum(['intel', 'amd']).default('intel'),
+    strict: z.boolean().default(true),
+    packages: z
+      .record(z.string(), z.boolean())
+      .superRefine((packages, ctx) => {
+        for (const name of Object.keys(packages)) {
+          if (!OPTIONAL_PACKAGES.includes(name)) {
+            const accepted =
+              OPTIONAL_PACKAGES.length > 0
+                ? OPTIONAL_PACKAGES.join(', ')
+                : 'none yet (the core cannot be dropped)';
+            ctx.addIssue({ code: 'custom', path: [name], message: `unknown package; accepted: ${accepted}` });
+          }
+        }
+      })
+      .default({}),
+    features: z.partialRecord(z.enum(featureNames), z.boolean()).default({}),
+    spinWaitRetryCount: z.number().int().min(0).max(0xffff_ffff).default(DEFAULT_SPIN_WAIT_RETRY_COUNT),
+    maxRepsPerCall: z.number().int().min(1).max(0xfff).default(0xfff),
+    physicalAddressBits: z.number().int().min(32).max(52).default(48),
+  })
+  .strict();
+
+/** `createVm` options as the user writes them. */
+export type CreateVmOptions = z.input<typeof schema>;
+/** `createVm` options with every default applied. */
+export type ResolvedVmOptions = z.output<typeof schema>;
+
+/** Validates options; the first problem becomes one line naming the option. */
+export function resolveVmOptions(options: unknown): ResolvedVmOptions {
+  const parsed = schema.safeParse(options ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const path = issue.path.length > 0 ? issue.path.join('.') : '(options)';
+  const detail =
+    issue.code === 'unrecognized_keys'
+      ? `unknown option ${issue.keys.map((k) => `'${k}'`).join(', ')}; accepted: ${Object.keys(schema.shape).join(', ')}`
+      : issue.message;
+  const value = valueAt(options, issue.path);
+  throw new VmOptionError(`createVm option ${path}${value === undefined ? '' : ` = ${value}`}: ${detail}`);
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): string | undefined {
+  let v: unknown = root;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  if (v === undefined || (typeof v === 'object' && v !== null)) return undefined;
+  return typeof v === 'string' ? `'${v}'` : String(v);
+}

@@ -1,0 +1,194 @@
+import { type CpuidResult, GuestMemory, type HvFeatureName } from '@pvlab/hypercall';
+import type { GuestCpu } from '@pvlab/hypercall/guest';
+import {
+  CORE_FEATURES,
+  type Diagnostic,
+  HvPartition,
+  type HvVpState,
+  type HypercallDescriptor,
+} from '@pvlab/hypercall/host';
+import { type CreateVmOptions, type ResolvedVmOptions, resolveVmOptions } from './options.js';
+import { PACKAGE_EXTENSIONS } from './packages.js';
+
+/** Raised by `vm.close()` in strict mode when the guest did something the spec forbids. */
+export class ConformanceError extends Error {
+  override readonly name = 'ConformanceError';
+  readonly diagnostics: readonly Diagnostic[];
+
+  constructor(diagnostics: readonly Diagnostic[]) {
+    const lines = diagnostics.map((d) => `  [${d.rule}] VP ${d.vp}: ${d.message}`);
+    super(`strict mode: ${diagnostics.length} conformance diagnostic(s)\n${lines.join('\n')}`);
+    this.diagnostics = diagnostics;
+  }
+}
+
+/** One virtual processor, driven from the calling thread (the direct harness). */
+export class VirtualProcessor implements GuestCpu {
+  readonly index: number;
+  readonly #vm: Vm;
+  readonly #state: HvVpState;
+
+  constructor(vm: Vm, state: HvVpState) {
+    this.#vm = vm;
+    this.#state = state;
+    this.index = state.index;
+  }
+
+  /** WRMSR; throws GuestFault{vector:'GP'} when refused. */
+  writeMsr(msr: bigint, value: bigint): void {
+    this.#vm.partitionOpen().writeMsr(this.index, msr, value);
+  }
+
+  /** RDMSR; throws GuestFault{vector:'GP'} when refused. */
+  readMsr(msr: bigint): bigint {
+    return this.#vm.partitionOpen().readMsr(this.index, msr);
+  }
+
+  /** CPUID as this VP sees it. */
+  cpuid(leaf: number): CpuidResult {
+    return this.#vm.cpuid(leaf);
+  }
+
+  /**
+   * A memory-form hypercall (RCX = control, RDX = input GPA, R8 = output GPA). Returns the TLFS
+   * result value; throws GuestFault{vector:'UD'} before hypercalls are enabled. With the Fast bit
+   * set, RDX and R8 are the first 16 input bytes instead, and the XMM registers keep their values.
+   */
+  hypercall(control: bigint, inputGpa: bigint, outputGpa: bigint): bigint {
+    const partition = this.#vm.partitionOpen();
+    const regs = this.#state.registers;
+    regs.control = BigInt.asUintN(64, control);
+    regs.rdx = BigInt.asUintN(64, inputGpa);
+    regs.r8 = BigInt.asUintN(64, outputGpa);
+    return partition.hypercall(this.index, regs);
+  }
+
+  /**
+   * A fast hypercall: `input` is RDX, R8, XMM0.lo, XMM0.hi, … (at most 14 values; slots not given
+   * are zero). `output` holds the call's XMM output slots, empty when it has none or failed.
+   */
+  fastHypercall(control: bigint, input: readonly bigint[]): { result: bigint; output: bigint[] } {
+    const partition = this.#vm.partitionOpen();
+    const regs = this.#state.registers;
+    if (input.length > regs.fastSlotCount) {
+      throw new RangeError(
+        `fastHypercall takes at most ${regs.fastSlotCount} input values (RDX, R8, XMM0..XMM5); got ${input.length}`,
+      );
+    }
+    regs.control = BigInt.asUintN(64, control);
+    regs.rdx = 0n;
+    regs.r8 = 0n;
+    regs.xmm.fill(0n);
+    regs.loadSlots(input);
+    const result = partition.hypercall(this.index, regs);
+    const { firstSlot, slots } = partition.dispatcher.fastOutputWritten(regs.control, result);
+    const output: bigint[] = [];
+    for (let i = 0; i < slots; i++) output.push(regs.readFastSlot(firstSlot + i));
+    return { result, output };
+  }
+
+  /** HvCallNotifyLongSpinWait calls this VP made, and the last SpinCount it reported. */
+  get longSpinWaits(): { count: number; lastSpinCount: number } {
+    return { count: this.#state.longSpinWaits, lastSpinCount: this.#state.lastSpinCount };
+  }
+}
+
+/**
+ * A VM driven from the calling thread: guest memory, CPUID, and VPs whose MSR accesses and
+ * hypercalls run the host handlers synchronously. The harness for conformance tests.
+ */
+export class Vm {
+  readonly memory: GuestMemory;
+  readonly options: Readonly<ResolvedVmOptions>;
+  readonly #partition: HvPartition;
+  readonly #vps: VirtualProcessor[];
+  #closed = false;
+
+  constructor(options: ResolvedVmOptions) {
+    this.options = options;
+    this.memory = new GuestMemory(options.memoryBytes);
+    const extensions = Object.entries(PACKAGE_EXTENSIONS)
+      .filter(([name]) => options.packages[name] !== false)
+      .map(([, ext]) => ext);
+    const features = new Set<HvFeatureName>([...CORE_FEATURES, ...extensions.flatMap((e) => e.features)]);
+    for (const [name, on] of Object.entries(options.features) as [HvFeatureName, boolean][]) {
+      if (on) features.add(name);
+      else features.delete(name);
+    }
+    this.#partition = new HvPartition({
+      memory: this.memory,
+      vcpus: options.vcpus,
+      vendor: options.vendor,
+      features,
+      spinWaitRetryCount: options.spinWaitRetryCount,
+      physicalAddressBits: options.physicalAddressBits,
+      maxRepsPerCall: options.maxRepsPerCall,
+      extensions,
+    });
+    this.#vps = this.#partition.vps.map((s) => new VirtualProcessor(this, s));
+  }
+
+  /** The host side of the partition: dispatcher, features, MSRs (for host-side tests). */
+  get partition(): HvPartition {
+    return this.partitionOpen();
+  }
+
+  /** @internal The partition, or an error once the VM is closed. */
+  partitionOpen(): HvPartition {
+    if (this.#closed) throw new Error('this VM is closed');
+    return this.#partition;
+  }
+
+  /** The number of VPs. */
+  get vcpus(): number {
+    return this.#vps.length;
+  }
+
+  /** VP `i`; a RangeError names the valid range. */
+  vp(i: number): VirtualProcessor {
+    const vp = this.#vps[i];
+    if (vp === undefined || !Number.isInteger(i)) {
+      throw new RangeError(`vp(${i}): this VM has VPs 0..${this.#vps.length - 1}`);
+    }
+    return vp;
+  }
+
+  /** CPUID for a hypervisor leaf (0x40000000…); unreported leaves read as zeros. */
+  cpuid(leaf: number): CpuidResult {
+    return this.partitionOpen().cpuid(leaf);
+  }
+
+  /** Conformance diagnostics recorded so far. */
+  diagnostics(): Diagnostic[] {
+    return this.partitionOpen().diagnostics();
+  }
+
+  /** Returns the diagnostics and clears them (so that strict `close()` will not report them). */
+  takeDiagnostics(): Diagnostic[] {
+    return this.partitionOpen().diagnostics(true);
+  }
+
+  /** Adds a hypercall of your own (a host implementation under test) to this VM's dispatcher. */
+  registerHypercall(
+    descriptor: HypercallDescriptor | ((partition: HvPartition) => HypercallDescriptor),
+  ): void {
+    const p = this.partitionOpen();
+    p.dispatcher.register(typeof descriptor === 'function' ? descriptor(p) : descriptor);
+  }
+
+  /**
+   * Ends the VM. In strict mode (the default), throws a ConformanceError listing the diagnostics
+   * not taken with `takeDiagnostics()`. Closing twice is a no-op.
+   */
+  close(): void {
+    if (this.#closed) return;
+    const pending = this.#partition.diagnostics(true);
+    this.#closed = true;
+    if (this.options.strict && pending.length > 0) throw new ConformanceError(pending);
+  }
+}
+
+/** Creates a VM for the direct harness. Bad options throw a VmOptionError naming the option. */
+export function createVm(options: CreateVmOptions = {}): Vm {
+  return new Vm(resolveVmOptions(options));
+}

@@ -1,0 +1,352 @@
+import { GuestFault } from '../guest-fault.js';
+import type { GuestMemory } from '../memory.js';
+import { hvCallName } from '../wire/call-code.js';
+import type { HypercallControlFields } from '../wire/control.js';
+import { decodeHypercallControl, HV_HYPERCALL_RSVD_MASK } from '../wire/control.js';
+import { fastInputPairs } from '../wire/fast.js';
+import { HV_PAGE_SIZE, HV_PARAMETER_ALIGNMENT } from '../wire/page.js';
+import { decodeHypercallResult, encodeHypercallResult } from '../wire/result.js';
+import { HvStatus, type HvStatusCode } from '../wire/status.js';
+import type { HypercallIo } from './calling-convention.js';
+import type {
+  FeatureView,
+  HypercallCall,
+  HypercallDescriptor,
+  RepHypercallCall,
+  RepOutcome,
+} from './descriptor.js';
+
+/** What the dispatcher needs from its partition. */
+export interface DispatcherEnvironment {
+  readonly memory: GuestMemory;
+  readonly features: FeatureView;
+  /** GPAs at or above 2^bits are outside the partition's GPA space. */
+  readonly physicalAddressBits: number;
+  /** Reps one invocation may process before it is time-sliced (spec 01 rule 8). */
+  readonly maxRepsPerCall: number;
+  diagnose(rule: string, vp: number, message: string): void;
+}
+
+/** The decoded, validated facts of one call, as observers and traces see them. */
+export interface HypercallRecord {
+  readonly vp: number;
+  readonly control: bigint;
+  readonly callCode: number;
+  readonly name: string;
+  readonly fast: boolean;
+  readonly repCount: number;
+  readonly repStartIndex: number;
+  readonly status: HvStatusCode;
+  readonly repsCompleted: number;
+}
+
+/** Raised when a handler breaks the dispatcher's contract: a host bug, never a guest error. */
+export class HostInvariantError extends Error {
+  override readonly name = 'HostInvariantError';
+}
+
+const RSVD_LO = Number(HV_HYPERCALL_RSVD_MASK & 0xffff_ffffn) | 0x8000_0000; // + Nested (bit 31)
+const RSVD_HI = Number(HV_HYPERCALL_RSVD_MASK >> 32n);
+
+const statusResult = (status: HvStatusCode): bigint => encodeHypercallResult(status, 0);
+
+/**
+ * Validates every generic rule of spec 01 (rules 1–6, 11–13) in one place, copies the input,
+ * runs the descriptor's handler and writes back only what completed. Handlers see well-formed
+ * input only. Guest-controlled input never throws here: it gets a status or a GuestFault.
+ */
+export class HypercallDispatcher {
+  readonly #env: DispatcherEnvironment;
+  readonly #table = new Map<number, HypercallDescriptor>();
+  // Input and output are staged here: one parameter list is at most one page.
+  readonly #inBuf = new ArrayBuffer(HV_PAGE_SIZE);
+  readonly #outBuf = new ArrayBuffer(HV_PAGE_SIZE);
+  readonly #inBytes = new Uint8Array(this.#inBuf);
+  readonly #outBytes = new Uint8Array(this.#outBuf);
+  #observer: ((record: HypercallRecord) => void) | undefined;
+
+  constructor(env: DispatcherEnvironment) {
+    this.#env = env;
+  }
+
+  /** Adds a hypercall. A second descriptor for the same code is a host bug. */
+  register(descriptor: HypercallDescriptor): void {
+    validateDescriptor(descriptor);
+    const existing = this.#table.get(descriptor.code);
+    if (existing) {
+      throw new HostInvariantError(
+        `call code 0x${descriptor.code.toString(16)} is already registered as ${existing.name}`,
+      );
+    }
+    this.#table.set(descriptor.code, descriptor);
+  }
+
+  /** The descriptor of a call code, if registered. */
+  descriptor(code: number): HypercallDescriptor | undefined {
+    return this.#table.get(code);
+  }
+
+  /** Every registered descriptor, by call code. */
+  descriptors(): HypercallDescriptor[] {
+    return [...this.#table.values()].sort((a, b) => a.code - b.code);
+  }
+
+  /** Sees every completed call (after its status is known). One observer; `undefined` removes it. */
+  observe(observer: ((record: HypercallRecord) => void) | undefined): void {
+    this.#observer = observer;
+  }
+
+  /** Runs one hypercall for VP `vp` and returns the TLFS result value. */
+  dispatch(vp: number, io: HypercallIo): bigint {
+    const control = io.control;
+    const lo = Number(control & 0xffff_ffffn);
+    const hi = Number((control >> 32n) & 0xffff_ffffn);
+    const code = lo & 0xffff;
+    const fast = ((lo >>> 16) & 1) === 1;
+    const varHdr = (lo >>> 17) & 0x3ff;
+    const repCount = hi & 0xfff;
+    const repStart = (hi >>> 16) & 0xfff;
+
+    let status: HvStatusCode;
+    let reps = 0;
+    // Rule 1: reserved bits (KVM counts Nested as reserved; pvlab models no nested hypervisor).
+    if ((lo & RSVD_LO) !== 0 || (hi & RSVD_HI) !== 0) {
+      status = HvStatus.INVALID_HYPERCALL_INPUT;
+    } else {
+      const desc = this.#table.get(code);
+      if (desc === undefined) {
+        status = HvStatus.INVALID_HYPERCALL_CODE;
+      } else if (desc.gate !== undefined && !desc.gate.isOpen(this.#env.features)) {
+        status = HvStatus.ACCESS_DENIED;
+      } else {
+        const fields: HypercallControlFields = {
+          callCode: code,
+          fast,
+          variableHeaderSize: varHdr,
+          nested: false,
+          repCount,
+          repStartIndex: repStart,
+          reservedBits: 0n,
+        };
+        const outcome = this.#run(vp, io, desc, fields);
+        status = outcome.status;
+        reps = outcome.repsCompleted;
+      }
+    }
+    const observer = this.#observer;
+    if (observer) {
+      observer({
+        vp,
+        control,
+        callCode: code,
+        name: hvCallName(code),
+        fast,
+        repCount,
+        repStartIndex: repStart,
+        status,
+        repsCompleted: reps,
+      });
+    }
+    return reps === 0 ? statusResult(status) : encodeHypercallResult(status, reps);
+  }
+
+  /**
+   * Which fast-output slots hold output after a fast call with `control` returned `result`:
+   * a simple call's whole output on success, a rep call's elements 0..RepsCompleted-1.
+   */
+  fastOutputWritten(control: bigint, result: bigint): { firstSlot: number; slots: number } {
+    const none = { firstSlot: 0, slots: 0 };
+    const c = decodeHypercallControl(control);
+    const desc = this.#table.get(c.callCode);
+    if (!c.fast || desc === undefined) return none;
+    const r = decodeHypercallResult(result);
+    const firstSlot = firstFastOutputSlot(inputLength(desc, c));
+    if (desc.kind === 'simple') {
+      return r.status === HvStatus.SUCCESS ? { firstSlot, slots: desc.outputBytes / 8 } : none;
+    }
+    return { firstSlot, slots: (r.repsCompleted * desc.outputElementBytes) / 8 };
+  }
+
+  #run(vp: number, io: HypercallIo, desc: HypercallDescriptor, c: HypercallControlFields): RepOutcome {
+    const isRep = desc.kind === 'rep';
+    // Rule 2: rep fields on simple calls; RepCount 0 or RepStartIndex ≥ RepCount on rep calls.
+    if (
+      isRep ? c.repCount === 0 || c.repStartIndex >= c.repCount : c.repCount !== 0 || c.repStartIndex !== 0
+    ) {
+      return fail(HvStatus.INVALID_HYPERCALL_INPUT);
+    }
+    // Rule 3: a variable header only where the call has one.
+    if (c.variableHeaderSize !== 0 && !desc.variableHeader) return fail(HvStatus.INVALID_HYPERCALL_INPUT);
+
+    const varBytes = 8 * c.variableHeaderSize;
+    const inLen = inputLength(desc, c);
+    const outLen = isRep ? c.repCount * desc.outputElementBytes : desc.outputBytes;
+
+    let outputSlot = -1;
+    if (c.fast) {
+      const staged = this.#stageFastInput(io, desc, inLen, outLen);
+      if (typeof staged === 'object') return staged;
+      outputSlot = staged;
+    } else {
+      const staged = this.#stageMemoryInput(vp, io, inLen, outLen);
+      if (staged !== undefined) return staged;
+    }
+    this.#outBytes.fill(0, 0, outLen);
+
+    const env = this.#env;
+    const input = new DataView(this.#inBuf, 0, inLen);
+    const output = new DataView(this.#outBuf, 0, outLen);
+    const diagnose = (rule: string, message: string) => env.diagnose(rule, vp, message);
+    let outcome: RepOutcome;
+    let writeFrom = 0;
+    let writeTo = 0;
+    if (desc.kind === 'simple') {
+      const call: HypercallCall = { vp, control: c, input, variableHeaderBytes: varBytes, output, diagnose };
+      const status = desc.handler(call);
+      outcome = { status, repsCompleted: 0 };
+      if (status === HvStatus.SUCCESS) writeTo = outLen;
+    } else {
+      const repEnd = Math.min(c.repCount, c.repStartIndex + env.maxRepsPerCall);
+      const header = desc.fixedInputBytes + varBytes;
+      const inEl = desc.inputElementBytes;
+      const outEl = desc.outputElementBytes;
+      const call: RepHypercallCall = {
+        vp,
+        control: c,
+        input,
+        variableHeaderBytes: varBytes,
+        output,
+        diagnose,
+        repStart: c.repStartIndex,
+        repEnd,
+        inputElementOffset: (i) => header + i * inEl,
+        outputElementOffset: (i) => i * outEl,
+      };
+      outcome = desc.handler(call);
+      if (
+        !Number.isInteger(outcome.repsCompleted) ||
+        outcome.repsCompleted < c.repStartIndex ||
+        outcome.repsCompleted > repEnd ||
+        (outcome.status === HvStatus.SUCCESS && outcome.repsCompleted === c.repStartIndex)
+      ) {
+        throw new HostInvariantError(
+          `${desc.name} handler returned repsCompleted=${outcome.repsCompleted} status=0x${outcome.status.toString(16)} ` +
+            `for reps [${c.repStartIndex}, ${repEnd}) of ${c.repCount} on VP ${vp}: it must complete at least one rep on success and stay in range`,
+        );
+      }
+      writeFrom = c.repStartIndex * outEl;
+      writeTo = outcome.repsCompleted * outEl;
+    }
+    if (writeTo > writeFrom) {
+      if (c.fast) this.#writeFastOutput(io, outputSlot, writeFrom, writeTo);
+      else
+        this.#env.memory.bytes.set(
+          this.#outBytes.subarray(writeFrom, writeTo),
+          this.#env.memory.offsetOf(io.outputGpa, outLen) + writeFrom,
+        );
+    }
+    return outcome;
+  }
+
+  /** Rule 11: copies register input into the staging buffer; returns the first output slot or a failure. */
+  #stageFastInput(
+    io: HypercallIo,
+    desc: HypercallDescriptor,
+    inLen: number,
+    outLen: number,
+  ): number | RepOutcome {
+    const support = desc.fast ?? 'none';
+    if (support === 'none') return fail(HvStatus.INVALID_HYPERCALL_INPUT);
+    const needsXmm = inLen > 16 || outLen > 0;
+    if (needsXmm) {
+      if (support !== 'xmm') return fail(HvStatus.INVALID_HYPERCALL_INPUT);
+      // Rule 13 (KVM, enforced CPUID): an XMM fast call without the XMM input feature is #UD.
+      if (!this.#env.features.has('XmmFastHypercallInput')) {
+        throw new GuestFault('UD', `XMM fast ${desc.name} while XMM fast hypercall input is not exposed`);
+      }
+      if (outLen > 0 && !this.#env.features.has('XmmFastHypercallOutput')) {
+        return fail(HvStatus.INVALID_HYPERCALL_INPUT);
+      }
+    }
+    const firstOutputSlot = firstFastOutputSlot(inLen);
+    if (inLen > 8 * io.fastSlotCount || firstOutputSlot + outLen / 8 > io.fastSlotCount) {
+      return fail(HvStatus.INVALID_HYPERCALL_INPUT);
+    }
+    const view = new DataView(this.#inBuf);
+    for (let s = 0; s * 8 < inLen; s++) view.setBigUint64(s * 8, io.readFastSlot(s), true);
+    return firstOutputSlot;
+  }
+
+  #writeFastOutput(io: HypercallIo, firstSlot: number, from: number, to: number): void {
+    const view = new DataView(this.#outBuf);
+    // Output sizes are multiples of 8 (checked at registration), so elements fill whole slots.
+    for (let off = from; off < to; off += 8) {
+      io.writeFastSlot(firstSlot + off / 8, view.getBigUint64(off, true));
+    }
+  }
+
+  /** Rules 4–7 for memory calls; copies the input list into the staging buffer. */
+  #stageMemoryInput(vp: number, io: HypercallIo, inLen: number, outLen: number): RepOutcome | undefined {
+    const inGpa = io.inputGpa;
+    const outGpa = io.outputGpa;
+    const bad = this.#checkList(inGpa, inLen) ?? this.#checkList(outGpa, outLen);
+    if (bad !== undefined) return fail(bad);
+    const mem = this.#env.memory;
+    // Rule 7: a list in GPA space but not in RAM is a memory intercept.
+    const inOff = inLen > 0 ? mem.offsetOf(inGpa, inLen) : 0;
+    if (outLen > 0) mem.offsetOf(outGpa, outLen);
+    if (inLen > 0 && outLen > 0 && inGpa < outGpa + BigInt(outLen) && outGpa < inGpa + BigInt(inLen)) {
+      this.#env.diagnose(
+        'spec01.rule6.overlap',
+        vp,
+        `input list [0x${inGpa.toString(16)}, +${inLen}) overlaps output list [0x${outGpa.toString(16)}, +${outLen})`,
+      );
+    }
+    if (inLen > 0) this.#inBytes.set(mem.bytes.subarray(inOff, inOff + inLen));
+    return undefined;
+  }
+
+  /** Rules 4–5: alignment, one page, inside the GPA space. Nothing is checked for an empty list. */
+  #checkList(gpa: bigint, len: number): HvStatusCode | undefined {
+    if (len === 0) return undefined;
+    if (gpa % BigInt(HV_PARAMETER_ALIGNMENT) !== 0n) return HvStatus.INVALID_ALIGNMENT;
+    if (Number(gpa & BigInt(HV_PAGE_SIZE - 1)) + len > HV_PAGE_SIZE) return HvStatus.INVALID_ALIGNMENT;
+    if (gpa + BigInt(len) > 1n << BigInt(this.#env.physicalAddressBits)) return HvStatus.INVALID_ALIGNMENT;
+    return undefined;
+  }
+}
+
+/** Rule 3: fixed header + 8 × VariableHeaderSize + RepCount × element size. */
+function inputLength(desc: HypercallDescriptor, c: HypercallControlFields): number {
+  const reps = desc.kind === 'rep' ? c.repCount * desc.inputElementBytes : 0;
+  return desc.fixedInputBytes + 8 * c.variableHeaderSize + reps;
+}
+
+/** Rule 11: fast output starts at the first register pair after the input, never in RDX:R8. */
+function firstFastOutputSlot(inLen: number): number {
+  return Math.max(2 * fastInputPairs(inLen), 2);
+}
+
+function fail(status: HvStatusCode): RepOutcome {
+  return { status, repsCompleted: 0 };
+}
+
+function validateDescriptor(d: HypercallDescriptor): void {
+  const problems: string[] = [];
+  if (!Number.isInteger(d.code) || d.code < 0 || d.code > 0xffff) problems.push('code is not a 16-bit value');
+  if (d.fixedInputBytes % 8 !== 0 || d.fixedInputBytes < 0 || d.fixedInputBytes > HV_PAGE_SIZE) {
+    problems.push('fixedInputBytes is not a multiple of 8 within a page');
+  }
+  if (d.kind === 'rep') {
+    if (!Number.isInteger(d.inputElementBytes) || d.inputElementBytes < 0) {
+      problems.push('inputElementBytes is not a byte count');
+    }
+    // Whole output elements land in whole fast-output slots.
+    if (d.outputElementBytes % 8 !== 0 || d.outputElementBytes < 0) {
+      problems.push('outputElementBytes is not a multiple of 8');
+    }
+  } else if (d.outputBytes % 8 !== 0 || d.outputBytes > HV_PAGE_SIZE) {
+    problems.push('outputBytes is not a multiple of 8 within a page');
+  }
+  if (problems.length > 0) throw new HostInvariantError(`descriptor ${d.name}: ${problems.join('; ')}`);
+}

@@ -1,0 +1,255 @@
+import { GuestFault } from '../guest-fault.js';
+import type { GuestMemory } from '../memory.js';
+import type { CpuidResult, HvFeatureName } from '../wire/cpuid.js';
+import {
+  HV_X64_MSR_GUEST_OS_ID,
+  HV_X64_MSR_HYPERCALL,
+  HV_X64_MSR_VP_INDEX,
+  HypercallMsr,
+} from '../wire/msr.js';
+import { type CpuVendor, HV_PAGE_SHIFT, hypercallPageCode } from '../wire/page.js';
+import { type HypercallIo, X64HypercallRegisters } from './calling-convention.js';
+import { PartitionFeatures } from './cpuid.js';
+import { HypercallDispatcher } from './dispatcher.js';
+import { notifyLongSpinWait } from './notify-long-spin-wait.js';
+
+/** A conformance diagnostic: guest behaviour the spec forbids that a real hypervisor may tolerate. */
+export interface Diagnostic {
+  /** Spec rule id, e.g. `spec01.rule6.overlap`. */
+  readonly rule: string;
+  readonly vp: number;
+  readonly message: string;
+}
+
+/** A synthetic MSR: how reads and writes behave. Throw `GuestFault('GP', …)` to refuse. */
+export interface SyntheticMsr {
+  readonly msr: bigint;
+  readonly name: string;
+  /** Feature bit without which any access is #GP (KVM's enforced-CPUID behaviour). */
+  readonly gate?: HvFeatureName;
+  read(vp: number): bigint;
+  write(vp: number, value: bigint): void;
+}
+
+/** A package's host side, installed into a partition: its hypercalls, MSRs and feature bits. */
+export interface HostExtension {
+  /** The package directory name, e.g. `tlb-ipi`. */
+  readonly name: string;
+  /** Feature bits the package exposes by default. */
+  readonly features: readonly HvFeatureName[];
+  install(partition: HvPartition): void;
+}
+
+/** Feature bits the core exposes by default. */
+export const CORE_FEATURES: readonly HvFeatureName[] = [
+  'AccessHypercallMsrs',
+  'AccessVpIndex',
+  'XmmFastHypercallInput',
+  'XmmFastHypercallOutput',
+  'HypercallMsrLock',
+  'SlatInUse',
+];
+
+/** Leaf 0x40000004 EBX default: notify after 4095 spins, as Hyper-V reports. */
+export const DEFAULT_SPIN_WAIT_RETRY_COUNT = 0xfff;
+
+/** Everything a partition is made of; `createVm` fills this from its options. */
+export interface PartitionConfig {
+  readonly memory: GuestMemory;
+  readonly vcpus: number;
+  readonly vendor: CpuVendor;
+  /** The feature bits exposed in CPUID (the core's, the extensions', minus what the user dropped). */
+  readonly features: Iterable<HvFeatureName>;
+  readonly spinWaitRetryCount: number;
+  readonly physicalAddressBits: number;
+  readonly maxRepsPerCall: number;
+  readonly extensions: readonly HostExtension[];
+  readonly extraCpuidLeaves?: ReadonlyMap<number, CpuidResult>;
+}
+
+/** Per-VP host state of the core. */
+export class HvVpState {
+  readonly index: number;
+  /** The x64 hypercall registers (RCX, RDX, R8, XMM0–5) of this VP. */
+  readonly registers = new X64HypercallRegisters();
+  /** HvCallNotifyLongSpinWait calls seen from this VP, and the last SpinCount. */
+  longSpinWaits = 0;
+  lastSpinCount = 0;
+
+  constructor(index: number) {
+    this.index = index;
+  }
+}
+
+/**
+ * The partition: guest memory, VPs, CPUID, synthetic MSRs and the hypercall dispatcher, with
+ * every installed package's host side. Both the direct harness and the threaded host drive it.
+ */
+export class HvPartition {
+  readonly memory: GuestMemory;
+  readonly vendor: CpuVendor;
+  readonly features: PartitionFeatures;
+  readonly dispatcher: HypercallDispatcher;
+  readonly vps: readonly HvVpState[];
+  readonly physicalAddressBits: number;
+  /** Partition-wide HV_X64_MSR_GUEST_OS_ID. */
+  guestOsId = 0n;
+  /** Partition-wide HV_X64_MSR_HYPERCALL. */
+  hypercallMsr = 0n;
+  readonly #msrs = new Map<bigint, SyntheticMsr>();
+  readonly #diagnostics: Diagnostic[] = [];
+  readonly #extensions: readonly HostExtension[];
+
+  constructor(config: PartitionConfig) {
+    this.memory = config.memory;
+    this.vendor = config.vendor;
+    this.physicalAddressBits = config.physicalAddressBits;
+    this.features = new PartitionFeatures({
+      exposed: config.features,
+      spinWaitRetryCount: config.spinWaitRetryCount,
+      vcpus: config.vcpus,
+      ...(config.extraCpuidLeaves ? { extraLeaves: config.extraCpuidLeaves } : {}),
+    });
+    this.vps = Array.from({ length: config.vcpus }, (_, i) => new HvVpState(i));
+    this.dispatcher = new HypercallDispatcher({
+      memory: config.memory,
+      features: this.features,
+      physicalAddressBits: config.physicalAddressBits,
+      maxRepsPerCall: config.maxRepsPerCall,
+      diagnose: (rule, vp, message) => this.diagnose(rule, vp, message),
+    });
+    this.#installCoreMsrs();
+    this.dispatcher.register(notifyLongSpinWait(this));
+    this.#extensions = config.extensions;
+    for (const ext of config.extensions) ext.install(this);
+  }
+
+  /** Names of the installed packages (the core is `hypercall`). */
+  get packages(): string[] {
+    return ['hypercall', ...this.#extensions.map((e) => e.name)];
+  }
+
+  /** The VP's state, or a RangeError naming the valid range. */
+  vp(index: number): HvVpState {
+    const vp = this.vps[index];
+    if (vp === undefined || !Number.isInteger(index)) {
+      throw new RangeError(`VP index ${index} is not in this partition: use 0..${this.vps.length - 1}`);
+    }
+    return vp;
+  }
+
+  /** Records a conformance diagnostic. */
+  diagnose(rule: string, vp: number, message: string): void {
+    this.#diagnostics.push({ rule, vp, message });
+  }
+
+  /** The diagnostics recorded so far (oldest first); `clear` empties the list. */
+  diagnostics(clear = false): Diagnostic[] {
+    const list = [...this.#diagnostics];
+    if (clear) this.#diagnostics.length = 0;
+    return list;
+  }
+
+  /** Adds a synthetic MSR. A second handler for the same MSR is a host bug. */
+  registerMsr(msr: SyntheticMsr): void {
+    if (this.#msrs.has(msr.msr)) throw new Error(`MSR 0x${msr.msr.toString(16)} is already registered`);
+    this.#msrs.set(msr.msr, msr);
+  }
+
+  /** RDMSR from VP `vp`: #GP for an unknown or gated MSR. */
+  readMsr(vp: number, msr: bigint): bigint {
+    return this.#msr(msr, 'read').read(this.vp(vp).index);
+  }
+
+  /** WRMSR from VP `vp`: #GP for an unknown, gated or refused write. */
+  writeMsr(vp: number, msr: bigint, value: bigint): void {
+    this.#msr(msr, 'write').write(this.vp(vp).index, BigInt.asUintN(64, value));
+  }
+
+  /** CPUID for a hypervisor leaf. */
+  cpuid(leaf: number): CpuidResult {
+    return this.features.cpuid(leaf);
+  }
+
+  /** `true` once the guest has enabled the hypercall page. */
+  get hypercallsEnabled(): boolean {
+    return (this.hypercallMsr & 1n) === 1n;
+  }
+
+  /** VMCALL/VMMCALL from VP `vp`: #UD until hypercalls are enabled, else the TLFS result. */
+  hypercall(vp: number, io: HypercallIo): bigint {
+    const state = this.vp(vp);
+    if (!this.hypercallsEnabled) {
+      throw new GuestFault('UD', `hypercall from VP ${state.index} before HV_X64_MSR_HYPERCALL is enabled`);
+    }
+    return this.dispatcher.dispatch(state.index, io);
+  }
+
+  #msr(msr: bigint, access: 'read' | 'write'): SyntheticMsr {
+    const m = this.#msrs.get(BigInt.asUintN(64, msr));
+    if (m === undefined) throw new GuestFault('GP', `${access} of unknown MSR 0x${msr.toString(16)}`);
+    if (m.gate !== undefined && !this.features.has(m.gate)) {
+      throw new GuestFault('GP', `${access} of ${m.name} while ${m.gate} is not exposed`);
+    }
+    return m;
+  }
+
+  #installCoreMsrs(): void {
+    this.registerMsr({
+      msr: HV_X64_MSR_GUEST_OS_ID,
+      name: 'HV_X64_MSR_GUEST_OS_ID',
+      gate: 'AccessHypercallMsrs',
+      read: () => this.guestOsId,
+      write: (_vp, value) => {
+        this.guestOsId = value;
+        // Spec 01 rule 15: a zero guest OS id disables the hypercall page.
+        if (value === 0n) this.hypercallMsr &= ~1n;
+      },
+    });
+    this.registerMsr({
+      msr: HV_X64_MSR_HYPERCALL,
+      name: 'HV_X64_MSR_HYPERCALL',
+      gate: 'AccessHypercallMsrs',
+      read: () => this.hypercallMsr,
+      write: (vp, value) => this.#writeHypercallMsr(vp, value),
+    });
+    this.registerMsr({
+      msr: HV_X64_MSR_VP_INDEX,
+      name: 'HV_X64_MSR_VP_INDEX',
+      gate: 'AccessVpIndex',
+      read: (vp) => BigInt(vp),
+      write: (vp) => {
+        throw new GuestFault('GP', `VP ${vp} wrote the read-only HV_X64_MSR_VP_INDEX`);
+      },
+    });
+  }
+
+  #writeHypercallMsr(vp: number, value: bigint): void {
+    const cur = HypercallMsr.decode(this.hypercallMsr);
+    if (cur.Locked === 1) {
+      throw new GuestFault('GP', `VP ${vp} wrote HV_X64_MSR_HYPERCALL after it was locked`);
+    }
+    const next = HypercallMsr.decode(value);
+    if (next.Locked === 1 && !this.features.has('HypercallMsrLock')) {
+      throw new GuestFault(
+        'GP',
+        `VP ${vp} set HV_X64_MSR_HYPERCALL.Locked while HypercallMsrLock is not exposed`,
+      );
+    }
+    // Spec 01 rule 15: writes are ignored while the guest OS id is 0.
+    if (this.guestOsId === 0n) return;
+    if (next.Enable === 1) {
+      const gpa = BigInt(next.Gpfn) << BigInt(HV_PAGE_SHIFT);
+      const code = hypercallPageCode(this.vendor);
+      // TLFS: a hypercall page outside the GPA space faults the MSR write with #GP.
+      if (!this.memory.contains(gpa, code.length)) {
+        throw new GuestFault(
+          'GP',
+          `VP ${vp} put the hypercall page at GPA 0x${gpa.toString(16)}, outside RAM`,
+        );
+      }
+      this.memory.write(gpa, code);
+    }
+    this.hypercallMsr = value;
+  }
+}

@@ -1,0 +1,75 @@
+import { defineBitLayout, splitU64 } from './bit-layout.js';
+
+/** The hypercall input value (control, RCX) — spec 01 "Input value". */
+export const HypercallControl = defineBitLayout('HypercallControl', [
+  { name: 'CallCode', lsb: 0, width: 16 },
+  { name: 'Fast', lsb: 16, width: 1 },
+  { name: 'VariableHeaderSize', lsb: 17, width: 10 },
+  { name: 'RsvdZ0', lsb: 27, width: 4, kind: 'reserved-zero' },
+  { name: 'Nested', lsb: 31, width: 1 },
+  { name: 'RepCount', lsb: 32, width: 12 },
+  { name: 'RsvdZ1', lsb: 44, width: 4, kind: 'reserved-zero' },
+  { name: 'RepStartIndex', lsb: 48, width: 12 },
+  { name: 'RsvdZ2', lsb: 60, width: 4, kind: 'reserved-zero' },
+] as const);
+
+/** Reserved control bits per the TLFS (bit 31, Nested, is a field of its own). */
+export const HV_HYPERCALL_RSVD_MASK = 0xf000_f000_7800_0000n;
+/** Maximum RepCount and RepStartIndex (12-bit fields). */
+export const HV_HYPERCALL_REP_MAX = 0xfff;
+
+/** A decoded control value. */
+export interface HypercallControlFields {
+  readonly callCode: number;
+  readonly fast: boolean;
+  /** Variable header size in 8-byte units. */
+  readonly variableHeaderSize: number;
+  readonly nested: boolean;
+  readonly repCount: number;
+  readonly repStartIndex: number;
+  /** Set RsvdZ bits (0n when well-formed). */
+  readonly reservedBits: bigint;
+}
+
+const callCode = HypercallControl.field('CallCode');
+const fast = HypercallControl.field('Fast');
+const varHdr = HypercallControl.field('VariableHeaderSize');
+const nested = HypercallControl.field('Nested');
+const repCount = HypercallControl.field('RepCount');
+const repStart = HypercallControl.field('RepStartIndex');
+
+/** Decodes a control value into named fields. */
+export function decodeHypercallControl(control: bigint): HypercallControlFields {
+  const [lo, hi] = splitU64(control);
+  return {
+    callCode: callCode.get(lo, hi),
+    fast: fast.get(lo, hi) === 1,
+    variableHeaderSize: varHdr.get(lo, hi),
+    nested: nested.get(lo, hi) === 1,
+    repCount: repCount.get(lo, hi),
+    repStartIndex: repStart.get(lo, hi),
+    reservedBits: HypercallControl.reservedZeroBits(control),
+  };
+}
+
+/** What a guest puts in a control value; omitted fields are zero. */
+export interface HypercallControlInput {
+  callCode: number;
+  fast?: boolean;
+  variableHeaderSize?: number;
+  nested?: boolean;
+  repCount?: number;
+  repStartIndex?: number;
+}
+
+/** Encodes a control value. Throws RangeError when a field does not fit its width. */
+export function encodeHypercallControl(c: HypercallControlInput): bigint {
+  return HypercallControl.encode({
+    CallCode: c.callCode,
+    Fast: c.fast ? 1 : 0,
+    VariableHeaderSize: c.variableHeaderSize ?? 0,
+    Nested: c.nested ? 1 : 0,
+    RepCount: c.repCount ?? 0,
+    RepStartIndex: c.repStartIndex ?? 0,
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * HV_STATUS codes — spec 01 "HV_STATUS codes" (TLFS, Linux hvgdk_mini.h, openvmm hvdef).
+ * An open enum: any 16-bit value is a status; `hvStatusName` names the known ones.
+ */
+export const HvStatus = {
+  SUCCESS: 0x0000,
+  INVALID_HYPERCALL_CODE: 0x0002,
+  INVALID_HYPERCALL_INPUT: 0x0003,
+  INVALID_ALIGNMENT: 0x0004,
+  INVALID_PARAMETER: 0x0005,
+  ACCESS_DENIED: 0x0006,
+  INVALID_PARTITION_STATE: 0x0007,
+  OPERATION_DENIED: 0x0008,
+  UNKNOWN_PROPERTY: 0x0009,
+  PROPERTY_VALUE_OUT_OF_RANGE: 0x000a,
+  INSUFFICIENT_MEMORY: 0x000b,
+  PARTITION_TOO_DEEP: 0x000c,
+  INVALID_PARTITION_ID: 0x000d,
+  INVALID_VP_INDEX: 0x000e,
+  NOT_FOUND: 0x0010,
+  INVALID_PORT_ID: 0x0011,
+  INVALID_CONNECTION_ID: 0x0012,
+  INSUFFICIENT_BUFFERS: 0x0013,
+  NOT_ACKNOWLEDGED: 0x0014,
+  INVALID_VP_STATE: 0x0015,
+  ACKNOWLEDGED: 0x0016,
+  INVALID_SAVE_RESTORE_STATE: 0x0017,
+  INVALID_SYNIC_STATE: 0x0018,
+  OBJECT_IN_USE: 0x0019,
+  INVALID_PROXIMITY_DOMAIN_INFO: 0x001a,
+  NO_DATA: 0x001b,
+  INACTIVE: 0x001c,
+  NO_RESOURCES: 0x001d,
+  FEATURE_UNAVAILABLE: 0x001e,
+  PARTIAL_PACKET: 0x001f,
+  PROCESSOR_FEATURE_NOT_SUPPORTED: 0x0020,
+  PROCESSOR_CACHE_LINE_FLUSH_SIZE_INCOMPATIBLE: 0x0030,
+  INSUFFICIENT_BUFFER: 0x0033,
+  INCOMPATIBLE_PROCESSOR: 0x0037,
+  INSUFFICIENT_DEVICE_DOMAINS: 0x0038,
+  CPUID_FEATURE_VALIDATION_ERROR: 0x003c,
+  CPUID_XSAVE_FEATURE_VALIDATION_ERROR: 0x003d,
+  PROCESSOR_STARTUP_TIMEOUT: 0x003e,
+  SMX_ENABLED: 0x003f,
+  INVALID_LP_INDEX: 0x0041,
+  INVALID_REGISTER_VALUE: 0x0050,
+  INVALID_VTL_STATE: 0x0051,
+  NX_NOT_DETECTED: 0x0055,
+  INVALID_DEVICE_ID: 0x0057,
+  INVALID_DEVICE_STATE: 0x0058,
+  PENDING_PAGE_REQUESTS: 0x0059,
+  PAGE_REQUEST_INVALID: 0x0060,
+  KEY_ALREADY_EXISTS: 0x0065,
+  DEVICE_ALREADY_IN_DOMAIN: 0x0066,
+  INVALID_CPU_GROUP_ID: 0x006f,
+  INVALID_CPU_GROUP_STATE: 0x0070,
+  OPERATION_FAILED: 0x0071,
+  NOT_ALLOWED_WITH_NESTED_VIRT_ACTIVE: 0x0072,
+  INSUFFICIENT_ROOT_MEMORY: 0x0073,
+  EVENT_BUFFER_ALREADY_FREED: 0x0074,
+  INSUFFICIENT_CONTIGUOUS_MEMORY: 0x0075,
+  TIME_OUT: 0x0078,
+  CALL_PENDING: 0x0079,
+  VTL_ALREADY_ENABLED: 0x0086,
+  UNKNOWN_REGISTER_NAME: 0x0087,
+} as const;
+
+/** A 16-bit HV_STATUS value, known or not. */
+export type HvStatusCode = number;
+/** The name of a known status, without the `HV_STATUS_` prefix. */
+export type HvStatusName = keyof typeof HvStatus;
+
+const names = new Map<number, string>(Object.entries(HvStatus).map(([k, v]) => [v, `HV_STATUS_${k}`]));
+
+/**
+ * The spec name of a status (`HV_STATUS_INVALID_ALIGNMENT`). Unnamed members of the
+ * 0x0020–0x0036 processor-feature family (whose numbering the sources disagree on) and unknown
+ * codes get a descriptive name instead of an exception.
+ */
+export function hvStatusName(code: HvStatusCode): string {
+  const known = names.get(code);
+  if (known) return known;
+  const hex = `0x${code.toString(16).padStart(4, '0')}`;
+  if (code >= 0x20 && code <= 0x36) return `HV_STATUS_PROCESSOR_FEATURE_*_NOT_SUPPORTED (${hex})`;
+  return `unknown status ${hex}`;
+}

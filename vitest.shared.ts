@@ -1,0 +1,18 @@
+import { defineProject } from 'vitest/config';
+
+/**
+ * The vitest project every workspace member uses. Tests import sibling packages through the
+ * `@pvlab/source` export condition, so they run against `src/` without a build.
+ */
+export function pvlabProject(name: string) {
+  const conditions = ['@pvlab/source', 'node', 'import', 'module', 'default'];
+  return defineProject({
+    resolve: { conditions },
+    ssr: { resolve: { conditions, externalConditions: conditions } },
+    test: {
+      name,
+      include: ['test/**/*.test.ts'],
+      environment: 'node',
+    },
+  });
+}
