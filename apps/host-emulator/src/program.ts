@@ -1,11 +1,14 @@
-import { HvFeature, type HvFeatureName, hvCallName } from '@pvlab/hypercall';
+import { HvFeature, type HvFeatureName, hvCallName, isGuestFault } from '@pvlab/hypercall';
+import { GuestBootError } from '@pvlab/hypercall/guest';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { formatCallSummary, runDirectDemo } from './demo.js';
 import { MAX_VCPUS, VmOptionError } from './options.js';
-import { createVm } from './vm.js';
+import { ConformanceError, createVm } from './vm.js';
 
 /** Exit code for bad user input (flags, config, guest programs). */
 const EXIT_USAGE = 2;
+/** Exit code for a guest that failed. */
+const EXIT_GUEST_FAILED = 1;
 
 function parseVcpus(value: string): number {
   const n = Number(value);
@@ -109,6 +112,11 @@ export function runPvlabHost(argv: readonly string[], io: CliOutput): number {
     if (e instanceof VmOptionError) {
       io.err(`pvlab-host: ${e.message}\n`);
       return EXIT_USAGE;
+    }
+    // The guest failed (it broke a spec rule in strict mode, or could not boot): exit code 1.
+    if (e instanceof ConformanceError || e instanceof GuestBootError || isGuestFault(e)) {
+      io.err(`pvlab-host: guest failed: ${(e as Error).message}\n`);
+      return EXIT_GUEST_FAILED;
     }
     throw e;
   }
