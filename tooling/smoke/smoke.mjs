@@ -1,0 +1,215 @@
+// Release smoke test: what a user gets from `npm install`, not what the workspace sees.
+//
+//  1. pack every publishable package (packages/* and apps/*) with pnpm, which rewrites
+//     `workspace:^` ranges the way `pnpm publish` does;
+//  2. lint each tarball with publint — any message, even a suggestion, fails;
+//  3. `npm install` all tarballs together into a fresh project outside the workspace (external
+//     dependencies come from the registry), then with plain `node` import every `exports` entry,
+//     create a VM, and run each installed bin with `--help`.
+//
+// Needs the packages built (`dist/`): `pnpm smoke` and `pnpm test` build first.
+// Prints one line per check, then `Smoke: N passed, M failed`; exits non-zero on any failure.
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { publint } from 'publint';
+import { formatMessage } from 'publint/utils';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const PUBLISHABLE_DIRS = ['packages', 'apps'];
+
+// https://no-color.org: set and non-empty disables colour.
+const color = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code, s) => (color ? `\x1b[${code}m${s}\x1b[39m` : s);
+
+let passed = 0;
+let failed = 0;
+
+/** Records one check and prints its line, with any details indented below it. */
+function report(ok, label, details = '') {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? paint(32, 'ok  ') : paint(31, 'FAIL')} ${label}`);
+  const text = details.trim();
+  if (text) console.log(text.replace(/^/gm, '       '));
+}
+
+/** Runs a command to completion; `ok` is exit code 0, `output` is stdout + stderr. */
+function run(command, args, { cwd, env = process.env, timeoutMs }) {
+  const r = spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: timeoutMs });
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  if (r.error) return { ok: false, stdout: '', output: `${r.error.message}\n${output}` };
+  const ok = r.status === 0;
+  return { ok, stdout: r.stdout, output: ok ? output : `exit ${r.status ?? r.signal}\n${output}` };
+}
+
+// pnpm runs this script with npm_execpath pointing at itself; when run by hand use pnpm on PATH.
+const pnpmCommand = process.env.npm_execpath?.includes('pnpm')
+  ? [process.execPath, process.env.npm_execpath]
+  : ['pnpm'];
+
+// The consumer project must not inherit the workspace: drop the npm_* variables pnpm exports to
+// scripts (npm would read them as its own config) and NODE_OPTIONS (it could add
+// `--conditions=@pvlab/source` and resolve to the TypeScript sources instead of dist/).
+const consumerEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE_OPTIONS'),
+);
+
+/** Names of the workspace packages that should be packed. */
+function publishableNames() {
+  return PUBLISHABLE_DIRS.flatMap((dir) =>
+    readdirSync(join(root, dir))
+      .map((name) => join(root, dir, name, 'package.json'))
+      .filter((file) => existsSync(file))
+      .map((file) => JSON.parse(readFileSync(file, 'utf8')).name),
+  ).sort();
+}
+
+/** The import specifiers a package's `exports` map offers (`./package.json` and patterns skipped). */
+function entryPoints(pkg) {
+  const { exports } = pkg;
+  // No exports, a string, or a conditions object: the package root is the one entry point.
+  if (exports === undefined || typeof exports === 'string' || Array.isArray(exports)) return [pkg.name];
+  const keys = Object.keys(exports);
+  if (!keys.some((k) => k.startsWith('.'))) return [pkg.name];
+  return keys
+    .filter((k) => k !== './package.json' && !k.includes('*'))
+    .map((k) => (k === '.' ? pkg.name : `${pkg.name}${k.slice(1)}`));
+}
+
+/** Runs an ES module snippet with plain `node` inside the consumer project. */
+function nodeEval(project, code, ...args) {
+  return run(process.execPath, ['--input-type=module', '-e', code, ...args], {
+    cwd: project,
+    env: consumerEnv,
+    timeoutMs: 30_000,
+  });
+}
+
+async function smoke(tmp) {
+  const packs = join(tmp, 'packs');
+  const project = join(tmp, 'consumer');
+  mkdirSync(packs);
+  mkdirSync(project);
+
+  // 1. Pack.
+  const expected = publishableNames();
+  const [pnpm, ...pnpmArgs] = pnpmCommand;
+  const filters = PUBLISHABLE_DIRS.flatMap((dir) => ['--filter', `./${dir}/**`]);
+  const pack = run(pnpm, [...pnpmArgs, '-r', ...filters, 'pack', '--pack-destination', packs], {
+    cwd: root,
+    timeoutMs: 60_000,
+  });
+  const tarballs = readdirSync(packs)
+    .filter((f) => f.endsWith('.tgz'))
+    .map((f) => join(packs, f));
+  const packed = pack.ok && tarballs.length === expected.length;
+  report(
+    packed,
+    `pack ${tarballs.length} of ${expected.length} packages`,
+    pack.ok ? (packed ? '' : `expected: ${expected.join(', ')}`) : pack.output,
+  );
+  if (!packed) return;
+
+  // 2. publint each tarball. Its `pkg` is the packed package.json, as a consumer sees it.
+  const manifests = [];
+  for (const tarball of tarballs) {
+    const bytes = readFileSync(tarball);
+    const tarballBuffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    const { messages, pkg } = await publint({ pack: { tarball: tarballBuffer }, level: 'suggestion' });
+    const details = messages.map((m) => `${m.type}: ${formatMessage(m, pkg) ?? m.code}`).join('\n');
+    report(messages.length === 0, `publint ${pkg.name}`, details);
+    manifests.push(pkg);
+  }
+
+  // 3. Install all tarballs together, as a user of the published packages would.
+  writeFileSync(
+    join(project, 'package.json'),
+    `${JSON.stringify({ name: 'pvlab-smoke-consumer', private: true, type: 'module' }, null, 2)}\n`,
+  );
+  const install = run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--loglevel=error', '--no-update-notifier', ...tarballs],
+    { cwd: project, env: consumerEnv, timeoutMs: 90_000 },
+  );
+  report(install.ok, 'npm install of all tarballs in a fresh project', install.ok ? '' : install.output);
+  if (!install.ok) return;
+
+  // Inter-package dependencies (`^0.0.0` after packing) must be satisfied by the tarballs; a
+  // @pvlab package fetched from the registry instead would test someone else's code.
+  const lock = JSON.parse(readFileSync(join(project, 'package-lock.json'), 'utf8'));
+  const foreign = Object.entries(lock.packages)
+    .filter(([path, entry]) => /node_modules\/@pvlab\//.test(path) && !entry.resolved?.startsWith('file:'))
+    .map(([path]) => path);
+  report(foreign.length === 0, 'every @pvlab package resolved to a local tarball', foreign.join('\n'));
+
+  // 4. Import every entry point with plain node.
+  // The count is informational: packages reserved for later issues export nothing yet.
+  const importCode = 'const ns = await import(process.argv[1]); console.log(Object.keys(ns).length);';
+  for (const pkg of manifests) {
+    for (const spec of entryPoints(pkg)) {
+      const r = nodeEval(project, importCode, spec);
+      report(r.ok, `import ${spec}${r.ok ? ` (${r.stdout.trim()} exports)` : ''}`, r.ok ? '' : r.output);
+    }
+  }
+
+  // 5. createVm builds a VM that answers the Hyper-V vendor CPUID leaf.
+  const vmCode = `
+    import { createVm, Vm } from '@pvlab/host-emulator';
+    const vm = createVm({ vcpus: 2 });
+    if (!(vm instanceof Vm)) throw new Error('createVm did not return a Vm');
+    if (vm.vcpus !== 2) throw new Error('asked for 2 vCPUs, got ' + vm.vcpus);
+    const { ebx, ecx, edx } = vm.cpuid(0x40000000);
+    const vendor = Buffer.from(new Uint32Array([ebx, ecx, edx]).buffer).toString('latin1');
+    if (vendor !== 'Microsoft Hv') throw new Error('CPUID 0x40000000 vendor is ' + JSON.stringify(vendor));
+    vm.close();
+  `;
+  const vm = nodeEval(project, vmCode);
+  report(
+    vm.ok,
+    "createVm({ vcpus: 2 }) from '@pvlab/host-emulator' boots a 'Microsoft Hv' VM",
+    vm.ok ? '' : vm.output,
+  );
+
+  // 6. Every installed bin runs and prints usage. Run the .bin link itself so the shebang and
+  //    the executable bit are exercised too.
+  for (const pkg of manifests) {
+    const bins = typeof pkg.bin === 'string' ? [pkg.name.split('/').pop()] : Object.keys(pkg.bin ?? {});
+    for (const bin of bins) {
+      const r = run(join(project, 'node_modules', '.bin', bin), ['--help'], {
+        cwd: project,
+        env: consumerEnv,
+        timeoutMs: 30_000,
+      });
+      const usage = /usage:/i.test(r.stdout);
+      report(
+        r.ok && usage,
+        `${bin} --help (${pkg.name})`,
+        r.ok && !usage ? `no usage text:\n${r.output}` : r.ok ? '' : r.output,
+      );
+    }
+  }
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'pvlab-smoke-'));
+try {
+  // Inside the workspace, node would find the workspace's node_modules by walking up.
+  if (!relative(root, tmp).startsWith('..')) throw new Error(`temp dir ${tmp} is inside the workspace`);
+  await smoke(tmp);
+} catch (e) {
+  report(false, 'smoke script error', e instanceof Error ? (e.stack ?? e.message) : String(e));
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+console.log(`Smoke: ${passed} passed, ${failed} failed`);
+process.exitCode = failed > 0 ? 1 : 0;
