@@ -1,3 +1,6 @@
+import { mergeConfig } from 'vitest/config';
 import { pvlabProject } from '../../vitest.shared.ts';
 
-export default pvlabProject('host-emulator');
+export default mergeConfig(pvlabProject('host-emulator'), {
+  test: { globalSetup: ['test/global-setup.ts'] },
+});

@@ -1,5 +1,13 @@
 import { GuestFault } from '../guest-fault.js';
+import { PendingInterrupts } from '../interrupts.js';
 import type { GuestMemory } from '../memory.js';
+import {
+  APIC_DELIVERY_FIXED,
+  APIC_MIN_VECTOR,
+  ApicShorthand,
+  X2APIC_MSR_ICR,
+  X2ApicIcr,
+} from '../wire/apic.js';
 import type { CpuidResult, HvFeatureName } from '../wire/cpuid.js';
 import {
   HV_X64_MSR_GUEST_OS_ID,
@@ -65,6 +73,8 @@ export interface PartitionConfig {
   readonly maxRepsPerCall: number;
   readonly extensions: readonly HostExtension[];
   readonly extraCpuidLeaves?: ReadonlyMap<number, CpuidResult>;
+  /** Backing store of the VPs' pending interrupts; pass shared memory to let vCPU threads see it. */
+  readonly interruptBuffer?: SharedArrayBuffer;
 }
 
 /** Per-VP host state of the core. */
@@ -96,6 +106,9 @@ export class HvPartition {
   guestOsId = 0n;
   /** Partition-wide HV_X64_MSR_HYPERCALL. */
   hypercallMsr = 0n;
+  /** Every VP's pending fixed interrupts (IRR). */
+  readonly interrupts: PendingInterrupts;
+  readonly #interruptListeners: ((vp: number, vector: number) => void)[] = [];
   readonly #msrs = new Map<bigint, SyntheticMsr>();
   readonly #diagnostics: Diagnostic[] = [];
   readonly #extensions: readonly HostExtension[];
@@ -111,6 +124,7 @@ export class HvPartition {
       ...(config.extraCpuidLeaves ? { extraLeaves: config.extraCpuidLeaves } : {}),
     });
     this.vps = Array.from({ length: config.vcpus }, (_, i) => new HvVpState(i));
+    this.interrupts = new PendingInterrupts(config.vcpus, config.interruptBuffer);
     this.dispatcher = new HypercallDispatcher({
       memory: config.memory,
       features: this.features,
@@ -148,6 +162,17 @@ export class HvPartition {
     const list = [...this.#diagnostics];
     if (clear) this.#diagnostics.length = 0;
     return list;
+  }
+
+  /** Makes `vector` pending on VP `vp` and tells the listeners (which wake a halted vCPU). */
+  deliverInterrupt(vp: number, vector: number): void {
+    this.interrupts.raise(this.vp(vp).index, vector);
+    for (const listener of this.#interruptListeners) listener(vp, vector);
+  }
+
+  /** Calls `listener` for every interrupt delivered (the threaded host wakes halted vCPUs here). */
+  onInterrupt(listener: (vp: number, vector: number) => void): void {
+    this.#interruptListeners.push(listener);
   }
 
   /** Adds a synthetic MSR. A second handler for the same MSR is a host bug. */
@@ -214,6 +239,12 @@ export class HvPartition {
       write: (vp, value) => this.#writeHypercallMsr(vp, value),
     });
     this.registerMsr({
+      msr: X2APIC_MSR_ICR,
+      name: 'x2APIC ICR',
+      read: () => 0n,
+      write: (vp, value) => this.#writeIcr(vp, value),
+    });
+    this.registerMsr({
       msr: HV_X64_MSR_VP_INDEX,
       name: 'HV_X64_MSR_VP_INDEX',
       gate: 'AccessVpIndex',
@@ -222,6 +253,37 @@ export class HvPartition {
         throw new GuestFault('GP', `VP ${vp} wrote the read-only HV_X64_MSR_VP_INDEX`);
       },
     });
+  }
+
+  // The x2APIC ICR: fixed IPIs by physical destination (= VP index) or shorthand.
+  #writeIcr(vp: number, value: bigint): void {
+    const icr = X2ApicIcr.decode(value);
+    if (X2ApicIcr.reservedZeroBits(value) !== 0n) {
+      throw new GuestFault(
+        'GP',
+        `VP ${vp} wrote reserved bits of the x2APIC ICR: ${X2ApicIcr.describe(value)}`,
+      );
+    }
+    if (icr.DeliveryMode !== APIC_DELIVERY_FIXED) {
+      this.diagnose(
+        'x2apic.icr.delivery-mode',
+        vp,
+        `ICR delivery mode ${icr.DeliveryMode} is not modelled; the IPI was dropped`,
+      );
+      return;
+    }
+    // An illegal vector is dropped by the APIC (send-illegal-vector error).
+    if (icr.Vector < APIC_MIN_VECTOR) return;
+    const targets =
+      icr.DestinationShorthand === ApicShorthand.SELF
+        ? [vp]
+        : icr.DestinationShorthand === ApicShorthand.NONE
+          ? [icr.Destination]
+          : this.vps
+              .map((v) => v.index)
+              .filter((i) => icr.DestinationShorthand === ApicShorthand.ALL_INCLUDING_SELF || i !== vp);
+    // A destination with no VP behind it is dropped, as on hardware.
+    for (const t of targets) if (t < this.vps.length) this.deliverInterrupt(t, icr.Vector);
   }
 
   #writeHypercallMsr(vp: number, value: bigint): void {

@@ -1,3 +1,4 @@
+export * from './apic.js';
 export * from './bit-layout.js';
 export * from './call-code.js';
 export * from './control.js';

@@ -1,0 +1,41 @@
+import type { GuestMemory } from '@pvlab/hypercall';
+import type { GuestCpu } from '@pvlab/hypercall/guest';
+
+/**
+ * What a guest program's function gets on each vCPU: the `createVm` VP contract for its own vCPU
+ * (`hypercall`, `fastHypercall`, `readMsr`, `writeMsr`, `cpuid`), guest memory, `halt()`, and a
+ * way to report.
+ */
+export interface GuestProgramCpu extends GuestCpu {
+  /** This vCPU's number (its VP index and x2APIC id). */
+  readonly index: number;
+  /** How many vCPUs the VM has. */
+  readonly vcpus: number;
+  /** Guest RAM, shared by every vCPU (GPA = offset). */
+  readonly memory: GuestMemory;
+  /**
+   * HLT: blocks until an interrupt is pending and returns the vectors delivered (lowest first).
+   * Send one with `sendIpi` (an x2APIC ICR write) or from the host.
+   */
+  halt(): number[];
+  /** Vectors that arrived while running, acknowledged now (empty when none). */
+  takeInterrupts(): number[];
+  /** A native fixed IPI: WRMSR x2APIC ICR (0x830) with `vector` to `targetVp`. */
+  sendIpi(targetVp: number, vector: number): void;
+  /** PAUSE: a scheduling point for spin loops (with a seed, a spinning vCPU must yield). */
+  pause(): void;
+  /** Prints a line in the boot log, prefixed with this vCPU. */
+  log(message: string): void;
+  /** Reports a named JSON value; the host collects them per vCPU. */
+  report(key: string, value: unknown): void;
+  /** Ends this vCPU's program as failed (the run exits 1 with `message`). */
+  fail(message: string): never;
+}
+
+/** A guest program: a module whose default export runs on every vCPU. */
+export type GuestProgram = (cpu: GuestProgramCpu) => void | Promise<void>;
+
+/** Thrown by `cpu.fail()`; carries the guest's message. */
+export class GuestProgramFailure extends Error {
+  override readonly name = 'GuestProgramFailure';
+}

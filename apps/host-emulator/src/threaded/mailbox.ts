@@ -1,0 +1,219 @@
+/**
+ * The shared-memory protocol between vCPU threads and the host: one mailbox per vCPU holding
+ * the current exit (a hypercall, an MSR access, a halt…) and its completion, plus a doorbell
+ * every vCPU rings when it posts an exit. Waits spin briefly, then block with `Atomics.wait`;
+ * a sleeper raises its flag first, so a notifier that sees the flag down knows the sleeper will
+ * re-check before blocking — no wake-up is lost.
+ */
+
+/** What a vCPU stopped for. */
+export const ExitKind = {
+  /** The worker loaded the guest and waits for its first run grant. */
+  START: 1,
+  HYPERCALL: 2,
+  RDMSR: 3,
+  WRMSR: 4,
+  CPUID: 5,
+  /** HLT: resume when an interrupt is pending. */
+  HALT: 6,
+  /** A boot-log line (message area, UTF-8). */
+  LOG: 7,
+  /** A named value the guest reports (message area, JSON `[key, value]`). */
+  REPORT: 8,
+  /** The guest program returned: this vCPU passed. */
+  DONE: 9,
+  /** The guest program failed (message area: the reason). */
+  FAIL: 10,
+  /** A scheduling point with no other effect (a PAUSE in a spin loop). */
+  YIELD: 11,
+} as const;
+export type ExitKindCode = (typeof ExitKind)[keyof typeof ExitKind];
+
+/** How the host completed an exit. */
+export const Completion = {
+  OK: 0,
+  FAULT_UD: 1,
+  FAULT_GP: 2,
+  FAULT_MEMORY: 3,
+  /** The run is over (another vCPU failed, or the host stopped it): unwind. */
+  TERMINATE: 4,
+} as const;
+
+/** Mailbox states. */
+const State = { RUNNING: 0, EXIT: 1, COMPLETE: 2 } as const;
+
+// Global words at the start of the control buffer.
+const DOORBELL = 0;
+const HOST_SLEEPING = 1;
+const HEADER_BYTES = 64;
+
+// One mailbox: 64 bytes of Int32 words, 16 u64 registers, a message area.
+const SLOT_BYTES = 4096;
+const WORDS_OFFSET = 0;
+const REGS_OFFSET = 64;
+const REGS = 16;
+const MSG_OFFSET = REGS_OFFSET + REGS * 8;
+/** Bytes a single message (log line, report, failure reason) may carry. */
+export const MESSAGE_BYTES = SLOT_BYTES - MSG_OFFSET;
+
+// Words of a mailbox.
+const W_STATE = 0;
+const W_KIND = 1;
+const W_SLEEPING = 2;
+const W_MSG_LEN = 3;
+const W_COMPLETION = 4;
+/** Output slots of a fast hypercall, or 0. */
+const W_OUT_SLOTS = 5;
+/** First output slot of a fast hypercall. */
+const W_OUT_FIRST = 6;
+
+/** Spins before blocking; enough for a round trip while both threads have a core. */
+const SPIN_LIMIT = 2000;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Bytes of control memory for `vcpus` mailboxes. */
+export function mailboxBytes(vcpus: number): number {
+  return HEADER_BYTES + vcpus * SLOT_BYTES;
+}
+
+/** Views over the shared control buffer; both sides construct one over the same buffer. */
+export class Mailboxes {
+  readonly buffer: SharedArrayBuffer;
+  readonly vcpus: number;
+  readonly #words: Int32Array;
+  readonly #regs: BigUint64Array;
+  readonly #times: Float64Array;
+  readonly #bytes: Uint8Array;
+
+  constructor(buffer: SharedArrayBuffer, vcpus: number) {
+    this.buffer = buffer;
+    this.vcpus = vcpus;
+    this.#words = new Int32Array(buffer);
+    this.#regs = new BigUint64Array(buffer);
+    this.#times = new Float64Array(buffer);
+    this.#bytes = new Uint8Array(buffer);
+  }
+
+  static create(vcpus: number): Mailboxes {
+    return new Mailboxes(new SharedArrayBuffer(mailboxBytes(vcpus)), vcpus);
+  }
+
+  #word(vp: number, w: number): number {
+    return (HEADER_BYTES + vp * SLOT_BYTES + WORDS_OFFSET) / 4 + w;
+  }
+
+  #reg(vp: number, i: number): number {
+    return (HEADER_BYTES + vp * SLOT_BYTES + REGS_OFFSET) / 8 + i;
+  }
+
+  // ---- registers and message area (plain accesses: ordered by the state word's Atomics) ----
+
+  reg(vp: number, i: number): bigint {
+    return this.#regs[this.#reg(vp, i)]!;
+  }
+  setReg(vp: number, i: number, v: bigint): void {
+    this.#regs[this.#reg(vp, i)] = BigInt.asUintN(64, v);
+  }
+  /** Register 15 doubles as the exit's timestamp (ms since the epoch, float64). */
+  time(vp: number): number {
+    return this.#times[this.#reg(vp, 15)]!;
+  }
+  setTime(vp: number, t: number): void {
+    this.#times[this.#reg(vp, 15)] = t;
+  }
+  kind(vp: number): ExitKindCode {
+    return Atomics.load(this.#words, this.#word(vp, W_KIND)) as ExitKindCode;
+  }
+  completion(vp: number): number {
+    return Atomics.load(this.#words, this.#word(vp, W_COMPLETION));
+  }
+  outputSlots(vp: number): { first: number; count: number } {
+    return {
+      first: Atomics.load(this.#words, this.#word(vp, W_OUT_FIRST)),
+      count: Atomics.load(this.#words, this.#word(vp, W_OUT_SLOTS)),
+    };
+  }
+  setOutputSlots(vp: number, first: number, count: number): void {
+    Atomics.store(this.#words, this.#word(vp, W_OUT_FIRST), first);
+    Atomics.store(this.#words, this.#word(vp, W_OUT_SLOTS), count);
+  }
+
+  writeMessage(vp: number, text: string): void {
+    const start = HEADER_BYTES + vp * SLOT_BYTES + MSG_OFFSET;
+    let bytes = encoder.encode(text);
+    if (bytes.length > MESSAGE_BYTES)
+      bytes = encoder.encode(`${text.slice(0, MESSAGE_BYTES / 4 - 20)} …[truncated]`);
+    this.#bytes.set(bytes, start);
+    Atomics.store(this.#words, this.#word(vp, W_MSG_LEN), bytes.length);
+  }
+  readMessage(vp: number): string {
+    const start = HEADER_BYTES + vp * SLOT_BYTES + MSG_OFFSET;
+    const len = Atomics.load(this.#words, this.#word(vp, W_MSG_LEN));
+    // TextDecoder refuses shared memory: copy out first.
+    return decoder.decode(this.#bytes.slice(start, start + len));
+  }
+
+  // ---- the vCPU side ----
+
+  /**
+   * Posts the exit already written into the mailbox and blocks until the host completes it.
+   * Returns the completion code.
+   */
+  postExitAndWait(vp: number, kind: ExitKindCode): number {
+    const w = this.#words;
+    Atomics.store(w, this.#word(vp, W_KIND), kind);
+    Atomics.store(w, this.#word(vp, W_STATE), State.EXIT);
+    Atomics.add(w, DOORBELL, 1);
+    if (Atomics.load(w, HOST_SLEEPING) !== 0) Atomics.notify(w, DOORBELL);
+    const state = this.#word(vp, W_STATE);
+    for (let i = 0; i < SPIN_LIMIT; i++) {
+      if (Atomics.load(w, state) === State.COMPLETE) return this.#resume(vp);
+    }
+    const sleeping = this.#word(vp, W_SLEEPING);
+    while (Atomics.load(w, state) !== State.COMPLETE) {
+      Atomics.store(w, sleeping, 1);
+      Atomics.wait(w, state, State.EXIT);
+      Atomics.store(w, sleeping, 0);
+    }
+    return this.#resume(vp);
+  }
+
+  #resume(vp: number): number {
+    Atomics.store(this.#words, this.#word(vp, W_STATE), State.RUNNING);
+    return this.completion(vp);
+  }
+
+  // ---- the host side ----
+
+  /** The doorbell's current count: pass it to `waitForDoorbell` to sleep until it changes. */
+  doorbell(): number {
+    return Atomics.load(this.#words, DOORBELL);
+  }
+
+  /** `true` when `vp` has posted an exit the host has not completed. */
+  hasExit(vp: number): boolean {
+    return Atomics.load(this.#words, this.#word(vp, W_STATE)) === State.EXIT;
+  }
+
+  /**
+   * Blocks until the doorbell moves past `seen` or `timeoutMs` passes (spinning first).
+   * The host raises its sleeping flag so vCPUs know to notify.
+   */
+  waitForDoorbell(seen: number, timeoutMs: number): void {
+    const w = this.#words;
+    for (let i = 0; i < SPIN_LIMIT; i++) if (Atomics.load(w, DOORBELL) !== seen) return;
+    Atomics.store(w, HOST_SLEEPING, 1);
+    Atomics.wait(w, DOORBELL, seen, timeoutMs);
+    Atomics.store(w, HOST_SLEEPING, 0);
+  }
+
+  /** Completes `vp`'s exit with `completion` and wakes it if it sleeps. */
+  complete(vp: number, completion: number): void {
+    const w = this.#words;
+    Atomics.store(w, this.#word(vp, W_COMPLETION), completion);
+    Atomics.store(w, this.#word(vp, W_STATE), State.COMPLETE);
+    if (Atomics.load(w, this.#word(vp, W_SLEEPING)) !== 0) Atomics.notify(w, this.#word(vp, W_STATE));
+  }
+}

@@ -1,0 +1,504 @@
+import { existsSync } from 'node:fs';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import {
+  decodeHypercallControl,
+  decodeHypercallResult,
+  type GuestFault,
+  hvCallName,
+  hvStatusName,
+  isGuestFault,
+} from '@pvlab/hypercall';
+import type { RunEvent } from '../trace/events.js';
+import type { Vm } from '../vm.js';
+import { Completion, ExitKind, Mailboxes } from './mailbox.js';
+import { SeededScheduler, VIRTUAL_EXIT_US, VIRTUAL_SEGMENT_US } from './scheduler.js';
+import type { VcpuWorkerData } from './vcpu-worker.js';
+
+/** How to run a guest program on vCPU threads. */
+export interface RunGuestOptions {
+  /** Path or `file:` URL of the guest program module (its default export runs on every vCPU). */
+  readonly guest: string | URL;
+  /** Deterministic mode: one vCPU runs at a time, in an order drawn from this seed, on a virtual clock. */
+  readonly seed?: number;
+  /** Each boot-log line as the guest writes it. */
+  readonly onLog?: (vp: number, line: string) => void;
+  /** Called every few milliseconds with the run's progress. */
+  readonly onProgress?: (progress: RunProgress) => void;
+  /** Ends the run as failed after this long (default: no limit). */
+  readonly timeoutMs?: number;
+}
+
+/** A progress snapshot. */
+export interface RunProgress {
+  readonly hypercalls: number;
+  readonly running: number;
+  readonly vcpus: number;
+  readonly elapsedMs: number;
+}
+
+/** How a run ended. */
+export interface RunResult {
+  readonly passed: boolean;
+  /** Why vCPUs failed (one entry per distinct reason, with the vCPUs that gave it). */
+  readonly failures: readonly { readonly vps: readonly number[]; readonly message: string }[];
+  /** Values the guest reported, per vCPU. */
+  readonly reports: readonly Record<string, unknown>[];
+  /** Every exit, interrupt and log line, in the order the host saw them. */
+  readonly events: readonly RunEvent[];
+  readonly log: readonly { readonly vp: number; readonly line: string }[];
+  readonly hypercalls: number;
+  /** Wall-clock duration. */
+  readonly durationMs: number;
+  readonly seed: number | undefined;
+}
+
+type VpPhase = 'loading' | 'running' | 'stopped' | 'halted' | 'finished';
+
+/** Raised when the threaded host itself breaks; carries what it knew. */
+export class ThreadedHostError extends Error {
+  override readonly name = 'ThreadedHostError';
+}
+
+const MAX_SLICE_MS = 10;
+const FAULT_COMPLETION = {
+  UD: Completion.FAULT_UD,
+  GP: Completion.FAULT_GP,
+  MEMORY: Completion.FAULT_MEMORY,
+} as const;
+
+/** Where the bundled vCPU worker is: beside this module in `dist`, or in `dist` when run from `src`. */
+function vcpuWorkerUrl(): URL {
+  for (const rel of ['./vcpu.mjs', '../vcpu.mjs', '../../dist/vcpu.mjs']) {
+    const url = new URL(rel, import.meta.url);
+    if (existsSync(fileURLToPath(url))) return url;
+  }
+  throw new ThreadedHostError(
+    'the vCPU worker bundle (dist/vcpu.mjs) is missing: build @pvlab/host-emulator first',
+  );
+}
+
+function guestUrl(guest: string | URL): string {
+  if (guest instanceof URL) return guest.href;
+  return guest.startsWith('file:') ? guest : pathToFileURL(guest).href;
+}
+
+const hex = (v: bigint | number) => `0x${v.toString(16)}`;
+
+/**
+ * Runs a guest program on one worker thread per vCPU of `vm`, every exit handled by the VM's
+ * partition on this thread. Without a seed the vCPUs run in parallel; with one, one at a time.
+ */
+export async function runGuest(vm: Vm, options: RunGuestOptions): Promise<RunResult> {
+  const host = new ThreadedHost(vm, options);
+  return host.run();
+}
+
+class ThreadedHost {
+  readonly #vm: Vm;
+  readonly #options: RunGuestOptions;
+  readonly #n: number;
+  readonly #mb: Mailboxes;
+  readonly #phase: VpPhase[];
+  /** The completion each stopped vCPU will get when it is released (seeded runs). */
+  readonly #pending: number[];
+  /** When each halted vCPU halted (µs). */
+  readonly #haltedAt: number[];
+  readonly #events: RunEvent[] = [];
+  readonly #log: { vp: number; line: string }[] = [];
+  readonly #reports: Record<string, unknown>[];
+  readonly #failures = new Map<string, number[]>();
+  readonly #scheduler: SeededScheduler | undefined;
+  readonly #startMs = performance.timeOrigin + performance.now();
+  #hypercalls = 0;
+  #terminating = false;
+  #workers: Worker[] = [];
+
+  constructor(vm: Vm, options: RunGuestOptions) {
+    this.#vm = vm;
+    this.#options = options;
+    this.#n = vm.vcpus;
+    this.#mb = Mailboxes.create(this.#n);
+    this.#phase = new Array<VpPhase>(this.#n).fill('loading');
+    this.#pending = new Array<number>(this.#n).fill(Completion.OK);
+    this.#haltedAt = new Array<number>(this.#n).fill(0);
+    this.#reports = Array.from({ length: this.#n }, () => ({}));
+    this.#scheduler = options.seed === undefined ? undefined : new SeededScheduler(options.seed);
+    vm.partition.onInterrupt((vp, vector) => this.#onInterrupt(vp, vector));
+  }
+
+  /** µs since the start of the run: the virtual clock when seeded. */
+  #now(): number {
+    return this.#scheduler
+      ? this.#scheduler.now
+      : (performance.timeOrigin + performance.now() - this.#startMs) * 1000;
+  }
+
+  /** When `vp` posted its current exit (µs). */
+  #exitTime(vp: number): number {
+    return this.#scheduler ? this.#scheduler.now : (this.#mb.time(vp) - this.#startMs) * 1000;
+  }
+
+  async run(): Promise<RunResult> {
+    const partition = this.#vm.partition;
+    const data = (vp: number): VcpuWorkerData => ({
+      vp,
+      vcpus: this.#n,
+      memory: this.#vm.memory.buffer,
+      mailboxes: this.#mb.buffer,
+      interrupts: partition.interrupts.buffer as SharedArrayBuffer,
+      guestUrl: guestUrl(this.#options.guest),
+    });
+    const url = vcpuWorkerUrl();
+    const exited: Promise<void>[] = [];
+    for (let vp = 0; vp < this.#n; vp++) {
+      const w = new Worker(url, { workerData: data(vp) });
+      this.#workers.push(w);
+      exited.push(
+        new Promise((resolve) => {
+          w.once('error', (e) => {
+            this.#fail(vp, `vCPU thread crashed: ${e instanceof Error ? e.message : String(e)}`);
+            this.#phase[vp] = 'finished';
+          });
+          w.once('exit', () => {
+            if (this.#phase[vp] !== 'finished') {
+              this.#fail(vp, 'vCPU thread exited without finishing its program');
+              this.#phase[vp] = 'finished';
+            }
+            resolve();
+          });
+        }),
+      );
+    }
+    try {
+      if (this.#scheduler) await this.#runSeeded(this.#scheduler);
+      else await this.#runParallel();
+    } finally {
+      // Whatever happened, no worker outlives the run.
+      await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await Promise.all(this.#workers.map((w) => w.terminate()));
+    }
+    return {
+      passed: this.#failures.size === 0,
+      failures: [...this.#failures].map(([message, vps]) => ({ message, vps })),
+      reports: this.#reports,
+      events: this.#events,
+      log: this.#log,
+      hypercalls: this.#hypercalls,
+      durationMs: performance.timeOrigin + performance.now() - this.#startMs,
+      seed: this.#options.seed,
+    };
+  }
+
+  // A method call, so that TypeScript does not narrow a phase that #handleExit may change.
+  #phaseOf(vp: number): VpPhase {
+    return this.#phase[vp]!;
+  }
+
+  #finished(): boolean {
+    return this.#phase.every((p) => p === 'finished');
+  }
+
+  #checkTimeout(): void {
+    const limit = this.#options.timeoutMs;
+    if (
+      limit !== undefined &&
+      !this.#terminating &&
+      performance.timeOrigin + performance.now() - this.#startMs > limit
+    ) {
+      this.#fail(-1, `the run took longer than ${limit} ms`);
+      this.#terminate();
+      // A vCPU spinning without exits never reads its mailbox again: stop its thread.
+      for (const w of this.#workers) void w.terminate();
+    }
+  }
+
+  async #yield(lastYield: { t: number }): Promise<void> {
+    const t = performance.now();
+    if (t - lastYield.t < MAX_SLICE_MS) return;
+    lastYield.t = t;
+    this.#options.onProgress?.({
+      hypercalls: this.#hypercalls,
+      running: this.#phase.filter((p) => p !== 'finished').length,
+      vcpus: this.#n,
+      elapsedMs: performance.timeOrigin + t - this.#startMs,
+    });
+    this.#checkTimeout();
+    // Let worker 'error'/'exit' events and timers through.
+    await yieldToEventLoop();
+  }
+
+  async #runParallel(): Promise<void> {
+    const mb = this.#mb;
+    const lastYield = { t: performance.now() };
+    while (!this.#finished()) {
+      const seen = mb.doorbell();
+      let handled = false;
+      for (let vp = 0; vp < this.#n; vp++) {
+        if (this.#phase[vp] === 'finished' || this.#phase[vp] === 'halted' || !mb.hasExit(vp)) continue;
+        this.#handleExit(vp);
+        handled = true;
+        const phase = this.#phase[vp];
+        if (phase === 'stopped' || phase === 'finished') this.#release(vp);
+      }
+      if (!handled) {
+        this.#checkDeadlock();
+        mb.waitForDoorbell(seen, MAX_SLICE_MS);
+      }
+      await this.#yield(lastYield);
+    }
+  }
+
+  async #runSeeded(scheduler: SeededScheduler): Promise<void> {
+    const mb = this.#mb;
+    const lastYield = { t: performance.now() };
+    // Every vCPU first stops at START (or FAIL if its guest would not load): a deterministic start.
+    while (this.#phase.some((p) => p === 'loading')) {
+      const seen = mb.doorbell();
+      for (let vp = 0; vp < this.#n; vp++)
+        if (this.#phase[vp] === 'loading' && mb.hasExit(vp)) this.#handleExit(vp);
+      if (this.#phase.some((p) => p === 'loading')) mb.waitForDoorbell(seen, MAX_SLICE_MS);
+      await this.#yield(lastYield);
+    }
+    for (;;) {
+      const runnable: number[] = [];
+      for (let vp = 0; vp < this.#n; vp++) {
+        const phase = this.#phase[vp];
+        if (phase === 'stopped' || (phase === 'halted' && this.#vm.partition.interrupts.pending(vp)))
+          runnable.push(vp);
+      }
+      if (runnable.length === 0) {
+        if (this.#finished()) return;
+        if (!this.#checkDeadlock()) {
+          throw new ThreadedHostError(`seeded scheduler stuck with phases ${this.#phase.join(', ')}`);
+        }
+        continue;
+      }
+      const vp = scheduler.pick(runnable);
+      if (this.#phase[vp] === 'halted') this.#endHalt(vp);
+      this.#release(vp);
+      // Only `vp` runs now; wait for its next exit.
+      while (!mb.hasExit(vp) && this.#phase[vp] !== 'finished') {
+        mb.waitForDoorbell(mb.doorbell(), MAX_SLICE_MS);
+        await this.#yield(lastYield);
+      }
+      if (this.#phaseOf(vp) === 'finished') continue;
+      scheduler.now += VIRTUAL_SEGMENT_US;
+      this.#handleExit(vp);
+      scheduler.now += VIRTUAL_EXIT_US;
+      // A vCPU that finished is let go at once; its end does not change what others see.
+      if (this.#phaseOf(vp) === 'finished') this.#release(vp);
+      await this.#yield(lastYield);
+    }
+  }
+
+  /**
+   * Fails the run when no vCPU can ever run again: every unfinished one is halted with nothing
+   * pending (only the host or another vCPU could send it an interrupt). Returns whether it did.
+   */
+  #checkDeadlock(): boolean {
+    const halted: number[] = [];
+    for (let vp = 0; vp < this.#n; vp++) {
+      const phase = this.#phase[vp];
+      if (phase === 'finished') continue;
+      if (phase !== 'halted' || this.#vm.partition.interrupts.pending(vp)) return false;
+      halted.push(vp);
+    }
+    if (halted.length === 0) return false;
+    this.#fail(
+      -1,
+      `deadlock: vCPU ${halted.join(', ')} halted with no interrupt pending and no vCPU left to send one`,
+    );
+    this.#terminate();
+    return true;
+  }
+
+  /** Completes `vp`'s exit with what was decided for it and lets it run. */
+  #release(vp: number): void {
+    if (this.#phase[vp] !== 'finished') this.#phase[vp] = 'running';
+    this.#mb.complete(vp, this.#terminating ? Completion.TERMINATE : this.#pending[vp]!);
+  }
+
+  /** Ends the run: every vCPU stopped at an exit (or halted) is told to unwind. */
+  #terminate(): void {
+    this.#terminating = true;
+    for (let vp = 0; vp < this.#n; vp++) {
+      const phase = this.#phase[vp];
+      if (
+        phase === 'halted' ||
+        phase === 'stopped' ||
+        ((phase === 'loading' || phase === 'running') && this.#mb.hasExit(vp))
+      ) {
+        this.#phase[vp] = 'finished';
+        this.#mb.complete(vp, Completion.TERMINATE);
+      }
+    }
+  }
+
+  #fail(vp: number, message: string): void {
+    const vps = this.#failures.get(message) ?? [];
+    if (vp >= 0) vps.push(vp);
+    this.#failures.set(message, vps);
+  }
+
+  #onInterrupt(vp: number, vector: number): void {
+    this.#events.push({ kind: 'interrupt', vp, ts: this.#now(), vector });
+    // Without a seed a halted vCPU wakes at once; with one, the scheduler decides when.
+    if (!this.#scheduler && this.#phase[vp] === 'halted') {
+      this.#endHalt(vp);
+      this.#release(vp);
+    }
+  }
+
+  #endHalt(vp: number): void {
+    const ts = this.#haltedAt[vp]!;
+    const vectors = this.#vm.partition.interrupts.peek(vp);
+    this.#events.push({ kind: 'halt', vp, ts, dur: this.#now() - ts, vectors });
+    this.#pending[vp] = Completion.OK;
+  }
+
+  /** Handles the exit `vp` posted; leaves its completion in `#pending` and its phase set. */
+  #handleExit(vp: number): void {
+    const mb = this.#mb;
+    const kind = mb.kind(vp);
+    const ts = this.#exitTime(vp);
+    this.#pending[vp] = Completion.OK;
+    this.#phase[vp] = 'stopped';
+    if (this.#terminating) {
+      this.#pending[vp] = Completion.TERMINATE;
+      this.#phase[vp] = 'finished';
+      return;
+    }
+    switch (kind) {
+      case ExitKind.START:
+      case ExitKind.YIELD:
+        return;
+      case ExitKind.HYPERCALL:
+        this.#hypercall(vp, ts);
+        return;
+      case ExitKind.RDMSR:
+      case ExitKind.WRMSR:
+      case ExitKind.CPUID:
+        this.#msrOrCpuid(vp, kind, ts);
+        return;
+      case ExitKind.HALT:
+        if (this.#vm.partition.interrupts.pending(vp)) {
+          this.#events.push({
+            kind: 'halt',
+            vp,
+            ts,
+            dur: 0,
+            vectors: this.#vm.partition.interrupts.peek(vp),
+          });
+          return;
+        }
+        this.#phase[vp] = 'halted';
+        this.#haltedAt[vp] = ts;
+        return;
+      case ExitKind.LOG: {
+        const line = mb.readMessage(vp);
+        this.#log.push({ vp, line });
+        this.#events.push({ kind: 'log', vp, ts, message: line });
+        this.#options.onLog?.(vp, line);
+        return;
+      }
+      case ExitKind.REPORT: {
+        const text = mb.readMessage(vp);
+        const [key, value] = JSON.parse(text) as [string, unknown];
+        this.#reports[vp]![key] = value;
+        this.#events.push({ kind: 'report', vp, ts, message: text });
+        return;
+      }
+      case ExitKind.DONE:
+        this.#phase[vp] = 'finished';
+        this.#events.push({ kind: 'done', vp, ts, message: 'passed' });
+        return;
+      case ExitKind.FAIL: {
+        const message = mb.readMessage(vp);
+        this.#phase[vp] = 'finished';
+        this.#events.push({ kind: 'fail', vp, ts, message });
+        this.#fail(vp, message);
+        // One failing vCPU fails the run: the others are told to unwind.
+        this.#terminate();
+        return;
+      }
+      default:
+        throw new ThreadedHostError(`vCPU ${vp} posted unknown exit kind ${kind}`);
+    }
+  }
+
+  #fault(vp: number, e: unknown): string {
+    if (!isGuestFault(e)) throw e;
+    this.#pending[vp] = FAULT_COMPLETION[(e as GuestFault).vector];
+    this.#mb.writeMessage(vp, e.message);
+    return `#${e.vector}`;
+  }
+
+  #hypercall(vp: number, ts: number): void {
+    const mb = this.#mb;
+    const regs = this.#vm.partition.vp(vp).registers;
+    regs.control = mb.reg(vp, 0);
+    for (let i = 0; i < regs.fastSlotCount; i++) regs.writeFastSlot(i, mb.reg(vp, i + 1));
+    const control = decodeHypercallControl(regs.control);
+    let status: string;
+    let reps = 0;
+    try {
+      const result = this.#vm.partition.hypercall(vp, regs);
+      const r = decodeHypercallResult(result);
+      status = hvStatusName(r.status);
+      reps = r.repsCompleted;
+      mb.setReg(vp, 0, result);
+      for (let i = 0; i < regs.fastSlotCount; i++) mb.setReg(vp, i + 1, regs.readFastSlot(i));
+      const out = this.#vm.partition.dispatcher.fastOutputWritten(regs.control, result);
+      mb.setOutputSlots(vp, out.firstSlot, out.slots);
+    } catch (e) {
+      status = this.#fault(vp, e);
+      mb.setOutputSlots(vp, 0, 0);
+    }
+    this.#hypercalls++;
+    this.#events.push({
+      kind: 'hypercall',
+      vp,
+      ts,
+      dur: this.#scheduler ? VIRTUAL_EXIT_US : Math.max(0, this.#now() - ts),
+      name: hvCallName(control.callCode),
+      callCode: control.callCode,
+      control: hex(regs.control),
+      fast: control.fast,
+      variableHeaderSize: control.variableHeaderSize,
+      repCount: control.repCount,
+      repStartIndex: control.repStartIndex,
+      status,
+      repsCompleted: reps,
+    });
+  }
+
+  #msrOrCpuid(vp: number, kind: number, ts: number): void {
+    const mb = this.#mb;
+    const p = this.#vm.partition;
+    const index = mb.reg(vp, 0);
+    let value = '';
+    let fault: string | undefined;
+    try {
+      if (kind === ExitKind.CPUID) {
+        const r = p.cpuid(Number(index & 0xffff_ffffn));
+        for (const [i, v] of [r.eax, r.ebx, r.ecx, r.edx].entries()) mb.setReg(vp, i, BigInt(v));
+        value = `${hex(r.eax)}:${hex(r.ebx)}:${hex(r.ecx)}:${hex(r.edx)}`;
+      } else if (kind === ExitKind.RDMSR) {
+        const v = p.readMsr(vp, index);
+        mb.setReg(vp, 0, v);
+        value = hex(v);
+      } else {
+        const v = mb.reg(vp, 1);
+        value = hex(v);
+        p.writeMsr(vp, index, v);
+      }
+    } catch (e) {
+      fault = this.#fault(vp, e);
+    }
+    const dur = this.#scheduler ? VIRTUAL_EXIT_US : Math.max(0, this.#now() - ts);
+    const name = kind === ExitKind.CPUID ? 'cpuid' : kind === ExitKind.RDMSR ? 'rdmsr' : 'wrmsr';
+    this.#events.push({ kind: name, vp, ts, dur, index: hex(index), value, ...(fault ? { fault } : {}) });
+  }
+}

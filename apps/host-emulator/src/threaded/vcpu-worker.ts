@@ -1,0 +1,168 @@
+/**
+ * A vCPU thread: loads the guest program and runs it with a `GuestProgramCpu` whose every
+ * hypervisor-visible instruction (VMCALL, RDMSR, WRMSR, CPUID, HLT) is an exit through this
+ * vCPU's mailbox. The host completes each exit; this thread blocks until it does.
+ */
+import { workerData } from 'node:worker_threads';
+import {
+  type CpuidResult,
+  GuestFault,
+  GuestMemory,
+  PendingInterrupts,
+  X2APIC_MSR_ICR,
+  X2ApicIcr,
+} from '@pvlab/hypercall';
+import { type GuestProgram, type GuestProgramCpu, GuestProgramFailure } from './guest-program.js';
+import { Completion, ExitKind, type ExitKindCode, Mailboxes } from './mailbox.js';
+
+/** What the host hands each vCPU thread. */
+export interface VcpuWorkerData {
+  readonly vp: number;
+  readonly vcpus: number;
+  readonly memory: SharedArrayBuffer;
+  readonly mailboxes: SharedArrayBuffer;
+  readonly interrupts: SharedArrayBuffer;
+  /** URL of the guest program module. */
+  readonly guestUrl: string;
+}
+
+/** Thrown into the guest when the host ends the run; unwinds the guest without a report. */
+class RunTerminated extends Error {
+  override readonly name = 'RunTerminated';
+}
+
+const data = workerData as VcpuWorkerData;
+const vp = data.vp;
+const mb = new Mailboxes(data.mailboxes, data.vcpus);
+const memory = new GuestMemory(data.memory);
+const irr = new PendingInterrupts(data.vcpus, data.interrupts);
+let terminated = false;
+
+// RDX, R8 and XMM0..XMM5 as this vCPU last left them.
+const slots = new BigUint64Array(14);
+
+function exit(kind: ExitKindCode): void {
+  mb.setTime(vp, performance.timeOrigin + performance.now());
+  const completion = mb.postExitAndWait(vp, kind);
+  if (completion === Completion.OK) return;
+  if (completion === Completion.TERMINATE) {
+    terminated = true;
+    throw new RunTerminated('the host ended the run');
+  }
+  const vector =
+    completion === Completion.FAULT_UD ? 'UD' : completion === Completion.FAULT_GP ? 'GP' : 'MEMORY';
+  // The message carries the host's `#XX: ` prefix already; GuestFault adds its own.
+  throw new GuestFault(vector, mb.readMessage(vp).replace(/^#[A-Z]+: /, ''));
+}
+
+function message(kind: ExitKindCode, text: string): void {
+  mb.writeMessage(vp, text);
+  exit(kind);
+}
+
+const cpu: GuestProgramCpu = {
+  index: vp,
+  vcpus: data.vcpus,
+  memory,
+  cpuid(leaf: number): CpuidResult {
+    mb.setReg(vp, 0, BigInt(leaf >>> 0));
+    exit(ExitKind.CPUID);
+    const r = (i: number) => Number(mb.reg(vp, i) & 0xffff_ffffn);
+    return { eax: r(0), ebx: r(1), ecx: r(2), edx: r(3) };
+  },
+  readMsr(msr: bigint): bigint {
+    mb.setReg(vp, 0, msr);
+    exit(ExitKind.RDMSR);
+    return mb.reg(vp, 0);
+  },
+  writeMsr(msr: bigint, value: bigint): void {
+    mb.setReg(vp, 0, msr);
+    mb.setReg(vp, 1, value);
+    exit(ExitKind.WRMSR);
+  },
+  hypercall(control: bigint, inputGpa: bigint, outputGpa: bigint): bigint {
+    slots[0] = BigInt.asUintN(64, inputGpa);
+    slots[1] = BigInt.asUintN(64, outputGpa);
+    return vmcall(control).result;
+  },
+  fastHypercall(control: bigint, input: readonly bigint[]): { result: bigint; output: bigint[] } {
+    if (input.length > slots.length) {
+      throw new RangeError(
+        `fastHypercall takes at most ${slots.length} input values (RDX, R8, XMM0..XMM5); got ${input.length}`,
+      );
+    }
+    slots.fill(0n);
+    input.forEach((v, i) => {
+      slots[i] = BigInt.asUintN(64, v);
+    });
+    return vmcall(control);
+  },
+  halt(): number[] {
+    exit(ExitKind.HALT);
+    return irr.take(vp);
+  },
+  takeInterrupts(): number[] {
+    return irr.take(vp);
+  },
+  sendIpi(targetVp: number, vector: number): void {
+    cpu.writeMsr(X2APIC_MSR_ICR, X2ApicIcr.encode({ Vector: vector, Destination: targetVp }));
+  },
+  pause(): void {
+    exit(ExitKind.YIELD);
+  },
+  log(text: string): void {
+    message(ExitKind.LOG, String(text));
+  },
+  report(key: string, value: unknown): void {
+    message(ExitKind.REPORT, JSON.stringify([String(key), value ?? null]));
+  },
+  fail(reason: string): never {
+    throw new GuestProgramFailure(String(reason));
+  },
+};
+
+function vmcall(control: bigint): { result: bigint; output: bigint[] } {
+  mb.setReg(vp, 0, BigInt.asUintN(64, control));
+  for (let i = 0; i < slots.length; i++) mb.setReg(vp, i + 1, slots[i]!);
+  exit(ExitKind.HYPERCALL);
+  for (let i = 0; i < slots.length; i++) slots[i] = mb.reg(vp, i + 1);
+  const { first, count } = mb.outputSlots(vp);
+  return { result: mb.reg(vp, 0), output: Array.from(slots.subarray(first, first + count)) };
+}
+
+function describe(e: unknown): string {
+  if (e instanceof GuestProgramFailure) return e.message;
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return `guest threw ${String(e)}`;
+}
+
+async function main(): Promise<void> {
+  let program: GuestProgram;
+  try {
+    const mod = (await import(data.guestUrl)) as { default?: unknown };
+    if (typeof mod.default !== 'function') {
+      throw new TypeError(
+        'the guest module has no default export function (export default function (cpu) { … })',
+      );
+    }
+    program = mod.default as GuestProgram;
+  } catch (e) {
+    // Loading fails the same way on every vCPU: report it once, from vCPU 0.
+    message(ExitKind.FAIL, `cannot load the guest program: ${describe(e)}`);
+    return;
+  }
+  try {
+    exit(ExitKind.START);
+    await program(cpu);
+    message(ExitKind.DONE, 'passed');
+  } catch (e) {
+    if (terminated) return;
+    try {
+      message(ExitKind.FAIL, describe(e));
+    } catch {
+      // The host ended the run while we reported; nothing more to say.
+    }
+  }
+}
+
+await main();
