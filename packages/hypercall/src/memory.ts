@@ -64,7 +64,10 @@ export class GuestMemory implements GuestPhysicalMemory {
 
   /** `true` when `[gpa, gpa + length)` lies in RAM. */
   contains(gpa: bigint, length: number): boolean {
-    return gpa >= 0n && length >= 0 && gpa + BigInt(length) <= BigInt(this.size);
+    // A non-integer length is out of range too (BigInt() would throw a RangeError on it).
+    return (
+      gpa >= 0n && Number.isSafeInteger(length) && length >= 0 && gpa + BigInt(length) <= BigInt(this.size)
+    );
   }
 
   /** The byte offset of `[gpa, gpa + length)`, or a `MEMORY` fault when it is not all RAM. */
