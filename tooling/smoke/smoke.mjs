@@ -58,11 +58,14 @@ const pnpmCommand = process.env.npm_execpath?.includes('pnpm')
   ? [process.execPath, process.env.npm_execpath]
   : ['pnpm'];
 
-// The consumer project must not inherit the workspace: drop the npm_* variables pnpm exports to
-// scripts (npm would read them as its own config) and NODE_OPTIONS (it could add
-// `--conditions=@pvlab/source` and resolve to the TypeScript sources instead of dist/).
+// The consumer project must not inherit the workspace. pnpm and npx export npm_config_* to
+// scripts and npm reads them as its own config: npm_config_local_prefix alone would make
+// `npm install` write into the workspace. Keep only the registry (a CI mirror stays in use).
+// NODE_OPTIONS goes too: it could add `--conditions=@pvlab/source` and resolve to src/*.ts.
 const consumerEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE_OPTIONS'),
+  Object.entries(process.env).filter(
+    ([k]) => (!/^npm_/i.test(k) || k.toLowerCase() === 'npm_config_registry') && k !== 'NODE_OPTIONS',
+  ),
 );
 
 /** Names of the workspace packages that should be packed. */
