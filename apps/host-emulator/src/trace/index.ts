@@ -1,0 +1,38 @@
+export {
+  type ChromeTrace,
+  type CompleteEvent,
+  type InstantEvent,
+  type MetadataEvent,
+  stringifyTrace,
+  TRACE_PID,
+  type TraceArg,
+  type TraceEvent,
+  type TraceMeta,
+  toChromeTrace,
+  vcpuTid,
+} from './chrome.js';
+export type {
+  GuestEvent,
+  HaltEvent,
+  HypercallEvent,
+  InterruptEvent,
+  MsrEvent,
+  RunEvent,
+} from './events.js';
+export {
+  createProgress,
+  PROGRESS_DELAY_MS,
+  type Progress,
+  type ProgressOptions,
+  type ProgressStream,
+} from './progress.js';
+export {
+  type CallStats,
+  formatSummaryTable,
+  type HypercallSummary,
+  type HypercallSummaryJson,
+  type LatencyStats,
+  summarizeHypercalls,
+  summaryToJson,
+} from './summary.js';
+export { TraceWriteError, writeTraceFile } from './write.js';

@@ -1,0 +1,146 @@
+import type { HypercallEvent, RunEvent } from './events.js';
+import { compareStrings, hexCallCode, round3 } from './units.js';
+
+/** Count, status histogram and latency of a set of hypercalls. */
+export interface LatencyStats {
+  readonly count: number;
+  /** Status name → count, most frequent first (ties by name). */
+  readonly statuses: Readonly<Record<string, number>>;
+  /** Mean of `dur` in µs; null when there were no calls. */
+  readonly meanUs: number | null;
+  /** 99th percentile of `dur` in µs by nearest rank; null when there were no calls. */
+  readonly p99Us: number | null;
+}
+
+/** The statistics of one hypercall (by name). */
+export interface CallStats extends LatencyStats {
+  readonly call: string;
+  readonly callCode: number;
+  readonly meanUs: number;
+  readonly p99Us: number;
+}
+
+/** Per-call statistics sorted by call code, plus the totals over every hypercall. */
+export interface HypercallSummary {
+  readonly calls: readonly CallStats[];
+  readonly total: LatencyStats;
+}
+
+/** The `--json` form of a summary: call codes in hex, times rounded to 3 decimals. */
+export interface HypercallSummaryJson {
+  readonly calls: readonly {
+    readonly call: string;
+    readonly code: string;
+    readonly count: number;
+    readonly statuses: Readonly<Record<string, number>>;
+    readonly meanUs: number;
+    readonly p99Us: number;
+  }[];
+  readonly total: {
+    readonly count: number;
+    readonly statuses: Readonly<Record<string, number>>;
+    readonly meanUs: number | null;
+    readonly p99Us: number | null;
+  };
+}
+
+/**
+ * The `percent` percentile (0 < percent ≤ 100) of non-empty ascending `sorted` by the nearest-rank
+ * method: the smallest value with at least `percent`% of the data at or below it.
+ */
+function nearestRank(sorted: ArrayLike<number>, percent: number): number {
+  // Integer arithmetic: 0.99 * 100 is not exactly 99 in binary floating point.
+  const rank = Math.max(1, Math.ceil((percent * sorted.length) / 100));
+  return sorted[Math.min(rank, sorted.length) - 1]!;
+}
+
+/** Summarises the hypercall events of a run per call name; other event kinds are ignored. */
+export function summarizeHypercalls(events: readonly RunEvent[]): HypercallSummary {
+  const groups = new Map<string, HypercallEvent[]>();
+  const all: HypercallEvent[] = [];
+  for (const event of events) {
+    if (event.kind !== 'hypercall') continue;
+    all.push(event);
+    const group = groups.get(event.name);
+    if (group) group.push(event);
+    else groups.set(event.name, [event]);
+  }
+  const calls = [...groups.values()]
+    .map((group): CallStats => {
+      const first = group[0]!;
+      const stats = latencyStats(group);
+      return {
+        call: first.name,
+        callCode: first.callCode,
+        ...stats,
+        meanUs: stats.meanUs ?? 0,
+        p99Us: stats.p99Us ?? 0,
+      };
+    })
+    .sort((a, b) => a.callCode - b.callCode || compareStrings(a.call, b.call));
+  return { calls, total: latencyStats(all) };
+}
+
+function latencyStats(calls: readonly HypercallEvent[]): LatencyStats {
+  const counts = new Map<string, number>();
+  for (const c of calls) counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
+  const statuses = Object.fromEntries([...counts].sort(([a, m], [b, n]) => n - m || compareStrings(a, b)));
+  if (calls.length === 0) return { count: 0, statuses, meanUs: null, p99Us: null };
+  const durations = Float64Array.from(calls, (c) => c.dur).sort();
+  // Summing the sorted values makes the mean independent of the order events arrived in.
+  let sum = 0;
+  for (const d of durations) sum += d;
+  return { count: calls.length, statuses, meanUs: sum / calls.length, p99Us: nearestRank(durations, 99) };
+}
+
+/** The JSON form of a summary for `--json`: call codes as `0xNNNN`, times rounded to 3 decimals. */
+export function summaryToJson(summary: HypercallSummary): HypercallSummaryJson {
+  const time = (us: number | null) => (us === null ? null : round3(us));
+  return {
+    calls: summary.calls.map((c) => ({
+      call: c.call,
+      code: hexCallCode(c.callCode),
+      count: c.count,
+      statuses: c.statuses,
+      meanUs: round3(c.meanUs),
+      p99Us: round3(c.p99Us),
+    })),
+    total: {
+      count: summary.total.count,
+      statuses: summary.total.statuses,
+      meanUs: time(summary.total.meanUs),
+      p99Us: time(summary.total.p99Us),
+    },
+  };
+}
+
+/**
+ * Renders a summary as a plain-text table (call, count, statuses, mean µs, p99 µs; numbers
+ * right-aligned, `HV_STATUS_` dropped from status names, no colours), ending with a totals row.
+ */
+export function formatSummaryTable(summary: HypercallSummary): string {
+  const time = (us: number | null) => (us === null ? '-' : us.toFixed(3));
+  const statuses = (s: Readonly<Record<string, number>>) =>
+    Object.entries(s)
+      .map(([name, n]) => `${name.replace(/^HV_STATUS_/, '')}×${n}`)
+      .join(' ') || '-';
+  const row = (call: string, stats: LatencyStats) => [
+    call,
+    String(stats.count),
+    statuses(stats.statuses),
+    time(stats.meanUs),
+    time(stats.p99Us),
+  ];
+  const head = ['call', 'count', 'statuses', 'mean µs', 'p99 µs'];
+  const rightAligned = [false, true, false, true, true];
+  const body = summary.calls.map((c) => row(c.call, c));
+  const total = row('total', summary.total);
+  const widths = head.map((h, i) => Math.max(h.length, total[i]!.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (rightAligned[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  const rule = line(widths.map((w) => '-'.repeat(w)));
+  return [line(head), rule, ...body.map(line), ...(body.length > 0 ? [rule] : []), line(total)].join('\n');
+}
