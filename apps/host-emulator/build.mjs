@@ -26,6 +26,8 @@ export async function bundle() {
       entryPoints: [here('./src/cli.ts')],
       outfile: here('./dist/cli.mjs'),
       banner: { js: `#!/usr/bin/env node\n${requireShim}` },
+      // The guest-emulator finds its image beside its own module: keep it a runtime import.
+      external: ['@pvlab/guest-emulator'],
     }),
     build({
       ...common,

@@ -1,1 +1,3 @@
-export { bootGuest, type GuestBootOptions, type GuestBootReport, type GuestCpuReport } from './boot.js';
+export { guestImageUrl } from './image-url.js';
+export { type KernelCpuReport, type KernelOptions, runKernel } from './kernel.js';
+export * from './layout.js';

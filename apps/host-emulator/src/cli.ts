@@ -1,7 +1,8 @@
 // The pvlab-host bin: runs the CLI with this process's arguments and streams.
 import { runPvlabHost } from './program.js';
 
-process.exitCode = runPvlabHost(process.argv.slice(2), {
+process.exitCode = await runPvlabHost(process.argv.slice(2), {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  progressStream: process.stderr,
 });

@@ -1,7 +1,16 @@
 export { GuestFault, isGuestFault } from '@pvlab/hypercall';
+export type { GuestProgram, GuestProgramCpu } from '@pvlab/hypercall/guest';
 export type { Diagnostic, HypercallDescriptor } from '@pvlab/hypercall/host';
-export { type DemoCallSummary, type DemoReport, formatCallSummary, runDirectDemo } from './demo.js';
 export { type CreateVmOptions, MAX_VCPUS, type ResolvedVmOptions, VmOptionError } from './options.js';
 export { OPTIONAL_PACKAGES } from './packages.js';
 export { type CliOutput, runPvlabHost } from './program.js';
+export {
+  type RunFailure,
+  type RunGuestOptions,
+  type RunProgress,
+  type RunResult,
+  runGuest,
+  ThreadedHostError,
+} from './threaded/run.js';
+export * from './trace/index.js';
 export { ConformanceError, createVm, VirtualProcessor, Vm } from './vm.js';

@@ -1,57 +1,135 @@
-import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runPvlabHost } from '../src/index.ts';
 
-function run(...argv: string[]) {
+const dir = mkdtempSync(join(tmpdir(), 'pvlab-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const guest = (name: string) => fileURLToPath(new URL(`./guests/${name}`, import.meta.url));
+const example = (name: string) => fileURLToPath(new URL(`../examples/${name}`, import.meta.url));
+
+async function run(...argv: string[]) {
   let out = '';
   let err = '';
-  const code = runPvlabHost(argv, { out: (s) => (out += s), err: (s) => (err += s) });
+  const code = await runPvlabHost(argv, { out: (s) => (out += s), err: (s) => (err += s) });
   return { code, out, err };
 }
 
 describe('pvlab-host', () => {
-  it('--help lists the commands and exits 0', () => {
-    const r = run('--help');
+  it('--help lists the commands and exits 0', async () => {
+    const r = await run('--help');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Usage: pvlab-host/);
-    expect(r.out).toMatch(/demo/);
-    expect(r.out).toMatch(/info/);
+    for (const command of ['run', 'demo', 'info']) expect(r.out).toContain(command);
   });
 
-  it('demo boots 4 vCPUs by default, prints the boot log and the summary table', () => {
-    const r = run('demo');
+  it('run --help documents the flags', async () => {
+    const r = await run('run', '--help');
     expect(r.code).toBe(0);
+    for (const flag of ['--vcpus', '--guest', '--seed', '--trace', '--json', '--timeout'])
+      expect(r.out).toContain(flag);
+  });
+
+  it('demo boots the guest-emulator on 4 vCPU threads, prints the boot log, the summary and the trace path', async () => {
+    const trace = join(dir, 'demo.json');
+    const r = await run('demo', '--trace', trace);
     expect(r.err).toBe('');
+    expect(r.code).toBe(0);
     for (const cpu of [0, 1, 2, 3]) expect(r.out).toContain(`CPU${cpu}: online, VP index ${cpu}`);
+    expect(r.out).toContain('smp: Brought up 4 CPUs');
     expect(r.out).toMatch(/HvCallNotifyLongSpinWait\s+16\s+SUCCESS×16/);
-    expect(r.out).toContain('4 vCPUs booted, 0 conformance diagnostics');
+    expect(r.out).toContain(`trace: ${trace}`);
+    const parsed = JSON.parse(readFileSync(trace, 'utf8')) as { traceEvents: { ph: string; name: string }[] };
+    const threads = parsed.traceEvents.filter((e) => e.ph === 'M' && e.name === 'thread_name');
+    expect(threads).toHaveLength(4);
   });
 
-  it('demo --json prints one JSON report', () => {
-    const r = run('demo', '--vcpus', '2', '--json');
+  it('run --json prints one JSON report', async () => {
+    const r = await run('run', '--vcpus', '2', '--seed', '1', '--json');
     expect(r.code).toBe(0);
-    const report = JSON.parse(r.out) as { vcpus: number; calls: { call: string; count: number }[] };
-    expect(report.vcpus).toBe(2);
-    expect(report.calls).toEqual([expect.objectContaining({ call: 'HvCallNotifyLongSpinWait', count: 8 })]);
+    const report = JSON.parse(r.out) as { passed: boolean; vcpus: number; hypercalls: number; seed: number };
+    expect(report).toMatchObject({ passed: true, vcpus: 2, seed: 1, hypercalls: 8 });
   });
 
-  it('info shows the CPUID leaves, features and hypercalls', () => {
-    const r = run('info');
+  it('the same seed writes identical traces, timestamps included; another seed differs', async () => {
+    const traces = await Promise.all(
+      ['a', 'b', 'c'].map(async (name, i) => {
+        const path = join(dir, `${name}.json`);
+        const r = await run('run', '--vcpus', '4', '--seed', i < 2 ? '42' : '43', '--trace', path);
+        expect(r.code).toBe(0);
+        return readFileSync(path, 'utf8');
+      }),
+    );
+    expect(traces[0]).toBe(traces[1]);
+    expect(traces[0]).not.toBe(traces[2]);
+  });
+
+  it('a passing guest program from examples/ exits 0', async () => {
+    const r = await run('run', '--vcpus', '3', '--guest', example('ipi-ping-pong.mjs'));
+    expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/0x40000001\s+0x31237648/);
-    expect(r.out).toMatch(/AccessHypercallMsrs\s+CPUID 0x40000003 EAX bit 5/);
-    expect(r.out).toMatch(/0x0008 HvCallNotifyLongSpinWait/);
+  });
+
+  it('a failing guest exits 1 with its message on one line, and still writes its trace', async () => {
+    const trace = join(dir, 'failing.json');
+    const r = await run('run', '--vcpus', '2', '--guest', guest('fails.mjs'), '--trace', trace);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('pvlab-host: guest failed on vCPU 1: vCPU 1 expected VP index 7, read 1\n');
+    expect(existsSync(trace)).toBe(true);
+  });
+
+  it('a guest that throws exits 1 naming the exception', async () => {
+    const r = await run('run', '--guest', guest('throws.mjs'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^pvlab-host: guest failed on vCPU 0: TypeError: .*\n$/);
   });
 
   it.each([
-    [['demo', '--vcpus', '0'], /'0' is not a vCPU count: use an integer from 1 to 4096/],
-    [['demo', '--vcpus', 'four'], /'four' is not a vCPU count/],
+    [['run', '--guest', 'no/such/guest.mjs'], /--guest 'no\/such\/guest.mjs': no such file/],
+    [['run', '--guest', '.'], /not a file/],
+    [
+      ['run', '--trace', '/no/such/dir/t.json'],
+      /--trace '\/no\/such\/dir\/t.json': directory '\/no\/such\/dir' does not exist/,
+    ],
+    [['run', '--vcpus', '0'], /'0' is not a vCPU count: use an integer from 1 to 4096/],
+    [['run', '--seed', '-1'], /'-1' is not a seed/],
+    [['run', '--seed', 'x'], /'x' is not a seed/],
     [['demo', '--bogus'], /unknown option '--bogus'/],
     [['bogus'], /unknown command 'bogus'/],
-  ])('%j is a one-line error with exit code 2', (argv, message) => {
-    const r = run(...argv);
+  ])('%j is a one-line error with exit code 2', async (argv, message) => {
+    const r = await run(...argv);
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
     expect(r.err).toMatch(message);
     expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('a guest file that does not load exits 2 with one line and writes no trace', async () => {
+    const broken = join(dir, 'broken.mjs');
+    writeFileSync(broken, 'export default function (cpu) { this is not javascript }\n');
+    const trace = join(dir, 'broken-trace.json');
+    const r = await run('run', '--vcpus', '2', '--guest', broken, '--trace', trace);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^pvlab-host: cannot load the guest program: SyntaxError/);
+    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(existsSync(trace)).toBe(false);
+  });
+
+  it('a guest module without a default export exits 2', async () => {
+    const noDefault = join(dir, 'no-default.mjs');
+    writeFileSync(noDefault, 'export const x = 1;\n');
+    const r = await run('run', '--guest', noDefault);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/no default export function/);
+  });
+
+  it('info shows the CPUID leaves, features and hypercalls', async () => {
+    const r = await run('info');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/0x40000001\s+0x31237648/);
+    expect(r.out).toMatch(/AccessHypercallMsrs\s+CPUID 0x40000003 EAX bit 5/);
+    expect(r.out).toMatch(/0x0008 HvCallNotifyLongSpinWait/);
   });
 });

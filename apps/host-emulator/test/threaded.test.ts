@@ -1,32 +1,84 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createVm } from '../src/index.ts';
-import { runGuest } from '../src/threaded/run.ts';
+import { createVm, type RunGuestOptions, runGuest } from '../src/index.ts';
 
 const guest = (name: string) => new URL(`./guests/${name}`, import.meta.url);
+const example = (name: string) => fileURLToPath(new URL(`../examples/${name}`, import.meta.url));
+
+async function run(vcpus: number, options: RunGuestOptions) {
+  const vm = createVm({ vcpus });
+  try {
+    return await runGuest(vm, options);
+  } finally {
+    vm.close();
+  }
+}
 
 describe('runGuest', () => {
   it('runs a guest program on every vCPU in parallel', async () => {
-    const vm = createVm({ vcpus: 4 });
-    const r = await runGuest(vm, { guest: guest('spin-wait.mjs') });
+    const r = await run(4, { guest: guest('spin-wait.mjs') });
     expect(r.failures).toEqual([]);
     expect(r.passed).toBe(true);
     expect(r.reports).toEqual([{ ok: 20 }, { ok: 20 }, { ok: 20 }, { ok: 20 }]);
     expect(r.hypercalls).toBe(80);
-    vm.close();
+    expect(r.log.map((l) => l.vp).sort()).toEqual([0, 1, 2, 3]);
   });
 
-  it('runs deterministically with a seed', async () => {
-    const run = async (seed: number) => {
-      const vm = createVm({ vcpus: 4 });
-      const r = await runGuest(vm, { guest: guest('spin-wait.mjs'), seed });
-      vm.close();
-      return r;
-    };
-    const a = await run(7);
-    const b = await run(7);
-    expect(a.passed).toBe(true);
-    expect(JSON.stringify(a.events)).toBe(JSON.stringify(b.events));
-    const c = await run(8);
-    expect(JSON.stringify(a.events)).not.toBe(JSON.stringify(c.events));
+  it('the same seed gives the same events, times included; another seed differs', async () => {
+    const events = async (seed: number) =>
+      JSON.stringify((await run(4, { guest: guest('spin-wait.mjs'), seed })).events);
+    const a = await events(7);
+    expect(await events(7)).toBe(a);
+    expect(await events(8)).not.toBe(a);
+  });
+
+  it.each([undefined, 1, 2, 3])('IPIs wake halted vCPUs (seed %s)', async (seed) => {
+    const r = await run(4, { guest: example('ipi-ping-pong.mjs'), ...(seed === undefined ? {} : { seed }) });
+    expect(r.failures).toEqual([]);
+    expect(r.reports[0]).toEqual({ pongs: 3 });
+    const interrupts = r.events.filter((e) => e.kind === 'interrupt');
+    expect(interrupts.map((e) => (e.kind === 'interrupt' ? e.vector : 0)).sort()).toEqual([
+      0x40, 0x40, 0x40, 0x41, 0x41, 0x41,
+    ]);
+  });
+
+  it('the hypercall-statuses example passes', async () => {
+    const r = await run(2, { guest: example('hypercall-statuses.mjs') });
+    expect(r.failures).toEqual([]);
+    expect(r.reports).toEqual([{ cases: 7 }, { cases: 7 }]);
+  });
+
+  it('faults reach the guest as GuestFaults it can catch', async () => {
+    const r = await run(1, { guest: guest('faults.mjs') });
+    expect(r.reports).toEqual([{ vectors: ['GP', 'UD'] }]);
+    expect(r.events.filter((e) => e.kind === 'rdmsr')).toEqual([expect.objectContaining({ fault: '#GP' })]);
+    expect(r.events.filter((e) => e.kind === 'hypercall')).toEqual([
+      expect.objectContaining({ status: '#UD' }),
+    ]);
+  });
+
+  it.each([undefined, 5])('every vCPU halted with nothing pending is a deadlock (seed %s)', async (seed) => {
+    const r = await run(3, { guest: guest('deadlock.mjs'), ...(seed === undefined ? {} : { seed }) });
+    expect(r.passed).toBe(false);
+    expect(r.failures).toEqual([
+      {
+        kind: 'run',
+        vps: [],
+        message: expect.stringMatching(/^deadlock: vCPU 0, 1, 2 halted with no interrupt pending/),
+      },
+    ]);
+  });
+
+  it('a guest that never exits is stopped by the timeout', async () => {
+    const r = await run(1, { guest: guest('spins-forever.mjs'), timeoutMs: 300 });
+    expect(r.passed).toBe(false);
+    expect(r.failures.map((f) => f.message)).toContain('the run took longer than 300 ms');
+  });
+
+  it('one failing vCPU fails the run and the others unwind', async () => {
+    const r = await run(3, { guest: guest('fails.mjs'), seed: 9 });
+    expect(r.failures).toEqual([
+      { kind: 'program', vps: [1], message: 'vCPU 1 expected VP index 7, read 1' },
+    ]);
   });
 });

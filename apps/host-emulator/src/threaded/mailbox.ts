@@ -29,6 +29,14 @@ export const ExitKind = {
 } as const;
 export type ExitKindCode = (typeof ExitKind)[keyof typeof ExitKind];
 
+/** Register 0 of a FAIL exit: why the vCPU failed. */
+export const FailKind = {
+  /** The guest program ran and failed (cpu.fail() or an exception). */
+  PROGRAM: 0,
+  /** The guest module could not be loaded (user input: missing export, syntax error…). */
+  LOAD: 1,
+} as const;
+
 /** How the host completed an exit. */
 export const Completion = {
   OK: 0,

@@ -12,7 +12,7 @@ import {
 } from '@pvlab/hypercall';
 import type { RunEvent } from '../trace/events.js';
 import type { Vm } from '../vm.js';
-import { Completion, ExitKind, Mailboxes } from './mailbox.js';
+import { Completion, ExitKind, FailKind, Mailboxes } from './mailbox.js';
 import { SeededScheduler, VIRTUAL_EXIT_US, VIRTUAL_SEGMENT_US } from './scheduler.js';
 import type { VcpuWorkerData } from './vcpu-worker.js';
 
@@ -38,11 +38,23 @@ export interface RunProgress {
   readonly elapsedMs: number;
 }
 
+/**
+ * Why a run failed: the guest module did not load (`load`, bad user input), the program failed
+ * (`program`: cpu.fail() or an exception), or the run itself did (`run`: deadlock, timeout, a
+ * vCPU thread that died).
+ */
+export interface RunFailure {
+  readonly kind: 'load' | 'program' | 'run';
+  readonly message: string;
+  /** The vCPUs that failed this way (empty for run failures). */
+  readonly vps: readonly number[];
+}
+
 /** How a run ended. */
 export interface RunResult {
   readonly passed: boolean;
   /** Why vCPUs failed (one entry per distinct reason, with the vCPUs that gave it). */
-  readonly failures: readonly { readonly vps: readonly number[]; readonly message: string }[];
+  readonly failures: readonly RunFailure[];
   /** Values the guest reported, per vCPU. */
   readonly reports: readonly Record<string, unknown>[];
   /** Every exit, interrupt and log line, in the order the host saw them. */
@@ -108,7 +120,7 @@ class ThreadedHost {
   readonly #events: RunEvent[] = [];
   readonly #log: { vp: number; line: string }[] = [];
   readonly #reports: Record<string, unknown>[];
-  readonly #failures = new Map<string, number[]>();
+  readonly #failures = new Map<string, RunFailure & { vps: number[] }>();
   readonly #scheduler: SeededScheduler | undefined;
   readonly #startMs = performance.timeOrigin + performance.now();
   #hypercalls = 0;
@@ -181,7 +193,7 @@ class ThreadedHost {
     }
     return {
       passed: this.#failures.size === 0,
-      failures: [...this.#failures].map(([message, vps]) => ({ message, vps })),
+      failures: [...this.#failures.values()],
       reports: this.#reports,
       events: this.#events,
       log: this.#log,
@@ -336,10 +348,13 @@ class ThreadedHost {
     }
   }
 
-  #fail(vp: number, message: string): void {
-    const vps = this.#failures.get(message) ?? [];
-    if (vp >= 0) vps.push(vp);
-    this.#failures.set(message, vps);
+  #fail(vp: number, message: string, kind: RunFailure['kind'] = 'run'): void {
+    let failure = this.#failures.get(message);
+    if (!failure) {
+      failure = { kind, message, vps: [] };
+      this.#failures.set(message, failure);
+    }
+    if (vp >= 0) failure.vps.push(vp);
   }
 
   #onInterrupt(vp: number, vector: number): void {
@@ -418,7 +433,7 @@ class ThreadedHost {
         const message = mb.readMessage(vp);
         this.#phase[vp] = 'finished';
         this.#events.push({ kind: 'fail', vp, ts, message });
-        this.#fail(vp, message);
+        this.#fail(vp, message, mb.reg(vp, 0) === BigInt(FailKind.LOAD) ? 'load' : 'program');
         // One failing vCPU fails the run: the others are told to unwind.
         this.#terminate();
         return;

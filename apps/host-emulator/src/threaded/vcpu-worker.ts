@@ -12,8 +12,8 @@ import {
   X2APIC_MSR_ICR,
   X2ApicIcr,
 } from '@pvlab/hypercall';
-import { type GuestProgram, type GuestProgramCpu, GuestProgramFailure } from './guest-program.js';
-import { Completion, ExitKind, type ExitKindCode, Mailboxes } from './mailbox.js';
+import { type GuestProgram, type GuestProgramCpu, GuestProgramFailure } from '@pvlab/hypercall/guest';
+import { Completion, ExitKind, type ExitKindCode, FailKind, Mailboxes } from './mailbox.js';
 
 /** What the host hands each vCPU thread. */
 export interface VcpuWorkerData {
@@ -147,7 +147,8 @@ async function main(): Promise<void> {
     }
     program = mod.default as GuestProgram;
   } catch (e) {
-    // Loading fails the same way on every vCPU: report it once, from vCPU 0.
+    // Every vCPU fails to load the same way; the host reports the reason once.
+    mb.setReg(vp, 0, BigInt(FailKind.LOAD));
     message(ExitKind.FAIL, `cannot load the guest program: ${describe(e)}`);
     return;
   }
@@ -158,6 +159,7 @@ async function main(): Promise<void> {
   } catch (e) {
     if (terminated) return;
     try {
+      mb.setReg(vp, 0, BigInt(FailKind.PROGRAM));
       message(ExitKind.FAIL, describe(e));
     } catch {
       // The host ended the run while we reported; nothing more to say.

@@ -3,4 +3,5 @@ export * from './cpu.js';
 export * from './detect.js';
 export * from './hypercalls.js';
 export * from './page-allocator.js';
+export * from './program.js';
 export * from './vp-index.js';

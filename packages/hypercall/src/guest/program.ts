@@ -1,8 +1,9 @@
-import type { GuestMemory } from '@pvlab/hypercall';
-import type { GuestCpu } from '@pvlab/hypercall/guest';
+import type { GuestMemory } from '../memory.js';
+import type { GuestCpu } from './cpu.js';
 
 /**
- * What a guest program's function gets on each vCPU: the `createVm` VP contract for its own vCPU
+ * What a guest program's function gets on each vCPU when `pvlab-host run` (or `runGuest`) runs it
+ * on vCPU threads: the `createVm` VP contract for its own vCPU
  * (`hypercall`, `fastHypercall`, `readMsr`, `writeMsr`, `cpuid`), guest memory, `halt()`, and a
  * way to report.
  */

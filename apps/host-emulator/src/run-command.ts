@@ -1,0 +1,149 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { guestImageUrl, kernelMemoryBytes } from '@pvlab/guest-emulator';
+import { type RunResult, runGuest } from './threaded/run.js';
+import {
+  createProgress,
+  formatSummaryTable,
+  summarizeHypercalls,
+  summaryToJson,
+  toChromeTrace,
+  writeTraceFile,
+} from './trace/index.js';
+import { createVm } from './vm.js';
+
+/** Bad user input for `run`/`demo`: one line, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** `pvlab-host run` options, parsed. */
+export interface RunCommandOptions {
+  readonly vcpus: number;
+  /** A guest program file; the guest-emulator image when absent. */
+  readonly guest?: string;
+  readonly seed?: number;
+  /** Where to write the Chrome trace-event JSON. */
+  readonly trace?: string;
+  readonly json?: boolean;
+  readonly timeout?: number;
+}
+
+/** Where the CLI writes: stdout-like and stderr-like sinks, and the stream progress goes to. */
+export interface CommandIo {
+  out(text: string): void;
+  err(text: string): void;
+  readonly progressStream?: NodeJS.WriteStream;
+}
+
+/** Exit codes: 0 passed, 1 the guest failed, 2 bad user input (flags, guest file). */
+export const ExitCode = { OK: 0, GUEST_FAILED: 1, USAGE: 2 } as const;
+
+const DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024;
+
+function checkGuestFile(path: string): string {
+  const full = resolve(path);
+  if (!existsSync(full)) throw new UsageError(`--guest '${path}': no such file (give a .mjs or .js module)`);
+  if (!statSync(full).isFile())
+    throw new UsageError(`--guest '${path}': not a file (give a .mjs or .js module)`);
+  if (!/\.(mjs|js)$/.test(full)) {
+    throw new UsageError(
+      `--guest '${path}': not a JavaScript module (accepted: .mjs, .js; compile TypeScript first)`,
+    );
+  }
+  return full;
+}
+
+function checkTracePath(path: string): string {
+  const full = resolve(path);
+  const dir = dirname(full);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new UsageError(`--trace '${path}': directory '${dir}' does not exist`);
+  }
+  if (existsSync(full) && statSync(full).isDirectory())
+    throw new UsageError(`--trace '${path}': is a directory`);
+  return full;
+}
+
+/**
+ * Runs a guest program on vCPU threads (the guest-emulator unless `--guest` names another),
+ * prints its log and the per-call summary (or JSON), writes the trace. Returns the exit code.
+ */
+export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promise<number> {
+  const guest = opts.guest === undefined ? guestImageUrl() : checkGuestFile(opts.guest);
+  const tracePath = opts.trace === undefined ? undefined : checkTracePath(opts.trace);
+  const print = (line: string) => io.out(`${line}\n`);
+  const memoryBytes = Math.max(DEFAULT_MEMORY_BYTES, Math.ceil(kernelMemoryBytes(opts.vcpus) / 4096) * 4096);
+  const vm = createVm({ vcpus: opts.vcpus, memoryBytes });
+
+  const progress = createProgress({ stream: io.progressStream ?? { isTTY: false, write: () => true } });
+  let result: RunResult;
+  try {
+    result = await runGuest(vm, {
+      guest,
+      ...(opts.seed === undefined ? {} : { seed: opts.seed }),
+      ...(opts.timeout === undefined ? {} : { timeoutMs: opts.timeout }),
+      ...(opts.json ? {} : { onLog: (_vp: number, line: string) => print(line) }),
+      onProgress: (p) =>
+        progress.update(
+          `${p.hypercalls.toLocaleString('en-US')} hypercalls · ${p.running}/${p.vcpus} vCPUs running`,
+        ),
+    });
+  } finally {
+    progress.stop();
+  }
+  const diagnostics = vm.takeDiagnostics();
+  vm.close();
+
+  const loadFailure = result.failures.find((f) => f.kind === 'load');
+  if (loadFailure) {
+    io.err(`pvlab-host: ${loadFailure.message}\n`);
+    return ExitCode.USAGE;
+  }
+
+  const summary = summarizeHypercalls(result.events);
+  if (tracePath) {
+    const meta = {
+      vcpus: opts.vcpus,
+      guest: opts.guest ?? '@pvlab/guest-emulator',
+      ...(opts.seed === undefined ? {} : { seed: opts.seed }),
+    };
+    writeTraceFile(tracePath, toChromeTrace(result.events, meta));
+  }
+  const passed = result.passed && diagnostics.length === 0;
+  if (opts.json) {
+    print(
+      JSON.stringify(
+        {
+          passed,
+          vcpus: opts.vcpus,
+          seed: opts.seed ?? null,
+          durationMs: Math.round(result.durationMs * 1000) / 1000,
+          hypercalls: result.hypercalls,
+          summary: summaryToJson(summary),
+          failures: result.failures,
+          diagnostics,
+          reports: result.reports,
+          log: result.log,
+          trace: tracePath ?? null,
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    print('');
+    print(formatSummaryTable(summary));
+    const mode = opts.seed === undefined ? 'parallel' : `seed ${opts.seed}`;
+    print(
+      `\n${opts.vcpus} vCPUs, ${mode}, ${result.hypercalls} hypercalls in ${result.durationMs.toFixed(1)} ms`,
+    );
+    if (tracePath) print(`trace: ${tracePath} (open it in https://ui.perfetto.dev or chrome://tracing)`);
+  }
+  for (const f of result.failures) {
+    const who = f.vps.length > 0 ? ` on vCPU ${f.vps.join(', ')}` : '';
+    io.err(`pvlab-host: guest failed${who}: ${f.message}\n`);
+  }
+  for (const d of diagnostics) io.err(`pvlab-host: conformance [${d.rule}] VP ${d.vp}: ${d.message}\n`);
+  return passed ? ExitCode.OK : ExitCode.GUEST_FAILED;
+}
