@@ -75,8 +75,15 @@ const W_OUT_SLOTS = 5;
 /** First output slot of a fast hypercall. */
 const W_OUT_FIRST = 6;
 
-/** Spins before blocking; enough for a round trip while both threads have a core. */
-const SPIN_LIMIT = 2000;
+/** Spins before blocking: enough for a round trip while both threads have a core. */
+export const SPIN_LIMIT = 2000;
+/** Spins before blocking when there are more threads than cores: spinning would only steal the peer's core. */
+export const OVERSUBSCRIBED_SPIN_LIMIT = 50;
+
+/** The spin bound for `threads` busy threads on `cores` cores. */
+export function spinLimitFor(threads: number, cores: number): number {
+  return threads <= cores ? SPIN_LIMIT : OVERSUBSCRIBED_SPIN_LIMIT;
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -90,22 +97,25 @@ export function mailboxBytes(vcpus: number): number {
 export class Mailboxes {
   readonly buffer: SharedArrayBuffer;
   readonly vcpus: number;
+  /** Spins before a wait blocks. */
+  readonly spinLimit: number;
   readonly #words: Int32Array;
   readonly #regs: BigUint64Array;
   readonly #times: Float64Array;
   readonly #bytes: Uint8Array;
 
-  constructor(buffer: SharedArrayBuffer, vcpus: number) {
+  constructor(buffer: SharedArrayBuffer, vcpus: number, spinLimit = SPIN_LIMIT) {
     this.buffer = buffer;
     this.vcpus = vcpus;
+    this.spinLimit = spinLimit;
     this.#words = new Int32Array(buffer);
     this.#regs = new BigUint64Array(buffer);
     this.#times = new Float64Array(buffer);
     this.#bytes = new Uint8Array(buffer);
   }
 
-  static create(vcpus: number): Mailboxes {
-    return new Mailboxes(new SharedArrayBuffer(mailboxBytes(vcpus)), vcpus);
+  static create(vcpus: number, spinLimit = SPIN_LIMIT): Mailboxes {
+    return new Mailboxes(new SharedArrayBuffer(mailboxBytes(vcpus)), vcpus, spinLimit);
   }
 
   #word(vp: number, w: number): number {
@@ -176,7 +186,7 @@ export class Mailboxes {
     Atomics.add(w, DOORBELL, 1);
     if (Atomics.load(w, HOST_SLEEPING) !== 0) Atomics.notify(w, DOORBELL);
     const state = this.#word(vp, W_STATE);
-    for (let i = 0; i < SPIN_LIMIT; i++) {
+    for (let i = 0; i < this.spinLimit; i++) {
       if (Atomics.load(w, state) === State.COMPLETE) return this.#resume(vp);
     }
     const sleeping = this.#word(vp, W_SLEEPING);
@@ -211,7 +221,7 @@ export class Mailboxes {
    */
   waitForDoorbell(seen: number, timeoutMs: number): void {
     const w = this.#words;
-    for (let i = 0; i < SPIN_LIMIT; i++) if (Atomics.load(w, DOORBELL) !== seen) return;
+    for (let i = 0; i < this.spinLimit; i++) if (Atomics.load(w, DOORBELL) !== seen) return;
     Atomics.store(w, HOST_SLEEPING, 1);
     Atomics.wait(w, DOORBELL, seen, timeoutMs);
     Atomics.store(w, HOST_SLEEPING, 0);

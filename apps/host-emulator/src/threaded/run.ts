@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -12,7 +13,7 @@ import {
 } from '@pvlab/hypercall';
 import type { RunEvent } from '../trace/events.js';
 import type { Vm } from '../vm.js';
-import { Completion, ExitKind, FailKind, Mailboxes } from './mailbox.js';
+import { Completion, ExitKind, FailKind, Mailboxes, spinLimitFor } from './mailbox.js';
 import { SeededScheduler, VIRTUAL_EXIT_US, VIRTUAL_SEGMENT_US } from './scheduler.js';
 import type { VcpuWorkerData } from './vcpu-worker.js';
 
@@ -131,7 +132,9 @@ class ThreadedHost {
     this.#vm = vm;
     this.#options = options;
     this.#n = vm.vcpus;
-    this.#mb = Mailboxes.create(this.#n);
+    // The host thread plus one per vCPU; a seeded run has only two busy at any moment.
+    const busyThreads = options.seed === undefined ? this.#n + 1 : 2;
+    this.#mb = Mailboxes.create(this.#n, spinLimitFor(busyThreads, availableParallelism()));
     this.#phase = new Array<VpPhase>(this.#n).fill('loading');
     this.#pending = new Array<number>(this.#n).fill(Completion.OK);
     this.#haltedAt = new Array<number>(this.#n).fill(0);
@@ -161,6 +164,7 @@ class ThreadedHost {
       mailboxes: this.#mb.buffer,
       interrupts: partition.interrupts.buffer as SharedArrayBuffer,
       guestUrl: guestUrl(this.#options.guest),
+      spinLimit: this.#mb.spinLimit,
     });
     const url = vcpuWorkerUrl();
     const exited: Promise<void>[] = [];

@@ -24,6 +24,8 @@ export interface VcpuWorkerData {
   readonly interrupts: SharedArrayBuffer;
   /** URL of the guest program module. */
   readonly guestUrl: string;
+  /** Spins before blocking on the mailbox (the host picks it from threads vs cores). */
+  readonly spinLimit: number;
 }
 
 /** Thrown into the guest when the host ends the run; unwinds the guest without a report. */
@@ -33,7 +35,7 @@ class RunTerminated extends Error {
 
 const data = workerData as VcpuWorkerData;
 const vp = data.vp;
-const mb = new Mailboxes(data.mailboxes, data.vcpus);
+const mb = new Mailboxes(data.mailboxes, data.vcpus, data.spinLimit);
 const memory = new GuestMemory(data.memory);
 const irr = new PendingInterrupts(data.vcpus, data.interrupts);
 let terminated = false;
