@@ -87,6 +87,11 @@ export class VirtualProcessor implements GuestCpu {
     return { result, output };
   }
 
+  /** Vectors delivered to this VP since the last call (IPIs, host injections), lowest first. */
+  takeInterrupts(): number[] {
+    return this.#vm.partitionOpen().interrupts.take(this.index);
+  }
+
   /** HvCallNotifyLongSpinWait calls this VP made, and the last SpinCount it reported. */
   get longSpinWaits(): { count: number; lastSpinCount: number } {
     return { count: this.#state.longSpinWaits, lastSpinCount: this.#state.lastSpinCount };

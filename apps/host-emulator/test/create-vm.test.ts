@@ -170,6 +170,42 @@ describe('hypercalls through the harness', () => {
   });
 });
 
+describe('interrupts on the direct harness', () => {
+  it('a native IPI (x2APIC ICR write) is pending on exactly its target until taken', () => {
+    const vm = createVm({ vcpus: 66 });
+    vm.vp(0).writeMsr(0x830n, (65n << 32n) | 0x31n);
+    vm.vp(0).writeMsr(0x830n, (2n << 32n) | 0x30n);
+    vm.vp(0).writeMsr(0x830n, (2n << 32n) | 0x32n);
+    expect(vm.vp(2).takeInterrupts()).toEqual([0x30, 0x32]);
+    expect(vm.vp(65).takeInterrupts()).toEqual([0x31]);
+    for (const other of [0, 1, 3, 64]) expect(vm.vp(other).takeInterrupts()).toEqual([]);
+    expect(vm.vp(2).takeInterrupts()).toEqual([]);
+    vm.close();
+  });
+
+  it('drops illegal vectors (< 16) and absent destinations; reserved ICR bits are #GP', () => {
+    const vm = createVm({ vcpus: 2 });
+    vm.vp(0).writeMsr(0x830n, (1n << 32n) | 0x0fn);
+    vm.vp(0).writeMsr(0x830n, (9n << 32n) | 0x40n);
+    expect(vm.vp(1).takeInterrupts()).toEqual([]);
+    expect(() => vm.vp(0).writeMsr(0x830n, (1n << 32n) | (1n << 12n) | 0x40n)).toThrow(
+      expect.objectContaining({ vector: 'GP' }),
+    );
+    vm.close();
+  });
+
+  it('shorthands: self, all including self, all excluding self', () => {
+    const vm = createVm({ vcpus: 3 });
+    vm.vp(1).writeMsr(0x830n, (1n << 18n) | 0x50n);
+    vm.vp(1).writeMsr(0x830n, (2n << 18n) | 0x51n);
+    vm.vp(1).writeMsr(0x830n, (3n << 18n) | 0x52n);
+    expect(vm.vp(0).takeInterrupts()).toEqual([0x51, 0x52]);
+    expect(vm.vp(1).takeInterrupts()).toEqual([0x50, 0x51]);
+    expect(vm.vp(2).takeInterrupts()).toEqual([0x51, 0x52]);
+    vm.close();
+  });
+});
+
 describe('features option', () => {
   it('dropping AccessHypercallMsrs clears its CPUID bit and makes the MSRs #GP', () => {
     const on = createVm();
