@@ -1,0 +1,5 @@
+import type { BenchSuite } from '../suite.js';
+import { directDispatch } from './direct-dispatch.js';
+
+/** Every benchmark suite, in the order `pnpm bench` runs them. Add new modules here. */
+export const SUITES: readonly BenchSuite[] = [directDispatch];
