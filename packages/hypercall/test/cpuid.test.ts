@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PartitionFeatures } from '../src/host/cpuid.ts';
 import { type CpuidRegister, HvFeature, type HvFeatureName } from '../src/wire/cpuid.ts';
-import { makePartition } from './fixtures.ts';
+import { makePartition, titled } from './fixtures.ts';
 
 /** Spec 01 "CPUID bits relevant to these specs", one row per bit, transcribed. */
 const SPEC_FEATURE_BITS: readonly [HvFeatureName, number, CpuidRegister, number][] = [
@@ -54,14 +54,17 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 
 describe('CPUID feature bits — each lands in its leaf, register and bit, and nowhere else', () => {
   it.each(
-    SPEC_FEATURE_BITS.map(([name, leaf, register, bit]) => ({
-      name,
-      leaf: hex(leaf),
-      l: leaf,
-      register,
-      bit,
-    })),
-  )('$name: $leaf $register bit $bit', ({ name, l, register, bit }) => {
+    titled(
+      SPEC_FEATURE_BITS.map(([name, leaf, register, bit]) => ({
+        name,
+        leaf: hex(leaf),
+        l: leaf,
+        register,
+        bit,
+      })),
+      (c) => `${c.name}: ${c.leaf} ${c.register} bit ${c.bit}`,
+    ),
+  )('%s', (_title, { name, l, register, bit }) => {
     const p = makePartition({ features: [name] });
     for (const [leaf, reg] of FEATURE_REGISTERS) {
       const expected = leaf === l && reg === register ? 2 ** bit : 0;
@@ -114,12 +117,14 @@ describe('CPUID fixed leaves', () => {
     expect([r.eax, r.ebx]).toEqual([vcpus, vcpus]);
   });
 
-  it.each([0x4000_0007, 0x4000_000c, 0x4000_0100, 0x3fff_ffff].map((leaf) => ({ leaf, name: hex(leaf) })))(
-    'leaf $name, which pvlab does not report, reads as zeros',
-    ({ leaf }) => {
-      expect(makePartition().cpuid(leaf)).toEqual({ eax: 0, ebx: 0, ecx: 0, edx: 0 });
-    },
-  );
+  it.each(
+    titled(
+      [0x4000_0007, 0x4000_000c, 0x4000_0100, 0x3fff_ffff].map((leaf) => ({ leaf, name: hex(leaf) })),
+      (c) => `leaf ${c.name}, which pvlab does not report, reads as zeros`,
+    ),
+  )('%s', (_title, { leaf }) => {
+    expect(makePartition().cpuid(leaf)).toEqual({ eax: 0, ebx: 0, ecx: 0, edx: 0 });
+  });
 
   it('an extra leaf (0x4000000C isolation config) is reported and raises the max leaf', () => {
     const f = new PartitionFeatures({

@@ -22,6 +22,7 @@ import {
   readU64s,
   registerTestHypercalls,
   TestCall,
+  titled,
   writeU64s,
 } from './fixtures.ts';
 
@@ -50,64 +51,69 @@ describe('HypercallDispatcher — control value (spec 01 rules 1–3)', () => {
     value: control({ callCode: Echo }) | (1n << bit),
     status: HvStatus.INVALID_HYPERCALL_INPUT,
   }));
-  it.each([
-    ...reserved,
-    {
-      rule: 'rule 1 (KVM): Nested, bit 31, counts as reserved — pvlab models no L0',
-      value: control({ callCode: Echo, nested: true }),
-      status: HvStatus.INVALID_HYPERCALL_INPUT,
-    },
-    {
-      rule: 'rule 1 "Unknown call code → INVALID_HYPERCALL_CODE"',
-      value: control({ callCode: 0x7fff }),
-      status: HvStatus.INVALID_HYPERCALL_CODE,
-    },
-    {
-      rule: 'rule 1: a TLFS call no installed package handles (HvCallFlushVirtualAddressSpace) is unknown',
-      value: control({ callCode: HvCallCode.HvCallFlushVirtualAddressSpace }),
-      status: HvStatus.INVALID_HYPERCALL_CODE,
-    },
-    {
-      rule: 'rule 1: reserved bits are checked before the call code (KVM order)',
-      value: control({ callCode: 0x7fff }) | (1n << 63n),
-      status: HvStatus.INVALID_HYPERCALL_INPUT,
-    },
-    {
-      rule: 'rule 2 "Simple call with RepCount≠0 → INVALID_HYPERCALL_INPUT"',
-      value: control({ callCode: Echo, repCount: 1 }),
-      status: HvStatus.INVALID_HYPERCALL_INPUT,
-    },
-    {
-      rule: 'rule 2 "Simple call with RepStartIndex≠0 → INVALID_HYPERCALL_INPUT"',
-      value: control({ callCode: Echo, repStartIndex: 1 }),
-      status: HvStatus.INVALID_HYPERCALL_INPUT,
-    },
-    {
-      rule: 'rule 2 "rep call with RepCount=0 → INVALID_HYPERCALL_INPUT"',
-      value: control({ callCode: RepDouble, repCount: 0 }),
-      status: HvStatus.INVALID_HYPERCALL_INPUT,
-    },
-    {
-      rule: 'rule 2 "RepStartIndex ≥ RepCount → INVALID_HYPERCALL_INPUT": equal',
-      value: control({ callCode: RepDouble, repCount: 2, repStartIndex: 2 }),
-      status: HvStatus.INVALID_HYPERCALL_INPUT,
-    },
-    {
-      rule: 'rule 2 "RepStartIndex ≥ RepCount → INVALID_HYPERCALL_INPUT": greater',
-      value: control({ callCode: RepDouble, repCount: 2, repStartIndex: 3 }),
-      status: HvStatus.INVALID_HYPERCALL_INPUT,
-    },
-    {
-      rule: 'rule 3 "VariableHeaderSize≠0 on a call that has no variable header → INVALID_HYPERCALL_INPUT"',
-      value: control({ callCode: Echo, variableHeaderSize: 1 }),
-      status: HvStatus.INVALID_HYPERCALL_INPUT,
-    },
-    {
-      rule: 'rule 3: the largest VariableHeaderSize on a call without one',
-      value: control({ callCode: MemoryOnly, variableHeaderSize: 0x3ff }),
-      status: HvStatus.INVALID_HYPERCALL_INPUT,
-    },
-  ])('$rule', ({ value, status }) => {
+  it.each(
+    titled(
+      [
+        ...reserved,
+        {
+          rule: 'rule 1 (KVM): Nested, bit 31, counts as reserved — pvlab models no L0',
+          value: control({ callCode: Echo, nested: true }),
+          status: HvStatus.INVALID_HYPERCALL_INPUT,
+        },
+        {
+          rule: 'rule 1 "Unknown call code → INVALID_HYPERCALL_CODE"',
+          value: control({ callCode: 0x7fff }),
+          status: HvStatus.INVALID_HYPERCALL_CODE,
+        },
+        {
+          rule: 'rule 1: a TLFS call no installed package handles (HvCallFlushVirtualAddressSpace) is unknown',
+          value: control({ callCode: HvCallCode.HvCallFlushVirtualAddressSpace }),
+          status: HvStatus.INVALID_HYPERCALL_CODE,
+        },
+        {
+          rule: 'rule 1: reserved bits are checked before the call code (KVM order)',
+          value: control({ callCode: 0x7fff }) | (1n << 63n),
+          status: HvStatus.INVALID_HYPERCALL_INPUT,
+        },
+        {
+          rule: 'rule 2 "Simple call with RepCount≠0 or RepStartIndex≠0 → INVALID_HYPERCALL_INPUT": RepCount 1',
+          value: control({ callCode: Echo, repCount: 1 }),
+          status: HvStatus.INVALID_HYPERCALL_INPUT,
+        },
+        {
+          rule: 'rule 2 "Simple call with RepCount≠0 or RepStartIndex≠0 → INVALID_HYPERCALL_INPUT": RepStartIndex 1',
+          value: control({ callCode: Echo, repStartIndex: 1 }),
+          status: HvStatus.INVALID_HYPERCALL_INPUT,
+        },
+        {
+          rule: 'rule 2 "rep call with RepCount=0 or RepStartIndex ≥ RepCount → INVALID_HYPERCALL_INPUT": RepCount 0',
+          value: control({ callCode: RepDouble, repCount: 0 }),
+          status: HvStatus.INVALID_HYPERCALL_INPUT,
+        },
+        {
+          rule: 'rule 2 "rep call with RepCount=0 or RepStartIndex ≥ RepCount → INVALID_HYPERCALL_INPUT": RepStartIndex = RepCount',
+          value: control({ callCode: RepDouble, repCount: 2, repStartIndex: 2 }),
+          status: HvStatus.INVALID_HYPERCALL_INPUT,
+        },
+        {
+          rule: 'rule 2 "rep call with RepCount=0 or RepStartIndex ≥ RepCount → INVALID_HYPERCALL_INPUT": RepStartIndex > RepCount',
+          value: control({ callCode: RepDouble, repCount: 2, repStartIndex: 3 }),
+          status: HvStatus.INVALID_HYPERCALL_INPUT,
+        },
+        {
+          rule: 'rule 3 "VariableHeaderSize≠0 on a call that has no variable header → INVALID_HYPERCALL_INPUT"',
+          value: control({ callCode: Echo, variableHeaderSize: 1 }),
+          status: HvStatus.INVALID_HYPERCALL_INPUT,
+        },
+        {
+          rule: 'rule 3: the largest VariableHeaderSize on a call without one',
+          value: control({ callCode: MemoryOnly, variableHeaderSize: 0x3ff }),
+          status: HvStatus.INVALID_HYPERCALL_INPUT,
+        },
+      ],
+      (c) => c.rule,
+    ),
+  )('%s', (_title, { value, status }) => {
     const { call, log, outputUntouched } = setup();
     const r = call(memoryCall(value, INPUT_GPA, OUTPUT_GPA));
     expect(r).toEqual({ raw: BigInt(status), status, repsCompleted: 0 });
@@ -125,15 +131,20 @@ describe('HypercallDispatcher — control value (spec 01 rules 1–3)', () => {
   });
 });
 
-describe('HypercallDispatcher — privilege gate (rule 13 "missing privilege bit → ACCESS_DENIED")', () => {
-  it.each([
-    { exposed: 'not exposed', features: ALL_CORE_FEATURES, status: HvStatus.ACCESS_DENIED },
-    {
-      exposed: 'exposed',
-      features: [...ALL_CORE_FEATURES, 'AccessPartitionId' as const],
-      status: HvStatus.SUCCESS,
-    },
-  ])('a call gated by AccessPartitionId, $exposed', ({ features, status }) => {
+describe('HypercallDispatcher — privilege gate (rule 13 "missing privilege/recommendation bit → ACCESS_DENIED")', () => {
+  it.each(
+    titled(
+      [
+        { exposed: 'not exposed', features: ALL_CORE_FEATURES, status: HvStatus.ACCESS_DENIED },
+        {
+          exposed: 'exposed',
+          features: [...ALL_CORE_FEATURES, 'AccessPartitionId' as const],
+          status: HvStatus.SUCCESS,
+        },
+      ],
+      (c) => `a call gated by AccessPartitionId, ${c.exposed}`,
+    ),
+  )('%s', (_title, { features, status }) => {
     const { call } = setup({ features });
     expect(call(memoryCall(control({ callCode: Gated }), 0n, 0n))).toEqual({
       raw: BigInt(status),
@@ -145,32 +156,37 @@ describe('HypercallDispatcher — privilege gate (rule 13 "missing privilege bit
 
 describe('HypercallDispatcher — parameter lists in memory (spec 01 rules 4, 5, 7)', () => {
   const echo = control({ callCode: Echo });
-  it.each([
-    {
-      rule: 'rule 4 "Input GPA must be 8-byte aligned, else INVALID_ALIGNMENT"',
-      rdx: INPUT_GPA + 4n,
-      r8: OUTPUT_GPA,
-    },
-    { rule: 'rule 4: input GPA off by one byte', rdx: INPUT_GPA + 1n, r8: OUTPUT_GPA },
-    {
-      rule: 'rule 4 "Output GPA must be 8-byte aligned, else INVALID_ALIGNMENT"',
-      rdx: INPUT_GPA,
-      r8: OUTPUT_GPA + 4n,
-    },
-    {
-      rule: 'rule 5 "Each parameter list must fit in one 4 KiB page": input straddles',
-      rdx: 0x2ff8n,
-      r8: OUTPUT_GPA,
-    },
-    { rule: 'rule 5: output list straddles a page', rdx: INPUT_GPA, r8: 0x3ff8n },
-    { rule: 'rule 5 "GPA beyond partition GPA space" (2^48): input', rdx: 1n << 48n, r8: OUTPUT_GPA },
-    { rule: 'rule 5 "GPA beyond partition GPA space" (2^48): output', rdx: INPUT_GPA, r8: 1n << 48n },
-    {
-      rule: 'rule 5: a list ending past 2^48 (last page of the 64-bit space)',
-      rdx: 0xffff_ffff_ffff_f000n,
-      r8: OUTPUT_GPA,
-    },
-  ])('$rule → INVALID_ALIGNMENT', ({ rdx, r8 }) => {
+  it.each(
+    titled(
+      [
+        {
+          rule: 'rule 4 "Input and output GPAs must be 8-byte aligned": input GPA + 4',
+          rdx: INPUT_GPA + 4n,
+          r8: OUTPUT_GPA,
+        },
+        { rule: 'rule 4: input GPA + 1', rdx: INPUT_GPA + 1n, r8: OUTPUT_GPA },
+        {
+          rule: 'rule 4 "Input and output GPAs must be 8-byte aligned": output GPA + 4',
+          rdx: INPUT_GPA,
+          r8: OUTPUT_GPA + 4n,
+        },
+        {
+          rule: 'rule 5 "Each parameter list must fit in one 4 KiB page": input straddles',
+          rdx: 0x2ff8n,
+          r8: OUTPUT_GPA,
+        },
+        { rule: 'rule 5: output list straddles a page', rdx: INPUT_GPA, r8: 0x3ff8n },
+        { rule: 'rule 5 "GPA beyond partition GPA space" (2^48): input', rdx: 1n << 48n, r8: OUTPUT_GPA },
+        { rule: 'rule 5 "GPA beyond partition GPA space" (2^48): output', rdx: INPUT_GPA, r8: 1n << 48n },
+        {
+          rule: 'rule 5: a list ending past 2^48 (last page of the 64-bit space)',
+          rdx: 0xffff_ffff_ffff_f000n,
+          r8: OUTPUT_GPA,
+        },
+      ],
+      (c) => `${c.rule} → INVALID_ALIGNMENT`,
+    ),
+  )('%s', (_title, { rdx, r8 }) => {
     const { call, log, outputUntouched } = setup();
     expect(call(memoryCall(echo, rdx, r8))).toEqual({
       raw: BigInt(HvStatus.INVALID_ALIGNMENT),
@@ -197,29 +213,34 @@ describe('HypercallDispatcher — parameter lists in memory (spec 01 rules 4, 5,
     expect(readU64s(partition, 0x3ff0n, 2)).toEqual(ECHO_OUTPUT);
   });
 
-  it.each([
-    { list: 'input', rdx: BigInt(RAM_BYTES), r8: OUTPUT_GPA, gpa: BigInt(RAM_BYTES) },
-    { list: 'output', rdx: INPUT_GPA, r8: (1n << 48n) - 0x1000n, gpa: (1n << 48n) - 0x1000n },
-  ])(
-    'rule 7 "Unmapped input/output GPA produces a memory intercept": $list in GPA space beyond RAM',
-    ({ rdx, r8, gpa }) => {
-      const { call, log } = setup();
-      const fault = catchGuestFault(() => call(memoryCall(echo, rdx, r8)), 'MEMORY');
-      expect(fault.gpa).toBe(gpa);
-      expect(log.echo).toEqual([]);
-    },
-  );
+  it.each(
+    titled(
+      [
+        { list: 'input', rdx: BigInt(RAM_BYTES), r8: OUTPUT_GPA, gpa: BigInt(RAM_BYTES) },
+        { list: 'output', rdx: INPUT_GPA, r8: (1n << 48n) - 0x1000n, gpa: (1n << 48n) - 0x1000n },
+      ],
+      (c) =>
+        `rule 7 "Unmapped/unreadable input GPA or unwritable output GPA produces a memory intercept": ${c.list} in GPA space beyond RAM`,
+    ),
+  )('%s', (_title, { rdx, r8, gpa }) => {
+    const { call, log } = setup();
+    const fault = catchGuestFault(() => call(memoryCall(echo, rdx, r8)), 'MEMORY');
+    expect(fault.gpa).toBe(gpa);
+    expect(log.echo).toEqual([]);
+  });
 
-  it.each([
-    { where: 'misaligned', rdx: 3n, r8: 5n },
-    { where: 'beyond the GPA space', rdx: 0xffff_ffff_ffff_ffffn, r8: 1n << 60n },
-  ])(
-    'rule 4 (openvmm) "only checked when length>0": $where GPAs of empty lists are ignored',
-    ({ rdx, r8 }) => {
-      const { call } = setup({ features: [...ALL_CORE_FEATURES, 'AccessPartitionId'] });
-      expect(call(memoryCall(control({ callCode: Gated }), rdx, r8)).status).toBe(HvStatus.SUCCESS);
-    },
-  );
+  it.each(
+    titled(
+      [
+        { where: 'misaligned', rdx: 3n, r8: 5n },
+        { where: 'beyond the GPA space', rdx: 0xffff_ffff_ffff_ffffn, r8: 1n << 60n },
+      ],
+      (c) => `rule 4 (openvmm) "only checked when length>0": ${c.where} GPAs of empty lists are ignored`,
+    ),
+  )('%s', (_title, { rdx, r8 }) => {
+    const { call } = setup({ features: [...ALL_CORE_FEATURES, 'AccessPartitionId'] });
+    expect(call(memoryCall(control({ callCode: Gated }), rdx, r8)).status).toBe(HvStatus.SUCCESS);
+  });
 });
 
 describe('HypercallDispatcher — simple calls (rule 9 "simple-call output only on success")', () => {
@@ -319,20 +340,23 @@ describe('HypercallDispatcher — rep calls (spec 01 rules 3, 8, 9)', () => {
     expect(call(memoryCall(repControl(2, 1), INPUT_GPA, OUTPUT_GPA)).repsCompleted).toBe(2);
   });
 
-  it.each([
-    { start: 0, reps: 2, raw: 0x2_0000_0005n, out: [0x102n, 0x104n, SENTINEL, SENTINEL] },
-    { start: 1, reps: 2, raw: 0x2_0000_0005n, out: [SENTINEL, 0x104n, SENTINEL, SENTINEL] },
-    { start: 2, reps: 2, raw: 0x2_0000_0005n, out: [SENTINEL, SENTINEL, SENTINEL, SENTINEL] },
-  ])(
-    'rule 9 "On an element error: status = error, RepsCompleted = elements done before it": element 2 fails, RepStartIndex $start',
-    ({ start, reps, raw, out }) => {
-      const { partition, call } = setup();
-      writeRepInput(partition, [1n, 2n, FAIL_VALUE, 4n]);
-      const r = call(memoryCall(repControl(4, start), INPUT_GPA, OUTPUT_GPA));
-      expect(r).toEqual({ raw, status: HvStatus.INVALID_PARAMETER, repsCompleted: reps });
-      expect(readU64s(partition, OUTPUT_GPA, 4)).toEqual(out);
-    },
-  );
+  it.each(
+    titled(
+      [
+        { start: 0, reps: 2, raw: 0x2_0000_0005n, out: [0x102n, 0x104n, SENTINEL, SENTINEL] },
+        { start: 1, reps: 2, raw: 0x2_0000_0005n, out: [SENTINEL, 0x104n, SENTINEL, SENTINEL] },
+        { start: 2, reps: 2, raw: 0x2_0000_0005n, out: [SENTINEL, SENTINEL, SENTINEL, SENTINEL] },
+      ],
+      (c) =>
+        `rule 9 "On an element error: status = error, RepsCompleted = elements done before it": element 2 fails, RepStartIndex ${c.start}`,
+    ),
+  )('%s', (_title, { start, reps, raw, out }) => {
+    const { partition, call } = setup();
+    writeRepInput(partition, [1n, 2n, FAIL_VALUE, 4n]);
+    const r = call(memoryCall(repControl(4, start), INPUT_GPA, OUTPUT_GPA));
+    expect(r).toEqual({ raw, status: HvStatus.INVALID_PARAMETER, repsCompleted: reps });
+    expect(readU64s(partition, OUTPUT_GPA, 4)).toEqual(out);
+  });
 });
 
 describe('HypercallDispatcher — handler contract (HostInvariantError)', () => {
@@ -358,37 +382,45 @@ describe('HypercallDispatcher — handler contract (HostInvariantError)', () => 
     },
     { handler: 'a fractional RepsCompleted', start: 0, outcome: () => ({ status: 0, repsCompleted: 1.5 }) },
   ];
-  it.each(misbehaving)('a rep handler returning $handler is a host bug', ({ start, outcome }) => {
-    const { partition, outputUntouched } = setup();
-    partition.dispatcher.register({
-      kind: 'rep',
-      code: 0x7010,
-      name: 'TestMisbehaving',
-      fixedInputBytes: 0,
-      inputElementBytes: 8,
-      outputElementBytes: 8,
-      handler: (c) => outcome(c.repStart, c.repEnd),
-    });
-    const regs = memoryCall(
-      control({ callCode: 0x7010, repCount: 4, repStartIndex: start }),
-      INPUT_GPA,
-      OUTPUT_GPA,
-    );
-    expect(() => partition.hypercall(0, regs)).toThrow(HostInvariantError);
-    expect(outputUntouched()).toBe(true);
-  });
+  it.each(titled(misbehaving, (c) => `a rep handler returning ${c.handler} is a host bug`))(
+    '%s',
+    (_title, { start, outcome }) => {
+      const { partition, outputUntouched } = setup();
+      partition.dispatcher.register({
+        kind: 'rep',
+        code: 0x7010,
+        name: 'TestMisbehaving',
+        fixedInputBytes: 0,
+        inputElementBytes: 8,
+        outputElementBytes: 8,
+        handler: (c) => outcome(c.repStart, c.repEnd),
+      });
+      const regs = memoryCall(
+        control({ callCode: 0x7010, repCount: 4, repStartIndex: start }),
+        INPUT_GPA,
+        OUTPUT_GPA,
+      );
+      expect(() => partition.hypercall(0, regs)).toThrow(HostInvariantError);
+      expect(outputUntouched()).toBe(true);
+    },
+  );
 
   it('registering a second descriptor for a call code is a host bug', () => {
     const { partition } = setup();
     expect(() => partition.dispatcher.register(echoDescriptor())).toThrow(/already registered as TestEcho/);
   });
 
-  it.each([
-    { problem: 'code is not a 16-bit value', patch: { code: 0x1_0000 } },
-    { problem: 'fixedInputBytes is not a multiple of 8', patch: { fixedInputBytes: 12 } },
-    { problem: 'fixedInputBytes is not a multiple of 8 within a page', patch: { fixedInputBytes: 4104 } },
-    { problem: 'outputBytes is not a multiple of 8', patch: { outputBytes: 12 } },
-  ])('a simple descriptor whose $problem is refused', ({ problem, patch }) => {
+  it.each(
+    titled(
+      [
+        { problem: 'code is not a 16-bit value', patch: { code: 0x1_0000 } },
+        { problem: 'fixedInputBytes is not a multiple of 8', patch: { fixedInputBytes: 12 } },
+        { problem: 'fixedInputBytes is not a multiple of 8 within a page', patch: { fixedInputBytes: 4104 } },
+        { problem: 'outputBytes is not a multiple of 8', patch: { outputBytes: 12 } },
+      ],
+      (c) => `a simple descriptor whose ${c.problem} is refused`,
+    ),
+  )('%s', (_title, { problem, patch }) => {
     const partition = makePartition();
     const bad = { ...echoDescriptor(), code: 0x7020, ...patch };
     expect(() => partition.dispatcher.register(bad)).toThrow(HostInvariantError);
@@ -448,11 +480,16 @@ describe('HypercallDispatcher — overlapping lists (spec 01 rule 6)', () => {
     ]);
   });
 
-  it.each([
-    { case: 'the same GPA', r8: INPUT_GPA, overlap: true },
-    { case: 'the output ending where the input starts', r8: INPUT_GPA - 16n, overlap: false },
-    { case: 'the output starting where the input ends', r8: INPUT_GPA + 16n, overlap: false },
-  ])('$case', ({ r8, overlap }) => {
+  it.each(
+    titled(
+      [
+        { case: 'the same GPA', r8: INPUT_GPA, overlap: true },
+        { case: 'the output ending where the input starts', r8: INPUT_GPA - 16n, overlap: false },
+        { case: 'the output starting where the input ends', r8: INPUT_GPA + 16n, overlap: false },
+      ],
+      (c) => c.case,
+    ),
+  )('%s', (_title, { r8, overlap }) => {
     const { partition, call } = setup();
     expect(call(memoryCall(control({ callCode: Echo }), INPUT_GPA, r8)).status).toBe(HvStatus.SUCCESS);
     expect(partition.diagnostics().map((d) => d.rule)).toEqual(overlap ? ['spec01.rule6.overlap'] : []);
@@ -495,16 +532,21 @@ describe('HypercallDispatcher — fast register form (rule 11 "RDX, R8 = input b
     expect(call(regs).status).toBe(HvStatus.SUCCESS);
   });
 
-  it.each([
-    {
-      rule: 'fast on a call that has no fast form → INVALID_HYPERCALL_INPUT',
-      value: control({ callCode: MemoryOnly, fast: true }),
-    },
-    {
-      rule: 'rule 11: 24 bytes of input need XMM, which a register-only call has not → INVALID_HYPERCALL_INPUT',
-      value: control({ callCode: RegisterOnly, fast: true, variableHeaderSize: 1 }),
-    },
-  ])('$rule', ({ value }) => {
+  it.each(
+    titled(
+      [
+        {
+          rule: 'fast on a call that has no fast form → INVALID_HYPERCALL_INPUT',
+          value: control({ callCode: MemoryOnly, fast: true }),
+        },
+        {
+          rule: 'rule 11: 24 bytes of input need XMM, which a register-only call has not → INVALID_HYPERCALL_INPUT',
+          value: control({ callCode: RegisterOnly, fast: true, variableHeaderSize: 1 }),
+        },
+      ],
+      (c) => c.rule,
+    ),
+  )('%s', (_title, { value }) => {
     const { call, log } = setup();
     expect(call(fastCall(value, [1n, 2n])).status).toBe(HvStatus.INVALID_HYPERCALL_INPUT);
     expect(log.registerOnly).toEqual([]);
@@ -521,6 +563,28 @@ describe('HypercallDispatcher — XMM fast form (rule 11 "XMM output starts at t
     expect([regs.rdx, regs.r8]).toEqual(ECHO_INPUT);
     expect([...regs.xmm]).toEqual([...ECHO_OUTPUT, ...Array(10).fill(SENTINEL)]);
     expect(partition.dispatcher.fastOutputWritten(c, r.raw)).toEqual({ firstSlot: 2, slots: 2 });
+  });
+
+  it('"Output: XMM regs after input": with no input at all, output starts at XMM0.lo, never RDX:R8', () => {
+    const { partition, call } = setup();
+    partition.dispatcher.register({
+      kind: 'simple',
+      code: 0x7030,
+      name: 'TestOutputOnly',
+      fixedInputBytes: 0,
+      outputBytes: 8,
+      fast: 'xmm',
+      handler: (c) => {
+        c.output.setBigUint64(0, 0x1234n, true);
+        return HvStatus.SUCCESS;
+      },
+    });
+    const c = control({ callCode: 0x7030, fast: true });
+    const regs = fastCall(c, [SENTINEL, SENTINEL, SENTINEL, SENTINEL]);
+    const r = call(regs);
+    expect(r.status).toBe(HvStatus.SUCCESS);
+    expect([regs.rdx, regs.r8, regs.xmm[0], regs.xmm[1]]).toEqual([SENTINEL, SENTINEL, 0x1234n, SENTINEL]);
+    expect(partition.dispatcher.fastOutputWritten(c, r.raw)).toEqual({ firstSlot: 2, slots: 1 });
   });
 
   it('Echo failing: no XMM output is written and fastOutputWritten says none', () => {
@@ -562,61 +626,73 @@ describe('HypercallDispatcher — XMM fast form (rule 11 "XMM output starts at t
     expect(partition.dispatcher.fastOutputWritten(regs.control, r2.raw)).toEqual({ firstSlot: 4, slots: 3 });
   });
 
-  it.each([
-    {
-      rule: '6 reps: 56 input bytes (4 pairs) + 6 output slots = all 14 slots',
-      value: control({ callCode: RepDouble, fast: true, repCount: 6 }),
-      status: HvStatus.SUCCESS,
-    },
-    {
-      rule: '7 reps: output would need slot 15 → INVALID_HYPERCALL_INPUT',
-      value: control({ callCode: RepDouble, fast: true, repCount: 7 }),
-      status: HvStatus.INVALID_HYPERCALL_INPUT,
-    },
-    {
-      rule: 'input of 112 bytes (7 pairs) without output fits',
-      value: control({ callCode: XmmInputOnly, fast: true, variableHeaderSize: 14 }),
-      status: HvStatus.SUCCESS,
-    },
-    {
-      rule: '"Input needing more than 7 register pairs" (120 bytes) → INVALID_HYPERCALL_INPUT',
-      value: control({ callCode: XmmInputOnly, fast: true, variableHeaderSize: 15 }),
-      status: HvStatus.INVALID_HYPERCALL_INPUT,
-    },
-  ])('rule 11 capacity "112 bytes shared by input and output": $rule', ({ value, status }) => {
+  it.each(
+    titled(
+      [
+        {
+          rule: '6 reps: 56 input bytes (4 pairs) + 6 output slots = all 14 slots',
+          value: control({ callCode: RepDouble, fast: true, repCount: 6 }),
+          status: HvStatus.SUCCESS,
+        },
+        {
+          rule: '7 reps: output would need slot 15 → INVALID_HYPERCALL_INPUT',
+          value: control({ callCode: RepDouble, fast: true, repCount: 7 }),
+          status: HvStatus.INVALID_HYPERCALL_INPUT,
+        },
+        {
+          rule: 'input of 112 bytes (7 pairs) without output fits',
+          value: control({ callCode: XmmInputOnly, fast: true, variableHeaderSize: 14 }),
+          status: HvStatus.SUCCESS,
+        },
+        {
+          rule: '"Input needing more than 7 register pairs" (120 bytes) → INVALID_HYPERCALL_INPUT',
+          value: control({ callCode: XmmInputOnly, fast: true, variableHeaderSize: 15 }),
+          status: HvStatus.INVALID_HYPERCALL_INPUT,
+        },
+      ],
+      (c) => `rule 11 capacity "112 bytes shared by input and output": ${c.rule}`,
+    ),
+  )('%s', (_title, { value, status }) => {
     const { call } = setup();
     expect(call(fastCall(value, [])).status).toBe(status);
   });
 
-  it.each([
-    {
-      call: 'Echo (16 bytes of XMM output)',
-      value: control({ callCode: Echo, fast: true }),
-      status: HvStatus.INVALID_HYPERCALL_INPUT,
-    },
-    {
-      call: 'an input-only XMM call (24 bytes in, no output)',
-      value: control({ callCode: XmmInputOnly, fast: true, variableHeaderSize: 3 }),
-      status: HvStatus.SUCCESS,
-    },
-  ])(
-    'rule 11 "output in fast mode without the output feature → INVALID_HYPERCALL_INPUT": $call',
-    ({ value, status }) => {
-      const features = ALL_CORE_FEATURES.filter((f) => f !== 'XmmFastHypercallOutput');
-      const { call } = setup({ features });
-      const regs = fastCall(value, [1n, 2n, ...Array(12).fill(SENTINEL)]);
-      expect(call(regs).status).toBe(status);
-      expect([...regs.xmm].slice(2)).toEqual(Array(10).fill(SENTINEL));
-    },
-  );
+  it.each(
+    titled(
+      [
+        {
+          call: 'Echo (16 bytes of XMM output)',
+          value: control({ callCode: Echo, fast: true }),
+          status: HvStatus.INVALID_HYPERCALL_INPUT,
+        },
+        {
+          call: 'an input-only XMM call (24 bytes in, no output)',
+          value: control({ callCode: XmmInputOnly, fast: true, variableHeaderSize: 3 }),
+          status: HvStatus.SUCCESS,
+        },
+      ],
+      (c) => `rule 11 "output in fast mode without the output feature → INVALID_HYPERCALL_INPUT": ${c.call}`,
+    ),
+  )('%s', (_title, { value, status }) => {
+    const features = ALL_CORE_FEATURES.filter((f) => f !== 'XmmFastHypercallOutput');
+    const { call } = setup({ features });
+    const regs = fastCall(value, [1n, 2n, ...Array(12).fill(SENTINEL)]);
+    expect(call(regs).status).toBe(status);
+    expect([...regs.xmm].slice(2)).toEqual(Array(10).fill(SENTINEL));
+  });
 
-  it.each([
-    { call: 'Echo', value: control({ callCode: Echo, fast: true }) },
-    {
-      call: 'an input-only XMM call',
-      value: control({ callCode: XmmInputOnly, fast: true, variableHeaderSize: 3 }),
-    },
-  ])('rule 13 "XMM-fast call when XMM-input feature not exposed → #UD": $call', ({ value }) => {
+  it.each(
+    titled(
+      [
+        { call: 'Echo', value: control({ callCode: Echo, fast: true }) },
+        {
+          call: 'an input-only XMM call',
+          value: control({ callCode: XmmInputOnly, fast: true, variableHeaderSize: 3 }),
+        },
+      ],
+      (c) => `rule 13 "XMM-fast call when XMM-input feature not exposed → #UD": ${c.call}`,
+    ),
+  )('%s', (_title, { value }) => {
     const features = ALL_CORE_FEATURES.filter((f) => f !== 'XmmFastHypercallInput');
     const { call, log } = setup({ features });
     catchGuestFault(() => call(fastCall(value, [1n, 2n])), 'UD');

@@ -319,3 +319,11 @@ export class PartitionGuestCpu implements GuestCpu {
     return { result, output };
   }
 }
+
+/**
+ * Rows for `it.each(titled(rows, title))('%s', (_title, row) => …)`: vitest cuts `$field` titles
+ * at 40 characters, and the titles here quote spec rules, so they are built whole.
+ */
+export function titled<T>(rows: readonly T[], title: (row: T) => string): [string, T][] {
+  return rows.map((row) => [title(row), row]);
+}

@@ -24,6 +24,7 @@ import {
   registerTestHypercalls,
   TestCall,
   type TestPartitionOptions,
+  titled,
   writeU64s,
 } from './fixtures.ts';
 
@@ -356,32 +357,35 @@ describe('GuestHypercalls — include/asm-generic/mshyperv.h helpers', () => {
     writeU64s(partition, inputGpa, [0x100n, 0x77n, ...elements]);
   }
 
-  it.each([
-    { maxRepsPerCall: 3, invocations: 3 },
-    { maxRepsPerCall: 1, invocations: 8 },
-    { maxRepsPerCall: 8, invocations: 1 },
-    { maxRepsPerCall: 4095, invocations: 1 },
-  ])(
-    'rule 10 "while status==SUCCESS and RepsCompleted < RepCount, re-issue": maxRepsPerCall $maxRepsPerCall → $invocations VMCALLs',
-    ({ maxRepsPerCall, invocations }) => {
-      const { partition } = makeHypercallPartition({ maxRepsPerCall });
-      const { cpu, hc } = cpuOn(partition);
-      repInput(partition, hc.pages.inputGpa, [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n]);
-      const r = hc.repCall(TestCall.RepDouble, 8, { variableHeaderSize: 1 });
-      expect(r).toMatchObject({ status: HvStatus.SUCCESS, repsCompleted: 8, invocations });
-      expect(cpu.hypercalls).toBe(invocations);
-      expect(readU64s(partition, hc.pages.outputGpa, 8)).toEqual([
-        0x102n,
-        0x104n,
-        0x106n,
-        0x108n,
-        0x10an,
-        0x10cn,
-        0x10en,
-        0x110n,
-      ]);
-    },
-  );
+  it.each(
+    titled(
+      [
+        { maxRepsPerCall: 3, invocations: 3 },
+        { maxRepsPerCall: 1, invocations: 8 },
+        { maxRepsPerCall: 8, invocations: 1 },
+        { maxRepsPerCall: 4095, invocations: 1 },
+      ],
+      (c) =>
+        `rule 10 "while status==SUCCESS and RepsCompleted < RepCount, re-issue": maxRepsPerCall ${c.maxRepsPerCall} → ${c.invocations} VMCALLs`,
+    ),
+  )('%s', (_title, { maxRepsPerCall, invocations }) => {
+    const { partition } = makeHypercallPartition({ maxRepsPerCall });
+    const { cpu, hc } = cpuOn(partition);
+    repInput(partition, hc.pages.inputGpa, [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n]);
+    const r = hc.repCall(TestCall.RepDouble, 8, { variableHeaderSize: 1 });
+    expect(r).toMatchObject({ status: HvStatus.SUCCESS, repsCompleted: 8, invocations });
+    expect(cpu.hypercalls).toBe(invocations);
+    expect(readU64s(partition, hc.pages.outputGpa, 8)).toEqual([
+      0x102n,
+      0x104n,
+      0x106n,
+      0x108n,
+      0x10an,
+      0x10cn,
+      0x10en,
+      0x110n,
+    ]);
+  });
 
   it('rule 10: an element error ends the loop with the error and the absolute RepsCompleted', () => {
     const { partition } = makeHypercallPartition({ maxRepsPerCall: 3 });

@@ -2,7 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { GuestFault, isGuestFault } from '../src/guest-fault.ts';
 import { GuestMemory, GuestPage, MAX_GUEST_MEMORY_BYTES } from '../src/memory.ts';
-import { catchGuestFault } from './fixtures.ts';
+import { catchGuestFault, titled } from './fixtures.ts';
 
 const SIZE = 0x2000; // two pages
 const SIZE_N = BigInt(SIZE);
@@ -124,7 +124,7 @@ describe('GuestMemory — out of range is a MEMORY fault with the GPA (spec 01 r
     ).map(([where, gpa]) => ({ name, where, gpa, act })),
   );
 
-  it.each(cases)('$name at $where', ({ gpa, act }) => {
+  it.each(titled(cases, (c) => `${c.name} at ${c.where}`))('%s', (_title, { gpa, act }) => {
     const mem = new GuestMemory(SIZE);
     mem.bytes.fill(0x33);
     const fault = catchGuestFault(() => act(mem, gpa), 'MEMORY');

@@ -3,13 +3,14 @@ import { NOTIFY_LONG_SPIN_WAIT_INPUT_BYTES } from '../src/host/notify-long-spin-
 import { HvCallCode } from '../src/wire/call-code.ts';
 import { encodeHypercallControl } from '../src/wire/control.ts';
 import { decodeHypercallResult } from '../src/wire/result.ts';
-import { HvStatus } from '../src/wire/status.ts';
+import { HvStatus, hvStatusName } from '../src/wire/status.ts';
 import {
   enableHypercallPage,
   fastCall,
   INPUT_GPA,
   makePartition,
   memoryCall,
+  titled,
   writeU64s,
 } from './fixtures.ts';
 
@@ -55,16 +56,21 @@ describe('HvCallNotifyLongSpinWait (0x0008) — simple, fast allowed', () => {
     expect(partition.diagnostics()).toEqual([]);
   });
 
-  it.each([
-    {
-      form: 'memory',
-      regs: (p: ReturnType<typeof makePartition>) => {
-        writeU64s(p, INPUT_GPA, [0x5_0000_0001n]);
-        return memoryCall(memoryForm, INPUT_GPA, 0n);
-      },
-    },
-    { form: 'fast', regs: () => fastCall(fastForm, [0x5_0000_0001n]) },
-  ])('$form form: RsvdZ (u32 at 4) nonzero → SUCCESS (TLFS names no error) plus a diagnostic', ({ regs }) => {
+  it.each(
+    titled(
+      [
+        {
+          form: 'memory',
+          regs: (p: ReturnType<typeof makePartition>) => {
+            writeU64s(p, INPUT_GPA, [0x5_0000_0001n]);
+            return memoryCall(memoryForm, INPUT_GPA, 0n);
+          },
+        },
+        { form: 'fast', regs: () => fastCall(fastForm, [0x5_0000_0001n]) },
+      ],
+      (c) => `${c.form} form: RsvdZ (u32 at 4) nonzero → SUCCESS (TLFS names no error) plus a diagnostic`,
+    ),
+  )('%s', (_title, { regs }) => {
     const { partition, status } = setup();
     expect(status(1, regs(partition))).toBe(HvStatus.SUCCESS);
     expect(partition.vp(1).lastSpinCount).toBe(1);
@@ -73,39 +79,47 @@ describe('HvCallNotifyLongSpinWait (0x0008) — simple, fast allowed', () => {
     ]);
   });
 
-  it.each([
-    { count: 0, status: HvStatus.ACCESS_DENIED, calls: 0 },
-    { count: 0xffff_ffff, status: HvStatus.ACCESS_DENIED, calls: 0 },
-    { count: 1, status: HvStatus.SUCCESS, calls: 1 },
-    { count: 0xffff_fffe, status: HvStatus.SUCCESS, calls: 1 },
-  ])(
-    'rule 13 (KVM): spin-wait retry count $count in 0x40000004 EBX → $status',
-    ({ count, status: expected, calls }) => {
-      const { partition, status } = setup(count);
-      expect(status(0, fastCall(fastForm, [1n]))).toBe(expected);
-      expect(status(0, memoryCall(memoryForm, INPUT_GPA, 0n))).toBe(expected);
-      expect(partition.vp(0).longSpinWaits).toBe(2 * calls);
-    },
-  );
+  it.each(
+    titled(
+      [
+        { count: 0, status: HvStatus.ACCESS_DENIED, calls: 0 },
+        { count: 0xffff_ffff, status: HvStatus.ACCESS_DENIED, calls: 0 },
+        { count: 1, status: HvStatus.SUCCESS, calls: 1 },
+        { count: 0xffff_fffe, status: HvStatus.SUCCESS, calls: 1 },
+      ],
+      (c) =>
+        `rule 13 (KVM): spin-wait retry count 0x${c.count.toString(16)} in 0x40000004 EBX → ${hvStatusName(c.status)}`,
+    ),
+  )('%s', (_title, { count, status: expected, calls }) => {
+    const { partition, status } = setup(count);
+    expect(status(0, fastCall(fastForm, [1n]))).toBe(expected);
+    expect(status(0, memoryCall(memoryForm, INPUT_GPA, 0n))).toBe(expected);
+    expect(partition.vp(0).longSpinWaits).toBe(2 * calls);
+  });
 
-  it.each([
-    {
-      rule: 'rule 2: RepCount≠0 on a simple call',
-      control: encodeHypercallControl({ callCode: NOTIFY, repCount: 1 }),
-      status: HvStatus.INVALID_HYPERCALL_INPUT,
-    },
-    {
-      rule: 'rule 3: a variable header it does not have',
-      control: encodeHypercallControl({ callCode: NOTIFY, variableHeaderSize: 1 }),
-      status: HvStatus.INVALID_HYPERCALL_INPUT,
-    },
-    {
-      rule: 'rule 4: misaligned input GPA',
-      control: memoryForm,
-      rdx: INPUT_GPA + 4n,
-      status: HvStatus.INVALID_ALIGNMENT,
-    },
-  ])('$rule → $status', ({ control, rdx, status: expected }) => {
+  it.each(
+    titled(
+      [
+        {
+          rule: 'rule 2: RepCount≠0 on a simple call',
+          control: encodeHypercallControl({ callCode: NOTIFY, repCount: 1 }),
+          status: HvStatus.INVALID_HYPERCALL_INPUT,
+        },
+        {
+          rule: 'rule 3: a variable header it does not have',
+          control: encodeHypercallControl({ callCode: NOTIFY, variableHeaderSize: 1 }),
+          status: HvStatus.INVALID_HYPERCALL_INPUT,
+        },
+        {
+          rule: 'rule 4: misaligned input GPA',
+          control: memoryForm,
+          rdx: INPUT_GPA + 4n,
+          status: HvStatus.INVALID_ALIGNMENT,
+        },
+      ],
+      (c) => `${c.rule} → ${hvStatusName(c.status)}`,
+    ),
+  )('%s', (_title, { control, rdx, status: expected }) => {
     const { partition, status } = setup();
     expect(status(0, memoryCall(control, rdx ?? INPUT_GPA, 0n))).toBe(expected);
     expect(partition.vp(0).longSpinWaits).toBe(0);

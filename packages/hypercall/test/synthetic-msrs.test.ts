@@ -11,6 +11,7 @@ import {
   LINUX_GUEST_OS_ID,
   makePartition,
   RAM_BYTES,
+  titled,
 } from './fixtures.ts';
 
 const without = (...drop: HvFeatureName[]) => ALL_CORE_FEATURES.filter((f) => !drop.includes(f));
@@ -71,10 +72,15 @@ describe('HV_X64_MSR_HYPERCALL (0x40000001) — spec 01 rule 15', () => {
     catchGuestFault(() => p.hypercall(0, fastNotify()), 'UD');
   });
 
-  it.each([
-    { where: 'the first page beyond RAM', value: BigInt(RAM_BYTES) | 1n },
-    { where: 'the top GPFN', value: 0xffff_ffff_ffff_f001n },
-  ])('a hypercall page outside RAM is #GP ($where) and the MSR keeps its value', ({ value }) => {
+  it.each(
+    titled(
+      [
+        { where: 'the first page beyond RAM', value: BigInt(RAM_BYTES) | 1n },
+        { where: 'the top GPFN', value: 0xffff_ffff_ffff_f001n },
+      ],
+      (c) => `a hypercall page outside RAM is #GP (${c.where}) and the MSR keeps its value`,
+    ),
+  )('%s', (_title, { value }) => {
     const p = makePartition();
     p.writeMsr(0, HV_X64_MSR_GUEST_OS_ID, LINUX_GUEST_OS_ID);
     catchGuestFault(() => p.writeMsr(0, HV_X64_MSR_HYPERCALL, value), 'GP');
@@ -134,19 +140,24 @@ describe('HV_X64_MSR_VP_INDEX (0x40000002) — "read-only VP index"', () => {
     expect([0, 1, 2].map((vp) => p.readMsr(vp, HV_X64_MSR_VP_INDEX))).toEqual([0n, 1n, 2n]);
   });
 
-  it.each([0n, 1n, 7n])('WRMSR of %s is #GP (read-only)', (value) => {
+  it.each([0, 1, 7])('WRMSR of %i is #GP (read-only)', (value) => {
     const p = makePartition();
-    catchGuestFault(() => p.writeMsr(1, HV_X64_MSR_VP_INDEX, value), 'GP');
+    catchGuestFault(() => p.writeMsr(1, HV_X64_MSR_VP_INDEX, BigInt(value)), 'GP');
     expect(p.readMsr(1, HV_X64_MSR_VP_INDEX)).toBe(1n);
   });
 });
 
 describe('Synthetic MSR gating — KVM enforced CPUID: a feature not exposed makes the MSR #GP', () => {
-  it.each<{ msr: string; number: bigint; gate: HvFeatureName }>([
-    { msr: 'GUEST_OS_ID', number: HV_X64_MSR_GUEST_OS_ID, gate: 'AccessHypercallMsrs' },
-    { msr: 'HYPERCALL', number: HV_X64_MSR_HYPERCALL, gate: 'AccessHypercallMsrs' },
-    { msr: 'VP_INDEX', number: HV_X64_MSR_VP_INDEX, gate: 'AccessVpIndex' },
-  ])('$msr without $gate: RDMSR and WRMSR are #GP; with it, RDMSR works', ({ number, gate }) => {
+  it.each(
+    titled<{ msr: string; number: bigint; gate: HvFeatureName }>(
+      [
+        { msr: 'GUEST_OS_ID', number: HV_X64_MSR_GUEST_OS_ID, gate: 'AccessHypercallMsrs' },
+        { msr: 'HYPERCALL', number: HV_X64_MSR_HYPERCALL, gate: 'AccessHypercallMsrs' },
+        { msr: 'VP_INDEX', number: HV_X64_MSR_VP_INDEX, gate: 'AccessVpIndex' },
+      ],
+      (c) => `${c.msr} without ${c.gate}: RDMSR and WRMSR are #GP; with it, RDMSR works`,
+    ),
+  )('%s', (_title, { number, gate }) => {
     const closed = makePartition({ features: without(gate) });
     expect(catchGuestFault(() => closed.readMsr(0, number), 'GP').message).toContain(gate);
     catchGuestFault(() => closed.writeMsr(0, number, 0n), 'GP');
@@ -161,14 +172,15 @@ describe('Synthetic MSR gating — KVM enforced CPUID: a feature not exposed mak
 });
 
 describe('Unknown MSRs', () => {
-  it.each([0x4000_0003n, 0x4000_0073n, 0x4000_00ffn, 0xc000_0080n, 0n, 0xffff_ffff_ffff_ffffn])(
-    'MSR %s is #GP on read and write',
-    (msr) => {
-      const p = makePartition();
-      expect(catchGuestFault(() => p.readMsr(0, msr), 'GP').message).toMatch(/unknown MSR/);
-      catchGuestFault(() => p.writeMsr(0, msr, 1n), 'GP');
-    },
-  );
+  it.each(
+    [0x4000_0003n, 0x4000_0073n, 0x4000_00ffn, 0xc000_0080n, 0n, 0xffff_ffff_ffff_ffffn].map(
+      (msr) => [`0x${msr.toString(16)}`, msr] as const,
+    ),
+  )('MSR %s is #GP on read and write', (_hex, msr) => {
+    const p = makePartition();
+    expect(catchGuestFault(() => p.readMsr(0, msr), 'GP').message).toMatch(/unknown MSR/);
+    catchGuestFault(() => p.writeMsr(0, msr, 1n), 'GP');
+  });
 
   it('registerMsr refuses a second handler for the same MSR', () => {
     const p = makePartition();
@@ -177,10 +189,19 @@ describe('Unknown MSRs', () => {
     ).toThrow(/already registered/);
   });
 
-  it.each([
-    { exposed: 'not exposed', features: ALL_CORE_FEATURES, readable: false },
-    { exposed: 'exposed', features: [...ALL_CORE_FEATURES, 'AccessPartitionId' as const], readable: true },
-  ])('a package MSR gated by AccessPartitionId, $exposed', ({ features, readable }) => {
+  it.each(
+    titled(
+      [
+        { exposed: 'not exposed', features: ALL_CORE_FEATURES, readable: false },
+        {
+          exposed: 'exposed',
+          features: [...ALL_CORE_FEATURES, 'AccessPartitionId' as const],
+          readable: true,
+        },
+      ],
+      (c) => `a package MSR gated by AccessPartitionId, ${c.exposed}`,
+    ),
+  )('%s', (_title, { features, readable }) => {
     const p = makePartition({ features });
     p.registerMsr({
       msr: 0x4000_0080n,

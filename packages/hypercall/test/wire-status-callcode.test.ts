@@ -68,13 +68,12 @@ const SPEC_STATUS_TABLE: readonly [number, string][] = [
 ];
 
 describe('HV_STATUS — spec 01 "HV_STATUS codes"', () => {
-  it.each(SPEC_STATUS_TABLE.map(([code, name]) => ({ hex: hex4(code), code, name })))(
-    '$hex is HV_STATUS_$name',
-    ({ code, name }) => {
-      expect(HvStatus[name as keyof typeof HvStatus]).toBe(code);
-      expect(hvStatusName(code)).toBe(`HV_STATUS_${name}`);
-    },
-  );
+  it.each(
+    SPEC_STATUS_TABLE.map(([code, name]) => [`${hex4(code)} is HV_STATUS_${name}`, code, name] as const),
+  )('%s', (_title, code, name) => {
+    expect(HvStatus[name as keyof typeof HvStatus]).toBe(code);
+    expect(hvStatusName(code)).toBe(`HV_STATUS_${name}`);
+  });
 
   it('"0x20 = generic" member of the processor-feature family is named', () => {
     expect(HvStatus.PROCESSOR_FEATURE_NOT_SUPPORTED).toBe(0x0020);
@@ -136,9 +135,9 @@ const SPEC_CALL_CODES: readonly [number, string][] = [
 ];
 
 describe('Call codes — spec 01 "Call codes used in this spec set"', () => {
-  it.each(SPEC_CALL_CODES.map(([code, name]) => ({ hex: hex4(code), code, name })))(
-    '$hex is $name',
-    ({ code, name }) => {
+  it.each(SPEC_CALL_CODES.map(([code, name]) => [`${hex4(code)} is ${name}`, code, name] as const))(
+    '%s',
+    (_title, code, name) => {
       expect(HvCallCode[name as keyof typeof HvCallCode]).toBe(code);
       expect(hvCallName(code)).toBe(name);
     },
