@@ -81,9 +81,9 @@ export class VirtualProcessor implements GuestCpu {
     regs.xmm.fill(0n);
     regs.loadSlots(input);
     const result = partition.hypercall(this.index, regs);
-    const { firstSlot, slots } = partition.dispatcher.fastOutputWritten(regs.control, result);
     const output: bigint[] = [];
-    for (let i = 0; i < slots; i++) output.push(regs.readFastSlot(firstSlot + i));
+    for (let i = 0; i < regs.fastOutputSlots; i++)
+      output.push(regs.readFastSlot(regs.fastOutputFirstSlot + i));
     return { result, output };
   }
 

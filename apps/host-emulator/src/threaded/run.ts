@@ -469,8 +469,7 @@ class ThreadedHost {
       reps = r.repsCompleted;
       mb.setReg(vp, 0, result);
       for (let i = 0; i < regs.fastSlotCount; i++) mb.setReg(vp, i + 1, regs.readFastSlot(i));
-      const out = this.#vm.partition.dispatcher.fastOutputWritten(regs.control, result);
-      mb.setOutputSlots(vp, out.firstSlot, out.slots);
+      mb.setOutputSlots(vp, regs.fastOutputFirstSlot, regs.fastOutputSlots);
     } catch (e) {
       status = this.#fault(vp, e);
       mb.setOutputSlots(vp, 0, 0);

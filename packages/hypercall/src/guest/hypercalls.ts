@@ -41,7 +41,8 @@ export interface HypercallOutcome extends HypercallResultFields {
 }
 
 function outcome(raw: bigint): HypercallOutcome {
-  return { raw, ...decodeHypercallResult(raw) };
+  const r = decodeHypercallResult(raw);
+  return { raw, status: r.status, repsCompleted: r.repsCompleted };
 }
 
 /**
@@ -106,7 +107,9 @@ export class GuestHypercalls {
       });
       const r = outcome(this.#ctx.cpu.hypercall(control, inputGpa, outputGpa));
       invocations++;
-      if (r.status !== HvStatus.SUCCESS || r.repsCompleted >= repCount) return { ...r, invocations };
+      if (r.status !== HvStatus.SUCCESS || r.repsCompleted >= repCount) {
+        return { raw: r.raw, status: r.status, repsCompleted: r.repsCompleted, invocations };
+      }
       start = r.repsCompleted;
     }
   }
@@ -129,9 +132,16 @@ export class GuestHypercalls {
     control: { callCode: number; repCount?: number; repStartIndex?: number; variableHeaderSize?: number },
     slots: readonly bigint[],
   ): { result: HypercallOutcome; output: bigint[] } {
-    const c = encodeHypercallControl({ ...control, fast: true });
+    // Built field by field: an object spread here costs more than the whole hypercall.
+    const c = encodeHypercallControl({
+      callCode: control.callCode,
+      fast: true,
+      repCount: control.repCount ?? 0,
+      repStartIndex: control.repStartIndex ?? 0,
+      variableHeaderSize: control.variableHeaderSize ?? 0,
+    });
     const padded =
-      slots.length < HV_FAST_REGISTER_SLOTS ? [...slots, 0n, 0n].slice(0, HV_FAST_REGISTER_SLOTS) : slots;
+      slots.length >= HV_FAST_REGISTER_SLOTS ? slots : slots.length === 1 ? [slots[0]!, 0n] : [0n, 0n];
     const r = this.#ctx.cpu.fastHypercall(c, padded);
     return { result: outcome(r.result), output: r.output };
   }

@@ -12,6 +12,12 @@ export interface HypercallIo {
   readonly fastSlotCount: number;
   readFastSlot(i: number): bigint;
   writeFastSlot(i: number, value: bigint): void;
+  /**
+   * Set by the dispatcher after every call: the slots from `fastOutputFirstSlot` on that hold
+   * output (a simple call's on success, a rep call's elements 0..RepsCompleted-1); 0 when none.
+   */
+  fastOutputFirstSlot: number;
+  fastOutputSlots: number;
 }
 
 /**
@@ -25,6 +31,8 @@ export class X64HypercallRegisters implements HypercallIo {
   /** XMM0.lo, XMM0.hi, …, XMM5.hi. */
   readonly xmm = new BigUint64Array(HV_XMM_FAST_SLOTS - 2);
   readonly fastSlotCount = HV_XMM_FAST_SLOTS;
+  fastOutputFirstSlot = 0;
+  fastOutputSlots = 0;
 
   get inputGpa(): bigint {
     return this.rdx;

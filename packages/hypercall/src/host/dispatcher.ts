@@ -49,6 +49,7 @@ const RSVD_LO = Number(HV_HYPERCALL_RSVD_MASK & 0xffff_ffffn) | 0x8000_0000; // 
 const RSVD_HI = Number(HV_HYPERCALL_RSVD_MASK >> 32n);
 
 const statusResult = (status: HvStatusCode): bigint => encodeHypercallResult(status, 0);
+const PAGE_OFFSET_MASK = BigInt(HV_PAGE_SIZE - 1);
 
 /**
  * Validates every generic rule of spec 01 (rules 1–6, 11–13) in one place, copies the input,
@@ -63,10 +64,17 @@ export class HypercallDispatcher {
   readonly #outBuf = new ArrayBuffer(HV_PAGE_SIZE);
   readonly #inBytes = new Uint8Array(this.#inBuf);
   readonly #outBytes = new Uint8Array(this.#outBuf);
+  // Handlers get views of exactly the list's length; one per length, made once.
+  readonly #inViews: (DataView | undefined)[] = [];
+  readonly #outViews: (DataView | undefined)[] = [];
+  readonly #inWhole = new DataView(this.#inBuf);
+  readonly #outWhole = new DataView(this.#outBuf);
+  readonly #gpaLimit: bigint;
   #observer: ((record: HypercallRecord) => void) | undefined;
 
   constructor(env: DispatcherEnvironment) {
     this.#env = env;
+    this.#gpaLimit = 1n << BigInt(env.physicalAddressBits);
   }
 
   /** Adds a hypercall. A second descriptor for the same code is a host bug. */
@@ -99,6 +107,8 @@ export class HypercallDispatcher {
   /** Runs one hypercall for VP `vp` and returns the TLFS result value. */
   dispatch(vp: number, io: HypercallIo): bigint {
     const control = io.control;
+    io.fastOutputFirstSlot = 0;
+    io.fastOutputSlots = 0;
     const lo = Number(control & 0xffff_ffffn);
     const hi = Number((control >> 32n) & 0xffff_ffffn);
     const code = lo & 0xffff;
@@ -194,8 +204,8 @@ export class HypercallDispatcher {
     this.#outBytes.fill(0, 0, outLen);
 
     const env = this.#env;
-    const input = new DataView(this.#inBuf, 0, inLen);
-    const output = new DataView(this.#outBuf, 0, outLen);
+    const input = (this.#inViews[inLen] ??= new DataView(this.#inBuf, 0, inLen));
+    const output = (this.#outViews[outLen] ??= new DataView(this.#outBuf, 0, outLen));
     const diagnose = (rule: string, message: string) => env.diagnose(rule, vp, message);
     let outcome: RepOutcome;
     let writeFrom = 0;
@@ -237,6 +247,10 @@ export class HypercallDispatcher {
       writeFrom = c.repStartIndex * outEl;
       writeTo = outcome.repsCompleted * outEl;
     }
+    if (c.fast && writeTo > 0) {
+      io.fastOutputFirstSlot = outputSlot;
+      io.fastOutputSlots = writeTo / 8;
+    }
     if (writeTo > writeFrom) {
       if (c.fast) this.#writeFastOutput(io, outputSlot, writeFrom, writeTo);
       else
@@ -272,13 +286,13 @@ export class HypercallDispatcher {
     if (inLen > 8 * io.fastSlotCount || firstOutputSlot + outLen / 8 > io.fastSlotCount) {
       return fail(HvStatus.INVALID_HYPERCALL_INPUT);
     }
-    const view = new DataView(this.#inBuf);
+    const view = this.#inWhole;
     for (let s = 0; s * 8 < inLen; s++) view.setBigUint64(s * 8, io.readFastSlot(s), true);
     return firstOutputSlot;
   }
 
   #writeFastOutput(io: HypercallIo, firstSlot: number, from: number, to: number): void {
-    const view = new DataView(this.#outBuf);
+    const view = this.#outWhole;
     // Output sizes are multiples of 8 (checked at registration), so elements fill whole slots.
     for (let off = from; off < to; off += 8) {
       io.writeFastSlot(firstSlot + off / 8, view.getBigUint64(off, true));
@@ -309,9 +323,11 @@ export class HypercallDispatcher {
   /** Rules 4–5: alignment, one page, inside the GPA space. Nothing is checked for an empty list. */
   #checkList(gpa: bigint, len: number): HvStatusCode | undefined {
     if (len === 0) return undefined;
-    if (gpa % BigInt(HV_PARAMETER_ALIGNMENT) !== 0n) return HvStatus.INVALID_ALIGNMENT;
-    if (Number(gpa & BigInt(HV_PAGE_SIZE - 1)) + len > HV_PAGE_SIZE) return HvStatus.INVALID_ALIGNMENT;
-    if (gpa + BigInt(len) > 1n << BigInt(this.#env.physicalAddressBits)) return HvStatus.INVALID_ALIGNMENT;
+    const pageOffset = Number(gpa & PAGE_OFFSET_MASK);
+    if (pageOffset % HV_PARAMETER_ALIGNMENT !== 0) return HvStatus.INVALID_ALIGNMENT;
+    if (pageOffset + len > HV_PAGE_SIZE) return HvStatus.INVALID_ALIGNMENT;
+    // The list stays in its page, so it ends below the limit exactly when its page starts below it.
+    if (gpa >= this.#gpaLimit) return HvStatus.INVALID_ALIGNMENT;
     return undefined;
   }
 }

@@ -62,14 +62,26 @@ export interface HypercallControlInput {
   repStartIndex?: number;
 }
 
-/** Encodes a control value. Throws RangeError when a field does not fit its width. */
+function fit(field: typeof callCode, value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value >= 2 ** field.width) {
+    throw new RangeError(`HypercallControl.${field.name} = ${value} does not fit in ${field.width} bits`);
+  }
+  return value;
+}
+
+/**
+ * Encodes a control value. Throws RangeError when a field does not fit its width. Guests issue
+ * one per hypercall, so this packs the two 32-bit halves directly (at the declared positions)
+ * instead of going through the generic `HypercallControl.encode`.
+ */
 export function encodeHypercallControl(c: HypercallControlInput): bigint {
-  return HypercallControl.encode({
-    CallCode: c.callCode,
-    Fast: c.fast ? 1 : 0,
-    VariableHeaderSize: c.variableHeaderSize ?? 0,
-    Nested: c.nested ? 1 : 0,
-    RepCount: c.repCount ?? 0,
-    RepStartIndex: c.repStartIndex ?? 0,
-  });
+  const lo =
+    fit(callCode, c.callCode) |
+    ((c.fast ? 1 : 0) << fast.lsb) |
+    (fit(varHdr, c.variableHeaderSize ?? 0) << varHdr.lsb) |
+    ((c.nested ? 1 : 0) << nested.lsb);
+  const hi =
+    (fit(repCount, c.repCount ?? 0) << (repCount.lsb - 32)) |
+    (fit(repStart, c.repStartIndex ?? 0) << (repStart.lsb - 32));
+  return hi === 0 ? BigInt(lo >>> 0) : (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
