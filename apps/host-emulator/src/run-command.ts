@@ -100,6 +100,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
     io.err(`pvlab-host: ${loadFailure.message}\n`);
     return ExitCode.USAGE;
   }
+  const thrown = result.failures.filter((f) => f.kind === 'throw');
 
   const summary = summarizeHypercalls(result.events);
   if (tracePath) {
@@ -142,8 +143,11 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
   }
   for (const f of result.failures) {
     const who = f.vps.length > 0 ? ` on vCPU ${f.vps.join(', ')}` : '';
-    io.err(`pvlab-host: guest failed${who}: ${f.message}\n`);
+    io.err(
+      `pvlab-host: ${f.kind === 'throw' ? 'the guest program threw' : 'guest failed'}${who}: ${f.message}\n`,
+    );
   }
   for (const d of diagnostics) io.err(`pvlab-host: conformance [${d.rule}] VP ${d.vp}: ${d.message}\n`);
+  if (thrown.length > 0) return ExitCode.USAGE;
   return passed ? ExitCode.OK : ExitCode.GUEST_FAILED;
 }

@@ -80,10 +80,18 @@ describe('pvlab-host', () => {
     expect(existsSync(trace)).toBe(true);
   });
 
-  it('a guest that throws exits 1 naming the exception', async () => {
+  it('a guest program that throws (a bug in the program) exits 2 naming the exception', async () => {
     const r = await run('run', '--guest', guest('throws.mjs'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^pvlab-host: the guest program threw on vCPU 0: TypeError: .*\n$/);
+  });
+
+  it('an unhandled fault is a failing guest: exit 1', async () => {
+    const r = await run('run', '--guest', guest('unhandled-gp.mjs'));
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^pvlab-host: guest failed on vCPU 0: TypeError: .*\n$/);
+    expect(r.err).toMatch(
+      /^pvlab-host: guest failed on vCPU 0: GuestFault: #GP: read of unknown MSR 0x400000ff\n$/,
+    );
   });
 
   it.each([

@@ -31,10 +31,12 @@ export type ExitKindCode = (typeof ExitKind)[keyof typeof ExitKind];
 
 /** Register 0 of a FAIL exit: why the vCPU failed. */
 export const FailKind = {
-  /** The guest program ran and failed (cpu.fail() or an exception). */
+  /** The guest program ran and failed: cpu.fail(), an unhandled GuestFault, a failed assertion. */
   PROGRAM: 0,
   /** The guest module could not be loaded (user input: missing export, syntax error…). */
   LOAD: 1,
+  /** The guest program threw an exception of its own (a bug in the program, not a guest failure). */
+  THROW: 2,
 } as const;
 
 /** How the host completed an exit. */

@@ -40,12 +40,13 @@ export interface RunProgress {
 }
 
 /**
- * Why a run failed: the guest module did not load (`load`, bad user input), the program failed
- * (`program`: cpu.fail() or an exception), or the run itself did (`run`: deadlock, timeout, a
+ * Why a run failed: the guest module did not load (`load`) or the program threw an exception of
+ * its own (`throw`) — both bad user input; the program failed (`program`: cpu.fail(), an
+ * unhandled GuestFault, a failed assertion); or the run itself did (`run`: deadlock, timeout, a
  * vCPU thread that died).
  */
 export interface RunFailure {
-  readonly kind: 'load' | 'program' | 'run';
+  readonly kind: 'load' | 'throw' | 'program' | 'run';
   readonly message: string;
   /** The vCPUs that failed this way (empty for run failures). */
   readonly vps: readonly number[];
@@ -437,7 +438,12 @@ class ThreadedHost {
         const message = mb.readMessage(vp);
         this.#phase[vp] = 'finished';
         this.#events.push({ kind: 'fail', vp, ts, message });
-        this.#fail(vp, message, mb.reg(vp, 0) === BigInt(FailKind.LOAD) ? 'load' : 'program');
+        const why = Number(mb.reg(vp, 0));
+        this.#fail(
+          vp,
+          message,
+          why === FailKind.LOAD ? 'load' : why === FailKind.THROW ? 'throw' : 'program',
+        );
         // One failing vCPU fails the run: the others are told to unwind.
         this.#terminate();
         return;

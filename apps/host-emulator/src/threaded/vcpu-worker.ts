@@ -132,6 +132,18 @@ function vmcall(control: bigint): { result: bigint; output: bigint[] } {
   return { result: mb.reg(vp, 0), output: Array.from(slots.subarray(first, first + count)) };
 }
 
+/**
+ * A guest that fails — `cpu.fail()`, an unhandled fault, a failed assertion — is a failing guest;
+ * any other exception is a bug in the guest program itself.
+ */
+function failKind(e: unknown): number {
+  const failed =
+    e instanceof GuestProgramFailure ||
+    e instanceof GuestFault ||
+    (e instanceof Error && e.name === 'AssertionError');
+  return failed ? FailKind.PROGRAM : FailKind.THROW;
+}
+
 function describe(e: unknown): string {
   if (e instanceof GuestProgramFailure) return e.message;
   if (e instanceof Error) return `${e.name}: ${e.message}`;
@@ -161,7 +173,7 @@ async function main(): Promise<void> {
   } catch (e) {
     if (terminated) return;
     try {
-      mb.setReg(vp, 0, BigInt(FailKind.PROGRAM));
+      mb.setReg(vp, 0, BigInt(failKind(e)));
       message(ExitKind.FAIL, describe(e));
     } catch {
       // The host ended the run while we reported; nothing more to say.
