@@ -149,7 +149,7 @@ export class HypercallDispatcher {
         vp,
         control,
         callCode: code,
-        name: hvCallName(code),
+        name: this.#table.get(code)?.name ?? hvCallName(code),
         fast,
         repCount,
         repStartIndex: repStart,
@@ -204,8 +204,8 @@ export class HypercallDispatcher {
     this.#outBytes.fill(0, 0, outLen);
 
     const env = this.#env;
-    const input = (this.#inViews[inLen] ??= new DataView(this.#inBuf, 0, inLen));
-    const output = (this.#outViews[outLen] ??= new DataView(this.#outBuf, 0, outLen));
+    const input = viewOf(this.#inViews, this.#inBuf, inLen);
+    const output = viewOf(this.#outViews, this.#outBuf, outLen);
     const diagnose = (rule: string, message: string) => env.diagnose(rule, vp, message);
     let outcome: RepOutcome;
     let writeFrom = 0;
@@ -330,6 +330,16 @@ export class HypercallDispatcher {
     if (gpa >= this.#gpaLimit) return HvStatus.INVALID_ALIGNMENT;
     return undefined;
   }
+}
+
+/** The cached view of the first `length` bytes of `buffer`. */
+function viewOf(cache: (DataView | undefined)[], buffer: ArrayBuffer, length: number): DataView {
+  let view = cache[length];
+  if (view === undefined) {
+    view = new DataView(buffer, 0, length);
+    cache[length] = view;
+  }
+  return view;
 }
 
 /** Rule 3: fixed header + 8 × VariableHeaderSize + RepCount × element size. */
