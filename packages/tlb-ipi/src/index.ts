@@ -1,2 +1,3 @@
-// Not implemented yet: issue #4 fills this package. It exports nothing until then.
-export {};
+export * from './wire/flush.js';
+export * from './wire/ipi.js';
+export * from './wire/vp-set.js';
