@@ -75,8 +75,8 @@ describe('HV_VP_SET', () => {
 
   it('finds a VP without decoding: element = popcount(mask & ((1 << bank) − 1))', () => {
     const view = new DataView(new ArrayBuffer(64));
-    const { validBanksMask } =
-      (writeSparseVpSet(view, 0, VpIndexSet.of(2, 65, 4000)), readVpSetHeader(view, 0));
+    writeSparseVpSet(view, 0, VpIndexSet.of(2, 65, 4000));
+    const { validBanksMask } = readVpSetHeader(view, 0);
     for (const vp of [2, 65, 4000]) expect(sparseVpSetHas(view, 0, validBanksMask, vp)).toBe(true);
     for (const vp of [0, 3, 64, 66, 130, 4095, 5000])
       expect(sparseVpSetHas(view, 0, validBanksMask, vp)).toBe(false);
@@ -117,7 +117,7 @@ describe('HV_VP_SET', () => {
   ])('random headers and banks never throw when read within the banks present', (mask, banks) => {
     const view = new DataView(new ArrayBuffer(vpSetBytes(64)));
     view.setBigUint64(8, mask, true);
-    banks.forEach((b, i) => view.setBigUint64(16 + 8 * i, b, true));
+    for (const [i, b] of banks.entries()) view.setBigUint64(16 + 8 * i, b, true);
     const header = readVpSetHeader(view, 0);
     const set = readSparseVpSet(view, 0, header.validBanksMask, new VpIndexSet());
     expect(set.size).toBeLessThanOrEqual(4096);
