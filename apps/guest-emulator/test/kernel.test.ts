@@ -54,6 +54,8 @@ function uniprocessor(drop: HvFeatureName[] = []) {
     takeInterrupts: () => partition.interrupts.take(0),
     sendIpi: (target, vector) => partition.writeMsr(0, 0x830n, (BigInt(target) << 32n) | BigInt(vector)),
     pause() {},
+    invlpg: (gva) => partition.invlpg(0, gva),
+    flushLocalTlb: (includeGlobal) => partition.flushLocalTlb(0, includeGlobal === true),
     log: (line) => log.push(line),
     report: (key, value) => {
       reports[key] = value;

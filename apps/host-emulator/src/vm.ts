@@ -6,6 +6,7 @@ import {
   HvPartition,
   type HvVpState,
   type HypercallDescriptor,
+  type SoftwareTlb,
 } from '@pvlab/hypercall/host';
 import { type CreateVmOptions, type ResolvedVmOptions, resolveVmOptions } from './options.js';
 import { PACKAGE_EXTENSIONS } from './packages.js';
@@ -85,6 +86,22 @@ export class VirtualProcessor implements GuestCpu {
     for (let i = 0; i < regs.fastOutputSlots; i++)
       output.push(regs.readFastSlot(regs.fastOutputFirstSlot + i));
     return { result, output };
+  }
+
+  /** This VP's software TLB: `fill(gva, gpa, { addressSpace?, global? })`, `lookup(gva, addressSpace?)`. */
+  get tlb(): SoftwareTlb {
+    this.#vm.partitionOpen();
+    return this.#state.tlb;
+  }
+
+  /** INVLPG: drops the page holding `gva` from this VP's TLB, global entries included. */
+  invlpg(gva: bigint): void {
+    this.#vm.partitionOpen().invlpg(this.index, gva);
+  }
+
+  /** A local full flush: MOV to CR3 (non-global entries), or with `includeGlobal` a CR4.PGE toggle. */
+  flushLocalTlb(includeGlobal = false): void {
+    this.#vm.partitionOpen().flushLocalTlb(this.index, includeGlobal);
   }
 
   /** Vectors delivered to this VP since the last call (IPIs, host injections), lowest first. */

@@ -206,6 +206,27 @@ describe('interrupts on the direct harness', () => {
   });
 });
 
+describe('vm.vp(i).tlb', () => {
+  it('fill and lookup per VP; INVLPG and local flushes act on that VP only', () => {
+    const vm = createVm({ vcpus: 66 });
+    for (const vp of [2, 65]) {
+      vm.vp(vp).tlb.fill(0x7000_1000n, 0x5000n, { addressSpace: 0x1000n });
+      vm.vp(vp).tlb.fill(0x7000_2000n, 0x6000n, { global: true });
+    }
+    expect(vm.vp(2).tlb.lookup(0x7000_1008n, 0x1000n)).toBe(0x5008n);
+    vm.vp(2).invlpg(0x7000_1000n);
+    expect(vm.vp(2).tlb.lookup(0x7000_1000n, 0x1000n)).toBeUndefined();
+    expect(vm.vp(65).tlb.lookup(0x7000_1000n, 0x1000n)).toBe(0x5000n);
+    vm.vp(65).flushLocalTlb();
+    expect(vm.vp(65).tlb.lookup(0x7000_1000n, 0x1000n)).toBeUndefined();
+    expect(vm.vp(65).tlb.lookup(0x7000_2000n)).toBe(0x6000n);
+    vm.vp(65).flushLocalTlb(true);
+    expect(vm.vp(65).tlb.size).toBe(0);
+    expect(vm.vp(2).tlb.lookup(0x7000_2000n)).toBe(0x6000n);
+    vm.close();
+  });
+});
+
 describe('features option', () => {
   it('dropping AccessHypercallMsrs clears its CPUID bit and makes the MSRs #GP', () => {
     const on = createVm();

@@ -75,6 +75,24 @@ describe('runGuest', () => {
     expect(r.failures.map((f) => f.message)).toContain('the run took longer than 300 ms');
   });
 
+  it("INVLPG and local flushes from guest threads reach their own VP's TLB", async () => {
+    const vm = createVm({ vcpus: 2 });
+    for (const vp of [0, 1]) {
+      vm.vp(vp).tlb.fill(0x7000_1000n, 0x5000n);
+      vm.vp(vp).tlb.fill(0x7000_2000n, 0x6000n, { global: true });
+    }
+    const r = await runGuest(vm, { guest: guest('local-flush.mjs') });
+    expect(r.failures).toEqual([]);
+    expect(
+      vm
+        .vp(0)
+        .tlb.entries()
+        .map((e) => e.gva),
+    ).toEqual([0x7000_2000n]);
+    expect(vm.vp(1).tlb.size).toBe(0);
+    vm.close();
+  });
+
   it('one failing vCPU fails the run and the others unwind', async () => {
     const r = await run(3, { guest: guest('fails.mjs'), seed: 9 });
     expect(r.failures).toEqual([

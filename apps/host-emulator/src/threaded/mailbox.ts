@@ -26,6 +26,10 @@ export const ExitKind = {
   FAIL: 10,
   /** A scheduling point with no other effect (a PAUSE in a spin loop). */
   YIELD: 11,
+  /** INVLPG of register 0. */
+  INVLPG: 12,
+  /** A local full TLB flush; register 0 = 1 to drop global entries too. */
+  FLUSH_TLB: 13,
 } as const;
 export type ExitKindCode = (typeof ExitKind)[keyof typeof ExitKind];
 

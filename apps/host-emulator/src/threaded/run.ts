@@ -402,6 +402,12 @@ class ThreadedHost {
       case ExitKind.CPUID:
         this.#msrOrCpuid(vp, kind, ts);
         return;
+      case ExitKind.INVLPG:
+        this.#vm.partition.invlpg(vp, mb.reg(vp, 0));
+        return;
+      case ExitKind.FLUSH_TLB:
+        this.#vm.partition.flushLocalTlb(vp, mb.reg(vp, 0) === 1n);
+        return;
       case ExitKind.HALT:
         if (this.#vm.partition.interrupts.pending(vp)) {
           this.#events.push({

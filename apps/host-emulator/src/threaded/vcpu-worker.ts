@@ -112,6 +112,14 @@ const cpu: GuestProgramCpu = {
   pause(): void {
     exit(ExitKind.YIELD);
   },
+  invlpg(gva: bigint): void {
+    mb.setReg(vp, 0, gva);
+    exit(ExitKind.INVLPG);
+  },
+  flushLocalTlb(includeGlobal = false): void {
+    mb.setReg(vp, 0, includeGlobal ? 1n : 0n);
+    exit(ExitKind.FLUSH_TLB);
+  },
   log(text: string): void {
     message(ExitKind.LOG, String(text));
   },

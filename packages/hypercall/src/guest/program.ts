@@ -23,6 +23,10 @@ export interface GuestProgramCpu extends GuestCpu {
   takeInterrupts(): number[];
   /** A native fixed IPI: WRMSR x2APIC ICR (0x830) with `vector` to `targetVp`. */
   sendIpi(targetVp: number, vector: number): void;
+  /** INVLPG: drops the page holding `gva` from this vCPU's TLB (global entries included). */
+  invlpg(gva: bigint): void;
+  /** A local full flush: MOV to CR3 (non-global entries), or with `includeGlobal` a CR4.PGE toggle. */
+  flushLocalTlb(includeGlobal?: boolean): void;
   /** PAUSE: a scheduling point for spin loops (with a seed, a spinning vCPU must yield). */
   pause(): void;
   /** Prints a line in the boot log, prefixed with this vCPU. */

@@ -20,6 +20,7 @@ import { type HypercallIo, X64HypercallRegisters } from './calling-convention.js
 import { PartitionFeatures } from './cpuid.js';
 import { HypercallDispatcher } from './dispatcher.js';
 import { notifyLongSpinWait } from './notify-long-spin-wait.js';
+import { SoftwareTlb } from './tlb.js';
 
 /** A conformance diagnostic: guest behaviour the spec forbids that a real hypervisor may tolerate. */
 export interface Diagnostic {
@@ -82,6 +83,8 @@ export class HvVpState {
   readonly index: number;
   /** The x64 hypercall registers (RCX, RDX, R8, XMM0–5) of this VP. */
   readonly registers = new X64HypercallRegisters();
+  /** The VP's software TLB (GVA → GPA translations). */
+  readonly tlb = new SoftwareTlb();
   /** HvCallNotifyLongSpinWait calls seen from this VP, and the last SpinCount. */
   longSpinWaits = 0;
   lastSpinCount = 0;
@@ -110,6 +113,7 @@ export class HvPartition {
   readonly interrupts: PendingInterrupts;
   readonly #interruptListeners: ((vp: number, vector: number) => void)[] = [];
   readonly #msrs = new Map<bigint, SyntheticMsr>();
+  readonly #extensionState = new Map<string, unknown>();
   readonly #diagnostics: Diagnostic[] = [];
   readonly #extensions: readonly HostExtension[];
 
@@ -162,6 +166,31 @@ export class HvPartition {
     const list = [...this.#diagnostics];
     if (clear) this.#diagnostics.length = 0;
     return list;
+  }
+
+  /** Keeps an installed package's host state under its name (one per package). */
+  setExtensionState(name: string, state: unknown): void {
+    if (this.#extensionState.has(name))
+      throw new Error(`package ${name} already has host state in this partition`);
+    this.#extensionState.set(name, state);
+  }
+
+  /** The host state a package installed, if any. */
+  extensionState<T>(name: string): T | undefined {
+    return this.#extensionState.get(name) as T | undefined;
+  }
+
+  /** INVLPG on VP `vp`: drops the page holding `gva` from its TLB, global entries included. */
+  invlpg(vp: number, gva: bigint): void {
+    this.vp(vp).tlb.flushRange(gva, 1, 4096, 'all');
+  }
+
+  /**
+   * A local full flush on VP `vp`: MOV to CR3 drops the non-global entries (`includeGlobal`
+   * false); toggling CR4.PGE drops the global ones too.
+   */
+  flushLocalTlb(vp: number, includeGlobal: boolean): void {
+    this.vp(vp).tlb.flushSpace('all', !includeGlobal);
   }
 
   /** Makes `vector` pending on VP `vp` and tells the listeners (which wake a halted vCPU). */
