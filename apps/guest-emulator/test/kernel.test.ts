@@ -18,6 +18,7 @@ function uniprocessor(drop: HvFeatureName[] = []) {
   const partition = new HvPartition({
     memory,
     vcpus: 1,
+    args: {},
     vendor: 'intel',
     features: CORE_FEATURES.filter((f) => !drop.includes(f)),
     spinWaitRetryCount: DEFAULT_SPIN_WAIT_RETRY_COUNT,
@@ -31,6 +32,7 @@ function uniprocessor(drop: HvFeatureName[] = []) {
   const cpu: GuestProgramCpu = {
     index: 0,
     vcpus: 1,
+    args: {},
     memory,
     cpuid: (leaf) => partition.cpuid(leaf),
     readMsr: (msr) => partition.readMsr(0, msr),

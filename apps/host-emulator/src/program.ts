@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { infoCommand } from './info-command.js';
 import { MAX_VCPUS, VmOptionError } from './options.js';
-import { type CommandIo, ExitCode, runCommand, UsageError } from './run-command.js';
+import { type CommandIo, ExitCode, type RunCommandOptions, runCommand, UsageError } from './run-command.js';
 import { TraceWriteError } from './trace/index.js';
 
 /** Where the CLI writes; the bin passes process.stdout/stderr, tests pass collectors. */
@@ -31,6 +31,11 @@ const timeoutOption = () =>
     integer(1, 24 * 3600 * 1000, 'a timeout'),
   );
 
+const guestArgOption = () =>
+  new Option('--guest-arg <key=value>', 'an option for the guest program (cpu.args); repeatable')
+    .argParser((value: string, previous: string[] = []) => [...previous, value])
+    .default([]);
+
 /**
  * Runs `pvlab-host` with `argv` (the arguments after the program name) and resolves to the exit
  * code: 0 on success, 1 for a failing guest, 2 for bad user input (with one line on stderr).
@@ -57,18 +62,10 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
     .option('--trace <file>', 'write a Chrome trace-event JSON file (opens in Perfetto)')
     .option('--json', 'print the summary as JSON instead of a table')
     .addOption(timeoutOption())
-    .action(
-      async (opts: {
-        vcpus: number;
-        guest?: string;
-        seed?: number;
-        trace?: string;
-        json?: boolean;
-        timeout?: number;
-      }) => {
-        exitCode = await runCommand(opts, io);
-      },
-    );
+    .addOption(guestArgOption())
+    .action(async (opts: RunCommandOptions) => {
+      exitCode = await runCommand(opts, io);
+    });
 
   program
     .command('demo')
@@ -77,7 +74,8 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
     .addOption(seedOption())
     .option('--trace <file>', 'where to write the trace', 'pvlab-trace.json')
     .option('--json', 'print the summary as JSON instead of a table')
-    .action(async (opts: { vcpus: number; seed?: number; trace: string; json?: boolean }) => {
+    .addOption(guestArgOption())
+    .action(async (opts: RunCommandOptions) => {
       exitCode = await runCommand(opts, io);
     });
 

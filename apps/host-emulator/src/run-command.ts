@@ -27,6 +27,8 @@ export interface RunCommandOptions {
   readonly trace?: string;
   readonly json?: boolean;
   readonly timeout?: number;
+  /** `key=value` options for the guest program (`cpu.args`). */
+  readonly guestArg?: readonly string[];
 }
 
 /** Where the CLI writes: stdout-like and stderr-like sinks, and the stream progress goes to. */
@@ -54,6 +56,16 @@ function checkGuestFile(path: string): string {
   return full;
 }
 
+function parseGuestArgs(pairs: readonly string[]): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--guest-arg '${pair}': expected key=value`);
+    args[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return args;
+}
+
 function checkTracePath(path: string): string {
   const full = resolve(path);
   const dir = dirname(full);
@@ -72,6 +84,7 @@ function checkTracePath(path: string): string {
 export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promise<number> {
   const guest = opts.guest === undefined ? guestImageUrl() : checkGuestFile(opts.guest);
   const tracePath = opts.trace === undefined ? undefined : checkTracePath(opts.trace);
+  const args = parseGuestArgs(opts.guestArg ?? []);
   const print = (line: string) => io.out(`${line}\n`);
   const memoryBytes = Math.max(DEFAULT_MEMORY_BYTES, Math.ceil(kernelMemoryBytes(opts.vcpus) / 4096) * 4096);
   const vm = createVm({ vcpus: opts.vcpus, memoryBytes });
@@ -81,6 +94,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
   try {
     result = await runGuest(vm, {
       guest,
+      args,
       ...(opts.seed === undefined ? {} : { seed: opts.seed }),
       ...(opts.timeout === undefined ? {} : { timeoutMs: opts.timeout }),
       ...(opts.json ? {} : { onLog: (_vp: number, line: string) => print(line) }),

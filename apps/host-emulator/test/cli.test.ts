@@ -133,6 +133,29 @@ describe('pvlab-host', () => {
     expect(r.err).toMatch(/no default export function/);
   });
 
+  it('--guest-arg key=value reaches the guest as cpu.args', async () => {
+    const r = await run(
+      'run',
+      '--guest',
+      guest('echo-args.mjs'),
+      '--guest-arg',
+      'mode=bug',
+      '--guest-arg',
+      'x=a=b',
+      '--json',
+    );
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out) as { reports: unknown[] }).reports).toEqual([
+      { args: { mode: 'bug', x: 'a=b' } },
+    ]);
+  });
+
+  it("--guest-arg without '=' is a one-line error", async () => {
+    const r = await run('run', '--guest', guest('echo-args.mjs'), '--guest-arg', 'mode');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe("pvlab-host: --guest-arg 'mode': expected key=value\n");
+  });
+
   it('info shows the CPUID leaves, features and hypercalls', async () => {
     const r = await run('info');
     expect(r.code).toBe(0);

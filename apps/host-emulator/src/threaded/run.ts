@@ -29,6 +29,8 @@ export interface RunGuestOptions {
   readonly onProgress?: (progress: RunProgress) => void;
   /** Ends the run as failed after this long (default: no limit). */
   readonly timeoutMs?: number;
+  /** Options for the guest program (`cpu.args`). */
+  readonly args?: Readonly<Record<string, string>>;
 }
 
 /** A progress snapshot. */
@@ -166,6 +168,7 @@ class ThreadedHost {
       interrupts: partition.interrupts.buffer as SharedArrayBuffer,
       guestUrl: guestUrl(this.#options.guest),
       spinLimit: this.#mb.spinLimit,
+      args: { ...this.#options.args },
     });
     const url = vcpuWorkerUrl();
     const exited: Promise<void>[] = [];

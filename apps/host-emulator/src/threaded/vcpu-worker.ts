@@ -26,6 +26,8 @@ export interface VcpuWorkerData {
   readonly guestUrl: string;
   /** Spins before blocking on the mailbox (the host picks it from threads vs cores). */
   readonly spinLimit: number;
+  /** The guest program's options. */
+  readonly args: Readonly<Record<string, string>>;
 }
 
 /** Thrown into the guest when the host ends the run; unwinds the guest without a report. */
@@ -65,6 +67,7 @@ function message(kind: ExitKindCode, text: string): void {
 const cpu: GuestProgramCpu = {
   index: vp,
   vcpus: data.vcpus,
+  args: Object.freeze({ ...data.args }),
   memory,
   cpuid(leaf: number): CpuidResult {
     mb.setReg(vp, 0, BigInt(leaf >>> 0));

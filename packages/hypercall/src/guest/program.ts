@@ -12,6 +12,8 @@ export interface GuestProgramCpu extends GuestCpu {
   readonly index: number;
   /** How many vCPUs the VM has. */
   readonly vcpus: number;
+  /** Options given on the command line (`--guest-arg key=value`, repeatable), the same on every vCPU. */
+  readonly args: Readonly<Record<string, string>>;
   /** Guest RAM, shared by every vCPU (GPA = offset). */
   readonly memory: GuestMemory;
   /**

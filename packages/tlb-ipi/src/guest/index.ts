@@ -1,0 +1,2 @@
+// Filled by the tlb-ipi guest work in progress.
+export {};

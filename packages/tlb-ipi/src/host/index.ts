@@ -1,0 +1,2 @@
+// Filled by the tlb-ipi host work in progress.
+export {};
