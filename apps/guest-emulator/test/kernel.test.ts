@@ -18,7 +18,6 @@ function uniprocessor(drop: HvFeatureName[] = []) {
   const partition = new HvPartition({
     memory,
     vcpus: 1,
-    args: {},
     vendor: 'intel',
     features: CORE_FEATURES.filter((f) => !drop.includes(f)),
     spinWaitRetryCount: DEFAULT_SPIN_WAIT_RETRY_COUNT,
