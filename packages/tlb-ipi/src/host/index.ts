@@ -1,2 +1,6 @@
-// Filled by the tlb-ipi host work in progress.
-export {};
+export * from './extension.js';
+export * from './flush.js';
+export * from './ipi.js';
+export * from './kvm-flush-fifo.js';
+export * from './state.js';
+export * from './targets.js';

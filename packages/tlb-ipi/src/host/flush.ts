@@ -1,0 +1,258 @@
+import { HvStatus, type HvStatusCode } from '@pvlab/hypercall';
+import {
+  type HvPartition,
+  type HypercallCall,
+  type RepHypercallDescriptor,
+  requireFeatures,
+  type SimpleHypercallDescriptor,
+} from '@pvlab/hypercall/host';
+import {
+  decodeGvaRange,
+  FlushCallCode,
+  FlushExInput,
+  FlushInput,
+  HV_FLUSH_ALL_PROCESSORS,
+  HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES,
+  HV_FLUSH_LIST_FLAGS,
+  HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY,
+  HV_FLUSH_SPACE_FLAGS,
+  HV_FLUSH_USE_EXTENDED_RANGE_FORMAT,
+} from '../wire/flush.js';
+import { HvGenericSetFormat, readVpSetHeader } from '../wire/vp-set.js';
+import type { TlbIpiHostState } from './state.js';
+
+/** Bytes of one GVA range entry (the List calls' rep element). */
+export const GVA_RANGE_ENTRY_BYTES = 8;
+
+/** Spec 02 rule 9: the flush calls need RemoteTlbFlushRecommended (CPUID 0x40000004 EAX bit 2). */
+const flushGate = requireFeatures('RemoteTlbFlushRecommended');
+/** Spec 02 rule 9: the Ex flush calls also need ExProcessorMasksRecommended (EAX bit 11). */
+const flushExGate = requireFeatures('RemoteTlbFlushRecommended', 'ExProcessorMasksRecommended');
+
+/** Which of the four flush calls: the processor mask or HV_VP_SET form, Space or List. */
+interface FlushShape {
+  readonly ex: boolean;
+  readonly list: boolean;
+}
+
+/** The elements a List invocation may process (the dispatcher's time slice). */
+interface RepWindow {
+  readonly start: number;
+  readonly end: number;
+  offset(i: number): number;
+}
+
+/**
+ * The flush, shared by the four calls. Order of checks: VariableHeaderSize against the banks
+ * (INVALID_HYPERCALL_INPUT), then Format, Flags and the extended-range feature
+ * (INVALID_PARAMETER), then the GVA ranges one by one (INVALID_PARAMETER at the first bad one,
+ * after the ones before it are flushed). Then every target's TLB is flushed before returning.
+ */
+function flush(
+  partition: HvPartition,
+  state: TlbIpiHostState,
+  shape: FlushShape,
+  call: HypercallCall,
+  reps: RepWindow | undefined,
+): { status: HvStatusCode; done: number } {
+  const input = call.input;
+  const start = reps?.start ?? 0;
+  const fail = (status: HvStatusCode) => ({ status, done: start });
+
+  let allTargets = false;
+  let validBanksMask = 0n;
+  if (shape.ex) {
+    const header = readVpSetHeader(input, FlushExInput.vpSet);
+    // Spec 02 rule 11: VariableHeaderSize = popcount(ValidBanksMask), in every Format.
+    if (8 * header.banks !== call.variableHeaderBytes) return fail(HvStatus.INVALID_HYPERCALL_INPUT);
+    if (header.format === BigInt(HvGenericSetFormat.ALL)) allTargets = true;
+    else if (header.format !== BigInt(HvGenericSetFormat.SPARSE_4K)) return fail(HvStatus.INVALID_PARAMETER);
+    validBanksMask = header.validBanksMask;
+  }
+
+  // Spec 02 rule 18 (openvmm): flags outside bits 0–2 (plus bit 3 for List calls) are refused.
+  const flags = input.getBigUint64(FlushInput.flags, true);
+  const allowed = shape.list ? HV_FLUSH_LIST_FLAGS : HV_FLUSH_SPACE_FLAGS;
+  if ((flags & ~allowed) !== 0n) return fail(HvStatus.INVALID_PARAMETER);
+  const extended = (flags & HV_FLUSH_USE_EXTENDED_RANGE_FORMAT) !== 0n;
+  if (extended && !partition.features.has('ExtendedGvaRangesForFlush'))
+    return fail(HvStatus.INVALID_PARAMETER);
+
+  const targets = state.targets;
+  targets.clear();
+  if (allTargets || (flags & HV_FLUSH_ALL_PROCESSORS) !== 0n) targets.addAll();
+  else if (shape.ex) targets.addSparseSet(input, FlushExInput.vpSet, validBanksMask);
+  else {
+    targets.addBank(
+      0,
+      input.getUint32(FlushInput.processorMask, true),
+      input.getUint32(FlushInput.processorMask + 4, true),
+    );
+  }
+
+  const space =
+    (flags & HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES) !== 0n
+      ? 'all'
+      : input.getBigUint64(FlushInput.addressSpace, true);
+  const kvm = state.flushMode === 'kvm-fifo';
+  const vps = partition.vps;
+
+  if (reps === undefined) {
+    const nonGlobalOnly = (flags & HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY) !== 0n;
+    for (let t = 0; t < targets.length; t++) {
+      const vp = targets.vps[t]!;
+      const tlb = vps[vp]!.tlb;
+      if (kvm) {
+        const fifo = state.fifo(vp);
+        fifo.enqueueFlushAll();
+        fifo.drain(tlb);
+      } else tlb.flushSpace(space, nonGlobalOnly);
+    }
+    state.counters.targetFlushes += targets.length;
+    return { status: HvStatus.SUCCESS, done: 0 };
+  }
+
+  // Decode this invocation's ranges, up to the first malformed one (TLFS: RepsCompleted counts
+  // the elements done before a failing element, and those are done).
+  const ranges = state.ranges;
+  const raw = state.rawRanges;
+  ranges.length = 0;
+  raw.length = 0;
+  let status: HvStatusCode = HvStatus.SUCCESS;
+  let done = reps.end;
+  for (let i = reps.start; i < reps.end; i++) {
+    const entry = input.getBigUint64(reps.offset(i), true);
+    const range = decodeGvaRange(entry, extended);
+    if (range === undefined) {
+      status = HvStatus.INVALID_PARAMETER;
+      done = i;
+      break;
+    }
+    ranges.push(range);
+    raw.push(entry);
+  }
+  if (ranges.length > 0) {
+    for (let t = 0; t < targets.length; t++) {
+      const vp = targets.vps[t]!;
+      const tlb = vps[vp]!.tlb;
+      if (kvm) {
+        const fifo = state.fifo(vp);
+        fifo.enqueue(raw, raw.length, extended);
+        fifo.drain(tlb);
+      } else {
+        // A list flush removes the listed pages whatever their kind: global ones too.
+        for (const r of ranges) tlb.flushRange(r.gva, r.pages, r.pageBytes, space);
+      }
+    }
+    state.counters.targetFlushes += targets.length;
+  }
+  return { status, done };
+}
+
+function simpleFlush(
+  partition: HvPartition,
+  state: TlbIpiHostState,
+  code: number,
+  name: string,
+  ex: boolean,
+): SimpleHypercallDescriptor {
+  const shape: FlushShape = { ex, list: false };
+  return {
+    kind: 'simple',
+    code,
+    name,
+    fixedInputBytes: ex ? FlushExInput.fixedBytes : FlushInput.bytes,
+    variableHeader: ex,
+    outputBytes: 0,
+    fast: 'xmm',
+    gate: ex ? flushExGate : flushGate,
+    handler(call) {
+      const { status } = flush(partition, state, shape, call, undefined);
+      if (status === HvStatus.SUCCESS) state.counters.flushes++;
+      return status;
+    },
+  };
+}
+
+function listFlush(
+  partition: HvPartition,
+  state: TlbIpiHostState,
+  code: number,
+  name: string,
+  ex: boolean,
+): RepHypercallDescriptor {
+  const shape: FlushShape = { ex, list: true };
+  return {
+    kind: 'rep',
+    code,
+    name,
+    fixedInputBytes: ex ? FlushExInput.fixedBytes : FlushInput.bytes,
+    variableHeader: ex,
+    inputElementBytes: GVA_RANGE_ENTRY_BYTES,
+    outputElementBytes: 0,
+    fast: 'xmm',
+    gate: ex ? flushExGate : flushGate,
+    handler(call) {
+      const window: RepWindow = { start: call.repStart, end: call.repEnd, offset: call.inputElementOffset };
+      const { status, done } = flush(partition, state, shape, call, window);
+      if (status === HvStatus.SUCCESS) state.counters.flushes++;
+      return { status, repsCompleted: done };
+    },
+  };
+}
+
+/** HvCallFlushVirtualAddressSpace (0x0002, simple, 24-byte input, XMM fast): flush by ProcessorMask. */
+export function flushVirtualAddressSpace(
+  partition: HvPartition,
+  state: TlbIpiHostState,
+): SimpleHypercallDescriptor {
+  return simpleFlush(
+    partition,
+    state,
+    FlushCallCode.HvCallFlushVirtualAddressSpace,
+    'HvCallFlushVirtualAddressSpace',
+    false,
+  );
+}
+
+/** HvCallFlushVirtualAddressList (0x0003, rep of 8-byte GVA ranges after 24 bytes, XMM fast). */
+export function flushVirtualAddressList(
+  partition: HvPartition,
+  state: TlbIpiHostState,
+): RepHypercallDescriptor {
+  return listFlush(
+    partition,
+    state,
+    FlushCallCode.HvCallFlushVirtualAddressList,
+    'HvCallFlushVirtualAddressList',
+    false,
+  );
+}
+
+/** HvCallFlushVirtualAddressSpaceEx (0x0013, simple + HV_VP_SET banks as variable header, XMM fast). */
+export function flushVirtualAddressSpaceEx(
+  partition: HvPartition,
+  state: TlbIpiHostState,
+): SimpleHypercallDescriptor {
+  return simpleFlush(
+    partition,
+    state,
+    FlushCallCode.HvCallFlushVirtualAddressSpaceEx,
+    'HvCallFlushVirtualAddressSpaceEx',
+    true,
+  );
+}
+
+/** HvCallFlushVirtualAddressListEx (0x0014, rep + HV_VP_SET banks as variable header, XMM fast). */
+export function flushVirtualAddressListEx(
+  partition: HvPartition,
+  state: TlbIpiHostState,
+): RepHypercallDescriptor {
+  return listFlush(
+    partition,
+    state,
+    FlushCallCode.HvCallFlushVirtualAddressListEx,
+    'HvCallFlushVirtualAddressListEx',
+    true,
+  );
+}
