@@ -1,5 +1,6 @@
 import { HvFeature, type HvFeatureName, MAX_GUEST_MEMORY_BYTES } from '@pvlab/hypercall';
 import { DEFAULT_SPIN_WAIT_RETRY_COUNT } from '@pvlab/hypercall/host';
+import { TLB_FLUSH_MODES, type TlbFlushMode } from '@pvlab/tlb-ipi/host';
 import { z } from 'zod';
 import { OPTIONAL_PACKAGES } from './packages.js';
 
@@ -45,8 +46,22 @@ const schema = z
     spinWaitRetryCount: z.number().int().min(0).max(0xffff_ffff).default(DEFAULT_SPIN_WAIT_RETRY_COUNT),
     maxRepsPerCall: z.number().int().min(1).max(0xfff).default(0xfff),
     physicalAddressBits: z.number().int().min(32).max(52).default(48),
+    tlbFlush: z
+      .enum(TLB_FLUSH_MODES as [TlbFlushMode, ...TlbFlushMode[]], {
+        error: `accepted: ${TLB_FLUSH_MODES.map((m) => `'${m}'`).join(', ')} (default 'precise')`,
+      })
+      .default('precise'),
   })
-  .strict();
+  .strict()
+  .superRefine((o, ctx) => {
+    if (o.tlbFlush !== 'precise' && o.packages['tlb-ipi'] === false) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tlbFlush'],
+        message: 'is a tlb-ipi option, but packages.tlb-ipi is false',
+      });
+    }
+  });
 
 /** `createVm` options as the user writes them. */
 export type CreateVmOptions = z.input<typeof schema>;

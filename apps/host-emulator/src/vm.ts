@@ -131,7 +131,7 @@ export class Vm {
     this.memory = new GuestMemory(options.memoryBytes);
     const extensions = Object.entries(PACKAGE_EXTENSIONS)
       .filter(([name]) => options.packages[name] !== false)
-      .map(([, ext]) => ext);
+      .map(([, makeExtension]) => makeExtension(options));
     const features = new Set<HvFeatureName>([...CORE_FEATURES, ...extensions.flatMap((e) => e.features)]);
     for (const [name, on] of Object.entries(options.features) as [HvFeatureName, boolean][]) {
       if (on) features.add(name);

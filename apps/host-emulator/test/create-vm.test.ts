@@ -51,7 +51,12 @@ describe('createVm options', () => {
     [{ vendor: 'via' }, /vendor = 'via'/],
     [{ arch: 'arm64' }, /arch = 'arm64'/],
     [{ features: { NoSuchFeature: false } }, /features/],
-    [{ packages: { 'tlb-ipi': false } }, /packages\.tlb-ipi.*unknown package/],
+    [
+      { packages: { 'no-such-package': false } },
+      /packages\.no-such-package.*unknown package; accepted: tlb-ipi/,
+    ],
+    [{ tlbFlush: 'fifo' }, /tlbFlush = 'fifo': accepted: 'precise', 'kvm-fifo'/],
+    [{ tlbFlush: 'kvm-fifo', packages: { 'tlb-ipi': false } }, /tlbFlush = 'kvm-fifo': is a tlb-ipi option/],
     [{ vcpu: 4 }, /unknown option 'vcpu'.*accepted: vcpus/],
     [{ maxRepsPerCall: 0 }, /maxRepsPerCall = 0/],
   ])('rejects %j with a one-line error naming the option', (options, message) => {
@@ -62,6 +67,12 @@ describe('createVm options', () => {
       expect((e as Error).message).toMatch(message);
       expect((e as Error).message).not.toContain('\n');
     }
+  });
+
+  it("accepts { packages: { 'tlb-ipi': false } } and installs only the core", () => {
+    const vm = createVm({ packages: { 'tlb-ipi': false } });
+    expect(vm.partition.packages).toEqual(['hypercall']);
+    vm.close();
   });
 });
 
