@@ -1,5 +1,6 @@
 import type { BenchSuite } from '../suite.js';
 import { directDispatch } from './direct-dispatch.js';
+import { tlbIpiHost } from './tlb-ipi-host.js';
 
 /** Every benchmark suite, in the order `pnpm bench` runs them. Add new modules here. */
-export const SUITES: readonly BenchSuite[] = [directDispatch];
+export const SUITES: readonly BenchSuite[] = [directDispatch, tlbIpiHost];
