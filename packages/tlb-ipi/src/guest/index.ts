@@ -1,2 +1,12 @@
-// Filled by the tlb-ipi guest work in progress.
-export {};
+export * from './cost.js';
+export * from './cpumask-to-vpset.js';
+export * from './env.js';
+export * from './fill-gva-list.js';
+export * from './flush-plan.js';
+export * from './hv-apic.js';
+export * from './hv-mmu.js';
+export * from './hypercall-plan.js';
+export * from './idt.js';
+export * from './ipi-plan.js';
+export * from './native-apic.js';
+export * from './tlb-shootdown.js';

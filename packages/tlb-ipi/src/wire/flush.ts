@@ -93,9 +93,18 @@ export function decodeGvaRange(entry: bigint, extended: boolean): DecodedGvaRang
   };
 }
 
+/** The most 4 KiB pages one simple GVA range entry covers (AdditionalPages 4095). */
+export const HV_GVA_RANGE_MAX_PAGES = 4096;
+
+/**
+ * Linux's `CR3_ADDR_MASK` (bits 51:12): a flush's AddressSpace is the page-directory address with
+ * the PCID, flag and encryption bits stripped (spec 02 "Input layouts").
+ */
+export const CR3_ADDR_MASK = 0x000f_ffff_ffff_f000n;
+
 /** Encodes a simple GVA range: `pages` (1..4096) 4 KiB pages from page-aligned `gva`. */
 export function encodeGvaRange(gva: bigint, pages: number): bigint {
-  if (!Number.isInteger(pages) || pages < 1 || pages > 4096)
-    throw new RangeError(`a GVA range covers 1..4096 pages, not ${pages}`);
+  if (!Number.isInteger(pages) || pages < 1 || pages > HV_GVA_RANGE_MAX_PAGES)
+    throw new RangeError(`a GVA range covers 1..${HV_GVA_RANGE_MAX_PAGES} pages, not ${pages}`);
   return (gva & ~0xfffn) | BigInt(pages - 1);
 }
