@@ -1,8 +1,17 @@
-// The guest image pvlab-host runs by default: the kernel on every vCPU, with default options.
+// The guest image pvlab-host runs by default: the kernel on every vCPU, with the options given
+// as --guest-arg key=value (cpu.args).
 import type { GuestProgramCpu } from '@pvlab/hypercall/guest';
+import { KernelArgError, kernelOptionsFromArgs } from './args.js';
 import { runKernel } from './kernel.js';
 
 /** The guest program entry point: runs the guest kernel on this vCPU. */
 export default function guestEmulator(cpu: GuestProgramCpu): void {
-  runKernel(cpu);
+  let options: ReturnType<typeof kernelOptionsFromArgs>;
+  try {
+    options = kernelOptionsFromArgs(cpu.args);
+  } catch (e) {
+    if (e instanceof KernelArgError) cpu.fail(e.message);
+    throw e;
+  }
+  runKernel(cpu, options);
 }

@@ -1,3 +1,19 @@
+export { KernelArgError, kernelOptionsFromArgs, WORKLOADS } from './args.js';
 export { guestImageUrl } from './image-url.js';
-export { type KernelCpuReport, type KernelOptions, runKernel } from './kernel.js';
+export { type IpiRound, type IpiVerdict, IpiWorkload, vectorOf } from './ipi-workload.js';
+export {
+  type KernelCpuReport,
+  type KernelOptions,
+  runKernel,
+  type VpIndexBug,
+  type Workload,
+} from './kernel.js';
 export * from './layout.js';
+export {
+  runTlbWorkload,
+  shootdownKernelGva,
+  shootdownPgd,
+  shootdownRequests,
+  shootdownUserGva,
+  type TlbWorkloadCounts,
+} from './tlb-workload.js';

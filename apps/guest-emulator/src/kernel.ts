@@ -2,6 +2,7 @@ import { encodeHypercallControl, HvCallCode, hvStatusName } from '@pvlab/hyperca
 import {
   detectHyperV,
   enableHypercalls,
+  type GuestHypercalls,
   GuestPageAllocator,
   type GuestProgramCpu,
   type HyperVInfo,
@@ -9,23 +10,56 @@ import {
   VpIndexTable,
 } from '@pvlab/hypercall/guest';
 import {
+  CsdLockTimeout,
+  type HvCpu,
+  hvCpuEnv,
+  hvSendIpiMask,
+  Idt,
+  NativeApic,
+  TlbShootdown,
+} from '@pvlab/tlb-ipi/guest';
+import { WORKLOADS } from './args.js';
+import { IpiWorkload } from './ipi-workload.js';
+import {
   CPU_ONLINE_GPA,
+  CPU_UP_GPA,
   HYPERCALL_PAGE_GPA,
+  KERNEL_GLOBALS_GPA,
+  KernelGlobal,
+  kernelLayout,
   kernelMemoryBytes,
   MAX_KERNEL_CPUS,
   PAGES_PER_CPU,
-  PER_CPU_PAGES_GPA,
   RING_VECTOR,
+  SMP_DONE_VECTOR,
   STARTUP_VECTOR,
   VP_INDEX_TABLE_GPA,
+  WORKLOAD_SENDERS,
 } from './layout.js';
+import { runTlbWorkload, type TlbWorkloadCounts } from './tlb-workload.js';
 
-/** How the kernel runs. */
+/** A workload the kernel can run once its CPUs are up. */
+export type Workload = 'spin-wait' | 'ipi' | 'ring' | 'tlb';
+
+/**
+ * The historical `hv_vp_index[]` bugs to reproduce (spec 02 rule 8): `inval` — a VP_INVAL entry
+ * is used as the `int` −1 (no `== VP_INVAL` test); `stale-zero` — the table is never set to
+ * VP_INVAL, so a CPU that is not online reads as VP 0. `none` is the fixed kernel.
+ */
+export type VpIndexBug = 'none' | 'inval' | 'stale-zero';
+
+/** How the kernel runs (the guest image maps `--guest-arg`s to these: see `kernelOptionsFromArgs`). */
 export interface KernelOptions {
   /** Per-CPU input/output areas: a page each, or one page split in two (default `separate`). */
   readonly perCpuLayout?: 'separate' | 'shared-page';
   /** Spin-wait notifications each CPU sends in the workload (default 4). */
   readonly spinWaits?: number;
+  /** The workloads to run (default: all of them). */
+  readonly workloads?: readonly Workload[];
+  /** Reproduce a historical VP index bug (default `none`). */
+  readonly vpIndexBug?: VpIndexBug;
+  /** Do not install the enlightened flush and IPI paths: native IPIs and shootdowns only. */
+  readonly native?: boolean;
 }
 
 /** What one CPU reports at the end. */
@@ -37,16 +71,31 @@ export interface KernelCpuReport {
   readonly spinWaitStatuses: readonly string[];
   /** The IPI ring completed: this CPU got the ring vector from its neighbour. */
   readonly ringIpi: boolean;
+  /** The IPI workload: IPIs sent (one per target), received, strays, and its rounds by path. */
+  readonly ipi: {
+    readonly sent: number;
+    readonly received: number;
+    readonly stray: number;
+    readonly paths: Record<string, number>;
+  };
+  /** The TLB-shootdown workload: shootdowns by path, and native requests served for others. */
+  readonly tlb: TlbWorkloadCounts & { readonly served: number };
 }
 
 const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+const sum = (paths: Record<string, number>, hypercall: boolean) =>
+  Object.entries(paths)
+    .filter(([k]) => k.startsWith('HvCall') === hypercall && !k.startsWith('none'))
+    .reduce((n, [, v]) => n + v, 0);
 
 /**
  * The guest kernel, run on every vCPU. CPU 0 boots as Linux's `hyperv_init` does — detect
- * Hyper-V, report the guest OS id, enable the hypercall page — then brings each secondary CPU
- * online with a startup IPI and waits for it. Each CPU, as it comes online, allocates its
- * hypercall input/output pages and reads its VP index into `hv_vp_index[]` (VP_INVAL until then).
- * The workload: NotifyLongSpinWait in the memory and the fast form, and an IPI ring.
+ * Hyper-V, report the guest OS id, enable the hypercall page, set `hv_vp_index[]` to VP_INVAL —
+ * then brings each secondary CPU online with a startup IPI and waits for it. Each CPU, as it comes
+ * online, allocates its hypercall pages, reads its VP index into `hv_vp_index[]` and turns
+ * interrupts on. The workloads: NotifyLongSpinWait, an IPI workload that starts while the
+ * secondaries come online, an IPI ring, and TLB shootdowns — IPIs and flushes by the spec 02
+ * hypercalls when the hypervisor recommends them, natively otherwise.
  */
 export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): KernelCpuReport {
   if (cpu.vcpus > MAX_KERNEL_CPUS)
@@ -54,17 +103,58 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
   if (cpu.memory.size < kernelMemoryBytes(cpu.vcpus)) {
     cpu.fail(`the guest kernel needs ${kernelMemoryBytes(cpu.vcpus)} bytes of RAM for ${cpu.vcpus} CPUs`);
   }
+  const layout = kernelLayout(cpu.vcpus);
+  const workloads = new Set(options.workloads ?? WORKLOADS);
+  const bug = options.vpIndexBug ?? 'none';
   const table = new VpIndexTable(
     cpu.vcpus,
     new Uint32Array(cpu.memory.buffer, Number(VP_INDEX_TABLE_GPA), cpu.vcpus),
   );
   const online = new Int32Array(cpu.memory.buffer, Number(CPU_ONLINE_GPA), cpu.vcpus);
-  // Vectors that arrived while this CPU waited for something else stay here until it wants them.
-  const received = new Set<number>();
-  const waitFor = (vector: number) => {
-    while (!received.has(vector)) for (const v of cpu.halt()) received.add(v);
-    received.delete(vector);
+  const up = new Int32Array(cpu.memory.buffer, Number(CPU_UP_GPA), cpu.vcpus);
+  const globals = new Int32Array(cpu.memory.buffer, Number(KERNEL_GLOBALS_GPA), 2);
+  const allUp = () => {
+    for (let i = 0; i < cpu.vcpus; i++) if (Atomics.load(up, i) === 0) return false;
+    return true;
   };
+
+  // Interrupt handling: off until this CPU is online; vectors that arrive before are kept.
+  const idt = new Idt(cpu);
+  let ringIpi = false;
+  idt.register(RING_VECTOR, () => {
+    ringIpi = true;
+  });
+  idt.register(SMP_DONE_VECTOR, () => {});
+  // This CPU's IPI path (Linux's hv_apic ops over the native APIC), ready once hv_cpu_init ran.
+  let hv: HvCpu | undefined;
+  // The fixed kernel addresses a native IPI by the firmware's APIC id (= the CPU number in
+  // pvlab's VM), known before the CPU is online. The buggy one takes hv_vp_index[] for it.
+  const apic = new NativeApic(cpu, bug === 'none' ? (n) => n : (n) => table.get(n));
+  const sendIpiMask = (cpus: readonly number[], vector: number, excludeSelf: boolean) => {
+    if (hv === undefined) throw new Error('an IPI before hv_cpu_init');
+    return hvSendIpiMask(hv, cpus, vector, apic, { excludeSelf });
+  };
+  const shootdown = new TlbShootdown({
+    memory: cpu.memory,
+    gpa: layout.shootdown,
+    cpus: cpu.vcpus,
+    self: cpu.index,
+    cpu,
+    idt,
+    sendIpiMask: (cpus, vector) => {
+      sendIpiMask(cpus, vector, false);
+    },
+  });
+  const ipiWorkload = new IpiWorkload({
+    memory: cpu.memory,
+    layout,
+    self: cpu.index,
+    cpus: cpu.vcpus,
+    table,
+    online,
+    up,
+    idt,
+  });
 
   const ctx = { cpu, memory: cpu.memory };
   let info: HyperVInfo;
@@ -74,21 +164,26 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
       `Hyper-V: detected, features ${hex32(info.features.eax)} ${hex32(info.features.ebx)} ${hex32(info.features.edx)}, hints ${hex32(info.hints)}, max ${info.maxVps} VPs`,
     );
     cpu.log(`Hyper-V: hypercall page at GPA 0x${HYPERCALL_PAGE_GPA.toString(16)}`);
-    table.reset();
+    // The 'stale-zero' bug: the table keeps the zeros guest RAM starts with.
+    if (bug !== 'stale-zero') table.reset();
   } else {
-    waitFor(STARTUP_VECTOR);
+    while (!idt.consume(STARTUP_VECTOR)) idt.halt();
     const detected = detectHyperV(cpu);
     if (!detected) cpu.fail('secondary CPU does not see Hyper-V');
     info = detected;
   }
+  // start_secondary: set_cpu_online, then interrupts on. The VP index comes later, from
+  // hv_cpu_init (a hotplug callback): until then hv_vp_index[] says VP_INVAL for this CPU.
+  Atomics.store(online, cpu.index, 1);
+  idt.enable();
 
   const state = initCpu(ctx, {
     cpu: cpu.index,
     info,
     allocator: new GuestPageAllocator(
       cpu.memory,
-      PER_CPU_PAGES_GPA + BigInt(cpu.index * PAGES_PER_CPU * 4096),
-      PER_CPU_PAGES_GPA + BigInt((cpu.index + 1) * PAGES_PER_CPU * 4096),
+      layout.perCpuPages + BigInt(cpu.index * PAGES_PER_CPU * 4096),
+      layout.perCpuPages + BigInt((cpu.index + 1) * PAGES_PER_CPU * 4096),
     ),
     vpIndexTable: table,
     layout: options.perCpuLayout ?? 'separate',
@@ -97,25 +192,109 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
   cpu.log(
     `CPU${cpu.index}: online, VP index ${state.vpIndex}, input page 0x${pages.inputGpa.toString(16)}, output page 0x${pages.outputGpa.toString(16)}`,
   );
-  Atomics.store(online, cpu.index, 1);
+  const env = hvCpuEnv({
+    self: cpu.index,
+    presentCpus: cpu.vcpus,
+    vpIndex: table,
+    info,
+    hypercalls: state.hypercalls,
+    vpInvalCheck: bug !== 'inval',
+  });
+  hv = {
+    env: options.native ? { ...env, remoteTlbFlush: false, clusterIpi: false } : env,
+    hypercalls: state.hypercalls,
+  };
+  Atomics.store(up, cpu.index, 1);
 
+  const statuses: string[] = [];
+  const spinWaits = workloads.has('spin-wait') ? (options.spinWaits ?? 4) : 0;
+  // While CPUs come online, every CPU that is up IPIs the online ones each time one appears.
+  const bringUpTraffic = () => {
+    if (workloads.has('ipi')) ipiWorkload.round('bring-up', sendIpiMask);
+    cpu.pause();
+    idt.poll();
+  };
+  // CPUs that send no bring-up traffic halt until CPU 0 says every CPU is up.
+  const spinsDuringBringUp = (n: number) => workloads.has('ipi') && n < WORKLOAD_SENDERS;
   if (cpu.index === 0) {
     // Bring up the secondaries one at a time, like the kernel's cpu_up loop.
     for (let ap = 1; ap < cpu.vcpus; ap++) {
       cpu.sendIpi(ap, STARTUP_VECTOR);
-      while (Atomics.load(online, ap) === 0) cpu.pause();
+      while (Atomics.load(up, ap) === 0) bringUpTraffic();
     }
     cpu.log(`smp: Brought up ${cpu.vcpus} CPU${cpu.vcpus === 1 ? '' : 's'}`);
+    for (let n = 1; n < cpu.vcpus - 1; n++) if (!spinsDuringBringUp(n)) cpu.sendIpi(n, SMP_DONE_VECTOR);
+    notifySpinWaits(state.hypercalls, info, spinWaits, statuses);
+  } else {
+    notifySpinWaits(state.hypercalls, info, spinWaits, statuses);
+    if (spinsDuringBringUp(cpu.index)) while (!allUp()) bringUpTraffic();
+    else idt.haltUntil(allUp);
   }
 
-  const spinWaits = options.spinWaits ?? 4;
-  const statuses: string[] = [];
-  for (let i = 0; i < spinWaits; i++) {
-    const count = (info.spinWaitRetryCount * (i + 1)) >>> 0;
-    const hc = state.hypercalls;
+  if (workloads.has('ipi')) ipiWorkload.round('online', sendIpiMask);
+  if (workloads.has('ring')) {
+    // The ring: each CPU sends to its right-hand neighbour and waits for its left-hand one.
+    cpu.sendIpi((cpu.index + 1) % cpu.vcpus, RING_VECTOR);
+    idt.haltUntil(() => ringIpi);
+  }
+  let tlb: TlbWorkloadCounts = { shootdowns: 0, paths: {} };
+  if (workloads.has('tlb')) {
+    try {
+      tlb = runTlbWorkload({ self: cpu.index, cpus: cpu.vcpus, hv, native: shootdown });
+    } catch (e) {
+      if (e instanceof CsdLockTimeout) cpu.fail(e.message);
+      throw e;
+    }
+  }
+
+  // Everyone done, then everyone takes its last interrupts: no IPI can be in flight after that.
+  Atomics.add(globals, KernelGlobal.workloadsDone / 4, 1);
+  idt.spinUntil(() => Atomics.load(globals, KernelGlobal.workloadsDone / 4) === cpu.vcpus);
+  idt.poll();
+  Atomics.add(globals, KernelGlobal.drained / 4, 1);
+  if (cpu.index === 0 && workloads.has('ipi')) {
+    idt.spinUntil(() => Atomics.load(globals, KernelGlobal.drained / 4) === cpu.vcpus);
+    const verdict = ipiWorkload.verdict();
+    if (verdict.problems.length > 0) {
+      const more = verdict.problems.length > 1 ? ` (and ${verdict.problems.length - 1} more)` : '';
+      cpu.fail(`${verdict.problems[0]}${more}`);
+    }
+    cpu.log(`ipi: ${verdict.delivered}/${verdict.sent} workload IPIs reached their target CPU`);
+  }
+
+  const ok = statuses.filter((s) => s === 'HV_STATUS_SUCCESS').length;
+  const ipi = { ...ipiWorkload.counters };
+  const parts = [
+    ...(spinWaits > 0 ? [`${ok}/${spinWaits} long spin-wait notifications accepted`] : []),
+    ...(workloads.has('ring') ? ['IPI ring closed'] : []),
+    ...(workloads.has('ipi')
+      ? [`IPI rounds ${sum(ipi.paths, true)} by hypercall + ${sum(ipi.paths, false)} native`]
+      : []),
+    ...(workloads.has('tlb')
+      ? [`TLB shootdowns ${sum(tlb.paths, true)} by hypercall + ${sum(tlb.paths, false)} native`]
+      : []),
+  ];
+  if (parts.length > 0) cpu.log(`CPU${cpu.index}: ${parts.join(', ')}`);
+  const report: KernelCpuReport = {
+    vpIndex: state.vpIndex,
+    inputGpa: `0x${pages.inputGpa.toString(16)}`,
+    outputGpa: `0x${pages.outputGpa.toString(16)}`,
+    spinWaitStatuses: statuses,
+    ringIpi,
+    ipi,
+    tlb: { ...tlb, served: shootdown.counters.served },
+  };
+  cpu.report('kernel', report);
+  return report;
+}
+
+/** HvCallNotifyLongSpinWait `count` times, alternating the memory and the fast form. */
+function notifySpinWaits(hc: GuestHypercalls, info: HyperVInfo, count: number, statuses: string[]): void {
+  for (let i = 0; i < count; i++) {
+    const spins = (info.spinWaitRetryCount * (i + 1)) >>> 0;
     if (i % 2 === 0) {
       const input = new Uint8Array(8);
-      new DataView(input.buffer).setUint32(0, count, true);
+      new DataView(input.buffer).setUint32(0, spins, true);
       hc.writeInput(input);
       statuses.push(
         hvStatusName(
@@ -123,25 +302,7 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
         ),
       );
     } else {
-      statuses.push(hvStatusName(hc.fast8(HvCallCode.HvCallNotifyLongSpinWait, BigInt(count)).status));
+      statuses.push(hvStatusName(hc.fast8(HvCallCode.HvCallNotifyLongSpinWait, BigInt(spins)).status));
     }
   }
-
-  // The ring: each CPU sends to its right-hand neighbour (once that one is online) and waits for its left.
-  const next = (cpu.index + 1) % cpu.vcpus;
-  while (Atomics.load(online, next) === 0) cpu.pause();
-  cpu.sendIpi(next, RING_VECTOR);
-  waitFor(RING_VECTOR);
-
-  const ok = statuses.filter((s) => s === 'HV_STATUS_SUCCESS').length;
-  cpu.log(`CPU${cpu.index}: ${ok}/${spinWaits} long spin-wait notifications accepted, IPI ring closed`);
-  const report: KernelCpuReport = {
-    vpIndex: state.vpIndex,
-    inputGpa: `0x${pages.inputGpa.toString(16)}`,
-    outputGpa: `0x${pages.outputGpa.toString(16)}`,
-    spinWaitStatuses: statuses,
-    ringIpi: true,
-  };
-  cpu.report('kernel', report);
-  return report;
 }

@@ -6,24 +6,35 @@ import {
   HvPartition,
   X64HypercallRegisters,
 } from '@pvlab/hypercall/host';
+import { tlbIpiExtension } from '@pvlab/tlb-ipi/host';
 import { describe, expect, it } from 'vitest';
-import { HYPERCALL_PAGE_GPA, kernelMemoryBytes, runKernel, VP_INDEX_TABLE_GPA } from '../src/index.ts';
+import {
+  HYPERCALL_PAGE_GPA,
+  KernelArgError,
+  kernelLayout,
+  kernelMemoryBytes,
+  kernelOptionsFromArgs,
+  runKernel,
+  VP_INDEX_TABLE_GPA,
+  WORKLOADS,
+} from '../src/index.ts';
 
 /**
  * A one-vCPU machine driven on this thread: the kernel's CPU 0 path (secondary CPUs need vCPU
  * threads; the host-emulator tests run those).
  */
-function uniprocessor(drop: HvFeatureName[] = []) {
+function uniprocessor(drop: HvFeatureName[] = [], options: { tlbIpi?: boolean } = {}) {
   const memory = new GuestMemory(4 * 1024 * 1024);
+  const tlbIpi = options.tlbIpi === true ? [tlbIpiExtension()] : [];
   const partition = new HvPartition({
     memory,
     vcpus: 1,
     vendor: 'intel',
-    features: CORE_FEATURES.filter((f) => !drop.includes(f)),
+    features: [...CORE_FEATURES, ...tlbIpi.flatMap((e) => e.features ?? [])].filter((f) => !drop.includes(f)),
     spinWaitRetryCount: DEFAULT_SPIN_WAIT_RETRY_COUNT,
     physicalAddressBits: 48,
     maxRepsPerCall: 0xfff,
-    extensions: [],
+    extensions: tlbIpi,
   });
   const regs = new X64HypercallRegisters();
   const log: string[] = [];
@@ -105,5 +116,81 @@ describe('runKernel on CPU 0', () => {
     const { cpu } = uniprocessor();
     expect(kernelMemoryBytes(4096)).toBeGreaterThan(cpu.memory.size);
     expect(() => runKernel({ ...cpu, vcpus: 4096 })).toThrow(GuestProgramFailure);
+  });
+});
+
+describe('runKernel workloads on one CPU', () => {
+  it('without the tlb-ipi hints (no such package) every IPI and shootdown is native', () => {
+    const { cpu } = uniprocessor();
+    const report = runKernel(cpu);
+    expect(report.ipi).toEqual({ sent: 1, received: 1, stray: 0, paths: { 'native (not-recommended)': 1 } });
+    expect(report.tlb).toEqual({ shootdowns: 1, paths: { 'native (not-recommended)': 1 }, served: 0 });
+  });
+
+  it('with tlb-ipi recommended: the self-IPI is 0x000B, the flush of every present CPU is 0x0002', () => {
+    const { cpu, log } = uniprocessor([], { tlbIpi: true });
+    const report = runKernel(cpu);
+    expect(report.ipi.paths).toEqual({ HvCallSendSyntheticClusterIpi: 1 });
+    expect(report.ipi.received).toBe(1);
+    // The four flushes of "every other CPU" have nobody to flush; the last names every present CPU.
+    expect(report.tlb.paths).toEqual({ HvCallFlushVirtualAddressSpace: 1 });
+    expect(log).toContain('ipi: 1/1 workload IPIs reached their target CPU');
+    expect(log.at(-1)).toBe(
+      'CPU0: 4/4 long spin-wait notifications accepted, IPI ring closed, IPI rounds 1 by hypercall + 0 native, TLB shootdowns 1 by hypercall + 0 native',
+    );
+  });
+
+  it('native: true keeps the hypercalls for spin-waits only', () => {
+    const { cpu } = uniprocessor([], { tlbIpi: true });
+    const report = runKernel(cpu, { native: true });
+    expect(report.ipi.paths).toEqual({ 'native (not-recommended)': 1 });
+    expect(report.tlb.paths).toEqual({ 'native (not-recommended)': 1 });
+  });
+
+  it('workloads: [] boots and does nothing else', () => {
+    const { cpu, log } = uniprocessor();
+    const report = runKernel(cpu, { workloads: [] });
+    expect(report).toMatchObject({
+      spinWaitStatuses: [],
+      ringIpi: false,
+      ipi: { sent: 0 },
+      tlb: { shootdowns: 0 },
+    });
+    expect(log.at(-1)).toBe('smp: Brought up 1 CPU');
+  });
+
+  it('the kernel memory map grows with the CPUs and stays page-aligned', () => {
+    for (const cpus of [1, 4, 66, 4096]) {
+      const l = kernelLayout(cpus);
+      expect([l.ipiTags, l.ipiStrays, l.shootdown, l.end].every((gpa) => gpa % 4096n === 0n)).toBe(true);
+      expect(l.ipiTags).toBeLessThan(l.ipiStrays);
+      expect(kernelMemoryBytes(cpus)).toBe(Number(l.end));
+    }
+  });
+});
+
+describe('kernelOptionsFromArgs (--guest-arg key=value)', () => {
+  it.each([
+    [{}, {}],
+    [{ workload: 'all' }, { workloads: WORKLOADS }],
+    [{ workload: 'none' }, { workloads: [] }],
+    [{ workload: 'ipi,tlb' }, { workloads: ['ipi', 'tlb'] }],
+    [{ 'vp-index-bug': '1' }, { vpIndexBug: 'inval' }],
+    [{ 'vp-index-bug': '0' }, { vpIndexBug: 'none' }],
+    [{ 'vp-index-bug': 'stale-zero' }, { vpIndexBug: 'stale-zero' }],
+    [{ native: '1' }, { native: true }],
+    [{ 'per-cpu-layout': 'shared-page' }, { perCpuLayout: 'shared-page' }],
+  ])('%j → %j', (args, options) => {
+    expect(kernelOptionsFromArgs(args)).toEqual(options);
+  });
+
+  it.each([
+    [{ workload: 'ipi,bogus' }, "--guest-arg workload=ipi,bogus: use 'all', 'none' or a comma list of"],
+    [{ 'vp-index-bug': 'yes' }, '--guest-arg vp-index-bug=yes: use 0, 1'],
+    [{ native: 'true' }, '--guest-arg native=true: use 0 or 1'],
+    [{ bogus: '1' }, '--guest-arg bogus: unknown option; the guest-emulator takes workload, vp-index-bug'],
+  ])('%j is refused', (args, message) => {
+    expect(() => kernelOptionsFromArgs(args)).toThrow(KernelArgError);
+    expect(() => kernelOptionsFromArgs(args)).toThrow(message);
   });
 });

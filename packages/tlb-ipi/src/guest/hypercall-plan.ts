@@ -164,3 +164,8 @@ export function executePlan(
   native();
   return { path: 'native', reason: 'hypercall-failed', failed: { plan, status: r.status } };
 }
+
+/** A short name for an outcome, for counters and logs: the call's name, or `native (reason)` / `none (reason)`. */
+export function pathOutcomeName(outcome: PathOutcome): string {
+  return outcome.path === 'hypercall' ? outcome.plan.name : `${outcome.path} (${outcome.reason})`;
+}
