@@ -39,11 +39,12 @@ export interface IpiVerdict {
 }
 
 /**
- * The IPI workload: each of the first `WORKLOAD_SENDERS` CPUs sends one IPI round to every other
- * present CPU while the secondaries come online, and one to every CPU once all are online. Each
- * IPI is tagged in guest memory (sender, intended CPU, seq, the hv_vp_index[] entry as read);
- * each receiver acknowledges the tag its vector names, and records an IPI that names no pending
- * tag of its own as a stray. CPU 0 compares sent and received at the end.
+ * The IPI workload. While the secondaries come online, a few CPUs send rounds to every other
+ * CPU in `cpu_online_mask` — which includes a CPU whose VP index is not known yet; once every CPU
+ * is up, each of the first `WORKLOAD_SENDERS` CPUs sends one round to every CPU. Each IPI is
+ * tagged in guest memory (sender, intended CPU, seq, the hv_vp_index[] entry as read); each
+ * receiver acknowledges the tag its vector names, and records an IPI that names no pending tag
+ * of its own as a stray. CPU 0 compares sent and received at the end (`verdict`).
  */
 export class IpiWorkload {
   readonly #tags: Int32Array;

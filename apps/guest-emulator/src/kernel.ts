@@ -21,6 +21,7 @@ import {
 import { WORKLOADS } from './args.js';
 import { IpiWorkload } from './ipi-workload.js';
 import {
+  BRINGUP_IPI_SENDERS,
   CPU_ONLINE_GPA,
   CPU_UP_GPA,
   HYPERCALL_PAGE_GPA,
@@ -34,7 +35,6 @@ import {
   SMP_DONE_VECTOR,
   STARTUP_VECTOR,
   VP_INDEX_TABLE_GPA,
-  WORKLOAD_SENDERS,
 } from './layout.js';
 import { runTlbWorkload, type TlbWorkloadCounts } from './tlb-workload.js';
 
@@ -91,11 +91,12 @@ const sum = (paths: Record<string, number>, hypercall: boolean) =>
 /**
  * The guest kernel, run on every vCPU. CPU 0 boots as Linux's `hyperv_init` does — detect
  * Hyper-V, report the guest OS id, enable the hypercall page, set `hv_vp_index[]` to VP_INVAL —
- * then brings each secondary CPU online with a startup IPI and waits for it. Each CPU, as it comes
- * online, allocates its hypercall pages, reads its VP index into `hv_vp_index[]` and turns
- * interrupts on. The workloads: NotifyLongSpinWait, an IPI workload that starts while the
- * secondaries come online, an IPI ring, and TLB shootdowns — IPIs and flushes by the spec 02
- * hypercalls when the hypervisor recommends them, natively otherwise.
+ * then brings each secondary CPU up with a startup IPI and waits for it. A CPU coming online sets
+ * itself in `cpu_online_mask` and turns interrupts on, then (`hv_cpu_init`) allocates its
+ * hypercall pages and reads its VP index into `hv_vp_index[]`. The workloads: NotifyLongSpinWait,
+ * IPIs that start while the secondaries come online (checked by CPU 0 at the end), an IPI ring,
+ * and TLB shootdowns — by the spec 02 hypercalls when the hypervisor recommends them, natively
+ * otherwise.
  */
 export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): KernelCpuReport {
   if (cpu.vcpus > MAX_KERNEL_CPUS)
@@ -208,14 +209,15 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
 
   const statuses: string[] = [];
   const spinWaits = workloads.has('spin-wait') ? (options.spinWaits ?? 4) : 0;
-  // While CPUs come online, every CPU that is up IPIs the online ones each time one appears.
+  // While CPUs come online, every CPU that is up (the first few) IPIs the online ones each time
+  // one appears.
   const bringUpTraffic = () => {
     if (workloads.has('ipi')) ipiWorkload.round('bring-up', sendIpiMask);
     cpu.pause();
     idt.poll();
   };
   // CPUs that send no bring-up traffic halt until CPU 0 says every CPU is up.
-  const spinsDuringBringUp = (n: number) => workloads.has('ipi') && n < WORKLOAD_SENDERS;
+  const spinsDuringBringUp = (n: number) => workloads.has('ipi') && n < BRINGUP_IPI_SENDERS;
   if (cpu.index === 0) {
     // Bring up the secondaries one at a time, like the kernel's cpu_up loop.
     for (let ap = 1; ap < cpu.vcpus; ap++) {

@@ -45,6 +45,11 @@ export const SMP_DONE_VECTOR = 0xf2;
  * vector of its own per IPI round, so a receiver knows whose IPI it got.
  */
 export const WORKLOAD_SENDERS = 32;
+/**
+ * CPUs that send IPI rounds while the others come online (the rest halt until every CPU is up,
+ * so a big VM does not spin on every vCPU through a sequential bring-up).
+ */
+export const BRINGUP_IPI_SENDERS = 4;
 /** IPI workload, round during bring-up: sender s uses vector 0xC0 + s. */
 export const IPI_BRINGUP_VECTOR_BASE = 0xc0;
 /** IPI workload, round once every CPU is online: sender s uses vector 0xA0 + s. */

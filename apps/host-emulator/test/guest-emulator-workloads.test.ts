@@ -169,6 +169,16 @@ describe('guest-emulator workloads on vCPU threads', () => {
     ]);
   });
 
+  it('65 vCPUs: targets across the bank boundary take the Ex forms (0x0013, 0x0014, 0x0015)', async () => {
+    const r = await boot(65, { args: { workload: 'ipi,tlb' } });
+    expect(r.failures).toEqual([]);
+    expect(calls(r)).toEqual(new Set(TLB_IPI_CALLS.filter((c) => c !== 'HvCallFlushVirtualAddressList')));
+    expect(kernel(r)[1]!.tlb.paths).toEqual({
+      HvCallFlushVirtualAddressListEx: 2,
+      HvCallFlushVirtualAddressSpaceEx: 2,
+    });
+  });
+
   it('workload=tlb runs the shootdowns alone', async () => {
     const r = await boot(2, { seed: 4, args: { workload: 'tlb' } });
     expect(r.failures).toEqual([]);
