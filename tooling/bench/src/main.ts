@@ -92,7 +92,7 @@ if (!args.json) {
 }
 for (const suite of selected) {
   progress(`${suite.name}: running`);
-  const result = suite.run(args.timing, progress);
+  const result = await suite.run(args.timing, progress);
   results[suite.name] = result;
   if (!args.json) process.stdout.write(`${formatSuite(suite.name, result)}\n\n`);
 }

@@ -58,15 +58,50 @@ export function formatSuite(name: string, result: SuiteResult): string {
     'worst round',
   ];
   const table = columns(head, result.rows.map(rowCells), [false, true, true, true, true, true, true, true]);
+  const withGoals = result.ratios.some((q) => q.goal !== undefined);
   const ratios = columns(
-    ['ratio of medians', 'value', 'slowdown', 'meaning'],
+    ['ratio of medians', 'value', 'slowdown', ...(withGoals ? ['goal'] : []), 'meaning'],
     result.ratios.map((q) => [
       q.id,
       q.value.toPrecision(3),
       `${(1 / q.value).toPrecision(3)}×`,
+      ...(withGoals
+        ? [
+            q.goal === undefined
+              ? ''
+              : `${q.goal.text}: ${q.goal.met === null ? 'not judged' : q.goal.met ? 'met' : 'NOT met'}`,
+          ]
+        : []),
       q.description,
     ]),
-    [false, true, true, false],
+    [false, true, true, ...(withGoals ? [false] : []), false],
   );
-  return [`${name}: ${result.title}`, '', ...table, '', ...ratios].join('\n');
+  const tables = (result.tables ?? []).flatMap((t) => [
+    '',
+    `${t.title}`,
+    '',
+    ...columns(
+      [...t.columns],
+      t.rows.map((r) => t.columns.map((c) => cell(r[c] ?? null))),
+      t.columns.map((c) => t.rows.some((r) => typeof r[c] === 'number')),
+    ),
+  ]);
+  const notes = (result.notes ?? []).map((n) => `note: ${n}`);
+  return [
+    `${name}: ${result.title}`,
+    '',
+    ...table,
+    '',
+    ...ratios,
+    ...tables,
+    ...(notes.length > 0 ? ['', ...notes] : []),
+  ].join('\n');
+}
+
+/** A table cell: numbers with three significant digits (SI prefix from 10 000 up). */
+function cell(v: string | number | null): string {
+  if (v === null) return '';
+  if (typeof v === 'string') return v;
+  if (Number.isInteger(v) && Math.abs(v) < 10_000) return String(v);
+  return Math.abs(v) >= 10_000 ? si(v) : v.toPrecision(3);
 }

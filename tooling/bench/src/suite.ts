@@ -51,6 +51,17 @@ export interface BenchRatio {
   readonly numerator: string;
   readonly denominator: string;
   readonly value: number;
+  /** A target the issue set for this ratio, and whether this run meets it (`null`: cannot tell from this run). */
+  readonly goal?: { readonly text: string; readonly met: boolean | null };
+}
+
+/** A free-form table a suite adds to its rows (e.g. a scaling sweep); JSON keeps the raw values. */
+export interface BenchTable {
+  readonly id: string;
+  readonly title: string;
+  /** Column keys, in display order; each row maps them to a value. */
+  readonly columns: readonly string[];
+  readonly rows: readonly Record<string, string | number | null>[];
 }
 
 /** What a suite reports: its rows and the ratios that give them meaning. */
@@ -58,13 +69,58 @@ export interface SuiteResult {
   readonly title: string;
   readonly rows: BenchRow[];
   readonly ratios: BenchRatio[];
+  /** Extra tables (printed after the ratios). */
+  readonly tables?: BenchTable[];
+  /** Lines to print under the suite: machine load, which constants were mirrored, … */
+  readonly notes?: string[];
 }
 
 /** A benchmark module. Later issues add theirs to `suites/index.ts`. */
 export interface BenchSuite {
   /** Key on the command line (`--suite`) and in the JSON `suites` object. */
   readonly name: string;
-  run(timing: TimingOptions, progress: (line: string) => void): SuiteResult;
+  run(timing: TimingOptions, progress: (line: string) => void): SuiteResult | Promise<SuiteResult>;
+}
+
+/**
+ * A row from samples timed by hand (not by tinybench): each sample is the mean seconds per
+ * operation of one batch. The margin of error uses the normal quantile 1.96 (samples ≥ 30).
+ */
+export function rowFromSamples(
+  c: { readonly id: string; readonly name: string; readonly batch: number },
+  secondsPerOp: readonly number[],
+): BenchRow {
+  if (secondsPerOp.length === 0) throw new Error(`benchmark ${c.id} took no samples`);
+  const sorted = [...secondsPerOp].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const medianSec = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const rates = secondsPerOp.map((s) => 1 / s);
+  const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
+  const variance = rates.length > 1 ? rates.reduce((a, r) => a + (r - mean) ** 2, 0) / (rates.length - 1) : 0;
+  const rmePercent = ((1.96 * Math.sqrt(variance / rates.length)) / mean) * 100;
+  return {
+    id: c.id,
+    name: c.name,
+    opsPerSecMedian: 1 / medianSec,
+    opsPerSecMean: mean,
+    rmePercent,
+    nsPerOpMedian: medianSec * 1e9,
+    bytesPerOp: null,
+    bytesPerSecMedian: null,
+    samples: secondsPerOp.length,
+    batch: c.batch,
+    roundMedians: [1 / medianSec],
+  };
+}
+
+/** Each case's best round (highest median ops/s), keeping every round's median. */
+export function bestRounds(rounds: readonly (readonly BenchRow[])[]): BenchRow[] {
+  const first = rounds[0] ?? [];
+  return first.map((_, i) => {
+    const perRound = rounds.map((r) => r[i]!);
+    const best = perRound.reduce((a, b) => (b.opsPerSecMedian > a.opsPerSecMedian ? b : a));
+    return { ...best, roundMedians: perRound.map((r) => r.opsPerSecMedian) };
+  });
 }
 
 /**
@@ -106,11 +162,7 @@ export function measure(
     }
     rounds.push(cases.map((c) => toRow(c, bench.getTask(c.id))));
   }
-  return cases.map((_, i) => {
-    const perRound = rounds.map((r) => r[i]!);
-    const best = perRound.reduce((a, b) => (b.opsPerSecMedian > a.opsPerSecMedian ? b : a));
-    return { ...best, roundMedians: perRound.map((r) => r.opsPerSecMedian) };
-  });
+  return bestRounds(rounds);
 }
 
 function toRow(c: BenchCase, task: Task | undefined): BenchRow {
