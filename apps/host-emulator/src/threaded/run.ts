@@ -70,6 +70,17 @@ export interface RunResult {
   readonly seed: number | undefined;
 }
 
+/** A hypercall exit as recorded on the hot path: the raw control and its result (or the fault). */
+class RawHypercall {
+  constructor(
+    readonly vp: number,
+    readonly ts: number,
+    readonly dur: number,
+    readonly control: bigint,
+    readonly outcome: bigint | string,
+  ) {}
+}
+
 type VpPhase = 'loading' | 'running' | 'stopped' | 'halted' | 'finished';
 
 /** Raised when the threaded host itself breaks; carries what it knew. */
@@ -121,7 +132,7 @@ class ThreadedHost {
   readonly #pending: number[];
   /** When each halted vCPU halted (µs). */
   readonly #haltedAt: number[];
-  readonly #events: RunEvent[] = [];
+  readonly #events: (RunEvent | RawHypercall)[] = [];
   readonly #log: { vp: number; line: string }[] = [];
   readonly #reports: Record<string, unknown>[];
   readonly #failures = new Map<string, RunFailure & { vps: number[] }>();
@@ -203,7 +214,7 @@ class ThreadedHost {
       passed: this.#failures.size === 0,
       failures: [...this.#failures.values()],
       reports: this.#reports,
-      events: this.#events,
+      events: this.#decodedEvents(),
       log: this.#log,
       hypercalls: this.#hypercalls,
       durationMs: performance.timeOrigin + performance.now() - this.#startMs,
@@ -474,36 +485,46 @@ class ThreadedHost {
     const regs = this.#vm.partition.vp(vp).registers;
     regs.control = mb.reg(vp, 0);
     for (let i = 0; i < regs.fastSlotCount; i++) regs.writeFastSlot(i, mb.reg(vp, i + 1));
-    const control = decodeHypercallControl(regs.control);
-    let status: string;
-    let reps = 0;
+    let outcome: bigint | string;
     try {
       const result = this.#vm.partition.hypercall(vp, regs);
-      const r = decodeHypercallResult(result);
-      status = hvStatusName(r.status);
-      reps = r.repsCompleted;
+      outcome = result;
       mb.setReg(vp, 0, result);
       for (let i = 0; i < regs.fastSlotCount; i++) mb.setReg(vp, i + 1, regs.readFastSlot(i));
       mb.setOutputSlots(vp, regs.fastOutputFirstSlot, regs.fastOutputSlots);
     } catch (e) {
-      status = this.#fault(vp, e);
+      outcome = this.#fault(vp, e);
       mb.setOutputSlots(vp, 0, 0);
     }
     this.#hypercalls++;
-    this.#events.push({
-      kind: 'hypercall',
-      vp,
-      ts,
-      dur: this.#scheduler ? VIRTUAL_EXIT_US : Math.max(0, this.#now() - ts),
-      name: hvCallName(control.callCode),
-      callCode: control.callCode,
-      control: hex(regs.control),
-      fast: control.fast,
-      variableHeaderSize: control.variableHeaderSize,
-      repCount: control.repCount,
-      repStartIndex: control.repStartIndex,
-      status,
-      repsCompleted: reps,
+    // Decoded into a HypercallEvent only when the run ends: decoding and naming on every exit
+    // would lengthen the round trip the guest waits for.
+    const dur = this.#scheduler ? VIRTUAL_EXIT_US : Math.max(0, this.#now() - ts);
+    this.#events.push(new RawHypercall(vp, ts, dur, regs.control, outcome));
+  }
+
+  /** The events with every raw hypercall decoded. */
+  #decodedEvents(): RunEvent[] {
+    const dispatcher = this.#vm.partition.dispatcher;
+    return this.#events.map((e) => {
+      if (!(e instanceof RawHypercall)) return e;
+      const control = decodeHypercallControl(e.control);
+      const result = typeof e.outcome === 'bigint' ? decodeHypercallResult(e.outcome) : undefined;
+      return {
+        kind: 'hypercall',
+        vp: e.vp,
+        ts: e.ts,
+        dur: e.dur,
+        name: dispatcher.descriptor(control.callCode)?.name ?? hvCallName(control.callCode),
+        callCode: control.callCode,
+        control: hex(e.control),
+        fast: control.fast,
+        variableHeaderSize: control.variableHeaderSize,
+        repCount: control.repCount,
+        repStartIndex: control.repStartIndex,
+        status: result ? hvStatusName(result.status) : (e.outcome as string),
+        repsCompleted: result ? result.repsCompleted : 0,
+      };
     });
   }
 

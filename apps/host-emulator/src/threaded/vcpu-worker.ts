@@ -42,8 +42,8 @@ const memory = new GuestMemory(data.memory);
 const irr = new PendingInterrupts(data.vcpus, data.interrupts);
 let terminated = false;
 
-// RDX, R8 and XMM0..XMM5 as this vCPU last left them.
-const slots = new BigUint64Array(14);
+/** RDX, R8 and XMM0..XMM5 live in mailbox registers 1..14 (the host writes them back after each call). */
+const FAST_SLOTS = 14;
 
 function exit(kind: ExitKindCode): void {
   mb.setTime(vp, performance.timeOrigin + performance.now());
@@ -86,20 +86,18 @@ const cpu: GuestProgramCpu = {
     exit(ExitKind.WRMSR);
   },
   hypercall(control: bigint, inputGpa: bigint, outputGpa: bigint): bigint {
-    slots[0] = BigInt.asUintN(64, inputGpa);
-    slots[1] = BigInt.asUintN(64, outputGpa);
+    // RDX and R8 change; the XMM registers keep what the last call left in them.
+    mb.setReg(vp, 1, inputGpa);
+    mb.setReg(vp, 2, outputGpa);
     return vmcall(control).result;
   },
   fastHypercall(control: bigint, input: readonly bigint[]): { result: bigint; output: bigint[] } {
-    if (input.length > slots.length) {
+    if (input.length > FAST_SLOTS) {
       throw new RangeError(
-        `fastHypercall takes at most ${slots.length} input values (RDX, R8, XMM0..XMM5); got ${input.length}`,
+        `fastHypercall takes at most ${FAST_SLOTS} input values (RDX, R8, XMM0..XMM5); got ${input.length}`,
       );
     }
-    slots.fill(0n);
-    input.forEach((v, i) => {
-      slots[i] = BigInt.asUintN(64, v);
-    });
+    for (let i = 0; i < FAST_SLOTS; i++) mb.setReg(vp, i + 1, i < input.length ? input[i]! : 0n);
     return vmcall(control);
   },
   halt(): number[] {
@@ -135,12 +133,12 @@ const cpu: GuestProgramCpu = {
 };
 
 function vmcall(control: bigint): { result: bigint; output: bigint[] } {
-  mb.setReg(vp, 0, BigInt.asUintN(64, control));
-  for (let i = 0; i < slots.length; i++) mb.setReg(vp, i + 1, slots[i]!);
+  mb.setReg(vp, 0, control);
   exit(ExitKind.HYPERCALL);
-  for (let i = 0; i < slots.length; i++) slots[i] = mb.reg(vp, i + 1);
   const { first, count } = mb.outputSlots(vp);
-  return { result: mb.reg(vp, 0), output: Array.from(slots.subarray(first, first + count)) };
+  const output: bigint[] = [];
+  for (let i = 0; i < count; i++) output.push(mb.reg(vp, first + i + 1));
+  return { result: mb.reg(vp, 0), output };
 }
 
 /**
