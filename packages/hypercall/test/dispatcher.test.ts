@@ -13,6 +13,7 @@ import {
   enableHypercallPage,
   FAIL_VALUE,
   fastCall,
+  fastOutputOf,
   INPUT_GPA,
   makeHypercallPartition,
   makePartition,
@@ -555,14 +556,14 @@ describe('HypercallDispatcher — fast register form (rule 11 "RDX, R8 = input b
 
 describe('HypercallDispatcher — XMM fast form (rule 11 "XMM output starts at the first register pair after the input")', () => {
   it('Echo: 16 bytes in RDX:R8, output in XMM0.lo/XMM0.hi, the other XMM slots untouched', () => {
-    const { partition, call } = setup();
+    const { call } = setup();
     const c = control({ callCode: Echo, fast: true });
     const regs = fastCall(c, [...ECHO_INPUT, ...Array(12).fill(SENTINEL)]);
     const r = call(regs);
     expect(r.status).toBe(HvStatus.SUCCESS);
     expect([regs.rdx, regs.r8]).toEqual(ECHO_INPUT);
     expect([...regs.xmm]).toEqual([...ECHO_OUTPUT, ...Array(10).fill(SENTINEL)]);
-    expect(partition.dispatcher.fastOutputWritten(c, r.raw)).toEqual({ firstSlot: 2, slots: 2 });
+    expect(fastOutputOf(regs)).toEqual({ firstSlot: 2, slots: 2 });
   });
 
   it('"Output: XMM regs after input": with no input at all, output starts at XMM0.lo, never RDX:R8', () => {
@@ -584,21 +585,21 @@ describe('HypercallDispatcher — XMM fast form (rule 11 "XMM output starts at t
     const r = call(regs);
     expect(r.status).toBe(HvStatus.SUCCESS);
     expect([regs.rdx, regs.r8, regs.xmm[0], regs.xmm[1]]).toEqual([SENTINEL, SENTINEL, 0x1234n, SENTINEL]);
-    expect(partition.dispatcher.fastOutputWritten(c, r.raw)).toEqual({ firstSlot: 2, slots: 1 });
+    expect(fastOutputOf(regs)).toEqual({ firstSlot: 2, slots: 1 });
   });
 
-  it('Echo failing: no XMM output is written and fastOutputWritten says none', () => {
-    const { partition, call } = setup();
+  it('Echo failing: no XMM output is written and the registers record none', () => {
+    const { call } = setup();
     const c = control({ callCode: Echo, fast: true });
     const regs = fastCall(c, [FAIL_VALUE, 0n, ...Array(12).fill(SENTINEL)]);
     const r = call(regs);
     expect(r.status).toBe(HvStatus.INVALID_PARAMETER);
     expect([...regs.xmm]).toEqual(Array(12).fill(SENTINEL));
-    expect(partition.dispatcher.fastOutputWritten(c, r.raw)).toEqual({ firstSlot: 0, slots: 0 });
+    expect(fastOutputOf(regs)).toEqual({ firstSlot: 0, slots: 0 });
   });
 
   it('a rep call: 8 + 8 + 3 × 8 = 40 input bytes in RDX..XMM1.lo (3 pairs), output from XMM2.lo', () => {
-    const { partition, call, log } = setup();
+    const { call, log } = setup();
     const c = control({ callCode: RepDouble, fast: true, variableHeaderSize: 1, repCount: 3 });
     const regs = fastCall(c, [0x100n, 0x77n, 1n, 2n, 3n, ...Array(9).fill(SENTINEL)]);
     const r = call(regs);
@@ -606,24 +607,24 @@ describe('HypercallDispatcher — XMM fast form (rule 11 "XMM output starts at t
     // slots: 0 RDX, 1 R8, 2 XMM0.lo, 3 XMM0.hi, 4 XMM1.lo | 5 XMM1.hi unused | 6 XMM2.lo, 7 XMM2.hi, 8 XMM3.lo
     expect([...regs.xmm]).toEqual([1n, 2n, 3n, SENTINEL, 0x102n, 0x104n, 0x106n, ...Array(5).fill(SENTINEL)]);
     expect(log.rep[0]?.input.length).toBe(40);
-    expect(partition.dispatcher.fastOutputWritten(c, r.raw)).toEqual({ firstSlot: 6, slots: 3 });
+    expect(fastOutputOf(regs)).toEqual({ firstSlot: 6, slots: 3 });
   });
 
   it('rule 8 with XMM: a time-sliced rep call writes only the completed elements, then continues', () => {
-    const { partition, call } = setup({ maxRepsPerCall: 2 });
+    const { call } = setup({ maxRepsPerCall: 2 });
     const first = control({ callCode: RepDouble, fast: true, repCount: 3 });
     // 8 + 3 × 8 = 32 bytes = 2 pairs: output from slot 4 (XMM1.lo).
     const regs = fastCall(first, [0x100n, 1n, 2n, 3n, ...Array(10).fill(SENTINEL)]);
     const r1 = call(regs);
     expect(r1).toMatchObject({ status: HvStatus.SUCCESS, repsCompleted: 2 });
     expect([...regs.xmm].slice(2, 5)).toEqual([0x102n, 0x104n, SENTINEL]);
-    expect(partition.dispatcher.fastOutputWritten(first, r1.raw)).toEqual({ firstSlot: 4, slots: 2 });
+    expect(fastOutputOf(regs)).toEqual({ firstSlot: 4, slots: 2 });
 
     regs.control = control({ callCode: RepDouble, fast: true, repCount: 3, repStartIndex: 2 });
     const r2 = call(regs);
     expect(r2).toMatchObject({ status: HvStatus.SUCCESS, repsCompleted: 3 });
     expect([...regs.xmm].slice(2, 5)).toEqual([0x102n, 0x104n, 0x106n]);
-    expect(partition.dispatcher.fastOutputWritten(regs.control, r2.raw)).toEqual({ firstSlot: 4, slots: 3 });
+    expect(fastOutputOf(regs)).toEqual({ firstSlot: 4, slots: 3 });
   });
 
   it.each(
@@ -708,16 +709,19 @@ describe('HypercallDispatcher — XMM fast form (rule 11 "XMM output starts at t
     );
   });
 
-  it('fastOutputWritten is empty for a memory-form control and for an unknown call', () => {
-    const { partition } = setup();
-    expect(partition.dispatcher.fastOutputWritten(control({ callCode: Echo }), 0n)).toEqual({
-      firstSlot: 0,
-      slots: 0,
-    });
-    expect(partition.dispatcher.fastOutputWritten(control({ callCode: 0x7fff, fast: true }), 0n)).toEqual({
-      firstSlot: 0,
-      slots: 0,
-    });
+  it('the recorded output is reset by every call: a memory-form call and an unknown call record none', () => {
+    const { call } = setup();
+    const regs = fastCall(control({ callCode: Echo, fast: true }), [...ECHO_INPUT]);
+    expect(call(regs).status).toBe(HvStatus.SUCCESS);
+    expect(fastOutputOf(regs)).toEqual({ firstSlot: 2, slots: 2 });
+    regs.control = control({ callCode: 0x7fff, fast: true });
+    expect(call(regs).status).toBe(HvStatus.INVALID_HYPERCALL_CODE);
+    expect(fastOutputOf(regs)).toEqual({ firstSlot: 0, slots: 0 });
+    const memory = memoryCall(control({ callCode: Echo }), 0x1000n, 0x2000n);
+    memory.fastOutputFirstSlot = 5;
+    memory.fastOutputSlots = 5;
+    expect(call(memory).status).toBe(HvStatus.SUCCESS);
+    expect(fastOutputOf(memory)).toEqual({ firstSlot: 0, slots: 0 });
   });
 });
 

@@ -260,6 +260,11 @@ export function memoryCall(control: bigint, inputGpa: bigint, outputGpa: bigint)
   return regs;
 }
 
+/** The fast-output slots the dispatcher recorded on `regs` for the call it just ran. */
+export function fastOutputOf(regs: X64HypercallRegisters): { firstSlot: number; slots: number } {
+  return { firstSlot: regs.fastOutputFirstSlot, slots: regs.fastOutputSlots };
+}
+
 /** Registers for a fast call: `slots` fill RDX, R8, XMM0.lo, XMM0.hi, … */
 export function fastCall(control: bigint, slots: readonly bigint[]): X64HypercallRegisters {
   const regs = new X64HypercallRegisters();
@@ -314,7 +319,7 @@ export class PartitionGuestCpu implements GuestCpu {
     regs.control = control;
     regs.loadSlots(input);
     const result = this.#partition.hypercall(this.#vp, regs);
-    const { firstSlot, slots } = this.#partition.dispatcher.fastOutputWritten(control, result);
+    const { firstSlot, slots } = fastOutputOf(regs);
     const output = Array.from({ length: slots }, (_, i) => regs.readFastSlot(firstSlot + i));
     return { result, output };
   }

@@ -2,10 +2,10 @@ import { GuestFault } from '../guest-fault.js';
 import type { GuestMemory } from '../memory.js';
 import { hvCallName } from '../wire/call-code.js';
 import type { HypercallControlFields } from '../wire/control.js';
-import { decodeHypercallControl, HV_HYPERCALL_RSVD_MASK } from '../wire/control.js';
+import { HV_HYPERCALL_RSVD_MASK } from '../wire/control.js';
 import { fastInputPairs } from '../wire/fast.js';
 import { HV_PAGE_SIZE, HV_PARAMETER_ALIGNMENT } from '../wire/page.js';
-import { decodeHypercallResult, encodeHypercallResult } from '../wire/result.js';
+import { encodeHypercallResult } from '../wire/result.js';
 import { HvStatus, type HvStatusCode } from '../wire/status.js';
 import type { HypercallIo } from './calling-convention.js';
 import type {
@@ -158,23 +158,6 @@ export class HypercallDispatcher {
       });
     }
     return reps === 0 ? statusResult(status) : encodeHypercallResult(status, reps);
-  }
-
-  /**
-   * Which fast-output slots hold output after a fast call with `control` returned `result`:
-   * a simple call's whole output on success, a rep call's elements 0..RepsCompleted-1.
-   */
-  fastOutputWritten(control: bigint, result: bigint): { firstSlot: number; slots: number } {
-    const none = { firstSlot: 0, slots: 0 };
-    const c = decodeHypercallControl(control);
-    const desc = this.#table.get(c.callCode);
-    if (!c.fast || desc === undefined) return none;
-    const r = decodeHypercallResult(result);
-    const firstSlot = firstFastOutputSlot(inputLength(desc, c));
-    if (desc.kind === 'simple') {
-      return r.status === HvStatus.SUCCESS ? { firstSlot, slots: desc.outputBytes / 8 } : none;
-    }
-    return { firstSlot, slots: (r.repsCompleted * desc.outputElementBytes) / 8 };
   }
 
   #run(vp: number, io: HypercallIo, desc: HypercallDescriptor, c: HypercallControlFields): RepOutcome {
