@@ -20,6 +20,7 @@ import { type HypercallIo, X64HypercallRegisters } from './calling-convention.js
 import { PartitionFeatures } from './cpuid.js';
 import { HypercallDispatcher } from './dispatcher.js';
 import { notifyLongSpinWait } from './notify-long-spin-wait.js';
+import type { SnapshotPart } from './snapshot.js';
 import { SoftwareTlb } from './tlb.js';
 
 /** A conformance diagnostic: guest behaviour the spec forbids that a real hypervisor may tolerate. */
@@ -47,6 +48,8 @@ export interface HostExtension {
   /** Feature bits the package exposes by default. */
   readonly features: readonly HvFeatureName[];
   install(partition: HvPartition): void;
+  /** The package's host state as a versioned snapshot part (after `install`); none when stateless. */
+  snapshotPart?(partition: HvPartition): SnapshotPart;
 }
 
 /** Feature bits the core exposes by default. */
