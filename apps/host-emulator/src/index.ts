@@ -5,6 +5,15 @@ export { type CreateVmOptions, MAX_VCPUS, type ResolvedVmOptions, VmOptionError 
 export { OPTIONAL_PACKAGES } from './packages.js';
 export { type CliOutput, runPvlabHost } from './program.js';
 export {
+  parseSnapshot,
+  readSnapshotFile,
+  SNAPSHOT_FORMAT,
+  SNAPSHOT_FORMAT_VERSION,
+  SnapshotError,
+  type VmSnapshot,
+  writeSnapshotFile,
+} from './snapshot.js';
+export {
   type RunFailure,
   type RunGuestOptions,
   type RunProgress,
@@ -13,4 +22,4 @@ export {
   ThreadedHostError,
 } from './threaded/run.js';
 export * from './trace/index.js';
-export { ConformanceError, createVm, VirtualProcessor, Vm } from './vm.js';
+export { ConformanceError, createVm, restoreVm, VirtualProcessor, Vm } from './vm.js';

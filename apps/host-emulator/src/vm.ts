@@ -3,13 +3,21 @@ import type { GuestCpu } from '@pvlab/hypercall/guest';
 import {
   CORE_FEATURES,
   type Diagnostic,
+  type HostExtension,
   HvPartition,
   type HvVpState,
   type HypercallDescriptor,
+  memorySnapshotPart,
+  partitionSnapshotPart,
+  type SnapshotData,
+  SnapshotError,
+  type SnapshotPart,
   type SoftwareTlb,
+  vcpuSnapshotPart,
 } from '@pvlab/hypercall/host';
 import { type CreateVmOptions, type ResolvedVmOptions, resolveVmOptions } from './options.js';
 import { PACKAGE_EXTENSIONS } from './packages.js';
+import { parseSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, type VmSnapshot } from './snapshot.js';
 
 /** Raised by `vm.close()` in strict mode when the guest did something the spec forbids. */
 export class ConformanceError extends Error {
@@ -124,6 +132,7 @@ export class Vm {
   readonly options: Readonly<ResolvedVmOptions>;
   readonly #partition: HvPartition;
   readonly #vps: VirtualProcessor[];
+  readonly #extensions: readonly HostExtension[];
   #closed = false;
 
   constructor(options: ResolvedVmOptions) {
@@ -147,6 +156,7 @@ export class Vm {
       maxRepsPerCall: options.maxRepsPerCall,
       extensions,
     });
+    this.#extensions = extensions;
     this.#vps = this.#partition.vps.map((s) => new VirtualProcessor(this, s));
   }
 
@@ -199,6 +209,48 @@ export class Vm {
   }
 
   /**
+   * The VM's state as a versioned snapshot: its options, guest memory, the core's and every
+   * installed package's host state, and every vCPU's state, each a named part with its own
+   * format version. JSON-safe; `restoreVm` (or `pvlab-host run --restore`) brings it back.
+   */
+  save(): VmSnapshot {
+    const parts: Record<string, { version: number; data: SnapshotData }> = {};
+    for (const part of this.#snapshotParts()) parts[part.name] = { version: part.version, data: part.save() };
+    return {
+      format: SNAPSHOT_FORMAT,
+      formatVersion: SNAPSHOT_FORMAT_VERSION,
+      savedBy: '@pvlab/host-emulator',
+      options: this.options,
+      parts,
+    };
+  }
+
+  /** @internal Restores every part of `snapshot` into this fresh VM (see `restoreVm`). */
+  restoreParts(snapshot: VmSnapshot): void {
+    const known = new Map(this.#snapshotParts().map((p) => [p.name, p]));
+    // Every name first: an unknown part refuses the snapshot before anything changes.
+    for (const name of Object.keys(snapshot.parts)) {
+      if (!known.has(name)) {
+        throw new SnapshotError(
+          `snapshot part '${name}' is not known to this host (it knows: ${[...known.keys()].join(', ')})`,
+        );
+      }
+    }
+    for (const [name, { version, data }] of Object.entries(snapshot.parts))
+      known.get(name)!.restore(data, version);
+  }
+
+  #snapshotParts(): SnapshotPart[] {
+    const p = this.partitionOpen();
+    return [
+      memorySnapshotPart(this.memory),
+      partitionSnapshotPart(p),
+      ...this.#extensions.flatMap((e) => (e.snapshotPart ? [e.snapshotPart(p)] : [])),
+      ...p.vps.map((s) => vcpuSnapshotPart(p, s.index)),
+    ];
+  }
+
+  /**
    * Ends the VM. In strict mode (the default), throws a ConformanceError listing the diagnostics
    * not taken with `takeDiagnostics()`. Closing twice is a no-op.
    */
@@ -208,6 +260,19 @@ export class Vm {
     this.#closed = true;
     if (this.options.strict && pending.length > 0) throw new ConformanceError(pending);
   }
+}
+
+/**
+ * Creates a VM from a snapshot written by `vm.save()` (or `pvlab-host run --save`): same options,
+ * then each part restored by its name and version. A part this host does not know, or a part
+ * version it cannot read, is a SnapshotError naming the part and the versions it supports; parts
+ * the snapshot lacks (a package added since it was written) start fresh.
+ */
+export function restoreVm(snapshot: unknown): Vm {
+  const s = parseSnapshot(snapshot);
+  const vm = new Vm(resolveVmOptions(s.options));
+  vm.restoreParts(s);
+  return vm;
 }
 
 /** Creates a VM for the direct harness. Bad options throw a VmOptionError naming the option. */

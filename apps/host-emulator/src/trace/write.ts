@@ -15,7 +15,19 @@ export class TraceWriteError extends Error {
  * file at `path` stays as it was.
  */
 export function writeTraceFile(path: string, trace: ChromeTrace): void {
-  const text = stringifyTrace(trace);
+  writeFileAtomically(path, stringifyTrace(trace), 'trace file', TraceWriteError);
+}
+
+/**
+ * Writes `text` to `path` atomically (temporary file, fsync, rename); on failure removes the
+ * temporary file and throws `ErrorClass` with one line naming the path and the reason.
+ */
+export function writeFileAtomically(
+  path: string,
+  text: string,
+  what: string,
+  ErrorClass: new (message: string, options: { cause: unknown }) => Error,
+): void {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let created = false;
   try {
@@ -31,7 +43,7 @@ export function writeTraceFile(path: string, trace: ChromeTrace): void {
     renameSync(temp, path);
   } catch (error) {
     if (created) rmSync(temp, { force: true });
-    throw new TraceWriteError(`cannot write trace file ${path}: ${describe(error)}`, { cause: error });
+    throw new ErrorClass(`cannot write ${what} ${path}: ${describeFsError(error)}`, { cause: error });
   }
 }
 
@@ -45,7 +57,8 @@ const REASONS: Readonly<Record<string, string>> = {
   ENOSPC: 'no space left on device',
 };
 
-function describe(error: unknown): string {
+/** A one-line reason for a file-system error. */
+export function describeFsError(error: unknown): string {
   const code = error instanceof Error && 'code' in error ? String(error.code) : undefined;
   if (code === undefined) return String(error);
   const reason = REASONS[code];

@@ -1,4 +1,5 @@
 export * from './calling-convention.js';
+export * from './core-snapshot.js';
 export * from './cpuid.js';
 export * from './descriptor.js';
 export * from './dispatcher.js';

@@ -1,0 +1,153 @@
+import type { GuestMemory } from '../memory.js';
+import type { HvPartition } from './partition.js';
+import {
+  checkSnapshotVersion,
+  readSnapshotObject,
+  readSnapshotU64,
+  type SnapshotData,
+  SnapshotError,
+  type SnapshotPart,
+  snapshotU64,
+} from './snapshot.js';
+
+const PAGE = 4096;
+
+/**
+ * Guest RAM as a snapshot part `memory` (v1): `{ bytes, pages: { "<pfn hex>": base64 } }` with
+ * only the pages that are not all zero, so a mostly empty 16 MiB guest saves in a few KiB.
+ */
+export function memorySnapshotPart(memory: GuestMemory): SnapshotPart {
+  const part = {
+    name: 'memory',
+    version: 1,
+    supportedVersions: [1],
+    save(): SnapshotData {
+      const pages: Record<string, string> = {};
+      for (let off = 0; off < memory.size; off += PAGE) {
+        const page = memory.bytes.subarray(off, Math.min(off + PAGE, memory.size));
+        if (page.some((b) => b !== 0))
+          pages[(off / PAGE).toString(16)] = Buffer.from(page).toString('base64');
+      }
+      return { bytes: memory.size, pages };
+    },
+    restore(data: SnapshotData, version: number): void {
+      checkSnapshotVersion(part, version);
+      const o = readSnapshotObject(data, 'memory');
+      if (o.bytes !== memory.size) {
+        throw new SnapshotError(
+          `memory.bytes = ${JSON.stringify(o.bytes)}: this VM has ${memory.size} bytes of RAM (create it with memoryBytes: ${JSON.stringify(o.bytes)})`,
+        );
+      }
+      const pages = readSnapshotObject(o.pages, 'memory.pages');
+      const decoded: [number, Uint8Array][] = [];
+      for (const [pfn, b64] of Object.entries(pages)) {
+        const off = Number.parseInt(pfn, 16) * PAGE;
+        const where = `memory.pages["${pfn}"]`;
+        if (!/^[0-9a-f]+$/.test(pfn) || off >= memory.size) {
+          throw new SnapshotError(
+            `${where}: not a page number of this VM (0..${((memory.size - 1) / PAGE) | 0} in hex)`,
+          );
+        }
+        if (typeof b64 !== 'string') throw new SnapshotError(`${where}: expected a base64 string`);
+        const bytes = Buffer.from(b64, 'base64');
+        if (bytes.length !== Math.min(PAGE, memory.size - off)) {
+          throw new SnapshotError(`${where}: ${bytes.length} bytes; a page holds ${PAGE}`);
+        }
+        decoded.push([off, bytes]);
+      }
+      // Validated first: a bad page leaves memory untouched.
+      memory.bytes.fill(0);
+      for (const [off, bytes] of decoded) memory.bytes.set(bytes, off);
+    },
+  };
+  return part;
+}
+
+/** The core's partition-wide state as part `hypercall` (v1): the two partition-wide MSRs. */
+export function partitionSnapshotPart(partition: HvPartition): SnapshotPart {
+  const part = {
+    name: 'hypercall',
+    version: 1,
+    supportedVersions: [1],
+    save(): SnapshotData {
+      return {
+        guestOsId: snapshotU64(partition.guestOsId),
+        hypercallMsr: snapshotU64(partition.hypercallMsr),
+      };
+    },
+    restore(data: SnapshotData, version: number): void {
+      checkSnapshotVersion(part, version);
+      const o = readSnapshotObject(data, 'hypercall');
+      const guestOsId = readSnapshotU64(o.guestOsId, 'hypercall.guestOsId');
+      const hypercallMsr = readSnapshotU64(o.hypercallMsr, 'hypercall.hypercallMsr');
+      partition.guestOsId = guestOsId;
+      partition.hypercallMsr = hypercallMsr;
+    },
+  };
+  return part;
+}
+
+/**
+ * One VP's core state as part `vcpu/<i>` (v1): pending interrupt vectors, the software TLB,
+ * and the long-spin-wait counters.
+ */
+export function vcpuSnapshotPart(partition: HvPartition, vp: number): SnapshotPart {
+  const name = `vcpu/${vp}`;
+  const part = {
+    name,
+    version: 1,
+    supportedVersions: [1],
+    save(): SnapshotData {
+      const s = partition.vp(vp);
+      return {
+        pendingVectors: partition.interrupts.peek(vp),
+        tlb: s.tlb.entries().map((e) => ({
+          gva: snapshotU64(e.gva),
+          gpa: snapshotU64(e.gpa),
+          addressSpace: snapshotU64(e.addressSpace),
+          global: e.global,
+        })),
+        longSpinWaits: s.longSpinWaits,
+        lastSpinCount: s.lastSpinCount,
+      };
+    },
+    restore(data: SnapshotData, version: number): void {
+      checkSnapshotVersion(part, version);
+      const o = readSnapshotObject(data, name);
+      const vectors = o.pendingVectors;
+      if (
+        !Array.isArray(vectors) ||
+        !vectors.every((v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 255)
+      ) {
+        throw new SnapshotError(`${name}.pendingVectors: expected an array of vectors 0..255`);
+      }
+      if (!Array.isArray(o.tlb)) throw new SnapshotError(`${name}.tlb: expected an array of entries`);
+      const entries = o.tlb.map((raw, i) => {
+        const e = readSnapshotObject(raw, `${name}.tlb[${i}]`);
+        return {
+          gva: readSnapshotU64(e.gva, `${name}.tlb[${i}].gva`),
+          gpa: readSnapshotU64(e.gpa, `${name}.tlb[${i}].gpa`),
+          addressSpace: readSnapshotU64(e.addressSpace, `${name}.tlb[${i}].addressSpace`),
+          global: e.global === true,
+        };
+      });
+      const counter = (key: string): number => {
+        const v = o[key];
+        if (!Number.isInteger(v) || (v as number) < 0) {
+          throw new SnapshotError(`${name}.${key} = ${JSON.stringify(v) ?? 'missing'}: expected a count ≥ 0`);
+        }
+        return v as number;
+      };
+      const longSpinWaits = counter('longSpinWaits');
+      const lastSpinCount = counter('lastSpinCount');
+      const s = partition.vp(vp);
+      partition.interrupts.take(vp);
+      for (const v of vectors as number[]) partition.interrupts.raise(vp, v);
+      s.tlb.flushAll();
+      for (const e of entries) s.tlb.fill(e.gva, e.gpa, { addressSpace: e.addressSpace, global: e.global });
+      s.longSpinWaits = longSpinWaits;
+      s.lastSpinCount = lastSpinCount;
+    },
+  };
+  return part;
+}
