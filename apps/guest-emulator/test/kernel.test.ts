@@ -43,6 +43,7 @@ function uniprocessor(drop: HvFeatureName[] = [], options: { tlbIpi?: boolean } 
     index: 0,
     vcpus: 1,
     args: {},
+    restored: false,
     memory,
     cpuid: (leaf) => partition.cpuid(leaf),
     readMsr: (msr) => partition.readMsr(0, msr),

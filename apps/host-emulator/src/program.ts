@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { infoCommand } from './info-command.js';
 import { MAX_VCPUS, VmOptionError } from './options.js';
 import { type CommandIo, ExitCode, type RunCommandOptions, runCommand, UsageError } from './run-command.js';
+import { SnapshotError } from './snapshot.js';
 import { TraceWriteError } from './trace/index.js';
 
 /** Where the CLI writes; the bin passes process.stdout/stderr, tests pass collectors. */
@@ -17,10 +18,12 @@ function integer(min: number, max: number, what: string) {
   };
 }
 
-const vcpusOption = (fallback: number) =>
-  new Option('--vcpus <n>', 'number of vCPUs')
-    .argParser(integer(1, MAX_VCPUS, 'a vCPU count'))
-    .default(fallback);
+const vcpusOption = (fallback: number | undefined, note?: string) => {
+  const option = new Option('--vcpus <n>', `number of vCPUs${note ? ` ${note}` : ''}`).argParser(
+    integer(1, MAX_VCPUS, 'a vCPU count'),
+  );
+  return fallback === undefined ? option : option.default(fallback);
+};
 const seedOption = () =>
   new Option(
     '--seed <n>',
@@ -56,13 +59,21 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
   program
     .command('run')
     .description('boot a guest on vCPU worker threads: the guest-emulator, or your guest program')
-    .addOption(vcpusOption(1))
+    .addOption(vcpusOption(undefined, "(default: 1, or the snapshot's)"))
     .option('--guest <file>', 'a guest program module (.mjs/.js) whose default export runs on every vCPU')
     .addOption(seedOption())
     .option('--trace <file>', 'write a Chrome trace-event JSON file (opens in Perfetto)')
     .option('--json', 'print the summary as JSON instead of a table')
     .addOption(timeoutOption())
     .addOption(guestArgOption())
+    .option(
+      '--save <file>',
+      'when the run ends, write the VM (memory, host state, vCPUs) as a versioned snapshot',
+    )
+    .option(
+      '--restore <file>',
+      'start from a snapshot written by --save instead of a fresh VM (guests see cpu.restored)',
+    )
     .action(async (opts: RunCommandOptions) => {
       exitCode = await runCommand(opts, io);
     });
@@ -91,7 +102,12 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
-    if (e instanceof UsageError || e instanceof VmOptionError || e instanceof TraceWriteError) {
+    if (
+      e instanceof UsageError ||
+      e instanceof VmOptionError ||
+      e instanceof TraceWriteError ||
+      e instanceof SnapshotError
+    ) {
       io.err(`pvlab-host: ${e.message}\n`);
       return ExitCode.USAGE;
     }

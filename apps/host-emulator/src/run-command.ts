@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { guestImageUrl, kernelMemoryBytes } from '@pvlab/guest-emulator';
+import { readSnapshotFile, writeSnapshotFile } from './snapshot.js';
 import { type RunResult, runGuest } from './threaded/run.js';
 import {
   createProgress,
@@ -10,7 +11,7 @@ import {
   toChromeTrace,
   writeTraceFile,
 } from './trace/index.js';
-import { createVm } from './vm.js';
+import { createVm, restoreVm, type Vm } from './vm.js';
 
 /** Bad user input for `run`/`demo`: one line, exit code 2. */
 export class UsageError extends Error {
@@ -19,7 +20,8 @@ export class UsageError extends Error {
 
 /** `pvlab-host run` options, parsed. */
 export interface RunCommandOptions {
-  readonly vcpus: number;
+  /** vCPUs (default 1, or the snapshot's with `restore`). */
+  readonly vcpus?: number;
   /** A guest program file; the guest-emulator image when absent. */
   readonly guest?: string;
   readonly seed?: number;
@@ -29,6 +31,10 @@ export interface RunCommandOptions {
   readonly timeout?: number;
   /** `key=value` options for the guest program (`cpu.args`). */
   readonly guestArg?: readonly string[];
+  /** Write the VM's snapshot here when the run ends. */
+  readonly save?: string;
+  /** Start from this snapshot instead of a fresh VM. */
+  readonly restore?: string;
 }
 
 /** Where the CLI writes: stdout-like and stderr-like sinks, and the stream progress goes to. */
@@ -66,15 +72,34 @@ function parseGuestArgs(pairs: readonly string[]): Record<string, string> {
   return args;
 }
 
-function checkTracePath(path: string): string {
+/** An output file's path, checked before the run so that a bad one costs nothing. */
+function checkOutputPath(flag: string, path: string): string {
   const full = resolve(path);
   const dir = dirname(full);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UsageError(`--trace '${path}': directory '${dir}' does not exist`);
+    throw new UsageError(`${flag} '${path}': directory '${dir}' does not exist`);
   }
   if (existsSync(full) && statSync(full).isDirectory())
-    throw new UsageError(`--trace '${path}': is a directory`);
+    throw new UsageError(`${flag} '${path}': is a directory`);
   return full;
+}
+
+/** The VM to run: restored from `--restore`, or fresh with room for the guest-emulator's kernel. */
+function makeVm(opts: RunCommandOptions): Vm {
+  if (opts.restore !== undefined) {
+    const snapshot = readSnapshotFile(opts.restore);
+    const vm = restoreVm(snapshot);
+    if (opts.vcpus !== undefined && opts.vcpus !== vm.vcpus) {
+      vm.close();
+      throw new UsageError(
+        `--vcpus ${opts.vcpus}: the snapshot '${opts.restore}' has ${vm.vcpus} vCPUs (leave --vcpus out or give ${vm.vcpus})`,
+      );
+    }
+    return vm;
+  }
+  const vcpus = opts.vcpus ?? 1;
+  const memoryBytes = Math.max(DEFAULT_MEMORY_BYTES, Math.ceil(kernelMemoryBytes(vcpus) / 4096) * 4096);
+  return createVm({ vcpus, memoryBytes });
 }
 
 /**
@@ -83,11 +108,12 @@ function checkTracePath(path: string): string {
  */
 export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promise<number> {
   const guest = opts.guest === undefined ? guestImageUrl() : checkGuestFile(opts.guest);
-  const tracePath = opts.trace === undefined ? undefined : checkTracePath(opts.trace);
+  const tracePath = opts.trace === undefined ? undefined : checkOutputPath('--trace', opts.trace);
+  const savePath = opts.save === undefined ? undefined : checkOutputPath('--save', opts.save);
   const args = parseGuestArgs(opts.guestArg ?? []);
   const print = (line: string) => io.out(`${line}\n`);
-  const memoryBytes = Math.max(DEFAULT_MEMORY_BYTES, Math.ceil(kernelMemoryBytes(opts.vcpus) / 4096) * 4096);
-  const vm = createVm({ vcpus: opts.vcpus, memoryBytes });
+  const vm = makeVm(opts);
+  const vcpus = vm.vcpus;
 
   const progress = createProgress({ stream: io.progressStream ?? { isTTY: false, write: () => true } });
   let result: RunResult;
@@ -107,19 +133,21 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
     progress.stop();
   }
   const diagnostics = vm.takeDiagnostics();
+  const loadFailure = result.failures.find((f) => f.kind === 'load');
+  const thrown = result.failures.filter((f) => f.kind === 'throw');
+  // A guest that would not load, or threw, is bad input: no snapshot of it is written.
+  if (savePath && !loadFailure && thrown.length === 0) writeSnapshotFile(savePath, vm.save());
   vm.close();
 
-  const loadFailure = result.failures.find((f) => f.kind === 'load');
   if (loadFailure) {
     io.err(`pvlab-host: ${loadFailure.message}\n`);
     return ExitCode.USAGE;
   }
-  const thrown = result.failures.filter((f) => f.kind === 'throw');
 
   const summary = summarizeHypercalls(result.events);
   if (tracePath) {
     const meta = {
-      vcpus: opts.vcpus,
+      vcpus,
       guest: opts.guest ?? '@pvlab/guest-emulator',
       ...(opts.seed === undefined ? {} : { seed: opts.seed }),
     };
@@ -131,7 +159,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
       JSON.stringify(
         {
           passed,
-          vcpus: opts.vcpus,
+          vcpus,
           seed: opts.seed ?? null,
           durationMs: Math.round(result.durationMs * 1000) / 1000,
           hypercalls: result.hypercalls,
@@ -141,6 +169,8 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
           reports: result.reports,
           log: result.log,
           trace: tracePath ?? null,
+          snapshot: savePath ?? null,
+          restoredFrom: opts.restore ?? null,
         },
         null,
         2,
@@ -150,10 +180,9 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
     print('');
     print(formatSummaryTable(summary));
     const mode = opts.seed === undefined ? 'parallel' : `seed ${opts.seed}`;
-    print(
-      `\n${opts.vcpus} vCPUs, ${mode}, ${result.hypercalls} hypercalls in ${result.durationMs.toFixed(1)} ms`,
-    );
+    print(`\n${vcpus} vCPUs, ${mode}, ${result.hypercalls} hypercalls in ${result.durationMs.toFixed(1)} ms`);
     if (tracePath) print(`trace: ${tracePath} (open it in https://ui.perfetto.dev or chrome://tracing)`);
+    if (savePath && !loadFailure && thrown.length === 0) print(`snapshot: ${savePath}`);
   }
   for (const f of result.failures) {
     const who = f.vps.length > 0 ? ` on vCPU ${f.vps.join(', ')}` : '';

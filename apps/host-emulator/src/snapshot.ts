@@ -57,7 +57,13 @@ export function readSnapshotFile(path: string): VmSnapshot {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new SnapshotError(`cannot read snapshot ${path}: ${describeFsError(error)}`, { cause: error });
+    const missing = error instanceof Error && 'code' in error && error.code === 'ENOENT';
+    throw new SnapshotError(
+      `cannot read snapshot ${path}: ${missing ? 'no such file' : describeFsError(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
   let json: unknown;
   try {

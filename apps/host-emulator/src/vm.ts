@@ -134,6 +134,7 @@ export class Vm {
   readonly #vps: VirtualProcessor[];
   readonly #extensions: readonly HostExtension[];
   #closed = false;
+  #restored = false;
 
   constructor(options: ResolvedVmOptions) {
     this.options = options;
@@ -225,6 +226,11 @@ export class Vm {
     };
   }
 
+  /** `true` when this VM was made by `restoreVm` (guest programs see it as `cpu.restored`). */
+  get restored(): boolean {
+    return this.#restored;
+  }
+
   /** @internal Restores every part of `snapshot` into this fresh VM (see `restoreVm`). */
   restoreParts(snapshot: VmSnapshot): void {
     const known = new Map(this.#snapshotParts().map((p) => [p.name, p]));
@@ -238,6 +244,7 @@ export class Vm {
     }
     for (const [name, { version, data }] of Object.entries(snapshot.parts))
       known.get(name)!.restore(data, version);
+    this.#restored = true;
   }
 
   #snapshotParts(): SnapshotPart[] {

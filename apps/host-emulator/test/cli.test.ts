@@ -32,6 +32,104 @@ describe('pvlab-host', () => {
       expect(r.out).toContain(flag);
   });
 
+  it('run --save writes a snapshot that run --restore resumes from (guests see cpu.restored)', async () => {
+    const snap1 = join(dir, 'boot1.snapshot.json');
+    const snap2 = join(dir, 'boot2.snapshot.json');
+    const first = await run(
+      'run',
+      '--vcpus',
+      '3',
+      '--seed',
+      '4',
+      '--guest',
+      guest('resume-counter.mjs'),
+      '--json',
+      '--save',
+      snap1,
+    );
+    expect(first.code).toBe(0);
+    const firstReport = JSON.parse(first.out) as {
+      reports: { boots: number; restored: boolean }[];
+      snapshot: string;
+    };
+    expect(firstReport.reports.map((r) => r.boots)).toEqual([1, 1, 1]);
+    expect(firstReport.snapshot).toBe(snap1);
+    const snapshot = JSON.parse(readFileSync(snap1, 'utf8')) as {
+      format: string;
+      parts: Record<string, unknown>;
+    };
+    expect(snapshot.format).toBe('pvlab-vm-snapshot');
+    expect(Object.keys(snapshot.parts)).toContain('vcpu/2');
+
+    const second = await run(
+      'run',
+      '--restore',
+      snap1,
+      '--guest',
+      guest('resume-counter.mjs'),
+      '--json',
+      '--save',
+      snap2,
+    );
+    expect(second.err).toBe('');
+    expect(second.code).toBe(0);
+    const secondReport = JSON.parse(second.out) as {
+      vcpus: number;
+      reports: { boots: number; restored: boolean }[];
+    };
+    expect(secondReport.vcpus).toBe(3);
+    expect(secondReport.reports).toEqual([0, 1, 2].map(() => ({ boots: 2, restored: true })));
+
+    const third = await run('run', '--restore', snap2, '--guest', guest('resume-counter.mjs'), '--json');
+    expect((JSON.parse(third.out) as { reports: { boots: number }[] }).reports.map((r) => r.boots)).toEqual([
+      3, 3, 3,
+    ]);
+  });
+
+  it.each([
+    [['--restore', 'no-such.json'], /cannot read snapshot no-such.json: no such file$/m],
+    [
+      ['--save', '/no/such/dir/s.json'],
+      /--save '\/no\/such\/dir\/s.json': directory '\/no\/such\/dir' does not exist/,
+    ],
+  ])('run %j refuses with one line and exit 2', async (flags, message) => {
+    const r = await run('run', '--guest', guest('resume-counter.mjs'), ...flags);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('run --restore refuses a file that is not a snapshot, and a --vcpus that disagrees with it', async () => {
+    const bogus = join(dir, 'bogus.json');
+    writeFileSync(bogus, '{"format":"something-else"}');
+    const r = await run('run', '--restore', bogus);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^pvlab-host: snapshot format: expected format 'pvlab-vm-snapshot'\n$/);
+    const snap = join(dir, 'two.snapshot.json');
+    expect(
+      (await run('run', '--vcpus', '2', '--guest', guest('resume-counter.mjs'), '--json', '--save', snap))
+        .code,
+    ).toBe(0);
+    const mismatch = await run(
+      'run',
+      '--restore',
+      snap,
+      '--vcpus',
+      '3',
+      '--guest',
+      guest('resume-counter.mjs'),
+    );
+    expect(mismatch.code).toBe(2);
+    expect(mismatch.err).toMatch(/--vcpus 3: the snapshot .* has 2 vCPUs/);
+  });
+
+  it('run --save writes no snapshot when the guest would not load', async () => {
+    const snap = join(dir, 'never.snapshot.json');
+    const r = await run('run', '--guest', guest('throws.mjs'), '--save', snap);
+    expect(r.code).toBe(2);
+    expect(existsSync(snap)).toBe(false);
+  });
+
   it('demo boots the guest-emulator on 4 vCPU threads, prints the boot log, the summary and the trace path', async () => {
     const trace = join(dir, 'demo.json');
     const r = await run('demo', '--trace', trace);

@@ -169,13 +169,12 @@ describe('vm.save / restoreVm', () => {
   it('refuses with a SnapshotError, before changing anything, when any part is unknown', () => {
     const vm = createVm(options);
     const snapshot = viaJson(vm.save()) as VmSnapshot;
-    const error = (() => {
-      try {
-        restoreVm({ ...snapshot, parts: { ...snapshot.parts, zzz: { version: 1, data: null } } });
-      } catch (e) {
-        return e;
-      }
-    })();
+    let error: unknown;
+    try {
+      restoreVm({ ...snapshot, parts: { ...snapshot.parts, zzz: { version: 1, data: null } } });
+    } catch (e) {
+      error = e;
+    }
     expect(error).toBeInstanceOf(SnapshotError);
     vm.close();
   });

@@ -180,6 +180,7 @@ class ThreadedHost {
       guestUrl: guestUrl(this.#options.guest),
       spinLimit: this.#mb.spinLimit,
       args: { ...this.#options.args },
+      restored: this.#vm.restored,
     });
     const url = vcpuWorkerUrl();
     const exited: Promise<void>[] = [];

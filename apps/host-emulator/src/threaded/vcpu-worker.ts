@@ -28,6 +28,8 @@ export interface VcpuWorkerData {
   readonly spinLimit: number;
   /** The guest program's options. */
   readonly args: Readonly<Record<string, string>>;
+  /** The VM was restored from a snapshot. */
+  readonly restored: boolean;
 }
 
 /** Thrown into the guest when the host ends the run; unwinds the guest without a report. */
@@ -68,6 +70,7 @@ const cpu: GuestProgramCpu = {
   index: vp,
   vcpus: data.vcpus,
   args: Object.freeze({ ...data.args }),
+  restored: data.restored,
   memory,
   cpuid(leaf: number): CpuidResult {
     mb.setReg(vp, 0, BigInt(leaf >>> 0));

@@ -14,6 +14,11 @@ export interface GuestProgramCpu extends GuestCpu {
   readonly vcpus: number;
   /** Options given on the command line (`--guest-arg key=value`, repeatable), the same on every vCPU. */
   readonly args: Readonly<Record<string, string>>;
+  /**
+   * `true` when the VM was restored from a snapshot (`pvlab-host run --restore`): guest memory
+   * holds what the guest left there when it was saved, so resume instead of re-initialising.
+   */
+  readonly restored: boolean;
   /** Guest RAM, shared by every vCPU (GPA = offset). */
   readonly memory: GuestMemory;
   /**
