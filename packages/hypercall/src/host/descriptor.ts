@@ -47,6 +47,12 @@ export interface HypercallCall {
   readonly output: DataView;
   /** Records a conformance diagnostic (spec rule id and message) against the caller. */
   diagnose(rule: string, message: string): void;
+  /**
+   * Suspends the caller until VP `waitingOn` is resumed (spec 03 rule 9): the call ends here
+   * (this throws), writes no output and no result, and `HvPartition.hypercall` throws
+   * `HypercallSuspended`. Call it before changing any state: the guest re-executes the call.
+   */
+  suspend(waitingOn: number, reason: string): never;
 }
 
 /** A rep call's view: the elements this invocation may process are `[repStart, repEnd)`. */
@@ -77,6 +83,11 @@ interface HypercallDescriptorBase {
   readonly variableHeader?: boolean;
   readonly fast?: FastSupport;
   readonly gate?: HypercallGate;
+  /**
+   * The control word must be exactly the call code: any other bit set injects #UD instead of a
+   * status (spec 03 rule 3, HvCallVtlCall/HvCallVtlReturn). Checked before reserved bits and gates.
+   */
+  readonly exactControl?: boolean;
 }
 
 /** A simple hypercall: one operation, fixed output. */

@@ -15,6 +15,7 @@ import type {
   RepHypercallCall,
   RepOutcome,
 } from './descriptor.js';
+import { HypercallSuspended } from './suspend.js';
 
 /** What the dispatcher needs from its partition. */
 export interface DispatcherEnvironment {
@@ -38,6 +39,8 @@ export interface HypercallRecord {
   readonly repStartIndex: number;
   readonly status: HvStatusCode;
   readonly repsCompleted: number;
+  /** Set when the handler suspended the caller (no status was written; see `HypercallSuspended`). */
+  readonly suspendedOn?: number;
 }
 
 /** Raised when a handler breaks the dispatcher's contract: a host bug, never a guest error. */
@@ -119,6 +122,13 @@ export class HypercallDispatcher {
 
     let status: HvStatusCode;
     let reps = 0;
+    // Spec 03 rule 3: calls such as VtlCall take no control fields at all; anything else is #UD.
+    if ((lo >>> 16 !== 0 || hi !== 0) && this.#table.get(code)?.exactControl === true) {
+      throw new GuestFault(
+        'UD',
+        `${this.#table.get(code)?.name} with control 0x${control.toString(16)}: only the bare call code 0x${code.toString(16)} is accepted`,
+      );
+    }
     // Rule 1: reserved bits (KVM counts Nested as reserved; pvlab models no nested hypervisor).
     if ((lo & RSVD_LO) !== 0 || (hi & RSVD_HI) !== 0) {
       status = HvStatus.INVALID_HYPERCALL_INPUT;
@@ -138,7 +148,13 @@ export class HypercallDispatcher {
           repStartIndex: repStart,
           reservedBits: 0n,
         };
-        const outcome = this.#run(vp, io, desc, fields);
+        let outcome: RepOutcome;
+        try {
+          outcome = this.#run(vp, io, desc, fields);
+        } catch (e) {
+          if (e instanceof HypercallSuspended) this.#observeSuspension(vp, control, desc.name, fields, e);
+          throw e;
+        }
         status = outcome.status;
         reps = outcome.repsCompleted;
       }
@@ -158,6 +174,27 @@ export class HypercallDispatcher {
       });
     }
     return reps === 0 ? statusResult(status) : encodeHypercallResult(status, reps);
+  }
+
+  #observeSuspension(
+    vp: number,
+    control: bigint,
+    name: string,
+    c: HypercallControlFields,
+    e: HypercallSuspended,
+  ): void {
+    this.#observer?.({
+      vp,
+      control,
+      callCode: c.callCode,
+      name,
+      fast: c.fast,
+      repCount: c.repCount,
+      repStartIndex: c.repStartIndex,
+      status: HvStatus.SUCCESS,
+      repsCompleted: 0,
+      suspendedOn: e.waitingOn,
+    });
   }
 
   #run(vp: number, io: HypercallIo, desc: HypercallDescriptor, c: HypercallControlFields): RepOutcome {
@@ -190,11 +227,27 @@ export class HypercallDispatcher {
     const input = viewOf(this.#inViews, this.#inBuf, inLen);
     const output = viewOf(this.#outViews, this.#outBuf, outLen);
     const diagnose = (rule: string, message: string) => env.diagnose(rule, vp, message);
+    const suspend = (waitingOn: number, reason: string): never => {
+      if (!Number.isInteger(waitingOn) || waitingOn < 0) {
+        throw new HostInvariantError(
+          `${desc.name} suspended VP ${vp} on VP ${waitingOn}, which is no VP index`,
+        );
+      }
+      throw new HypercallSuspended(vp, waitingOn, reason);
+    };
     let outcome: RepOutcome;
     let writeFrom = 0;
     let writeTo = 0;
     if (desc.kind === 'simple') {
-      const call: HypercallCall = { vp, control: c, input, variableHeaderBytes: varBytes, output, diagnose };
+      const call: HypercallCall = {
+        vp,
+        control: c,
+        input,
+        variableHeaderBytes: varBytes,
+        output,
+        diagnose,
+        suspend,
+      };
       const status = desc.handler(call);
       outcome = { status, repsCompleted: 0 };
       if (status === HvStatus.SUCCESS) writeTo = outLen;
@@ -210,6 +263,7 @@ export class HypercallDispatcher {
         variableHeaderBytes: varBytes,
         output,
         diagnose,
+        suspend,
         repStart: c.repStartIndex,
         repEnd,
         inputElementOffset: (i) => header + i * inEl,

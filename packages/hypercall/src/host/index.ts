@@ -6,4 +6,5 @@ export * from './dispatcher.js';
 export * from './notify-long-spin-wait.js';
 export * from './partition.js';
 export * from './snapshot.js';
+export * from './suspend.js';
 export * from './tlb.js';

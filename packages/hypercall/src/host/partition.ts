@@ -21,6 +21,7 @@ import { PartitionFeatures } from './cpuid.js';
 import { HypercallDispatcher } from './dispatcher.js';
 import { notifyLongSpinWait } from './notify-long-spin-wait.js';
 import type { SnapshotPart } from './snapshot.js';
+import { HypercallSuspended, type VpSuspension } from './suspend.js';
 import { SoftwareTlb } from './tlb.js';
 
 /** A conformance diagnostic: guest behaviour the spec forbids that a real hypervisor may tolerate. */
@@ -91,9 +92,21 @@ export class HvVpState {
   /** HvCallNotifyLongSpinWait calls seen from this VP, and the last SpinCount. */
   longSpinWaits = 0;
   lastSpinCount = 0;
+  /**
+   * RAX at the hypercall instruction. Only register-input calls read it (HvCallVtlCall and
+   * HvCallVtlReturn take their VTL input in RAX, spec 03); the harness sets it, 0 by default.
+   */
+  rax = 0n;
+  /** Set while a handler has this VP suspended (spec 03 rule 9); `null` while it runs. */
+  suspension: VpSuspension | null = null;
 
   constructor(index: number) {
     this.index = index;
+  }
+
+  /** The VP this VP is suspended on, or `null` when it is not suspended. */
+  get suspendedOn(): number | null {
+    return this.suspension?.waitingOn ?? null;
   }
 }
 
@@ -115,6 +128,7 @@ export class HvPartition {
   /** Every VP's pending fixed interrupts (IRR). */
   readonly interrupts: PendingInterrupts;
   readonly #interruptListeners: ((vp: number, vector: number) => void)[] = [];
+  readonly #resumeListeners: ((vp: number) => void)[] = [];
   readonly #msrs = new Map<bigint, SyntheticMsr>();
   readonly #extensionState = new Map<string, unknown>();
   readonly #diagnostics: Diagnostic[] = [];
@@ -233,13 +247,60 @@ export class HvPartition {
     return (this.hypercallMsr & 1n) === 1n;
   }
 
-  /** VMCALL/VMMCALL from VP `vp`: #UD until hypercalls are enabled, else the TLFS result. */
+  /**
+   * VMCALL/VMMCALL from VP `vp`: #UD until hypercalls are enabled, else the TLFS result. When
+   * the handler suspends the caller this throws `HypercallSuspended` and records it on the VP;
+   * calling again before `resumeWaiters` releases the VP is a host usage error.
+   */
   hypercall(vp: number, io: HypercallIo): bigint {
     const state = this.vp(vp);
+    const parked = state.suspension;
+    if (parked !== null) {
+      throw new Error(
+        `VP ${state.index} is suspended waiting on VP ${parked.waitingOn} (${parked.reason}): resume it with resumeWaiters(${parked.waitingOn}) before its next hypercall`,
+      );
+    }
     if (!this.hypercallsEnabled) {
       throw new GuestFault('UD', `hypercall from VP ${state.index} before HV_X64_MSR_HYPERCALL is enabled`);
     }
-    return this.dispatcher.dispatch(state.index, io);
+    try {
+      return this.dispatcher.dispatch(state.index, io);
+    } catch (e) {
+      if (e instanceof HypercallSuspended) state.suspension = { waitingOn: e.waitingOn, reason: e.reason };
+      throw e;
+    }
+  }
+
+  /**
+   * Releases every VP suspended on VP `target` (spec 03 rules 9–10), each exactly once, tells
+   * the `onResume` listeners, and returns the released VP indexes (ascending). The released VPs
+   * re-execute the hypercall they were suspended in (RIP was not advanced).
+   */
+  resumeWaiters(target: number): number[] {
+    const t = this.vp(target).index;
+    const released: number[] = [];
+    for (const vp of this.vps) {
+      if (vp.suspension !== null && vp.suspension.waitingOn === t) {
+        vp.suspension = null;
+        released.push(vp.index);
+      }
+    }
+    for (const vp of released) for (const listener of this.#resumeListeners) listener(vp);
+    return released;
+  }
+
+  /** The VPs currently suspended, with what they wait on. */
+  suspendedVps(): { vp: number; waitingOn: number; reason: string }[] {
+    const out: { vp: number; waitingOn: number; reason: string }[] = [];
+    for (const vp of this.vps) {
+      if (vp.suspension !== null) out.push({ vp: vp.index, ...vp.suspension });
+    }
+    return out;
+  }
+
+  /** Calls `listener` for every VP `resumeWaiters` releases (the threaded host re-runs its hypercall). */
+  onResume(listener: (vp: number) => void): void {
+    this.#resumeListeners.push(listener);
   }
 
   #msr(msr: bigint, access: 'read' | 'write'): SyntheticMsr {

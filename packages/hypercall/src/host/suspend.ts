@@ -1,0 +1,38 @@
+/**
+ * Suspension of a hypercall's caller (spec 03 rules 9–11; the proposed KVM "vCPU suspended
+ * state"): a handler that cannot complete yet — a TLB flush that must wait for a locked target —
+ * parks its caller instead of returning a status. RIP is not advanced: after the VP is resumed
+ * the guest re-executes the same hypercall.
+ */
+
+/**
+ * Thrown by `HvPartition.hypercall` when the handler suspended the caller. No output and no
+ * result were written; the VP stays suspended until `partition.resumeWaiters(waitingOn)`.
+ */
+export class HypercallSuspended extends Error {
+  override readonly name = 'HypercallSuspended';
+  /** The suspended (calling) VP. */
+  readonly vp: number;
+  /** The VP whose state must change before the caller can run again. */
+  readonly waitingOn: number;
+  /** Why, e.g. `TLB flush of VP 3 inhibited (InterceptSuspend.TlbLocked)`. */
+  readonly reason: string;
+
+  constructor(vp: number, waitingOn: number, reason: string) {
+    super(`VP ${vp} suspended waiting on VP ${waitingOn}: ${reason}`);
+    this.vp = vp;
+    this.waitingOn = waitingOn;
+    this.reason = reason;
+  }
+}
+
+/** `true` when `e` is a hypercall suspension (not a guest fault, not a host bug). */
+export function isHypercallSuspended(e: unknown): e is HypercallSuspended {
+  return e instanceof HypercallSuspended;
+}
+
+/** Why a VP is suspended: the VP it waits on and the handler's reason. */
+export interface VpSuspension {
+  readonly waitingOn: number;
+  readonly reason: string;
+}
