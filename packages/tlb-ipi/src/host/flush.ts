@@ -46,7 +46,8 @@ interface RepWindow {
  * The flush, shared by the four calls. Order of checks: VariableHeaderSize against the banks
  * (INVALID_HYPERCALL_INPUT), then Format, Flags and the extended-range feature
  * (INVALID_PARAMETER), then the GVA ranges one by one (INVALID_PARAMETER at the first bad one,
- * after the ones before it are flushed). Then every target's TLB is flushed before returning.
+ * after the ones before it are flushed) — but a target whose TLB is locked (`state.flushInhibit`)
+ * first suspends the caller. Then every target's TLB is flushed before returning.
  */
 function flush(
   partition: HvPartition,
@@ -94,6 +95,16 @@ function flush(
     (flags & HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES) !== 0n
       ? 'all'
       : input.getBigUint64(FlushInput.addressSpace, true);
+  // Spec 03 rule 9: a locked target suspends the caller before anything is flushed; the caller
+  // re-executes the whole call once resumed. Its own TLB never suspends it (no one could wake it).
+  const inhibit = state.flushInhibit;
+  if (inhibit !== undefined) {
+    for (let t = 0; t < targets.length; t++) {
+      const vp = targets.vps[t]!;
+      if (vp !== call.vp && inhibit(vp))
+        call.suspend(vp, `TLB flush of VP ${vp} inhibited (its TLB is locked)`);
+    }
+  }
   const kvm = state.flushMode === 'kvm-fifo';
   const vps = partition.vps;
 

@@ -37,6 +37,12 @@ export class TlbIpiHostState {
   /** The raw GVA-range entries of the List invocation being handled (reused). */
   readonly rawRanges: bigint[] = [];
   readonly counters: TlbIpiCounters = { flushes: 0, ipis: 0, interruptsDelivered: 0, targetFlushes: 0 };
+  /**
+   * TLB-flush inhibit (spec 03 rules 9–10): `true` when VP `target`'s TLB is locked. The four
+   * flush calls ask it for every target but the caller before flushing anything; the first
+   * locked target suspends the caller (`call.suspend(target, …)`). Set by `@pvlab/vtl/host`.
+   */
+  flushInhibit: ((target: number) => boolean) | undefined = undefined;
   readonly #fifos: (KvmFlushFifo | undefined)[];
 
   constructor(vcpus: number, flushMode: TlbFlushMode) {
