@@ -1,2 +1,1 @@
-// Not implemented yet: issue #8 fills this package. It exports nothing until then.
-export {};
+export * from './wire/index.js';
