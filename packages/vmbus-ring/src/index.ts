@@ -1,2 +1,2 @@
-// Not implemented yet: issue #6 fills this package. It exports nothing until then.
-export {};
+export * from './ring/index.js';
+export * from './wire/index.js';

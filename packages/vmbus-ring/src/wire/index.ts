@@ -1,0 +1,4 @@
+export * from './arithmetic.js';
+export * from './control-page.js';
+export * from './packet.js';
+export * from './validate.js';

@@ -1,0 +1,99 @@
+/**
+ * Packet validation — spec 04 rules 3 and 11 (openvmm `parse_packet`, mirroring Linux's
+ * hardening). Every value checked here was written by the peer: the caller copies it once into a
+ * local and passes the copy, so the peer cannot change it between the check and the use.
+ */
+import {
+  RING_PACKET_TYPES,
+  VMPACKET_FLAGS_RESERVED,
+  VMPACKET_MIN_OFFSET8,
+  VmPacketType,
+  vmPacketFootprint,
+  vmPacketTypeName,
+} from './packet.js';
+
+/** What made a ring corrupt. */
+export type RingCorruptKind =
+  /** write_index or read_index ≥ the data size (rule 3). */
+  | 'index-out-of-range'
+  /** write_index or read_index not a multiple of 8 (rule 3). */
+  | 'index-unaligned'
+  /** Bytes to read is positive but less than the smallest packet (descriptor + trailer). */
+  | 'truncated-descriptor'
+  /** offset8 < 2: the payload would start inside the descriptor (rule 11). */
+  | 'offset8-too-small'
+  /** len8 < offset8: the payload would start after the packet (rule 11). */
+  | 'len8-below-offset8'
+  /** The packet and its trailer are longer than the bytes the writer published (rule 11). */
+  | 'packet-exceeds-available'
+  /** flags bits other than COMPLETION_REQUESTED (rule 11). */
+  | 'reserved-flags'
+  /** A type that does not travel on rings (rule 11). */
+  | 'unknown-type'
+  /** Types 7 and 9 need the 8-byte extra header: offset8 ≥ 3 (rule 11). */
+  | 'missing-extra-header'
+  /** VM_PKT_DATA_USING_GPA_DIRECT with range_count 0 (rule 11). */
+  | 'no-gpa-ranges';
+
+/** A corrupt ring: what was wrong, and the peer-written values that showed it. */
+export class RingCorruptError extends Error {
+  override readonly name = 'RingCorruptError';
+  readonly kind: RingCorruptKind;
+
+  constructor(kind: RingCorruptKind, message: string) {
+    super(`corrupt VMBus ring (${kind}): ${message}`);
+    this.kind = kind;
+  }
+}
+
+/** Spec 04 rule 3 for one index: `null` when valid. */
+export function checkRingIndex(name: string, index: number, size: number): RingCorruptError | null {
+  if (index >= size) {
+    return new RingCorruptError('index-out-of-range', `${name} ${index} ≥ ring data size ${size}`);
+  }
+  if ((index & 7) !== 0) return new RingCorruptError('index-unaligned', `${name} ${index} is not a multiple of 8`);
+  return null;
+}
+
+/** The descriptor fields and extra-header value a packet is validated on (local copies). */
+export interface PacketToValidate {
+  readonly type: number;
+  readonly offset8: number;
+  readonly len8: number;
+  readonly flags: number;
+  /** range_count of types 7 and 9 (read only when offset8 ≥ 3), else ignored. */
+  readonly rangeCount: number;
+}
+
+/**
+ * Spec 04 rule 11. `available` is the bytes to read at the packet's start. The packet counts
+ * with its trailer: a writer publishes both at once, so a packet whose trailer is not yet
+ * available would move the read index past the write index. `null` when valid.
+ */
+export function validatePacket(p: PacketToValidate, available: number): RingCorruptError | null {
+  const what = () => `${vmPacketTypeName(p.type)} offset8 ${p.offset8} len8 ${p.len8}`;
+  if (p.offset8 < VMPACKET_MIN_OFFSET8) {
+    return new RingCorruptError('offset8-too-small', `${what()}: offset8 < ${VMPACKET_MIN_OFFSET8}`);
+  }
+  if (p.len8 < p.offset8) return new RingCorruptError('len8-below-offset8', `${what()}: len8 < offset8`);
+  if (vmPacketFootprint(p.len8) > available) {
+    return new RingCorruptError(
+      'packet-exceeds-available',
+      `${what()}: ${vmPacketFootprint(p.len8)} bytes with the trailer, ${available} available`,
+    );
+  }
+  if ((p.flags & VMPACKET_FLAGS_RESERVED) !== 0) {
+    return new RingCorruptError('reserved-flags', `${what()}: flags 0x${p.flags.toString(16)}`);
+  }
+  if (!RING_PACKET_TYPES.includes(p.type)) {
+    return new RingCorruptError('unknown-type', `${what()}: only types 6, 7, 9 and 0xB travel on rings`);
+  }
+  const extraHeader = p.type === VmPacketType.DATA_USING_XFER_PAGES || p.type === VmPacketType.DATA_USING_GPA_DIRECT;
+  if (extraHeader && p.offset8 < VMPACKET_MIN_OFFSET8 + 1) {
+    return new RingCorruptError('missing-extra-header', `${what()}: the 8-byte extra header needs offset8 ≥ 3`);
+  }
+  if (p.type === VmPacketType.DATA_USING_GPA_DIRECT && p.rangeCount === 0) {
+    return new RingCorruptError('no-gpa-ranges', `${what()}: range_count 0`);
+  }
+  return null;
+}
