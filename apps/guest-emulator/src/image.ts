@@ -2,10 +2,21 @@
 // as --guest-arg key=value (cpu.args).
 import type { GuestProgramCpu } from '@pvlab/hypercall/guest';
 import { KernelArgError, kernelOptionsFromArgs } from './args.js';
+import { arm64KernelOptionsFromArgs, runArm64Kernel } from './arm64-kernel.js';
 import { runKernel } from './kernel.js';
 
 /** The guest program entry point: runs the guest kernel on this vCPU. */
 export default function guestEmulator(cpu: GuestProgramCpu): void {
+  if (cpu.arch === 'arm64') {
+    let arm64: ReturnType<typeof arm64KernelOptionsFromArgs>;
+    try {
+      arm64 = arm64KernelOptionsFromArgs(cpu.args);
+    } catch (e) {
+      cpu.fail((e as Error).message);
+    }
+    runArm64Kernel(cpu, arm64);
+    return;
+  }
   let options: ReturnType<typeof kernelOptionsFromArgs>;
   try {
     options = kernelOptionsFromArgs(cpu.args);

@@ -1,4 +1,5 @@
 export { KernelArgError, kernelOptionsFromArgs, WORKLOADS } from './args.js';
+export * from './arm64-kernel.js';
 export { guestImageUrl } from './image-url.js';
 export { type IpiRound, type IpiVerdict, IpiWorkload, vectorOf } from './ipi-workload.js';
 export {

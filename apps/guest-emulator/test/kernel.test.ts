@@ -1,4 +1,4 @@
-import { GuestMemory, type HvFeatureName } from '@pvlab/hypercall';
+import { GuestFault, GuestMemory, type HvFeatureName } from '@pvlab/hypercall';
 import { type GuestProgramCpu, GuestProgramFailure } from '@pvlab/hypercall/guest';
 import {
   CORE_FEATURES,
@@ -44,6 +44,10 @@ function uniprocessor(drop: HvFeatureName[] = [], options: { tlbIpi?: boolean } 
     vcpus: 1,
     args: {},
     restored: false,
+    arch: 'x64',
+    smccc: () => {
+      throw new GuestFault('UD', 'HVC (SMCCC) does not exist on x64');
+    },
     memory,
     cpuid: (leaf) => partition.cpuid(leaf),
     readMsr: (msr) => partition.readMsr(0, msr),

@@ -2,7 +2,7 @@ import { HvFeature, type HvFeatureName, MAX_GUEST_MEMORY_BYTES } from '@pvlab/hy
 import { DEFAULT_SPIN_WAIT_RETRY_COUNT } from '@pvlab/hypercall/host';
 import { TLB_FLUSH_MODES, type TlbFlushMode } from '@pvlab/tlb-ipi/host';
 import { z } from 'zod';
-import { OPTIONAL_PACKAGES } from './packages.js';
+import { OPTIONAL_PACKAGES, PACKAGE_ARCH } from './packages.js';
 
 /** Bad `createVm` options (or CLI flags): the message names the option and what is accepted. */
 export class VmOptionError extends Error {
@@ -25,7 +25,7 @@ const schema = z
       .max(MAX_GUEST_MEMORY_BYTES)
       .refine((n) => n % PAGE === 0, { message: `must be a multiple of ${PAGE}` })
       .default(16 * 1024 * 1024),
-    arch: z.literal('x64').default('x64'),
+    arch: z.enum(['x64', 'arm64'], { error: "accepted: 'x64', 'arm64' (default 'x64')" }).default('x64'),
     vendor: z.enum(['intel', 'amd']).default('intel'),
     strict: z.boolean().default(true),
     packages: z
@@ -54,6 +54,23 @@ const schema = z
   })
   .strict()
   .superRefine((o, ctx) => {
+    for (const name of Object.keys(o.packages)) {
+      const arch = PACKAGE_ARCH[name];
+      if (arch !== undefined && arch !== o.arch && o.packages[name] === true) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['packages', name],
+          message: `is a package of ${arch} VMs, and arch is '${o.arch}'`,
+        });
+      }
+    }
+    if (o.tlbFlush !== 'precise' && o.arch === 'arm64') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tlbFlush'],
+        message: "is an x64 option (the tlb-ipi hypercalls), and arch is 'arm64'",
+      });
+    }
     if (o.tlbFlush !== 'precise' && o.packages['tlb-ipi'] === false) {
       ctx.addIssue({
         code: 'custom',

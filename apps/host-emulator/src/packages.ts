@@ -13,5 +13,14 @@ export const PACKAGE_EXTENSIONS: Readonly<Record<string, PackageExtensionFactory
   'tlb-ipi': (options) => tlbIpiExtension({ flush: options.tlbFlush }),
 };
 
+/** Packages of arm64 VMs, which `createVm({ arch: 'arm64' })` composes itself (no Hyper-V dispatcher). */
+export const ARM64_PACKAGES: readonly string[] = ['pv-time'];
+
+/** The architecture each optional package belongs to. */
+export const PACKAGE_ARCH: Readonly<Record<string, 'x64' | 'arm64'>> = {
+  ...Object.fromEntries(Object.keys(PACKAGE_EXTENSIONS).map((name) => [name, 'x64' as const])),
+  ...Object.fromEntries(ARM64_PACKAGES.map((name) => [name, 'arm64' as const])),
+};
+
 /** Names accepted by the `packages` option. */
-export const OPTIONAL_PACKAGES: readonly string[] = Object.keys(PACKAGE_EXTENSIONS);
+export const OPTIONAL_PACKAGES: readonly string[] = Object.keys(PACKAGE_ARCH);

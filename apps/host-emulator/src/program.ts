@@ -34,6 +34,14 @@ const timeoutOption = () =>
     integer(1, 24 * 3600 * 1000, 'a timeout'),
   );
 
+const archOption = (fallback: 'x64' | undefined) => {
+  const option = new Option(
+    '--arch <arch>',
+    `VM architecture: x64 (Hyper-V hypercalls) or arm64 (SMCCC, PV stolen time)${fallback ? '' : " (default: x64, or the snapshot's)"}`,
+  ).choices(['x64', 'arm64']);
+  return fallback === undefined ? option : option.default(fallback);
+};
+
 const guestArgOption = () =>
   new Option('--guest-arg <key=value>', 'an option for the guest program (cpu.args); repeatable')
     .argParser((value: string, previous: string[] = []) => [...previous, value])
@@ -60,6 +68,7 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
     .command('run')
     .description('boot a guest on vCPU worker threads: the guest-emulator, or your guest program')
     .addOption(vcpusOption(undefined, "(default: 1, or the snapshot's)"))
+    .addOption(archOption(undefined))
     .option('--guest <file>', 'a guest program module (.mjs/.js) whose default export runs on every vCPU')
     .addOption(seedOption())
     .option('--trace <file>', 'write a Chrome trace-event JSON file (opens in Perfetto)')
@@ -82,6 +91,7 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
     .command('demo')
     .description('boot the guest-emulator on 4 vCPU threads, print its boot log and summary, write a trace')
     .addOption(vcpusOption(4))
+    .addOption(archOption('x64'))
     .addOption(seedOption())
     .option('--trace <file>', 'where to write the trace', 'pvlab-trace.json')
     .option('--json', 'print the summary as JSON instead of a table')

@@ -22,6 +22,8 @@ export class UsageError extends Error {
 export interface RunCommandOptions {
   /** vCPUs (default 1, or the snapshot's with `restore`). */
   readonly vcpus?: number;
+  /** VM architecture (default x64, or the snapshot's with `restore`). */
+  readonly arch?: 'x64' | 'arm64';
   /** A guest program file; the guest-emulator image when absent. */
   readonly guest?: string;
   readonly seed?: number;
@@ -72,6 +74,19 @@ function parseGuestArgs(pairs: readonly string[]): Record<string, string> {
   return args;
 }
 
+/** Each vCPU's stolen time as its record holds it at the end of the run. */
+function formatStealTable(steal: readonly (bigint | undefined)[]): string {
+  const rows = steal.map((ns, i) => [
+    `vCPU ${i}`,
+    ns === undefined ? 'no record' : `${(Number(ns) / 1000).toFixed(3)} µs`,
+  ]);
+  const width = Math.max(...rows.map((r) => r[0]!.length));
+  return [
+    'stolen time (PV_TIME record, host view)',
+    ...rows.map(([a, b]) => `  ${a!.padEnd(width)}  ${b}`),
+  ].join('\n');
+}
+
 /** An output file's path, checked before the run so that a bad one costs nothing. */
 function checkOutputPath(flag: string, path: string): string {
   const full = resolve(path);
@@ -84,6 +99,20 @@ function checkOutputPath(flag: string, path: string): string {
   return full;
 }
 
+/**
+ * The VMM's part of PV time (spec 06 rule 8): whole 64 KiB pages at the top of RAM, reserved for
+ * the stolen-time records, one per vCPU, 64 bytes apart; each vCPU's IPA set once.
+ */
+function placeStolenTimeRecords(vm: Vm): void {
+  const region =
+    Math.ceil((vm.vcpus * STOLEN_TIME_RECORD_BYTES) / PV_TIME_REGION_ALIGN) * PV_TIME_REGION_ALIGN;
+  const base = BigInt(vm.memory.size - region);
+  for (let i = 0; i < vm.vcpus; i++) vm.vp(i).setStolenTimeIpa(base + BigInt(i * STOLEN_TIME_RECORD_BYTES));
+}
+
+const STOLEN_TIME_RECORD_BYTES = 64;
+const PV_TIME_REGION_ALIGN = 64 * 1024;
+
 /** The VM to run: restored from `--restore`, or fresh with room for the guest-emulator's kernel. */
 function makeVm(opts: RunCommandOptions): Vm {
   if (opts.restore !== undefined) {
@@ -95,11 +124,20 @@ function makeVm(opts: RunCommandOptions): Vm {
         `--vcpus ${opts.vcpus}: the snapshot '${opts.restore}' has ${vm.vcpus} vCPUs (leave --vcpus out or give ${vm.vcpus})`,
       );
     }
+    if (opts.arch !== undefined && opts.arch !== vm.options.arch) {
+      vm.close();
+      throw new UsageError(
+        `--arch ${opts.arch}: the snapshot '${opts.restore}' is of an ${vm.options.arch} VM (leave --arch out or give ${vm.options.arch})`,
+      );
+    }
     return vm;
   }
   const vcpus = opts.vcpus ?? 1;
   const memoryBytes = Math.max(DEFAULT_MEMORY_BYTES, Math.ceil(kernelMemoryBytes(vcpus) / 4096) * 4096);
-  return createVm({ vcpus, memoryBytes });
+  if (opts.arch !== 'arm64') return createVm({ vcpus, memoryBytes });
+  const vm = createVm({ arch: 'arm64', vcpus, memoryBytes });
+  placeStolenTimeRecords(vm);
+  return vm;
 }
 
 /**
@@ -133,6 +171,10 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
     progress.stop();
   }
   const diagnostics = vm.takeDiagnostics();
+  // Host-side truth of each record, before the VM closes (arm64 with PV time only).
+  const steal = vm.accountsStolenTime
+    ? Array.from({ length: vcpus }, (_, i) => vm.pvTimeOf('steal').recordedStolenTime(i))
+    : undefined;
   const loadFailure = result.failures.find((f) => f.kind === 'load');
   const thrown = result.failures.filter((f) => f.kind === 'throw');
   // A guest that would not load, or threw, is bad input: no snapshot of it is written.
@@ -162,7 +204,9 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
           vcpus,
           seed: opts.seed ?? null,
           durationMs: Math.round(result.durationMs * 1000) / 1000,
+          arch: vm.options.arch,
           hypercalls: result.hypercalls,
+          ...(steal ? { stolenTimeNs: steal.map((ns) => (ns === undefined ? null : ns.toString())) } : {}),
           summary: summaryToJson(summary),
           failures: result.failures,
           diagnostics,
@@ -180,7 +224,10 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
     print('');
     print(formatSummaryTable(summary));
     const mode = opts.seed === undefined ? 'parallel' : `seed ${opts.seed}`;
-    print(`\n${vcpus} vCPUs, ${mode}, ${result.hypercalls} hypercalls in ${result.durationMs.toFixed(1)} ms`);
+    if (steal) print(`\n${formatStealTable(steal)}`);
+    const calls =
+      vm.options.arch === 'arm64' ? `${summary.total.count} SMCCC calls` : `${result.hypercalls} hypercalls`;
+    print(`\n${vcpus} ${vm.options.arch} vCPUs, ${mode}, ${calls} in ${result.durationMs.toFixed(1)} ms`);
     if (tracePath) print(`trace: ${tracePath} (open it in https://ui.perfetto.dev or chrome://tracing)`);
     if (savePath && !loadFailure && thrown.length === 0) print(`snapshot: ${savePath}`);
   }

@@ -1,4 +1,4 @@
-import { type CpuidResult, GuestMemory, type HvFeatureName } from '@pvlab/hypercall';
+import { type CpuidResult, GuestFault, GuestMemory, type HvFeatureName } from '@pvlab/hypercall';
 import type { GuestCpu } from '@pvlab/hypercall/guest';
 import {
   CORE_FEATURES,
@@ -15,6 +15,15 @@ import {
   type SoftwareTlb,
   vcpuSnapshotPart,
 } from '@pvlab/hypercall/host';
+import {
+  installPvTime,
+  PvTimeHost,
+  pvTimeSnapshotPart,
+  SmcccConduit,
+  type SmcccRegisters,
+  type StolenTimeUpdate,
+  VmmError,
+} from '@pvlab/pv-time/host';
 import { type CreateVmOptions, type ResolvedVmOptions, resolveVmOptions } from './options.js';
 import { PACKAGE_EXTENSIONS } from './packages.js';
 import { parseSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, type VmSnapshot } from './snapshot.js';
@@ -43,18 +52,31 @@ export class VirtualProcessor implements GuestCpu {
     this.index = state.index;
   }
 
+  /** The x86 instructions do not exist on an arm64 vCPU: #UD, as the threaded vCPUs do. */
+  #x64(instruction: string): void {
+    if (this.#vm.options.arch !== 'x64') {
+      throw new GuestFault(
+        'UD',
+        `${instruction} does not exist on arm64 (reach the hypervisor with smccc())`,
+      );
+    }
+  }
+
   /** WRMSR; throws GuestFault{vector:'GP'} when refused. */
   writeMsr(msr: bigint, value: bigint): void {
+    this.#x64('WRMSR');
     this.#vm.partitionOpen().writeMsr(this.index, msr, value);
   }
 
   /** RDMSR; throws GuestFault{vector:'GP'} when refused. */
   readMsr(msr: bigint): bigint {
+    this.#x64('RDMSR');
     return this.#vm.partitionOpen().readMsr(this.index, msr);
   }
 
   /** CPUID as this VP sees it. */
   cpuid(leaf: number): CpuidResult {
+    this.#x64('CPUID');
     return this.#vm.cpuid(leaf);
   }
 
@@ -64,6 +86,7 @@ export class VirtualProcessor implements GuestCpu {
    * set, RDX and R8 are the first 16 input bytes instead, and the XMM registers keep their values.
    */
   hypercall(control: bigint, inputGpa: bigint, outputGpa: bigint): bigint {
+    this.#x64('VMCALL');
     const partition = this.#vm.partitionOpen();
     const regs = this.#state.registers;
     regs.control = BigInt.asUintN(64, control);
@@ -77,6 +100,7 @@ export class VirtualProcessor implements GuestCpu {
    * are zero). `output` holds the call's XMM output slots, empty when it has none or failed.
    */
   fastHypercall(control: bigint, input: readonly bigint[]): { result: bigint; output: bigint[] } {
+    this.#x64('VMCALL');
     const partition = this.#vm.partitionOpen();
     const regs = this.#state.registers;
     if (input.length > regs.fastSlotCount) {
@@ -117,6 +141,37 @@ export class VirtualProcessor implements GuestCpu {
     return this.#vm.partitionOpen().interrupts.take(this.index);
   }
 
+  /**
+   * arm64: HVC through the SMCCC conduit (W0 = `functionId`, X1.. = `args`). Returns X0..X3 as
+   * unsigned 64-bit values, so −1 (NOT_SUPPORTED) is 0xFFFF_FFFF_FFFF_FFFF. On x64, #UD.
+   */
+  smccc(functionId: number, ...args: bigint[]): bigint[] {
+    return [...this.#vm.smcccCall(this.index, functionId, args)];
+  }
+
+  /**
+   * arm64 VMM side (KVM_ARM_VCPU_PVTIME_IPA): places this vCPU's 64-byte stolen-time record at
+   * `ipa`, once. Throws VmmError `EINVAL` (not 64-byte aligned, or not inside RAM), `EEXIST`
+   * (already set), `ENXIO` (the VM has no PV time).
+   */
+  setStolenTimeIpa(ipa: bigint): void {
+    this.#vm.pvTimeOf('setStolenTimeIpa').setStolenTimeIpa(this.index, ipa);
+  }
+
+  /** The record's IPA, or 0xFFFF_FFFF_FFFF_FFFF when unset (KVM's GET). */
+  get stolenTimeIpa(): bigint {
+    return this.#vm.pvTimeOf('stolenTimeIpa').stolenTimeIpa(this.index);
+  }
+
+  /**
+   * arm64: this vCPU was runnable but not running for `ns` nanoseconds and runs again now: the
+   * host accounts the wait and rewrites the record (one 64-bit store). Stolen time never decreases.
+   */
+  preempt(ns: bigint): void {
+    const update = this.#vm.pvTimeOf('preempt').preempt(this.index, ns);
+    if (update) this.#vm.recordSteal(update);
+  }
+
   /** HvCallNotifyLongSpinWait calls this VP made, and the last SpinCount it reported. */
   get longSpinWaits(): { count: number; lastSpinCount: number } {
     return { count: this.#state.longSpinWaits, lastSpinCount: this.#state.lastSpinCount };
@@ -133,13 +188,18 @@ export class Vm {
   readonly #partition: HvPartition;
   readonly #vps: VirtualProcessor[];
   readonly #extensions: readonly HostExtension[];
+  /** arm64: the SMCCC conduit and the PV-time host (absent when the package is dropped). */
+  readonly #smccc: SmcccConduit | undefined;
+  readonly #pvTime: PvTimeHost | undefined;
   #closed = false;
   #restored = false;
 
   constructor(options: ResolvedVmOptions) {
     this.options = options;
     this.memory = new GuestMemory(options.memoryBytes);
-    const extensions = Object.entries(PACKAGE_EXTENSIONS)
+    const arm64 = options.arch === 'arm64';
+    // The Hyper-V packages' hypercalls are x64 instructions: an arm64 VM has none of them.
+    const extensions = Object.entries(arm64 ? {} : PACKAGE_EXTENSIONS)
       .filter(([name]) => options.packages[name] !== false)
       .map(([, makeExtension]) => makeExtension(options));
     const features = new Set<HvFeatureName>([...CORE_FEATURES, ...extensions.flatMap((e) => e.features)]);
@@ -158,6 +218,13 @@ export class Vm {
       extensions,
     });
     this.#extensions = extensions;
+    if (arm64) {
+      this.#smccc = new SmcccConduit({ vcpus: options.vcpus });
+      if (options.packages['pv-time'] !== false) {
+        this.#pvTime = new PvTimeHost(this.memory, options.vcpus);
+        installPvTime(this.#smccc, this.#pvTime);
+      }
+    }
     this.#vps = this.#partition.vps.map((s) => new VirtualProcessor(this, s));
   }
 
@@ -170,6 +237,49 @@ export class Vm {
   partitionOpen(): HvPartition {
     if (this.#closed) throw new Error('this VM is closed');
     return this.#partition;
+  }
+
+  /** @internal An SMCCC call from `vp`; #UD on x64. */
+  smcccCall(vp: number, functionId: number, args: readonly bigint[]): SmcccRegisters {
+    this.partitionOpen();
+    if (this.#smccc === undefined) throw new GuestFault('UD', 'HVC (SMCCC) does not exist on x64');
+    return this.#smccc.call(vp, functionId, args);
+  }
+
+  /** @internal The PV-time host, or the error KVM gives without it (ENXIO), naming `what`. */
+  pvTimeOf(what: string): PvTimeHost {
+    this.partitionOpen();
+    if (this.options.arch !== 'arm64') {
+      throw new Error(`${what}: PV stolen time is an arm64 interface; create the VM with arch: 'arm64'`);
+    }
+    if (this.#pvTime === undefined)
+      throw new VmmError('ENXIO', `${what}: this VM has no PV time (packages['pv-time'] is false)`);
+    return this.#pvTime;
+  }
+
+  /** `true` when the host accounts stolen time (arm64 with PV time): the threaded runner then measures waits. */
+  get accountsStolenTime(): boolean {
+    return this.#pvTime !== undefined;
+  }
+
+  /** @internal Adds `ns` of runnable-but-waiting time to `vp` (the threaded scheduler's measure). */
+  accountSteal(vp: number, ns: bigint): void {
+    this.#pvTime?.accountSteal(vp, ns);
+  }
+
+  /** @internal Rule 7 before `vp` runs again; the update, when a record was rewritten. */
+  beforeRun(vp: number): StolenTimeUpdate | undefined {
+    const update = this.#pvTime?.beforeRun(vp);
+    if (update) this.recordSteal(update);
+    return update;
+  }
+
+  /** @internal Listeners for stolen-time updates (the threaded runner traces them). */
+  readonly stealListeners: ((update: StolenTimeUpdate) => void)[] = [];
+
+  /** @internal */
+  recordSteal(update: StolenTimeUpdate): void {
+    for (const l of this.stealListeners) l(update);
   }
 
   /** The number of VPs. */
@@ -253,6 +363,7 @@ export class Vm {
       memorySnapshotPart(this.memory),
       partitionSnapshotPart(p),
       ...this.#extensions.flatMap((e) => (e.snapshotPart ? [e.snapshotPart(p)] : [])),
+      ...(this.#pvTime ? [pvTimeSnapshotPart(this.#pvTime)] : []),
       ...p.vps.map((s) => vcpuSnapshotPart(p, s.index)),
     ];
   }

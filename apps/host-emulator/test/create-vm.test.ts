@@ -49,7 +49,7 @@ describe('createVm options', () => {
     [{ memoryBytes: 4095 }, /memoryBytes = 4095/],
     [{ memoryBytes: 8192 + 1 }, /memoryBytes = 8193.*multiple of 4096/],
     [{ vendor: 'via' }, /vendor = 'via'/],
-    [{ arch: 'arm64' }, /arch = 'arm64'/],
+    [{ arch: 'sparc' }, /arch = 'sparc': accepted: 'x64', 'arm64'/],
     [{ features: { NoSuchFeature: false } }, /features/],
     [
       { packages: { 'no-such-package': false } },

@@ -30,6 +30,8 @@ export const ExitKind = {
   INVLPG: 12,
   /** A local full TLB flush; register 0 = 1 to drop global entries too. */
   FLUSH_TLB: 13,
+  /** arm64 HVC through the SMCCC conduit: register 0 = function id, 1.. = x1..; results x0..x3 in 0..3. */
+  SMCCC: 14,
 } as const;
 export type ExitKindCode = (typeof ExitKind)[keyof typeof ExitKind];
 
@@ -80,6 +82,8 @@ const W_COMPLETION = 4;
 const W_OUT_SLOTS = 5;
 /** First output slot of a fast hypercall. */
 const W_OUT_FIRST = 6;
+/** Words 8–9: a float64, when the vCPU last resumed after an exit (ms since the epoch). */
+const W_RESUMED_AT = 8;
 
 /** Spins before blocking: enough for a round trip while both threads have a core. */
 export const SPIN_LIMIT = 2000;
@@ -146,6 +150,13 @@ export class Mailboxes {
   }
   setTime(vp: number, t: number): void {
     this.#times[this.#reg(vp, 15)] = t;
+  }
+  /** When `vp` last resumed from an exit (ms since the epoch), if it records it (stolen-time accounting). */
+  resumedAt(vp: number): number {
+    return this.#times[this.#word(vp, W_RESUMED_AT) / 2]!;
+  }
+  setResumedAt(vp: number, t: number): void {
+    this.#times[this.#word(vp, W_RESUMED_AT) / 2] = t;
   }
   kind(vp: number): ExitKindCode {
     return Atomics.load(this.#words, this.#word(vp, W_KIND)) as ExitKindCode;

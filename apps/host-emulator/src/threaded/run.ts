@@ -11,6 +11,7 @@ import {
   hvStatusName,
   isGuestFault,
 } from '@pvlab/hypercall';
+import { smcccFunctionName, smcccReturnCodeName } from '@pvlab/pv-time';
 import type { RunEvent } from '../trace/events.js';
 import type { Vm } from '../vm.js';
 import { Completion, ExitKind, FailKind, Mailboxes, spinLimitFor } from './mailbox.js';
@@ -89,6 +90,8 @@ export class ThreadedHostError extends Error {
 }
 
 const MAX_SLICE_MS = 10;
+/** X1..X14: the SMCCC arguments a vCPU mailbox carries. */
+const SMCCC_ARG_REGS = 14;
 const FAULT_COMPLETION = {
   UD: Completion.FAULT_UD,
   GP: Completion.FAULT_GP,
@@ -140,6 +143,10 @@ class ThreadedHost {
   readonly #startMs = performance.timeOrigin + performance.now();
   #hypercalls = 0;
   #terminating = false;
+  /** Parallel arm64 runs measure each vCPU's wait between its release and its resumption (stolen time). */
+  readonly #measuresSteal: boolean;
+  /** When each vCPU was last released (ms since the epoch), for stolen-time accounting. */
+  readonly #releasedAt: Float64Array;
   #workers: Worker[] = [];
 
   constructor(vm: Vm, options: RunGuestOptions) {
@@ -155,6 +162,13 @@ class ThreadedHost {
     this.#reports = Array.from({ length: this.#n }, () => ({}));
     this.#scheduler = options.seed === undefined ? undefined : new SeededScheduler(options.seed);
     vm.partition.onInterrupt((vp, vector) => this.#onInterrupt(vp, vector));
+    this.#measuresSteal = vm.accountsStolenTime && options.seed === undefined;
+    this.#releasedAt = new Float64Array(this.#n);
+    vm.stealListeners.push((u) => {
+      if (u.stolenTime !== u.previous) {
+        this.#events.push({ kind: 'steal', vp: u.vcpu, ts: this.#now(), stolenNs: u.stolenTime.toString() });
+      }
+    });
   }
 
   /** µs since the start of the run: the virtual clock when seeded. */
@@ -181,6 +195,8 @@ class ThreadedHost {
       spinLimit: this.#mb.spinLimit,
       args: { ...this.#options.args },
       restored: this.#vm.restored,
+      arch: this.#vm.options.arch,
+      recordResume: this.#measuresSteal,
     });
     const url = vcpuWorkerUrl();
     const exited: Promise<void>[] = [];
@@ -308,6 +324,11 @@ class ThreadedHost {
         continue;
       }
       const vp = scheduler.pick(runnable);
+      // The others could run but wait while `vp` runs its segment and exit: virtual stolen time.
+      if (this.#vm.accountsStolenTime) {
+        const waitNs = BigInt(Math.round((VIRTUAL_SEGMENT_US + VIRTUAL_EXIT_US) * 1000));
+        for (const other of runnable) if (other !== vp) this.#vm.accountSteal(other, waitNs);
+      }
       if (this.#phase[vp] === 'halted') this.#endHalt(vp);
       this.#release(vp);
       // Only `vp` runs now; wait for its next exit.
@@ -348,7 +369,12 @@ class ThreadedHost {
 
   /** Completes `vp`'s exit with what was decided for it and lets it run. */
   #release(vp: number): void {
-    if (this.#phase[vp] !== 'finished') this.#phase[vp] = 'running';
+    if (this.#phase[vp] !== 'finished') {
+      this.#phase[vp] = 'running';
+      // KVM rewrites the stolen-time record as the vCPU is loaded to run again (spec 06 rule 7).
+      if (this.#vm.accountsStolenTime) this.#vm.beforeRun(vp);
+      if (this.#measuresSteal) this.#releasedAt[vp] = performance.timeOrigin + performance.now();
+    }
     this.#mb.complete(vp, this.#terminating ? Completion.TERMINATE : this.#pending[vp]!);
   }
 
@@ -400,6 +426,7 @@ class ThreadedHost {
     const ts = this.#exitTime(vp);
     this.#pending[vp] = Completion.OK;
     this.#phase[vp] = 'stopped';
+    if (this.#measuresSteal) this.#accountMeasuredWait(vp);
     if (this.#terminating) {
       this.#pending[vp] = Completion.TERMINATE;
       this.#phase[vp] = 'finished';
@@ -416,6 +443,9 @@ class ThreadedHost {
       case ExitKind.WRMSR:
       case ExitKind.CPUID:
         this.#msrOrCpuid(vp, kind, ts);
+        return;
+      case ExitKind.SMCCC:
+        this.#smccc(vp, ts);
         return;
       case ExitKind.INVLPG:
         this.#vm.partition.invlpg(vp, mb.reg(vp, 0));
@@ -472,6 +502,48 @@ class ThreadedHost {
       default:
         throw new ThreadedHostError(`vCPU ${vp} posted unknown exit kind ${kind}`);
     }
+  }
+
+  /**
+   * Parallel runs: the time between the host releasing `vp` and its thread running again was
+   * time it was runnable but not running — the OS had not scheduled it (stolen time, real clock).
+   */
+  #accountMeasuredWait(vp: number): void {
+    const released = this.#releasedAt[vp]!;
+    const resumed = this.#mb.resumedAt(vp);
+    if (released > 0 && resumed > released)
+      this.#vm.accountSteal(vp, BigInt(Math.round((resumed - released) * 1e6)));
+    this.#releasedAt[vp] = 0;
+  }
+
+  #smccc(vp: number, ts: number): void {
+    const mb = this.#mb;
+    const functionId = Number(mb.reg(vp, 0) & 0xffff_ffffn);
+    const args: bigint[] = [];
+    for (let i = 1; i <= SMCCC_ARG_REGS; i++) args.push(mb.reg(vp, i));
+    let results: bigint[] = [];
+    let status: string;
+    try {
+      results = [...this.#vm.smcccCall(vp, functionId, args)];
+      for (const [i, v] of results.entries()) mb.setReg(vp, i, v);
+      status = smcccReturnCodeName(results[0]!) ?? 'value';
+    } catch (e) {
+      status = this.#fault(vp, e);
+    }
+    // Trailing zero arguments are the registers the guest left unused: keep the trace readable.
+    while (args.length > 0 && args[args.length - 1] === 0n) args.pop();
+    const dur = this.#scheduler ? VIRTUAL_EXIT_US : Math.max(0, this.#now() - ts);
+    this.#events.push({
+      kind: 'smccc',
+      vp,
+      ts,
+      dur,
+      name: smcccFunctionName(functionId),
+      functionId,
+      args: args.map(hex),
+      results: results.map(hex),
+      status,
+    });
   }
 
   #fault(vp: number, e: unknown): string {

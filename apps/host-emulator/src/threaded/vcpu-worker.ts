@@ -30,6 +30,9 @@ export interface VcpuWorkerData {
   readonly args: Readonly<Record<string, string>>;
   /** The VM was restored from a snapshot. */
   readonly restored: boolean;
+  readonly arch: 'x64' | 'arm64';
+  /** Record when this vCPU resumes after each exit (the host accounts stolen time from it). */
+  readonly recordResume: boolean;
 }
 
 /** Thrown into the guest when the host ends the run; unwinds the guest without a report. */
@@ -47,9 +50,18 @@ let terminated = false;
 /** RDX, R8 and XMM0..XMM5 live in mailbox registers 1..14 (the host writes them back after each call). */
 const FAST_SLOTS = 14;
 
+/** The x86 exits an arm64 vCPU does not have, and the arm64 one an x64 vCPU does not have. */
+function requireArch(arch: 'x64' | 'arm64', what: string): void {
+  if (data.arch !== arch) throw new GuestFault('UD', `${what} does not exist on ${data.arch}`);
+}
+
+/** Most arguments an SMCCC call takes here (X1..X14: the mailbox's registers). */
+const SMCCC_MAX_ARGS = 14;
+
 function exit(kind: ExitKindCode): void {
   mb.setTime(vp, performance.timeOrigin + performance.now());
   const completion = mb.postExitAndWait(vp, kind);
+  if (data.recordResume) mb.setResumedAt(vp, performance.timeOrigin + performance.now());
   if (completion === Completion.OK) return;
   if (completion === Completion.TERMINATE) {
     terminated = true;
@@ -71,24 +83,42 @@ const cpu: GuestProgramCpu = {
   vcpus: data.vcpus,
   args: Object.freeze({ ...data.args }),
   restored: data.restored,
+  arch: data.arch,
   memory,
+  smccc(functionId: number, ...args: bigint[]): bigint[] {
+    requireArch('arm64', 'HVC (SMCCC)');
+    if (!Number.isInteger(functionId) || functionId < 0 || functionId > 0xffff_ffff) {
+      throw new RangeError(`smccc: function id ${functionId} is not a 32-bit value (W0)`);
+    }
+    if (args.length > SMCCC_MAX_ARGS) {
+      throw new RangeError(`smccc takes at most ${SMCCC_MAX_ARGS} arguments (X1..X14); got ${args.length}`);
+    }
+    mb.setReg(vp, 0, BigInt(functionId));
+    for (let i = 0; i < SMCCC_MAX_ARGS; i++) mb.setReg(vp, i + 1, i < args.length ? args[i]! : 0n);
+    exit(ExitKind.SMCCC);
+    return [mb.reg(vp, 0), mb.reg(vp, 1), mb.reg(vp, 2), mb.reg(vp, 3)];
+  },
   cpuid(leaf: number): CpuidResult {
+    requireArch('x64', 'CPUID');
     mb.setReg(vp, 0, BigInt(leaf >>> 0));
     exit(ExitKind.CPUID);
     const r = (i: number) => Number(mb.reg(vp, i) & 0xffff_ffffn);
     return { eax: r(0), ebx: r(1), ecx: r(2), edx: r(3) };
   },
   readMsr(msr: bigint): bigint {
+    requireArch('x64', 'RDMSR');
     mb.setReg(vp, 0, msr);
     exit(ExitKind.RDMSR);
     return mb.reg(vp, 0);
   },
   writeMsr(msr: bigint, value: bigint): void {
+    requireArch('x64', 'WRMSR');
     mb.setReg(vp, 0, msr);
     mb.setReg(vp, 1, value);
     exit(ExitKind.WRMSR);
   },
   hypercall(control: bigint, inputGpa: bigint, outputGpa: bigint): bigint {
+    requireArch('x64', 'VMCALL');
     // RDX and R8 change; the XMM registers keep what the last call left in them.
     mb.setReg(vp, 1, inputGpa);
     mb.setReg(vp, 2, outputGpa);
@@ -100,6 +130,7 @@ const cpu: GuestProgramCpu = {
         `fastHypercall takes at most ${FAST_SLOTS} input values (RDX, R8, XMM0..XMM5); got ${input.length}`,
       );
     }
+    requireArch('x64', 'VMCALL');
     for (let i = 0; i < FAST_SLOTS; i++) mb.setReg(vp, i + 1, i < input.length ? input[i]! : 0n);
     return vmcall(control);
   },

@@ -26,7 +26,7 @@ export interface MetadataEvent {
 /** `ph: 'X'`: a complete slice (hypercall, MSR/CPUID exit, halt). */
 export interface CompleteEvent {
   readonly name: string;
-  readonly cat: 'hypercall' | 'msr' | 'cpuid' | 'halt';
+  readonly cat: 'hypercall' | 'smccc' | 'msr' | 'cpuid' | 'halt';
   readonly ph: 'X';
   readonly ts: number;
   readonly dur: number;
@@ -38,7 +38,7 @@ export interface CompleteEvent {
 /** `ph: 'i'` with thread scope: an interrupt or a guest log/report/done/fail. */
 export interface InstantEvent {
   readonly name: string;
-  readonly cat: 'interrupt' | 'guest';
+  readonly cat: 'interrupt' | 'guest' | 'pv-time';
   readonly ph: 'i';
   readonly s: 't';
   readonly ts: number;
@@ -166,6 +166,15 @@ function convert(event: RunEvent): CompleteEvent | InstantEvent {
         status: event.status,
         repsCompleted: event.repsCompleted,
       });
+    case 'smccc':
+      return slice(event, event.name, 'smccc', {
+        functionId: `0x${event.functionId.toString(16)}`,
+        args: event.args,
+        results: event.results,
+        status: event.status,
+      });
+    case 'steal':
+      return instant(event, 'stolen time', 'pv-time', { stolenNs: event.stolenNs });
     case 'rdmsr':
     case 'wrmsr':
     case 'cpuid': {

@@ -23,6 +23,32 @@ export interface HypercallEvent {
   readonly repsCompleted: number;
 }
 
+/** An arm64 SMCCC call (HVC): function id, arguments and the x0..x3 it returned. */
+export interface SmcccEvent {
+  readonly kind: 'smccc';
+  readonly vp: number;
+  readonly ts: number;
+  readonly dur: number;
+  /** Function name, e.g. `PV_TIME_ST`, or `SMCCC 0x…` when unknown. */
+  readonly name: string;
+  readonly functionId: number;
+  /** x1.. as hex. */
+  readonly args: readonly string[];
+  /** x0..x3 as hex (unsigned 64-bit). */
+  readonly results: readonly string[];
+  /** x0 as a return-code name (`SUCCESS`, `NOT_SUPPORTED`, …) or `value` when it is data. */
+  readonly status: string;
+}
+
+/** The host rewrote a vCPU's stolen-time record before it ran again (arm64 PV time). */
+export interface StealEvent {
+  readonly kind: 'steal';
+  readonly vp: number;
+  readonly ts: number;
+  /** The record's StolenTime after the update, ns (decimal). */
+  readonly stolenNs: string;
+}
+
 /** RDMSR / WRMSR / CPUID exits. */
 export interface MsrEvent {
   readonly kind: 'rdmsr' | 'wrmsr' | 'cpuid';
@@ -62,4 +88,11 @@ export interface GuestEvent {
   readonly message: string;
 }
 
-export type RunEvent = HypercallEvent | MsrEvent | HaltEvent | InterruptEvent | GuestEvent;
+export type RunEvent =
+  | HypercallEvent
+  | SmcccEvent
+  | MsrEvent
+  | HaltEvent
+  | InterruptEvent
+  | StealEvent
+  | GuestEvent;

@@ -1,4 +1,8 @@
-import type { HypercallEvent, RunEvent } from './events.js';
+import type { HypercallEvent, RunEvent, SmcccEvent } from './events.js';
+
+/** The calls a summary counts: Hyper-V hypercalls and arm64 SMCCC calls. */
+type CallEvent = HypercallEvent | SmcccEvent;
+
 import { compareStrings, hexCallCode, round3 } from './units.js';
 
 /** Count, status histogram and latency of a set of hypercalls. */
@@ -54,12 +58,12 @@ function nearestRank(sorted: ArrayLike<number>, percent: number): number {
   return sorted[Math.min(rank, sorted.length) - 1]!;
 }
 
-/** Summarises the hypercall events of a run per call name; other event kinds are ignored. */
+/** Summarises the hypercall (and SMCCC) events of a run per call name; other event kinds are ignored. */
 export function summarizeHypercalls(events: readonly RunEvent[]): HypercallSummary {
-  const groups = new Map<string, HypercallEvent[]>();
-  const all: HypercallEvent[] = [];
+  const groups = new Map<string, CallEvent[]>();
+  const all: CallEvent[] = [];
   for (const event of events) {
-    if (event.kind !== 'hypercall') continue;
+    if (event.kind !== 'hypercall' && event.kind !== 'smccc') continue;
     all.push(event);
     const group = groups.get(event.name);
     if (group) group.push(event);
@@ -71,7 +75,7 @@ export function summarizeHypercalls(events: readonly RunEvent[]): HypercallSumma
       const stats = latencyStats(group);
       return {
         call: first.name,
-        callCode: first.callCode,
+        callCode: first.kind === 'smccc' ? first.functionId : first.callCode,
         ...stats,
         meanUs: stats.meanUs ?? 0,
         p99Us: stats.p99Us ?? 0,
@@ -81,7 +85,7 @@ export function summarizeHypercalls(events: readonly RunEvent[]): HypercallSumma
   return { calls, total: latencyStats(all) };
 }
 
-function latencyStats(calls: readonly HypercallEvent[]): LatencyStats {
+function latencyStats(calls: readonly CallEvent[]): LatencyStats {
   const counts = new Map<string, number>();
   for (const c of calls) counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
   const statuses = Object.fromEntries([...counts].sort(([a, m], [b, n]) => n - m || compareStrings(a, b)));

@@ -12,6 +12,16 @@ export interface GuestProgramCpu extends GuestCpu {
   readonly index: number;
   /** How many vCPUs the VM has. */
   readonly vcpus: number;
+  /**
+   * The VM's architecture. On `x64` the x86 exits work (`hypercall`, MSRs, CPUID, x2APIC IPIs)
+   * and `smccc` raises #UD; on `arm64` only `smccc` reaches the hypervisor and the x86 ones raise #UD.
+   */
+  readonly arch: 'x64' | 'arm64';
+  /**
+   * arm64 HVC through the SMCCC conduit: W0 = `functionId`, X1.. = `args`; returns X0..X3 as
+   * unsigned 64-bit values (so −1 is 0xFFFF_FFFF_FFFF_FFFF).
+   */
+  smccc(functionId: number, ...args: bigint[]): bigint[];
   /** Options given on the command line (`--guest-arg key=value`, repeatable), the same on every vCPU. */
   readonly args: Readonly<Record<string, string>>;
   /**
