@@ -1,4 +1,4 @@
-import { RING_CONTROL_PAGE_SIZE, RingMemory, RingReader, RingWriter, initRingControl } from '../src/index.ts';
+import { initRingControl, RING_CONTROL_PAGE_SIZE, RingMemory, RingReader, RingWriter } from '../src/index.ts';
 
 /** Bytes from a hex string with spaces: `hex('06 00 02 00')`. */
 export function hex(text: string): Uint8Array {

@@ -97,14 +97,24 @@ describe('packet descriptor (struct vmpacket_descriptor)', () => {
 
   it('declares the first 8 bytes as a layout: flags bits other than bit 0 are reserved', () => {
     const head = new DataView(vector.buffer).getBigUint64(0, true);
-    expect(VMPACKET_DESCRIPTOR_HEAD.decode(head)).toEqual({ type: 6, offset8: 2, len8: 3, completionRequested: 1 });
+    expect(VMPACKET_DESCRIPTOR_HEAD.decode(head)).toEqual({
+      type: 6,
+      offset8: 2,
+      len8: 3,
+      completionRequested: 1,
+    });
     expect(VMPACKET_DESCRIPTOR_HEAD.reservedZeroBits(head)).toBe(0n);
     expect(VMPACKET_DESCRIPTOR_HEAD.reservedZeroBits(head | (1n << 49n))).toBe(1n << 49n);
     expect(VMPACKET_FLAGS_RESERVED).toBe(0xfffe);
   });
 
   it('names the packet types and keeps unknown ones as numbers', () => {
-    expect(VmPacketType).toMatchObject({ DATA_INBAND: 6, DATA_USING_XFER_PAGES: 7, DATA_USING_GPA_DIRECT: 9, COMP: 0xb });
+    expect(VmPacketType).toMatchObject({
+      DATA_INBAND: 6,
+      DATA_USING_XFER_PAGES: 7,
+      DATA_USING_GPA_DIRECT: 9,
+      COMP: 0xb,
+    });
     expect(vmPacketTypeName(6)).toBe('VM_PKT_DATA_INBAND');
     expect(vmPacketTypeName(0x1234)).toBe('unknown packet type 0x1234');
   });
@@ -142,10 +152,13 @@ describe('sizes and arithmetic', () => {
     [0, 64, 4096, 4032, 64],
     [4088, 4088, 4096, 0, 4096],
     [8, 4088, 4096, 16, 4080],
-  ])('w %i r %i size %i: %i to read, %i to write (Linux hv_get_bytes_to_*)', (w, r, size, toRead, toWrite) => {
-    expect(bytesToRead(w, r, size)).toBe(toRead);
-    expect(bytesToWrite(w, r, size)).toBe(toWrite);
-  });
+  ])(
+    'w %i r %i size %i: %i to read, %i to write (Linux hv_get_bytes_to_*)',
+    (w, r, size, toRead, toWrite) => {
+      expect(bytesToRead(w, r, size)).toBe(toRead);
+      expect(bytesToWrite(w, r, size)).toBe(toWrite);
+    },
+  );
 
   it('"one slot always free": a write fits only if strictly less than the free space', () => {
     expect(writeFits(4088, 0, 0, 4096)).toBe(true);

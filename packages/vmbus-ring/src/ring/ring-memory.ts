@@ -75,7 +75,9 @@ export class RingMemory {
    */
   static fromGuestPages(memory: GuestMemory, pfns: readonly bigint[]): RingMemory {
     if (pfns.length < 2) {
-      throw new RangeError(`a ring needs a control page and at least one data page, got ${pfns.length} PFN(s)`);
+      throw new RangeError(
+        `a ring needs a control page and at least one data page, got ${pfns.length} PFN(s)`,
+      );
     }
     const dataSize = checkDataSize((pfns.length - 1) * HV_PAGE_SIZE);
     const offsetOf = (pfn: bigint) => memory.offsetOf(GuestPage.address(pfn), HV_PAGE_SIZE);
@@ -173,7 +175,8 @@ export class RingMemory {
    */
   view(offset: number, length: number): Uint8Array | null {
     const single = this.#single;
-    if (single !== null) return offset + length <= this.dataSize ? single.subarray(offset, offset + length) : null;
+    if (single !== null)
+      return offset + length <= this.dataSize ? single.subarray(offset, offset + length) : null;
     const run = this.#runs[this.#pageRun[offset >>> 12]!]!;
     if (offset + length > run.end) return null;
     return run.bytes.subarray(offset - run.start, offset - run.start + length);
@@ -205,7 +208,10 @@ export type ChannelGpadlSplit =
  * guest values, so a bad split is a result, not an exception: each ring needs a control page and
  * at least one data page.
  */
-export function splitChannelGpadl(pfns: readonly bigint[], downstreamRingPageOffset: number): ChannelGpadlSplit {
+export function splitChannelGpadl(
+  pfns: readonly bigint[],
+  downstreamRingPageOffset: number,
+): ChannelGpadlSplit {
   if (!Number.isInteger(downstreamRingPageOffset) || downstreamRingPageOffset < 2) {
     return { ok: false, reason: `downstream_ring_page_offset ${downstreamRingPageOffset} < 2` };
   }

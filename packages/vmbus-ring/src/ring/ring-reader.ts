@@ -144,7 +144,8 @@ export class RingReader {
     let bytes = this.memory.view(r, length);
     const copied = bytes === null;
     if (bytes === null) {
-      if (this.#scratch.length < length) this.#scratch = new Uint8Array(Math.max(length, 2 * this.#scratch.length));
+      if (this.#scratch.length < length)
+        this.#scratch = new Uint8Array(Math.max(length, 2 * this.#scratch.length));
       bytes = this.#scratch.subarray(0, length);
       this.memory.copyOut(r, bytes);
     }

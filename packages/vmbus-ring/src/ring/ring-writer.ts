@@ -244,7 +244,11 @@ export class RingWriter {
     view.setUint16(at + VmPacketDescriptorOffset.OFFSET8, h.offset8 ?? VMPACKET_MIN_OFFSET8, true);
     view.setUint16(at + VmPacketDescriptorOffset.LEN8, len8, true);
     view.setUint16(at + VmPacketDescriptorOffset.FLAGS, flags, true);
-    view.setBigUint64(at + VmPacketDescriptorOffset.TRANS_ID, BigInt.asUintN(64, h.transactionId ?? 0n), true);
+    view.setBigUint64(
+      at + VmPacketDescriptorOffset.TRANS_ID,
+      BigInt.asUintN(64, h.transactionId ?? 0n),
+      true,
+    );
   }
 
   /** Zeroes `pad` bytes at `at`, then the trailer: the packet's start offset in the high half. */

@@ -51,7 +51,8 @@ export function checkRingIndex(name: string, index: number, size: number): RingC
   if (index >= size) {
     return new RingCorruptError('index-out-of-range', `${name} ${index} ≥ ring data size ${size}`);
   }
-  if ((index & 7) !== 0) return new RingCorruptError('index-unaligned', `${name} ${index} is not a multiple of 8`);
+  if ((index & 7) !== 0)
+    return new RingCorruptError('index-unaligned', `${name} ${index} is not a multiple of 8`);
   return null;
 }
 
@@ -88,9 +89,13 @@ export function validatePacket(p: PacketToValidate, available: number): RingCorr
   if (!RING_PACKET_TYPES.includes(p.type)) {
     return new RingCorruptError('unknown-type', `${what()}: only types 6, 7, 9 and 0xB travel on rings`);
   }
-  const extraHeader = p.type === VmPacketType.DATA_USING_XFER_PAGES || p.type === VmPacketType.DATA_USING_GPA_DIRECT;
+  const extraHeader =
+    p.type === VmPacketType.DATA_USING_XFER_PAGES || p.type === VmPacketType.DATA_USING_GPA_DIRECT;
   if (extraHeader && p.offset8 < VMPACKET_MIN_OFFSET8 + 1) {
-    return new RingCorruptError('missing-extra-header', `${what()}: the 8-byte extra header needs offset8 ≥ 3`);
+    return new RingCorruptError(
+      'missing-extra-header',
+      `${what()}: the 8-byte extra header needs offset8 ≥ 3`,
+    );
   }
   if (p.type === VmPacketType.DATA_USING_GPA_DIRECT && p.rangeCount === 0) {
     return new RingCorruptError('no-gpa-ranges', `${what()}: range_count 0`);
