@@ -1,0 +1,3 @@
+export * from './cpu.js';
+export * from './probe.js';
+export * from './steal-clock.js';
