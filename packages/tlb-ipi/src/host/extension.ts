@@ -7,7 +7,14 @@ import {
   flushVirtualAddressSpaceEx,
 } from './flush.js';
 import { sendSyntheticClusterIpi, sendSyntheticClusterIpiEx } from './ipi.js';
-import { TLB_FLUSH_MODES, TLB_IPI_PACKAGE, type TlbFlushMode, TlbIpiHostState } from './state.js';
+import { tlbIpiSnapshotPart } from './snapshot.js';
+import {
+  TLB_FLUSH_MODES,
+  TLB_IPI_PACKAGE,
+  type TlbFlushMode,
+  TlbIpiHostState,
+  tlbIpiHostState,
+} from './state.js';
 
 /** Feature bits the package exposes by default: the recommendations that open its six calls. */
 export const TLB_IPI_FEATURES: readonly HvFeatureName[] = [
@@ -49,5 +56,6 @@ export function tlbIpiExtension(options: TlbIpiHostOptions = {}): HostExtension 
       ];
       for (const d of descriptors) partition.dispatcher.register(d);
     },
+    snapshotPart: (partition) => tlbIpiSnapshotPart(tlbIpiHostState(partition)),
   };
 }

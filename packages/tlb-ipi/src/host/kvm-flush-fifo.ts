@@ -29,6 +29,28 @@ export class KvmFlushFifo {
     return this.#count;
   }
 
+  /** The queued raw entries, oldest first, each with whether it uses the extended range format. */
+  queued(): { entry: bigint; extended: boolean }[] {
+    return Array.from({ length: this.#count }, (_, i) => ({
+      entry: this.#entries[i]!,
+      extended: this.#extended[i] === 1,
+    }));
+  }
+
+  /** Replaces the queue (a snapshot restore); at most 16 entries, as the queue holds. */
+  load(queued: readonly { entry: bigint; extended: boolean }[]): void {
+    if (queued.length > KVM_HV_TLB_FLUSH_FIFO_SIZE) {
+      throw new RangeError(
+        `a KVM flush queue holds at most ${KVM_HV_TLB_FLUSH_FIFO_SIZE} entries; got ${queued.length}`,
+      );
+    }
+    queued.forEach((q, i) => {
+      this.#entries[i] = q.entry;
+      this.#extended[i] = q.extended ? 1 : 0;
+    });
+    this.#count = queued.length;
+  }
+
   /** `hv_tlb_flush_enqueue` for a List call: all `count` entries if `count` < free slots, else the marker. */
   enqueue(entries: ArrayLike<bigint>, count: number, extended: boolean): void {
     if (count > 0 && count < KVM_HV_TLB_FLUSH_FIFO_SIZE - this.#count) {

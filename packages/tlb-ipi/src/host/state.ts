@@ -51,6 +51,15 @@ export class TlbIpiHostState {
     this.#fifos = new Array<KvmFlushFifo | undefined>(vcpus);
   }
 
+  /** The VPs whose KVM flush queue exists (was ever used), ascending. */
+  fifoVps(): number[] {
+    const vps: number[] = [];
+    this.#fifos.forEach((fifo, vp) => {
+      if (fifo !== undefined) vps.push(vp);
+    });
+    return vps;
+  }
+
   /** VP `vp`'s KVM flush queue (made on first use, so a 4096-VP VM pays only for VPs flushed). */
   fifo(vp: number): KvmFlushFifo {
     let fifo = this.#fifos[vp];
