@@ -1,2 +1,1 @@
-// Not implemented yet: issue #5 fills this package. It exports nothing until then.
-export {};
+export * from './wire/index.js';

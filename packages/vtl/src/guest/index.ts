@@ -1,0 +1,3 @@
+export * from './get-vtl.js';
+export * from './vp-registers.js';
+export * from './vtl-management.js';

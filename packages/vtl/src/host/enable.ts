@@ -1,0 +1,108 @@
+import { HvStatus } from '@pvlab/hypercall';
+import { requireFeatures, type SimpleHypercallDescriptor } from '@pvlab/hypercall/host';
+import {
+  EnablePartitionVtlInput,
+  EnableVpVtlInput,
+  HvEnablePartitionVtlFlags,
+} from '../wire/vtl-management.js';
+import { checkPartitionId, highestBelow, resolveVpIndex } from './common.js';
+import type { VtlHostState } from './state.js';
+
+/** The VSM calls need AccessVsm (CPUID 0x40000003 EBX bit 16). */
+export const vsmGate = requireFeatures('AccessVsm');
+
+/** `true` when bytes [from, to) of `view` are all zero. */
+function zeroBytes(view: DataView, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (view.getUint8(i) !== 0) return false;
+  return true;
+}
+
+/**
+ * HvCallEnablePartitionVtl (0x000D, simple, 16 bytes in, no output). Checks in order:
+ * PartitionId (INVALID_PARTITION_ID); Flags RsvdZ, the 6 RsvdZ bytes, TargetVtl above the
+ * maximum (INVALID_PARAMETER); already enabled (VTL_ALREADY_ENABLED); spec 03 rule 4 — a VTL may
+ * enable a lower one, or a higher one only when it is the highest enabled VTL below the target
+ * (ACCESS_DENIED).
+ */
+export function enablePartitionVtl(state: VtlHostState): SimpleHypercallDescriptor {
+  return {
+    kind: 'simple',
+    code: 0x000d,
+    name: 'HvCallEnablePartitionVtl',
+    fixedInputBytes: EnablePartitionVtlInput.bytes,
+    outputBytes: 0,
+    fast: 'register',
+    gate: vsmGate,
+    handler(call) {
+      const input = call.input;
+      const bad = checkPartitionId(input.getBigUint64(EnablePartitionVtlInput.partitionId, true));
+      if (bad !== undefined) return bad;
+      const vtl = input.getUint8(EnablePartitionVtlInput.targetVtl);
+      const flags = BigInt(input.getUint8(EnablePartitionVtlInput.flags));
+      if (
+        HvEnablePartitionVtlFlags.reservedZeroBits(flags) !== 0n ||
+        !zeroBytes(input, EnablePartitionVtlInput.reserved, EnablePartitionVtlInput.bytes) ||
+        vtl > state.maximumVtl
+      ) {
+        return HvStatus.INVALID_PARAMETER;
+      }
+      if (state.isPartitionVtlEnabled(vtl)) return HvStatus.VTL_ALREADY_ENABLED;
+      const caller = state.activeVtl(call.vp);
+      if (vtl > caller && highestBelow(state.partitionEnabledVtls, vtl) !== caller) {
+        return HvStatus.ACCESS_DENIED;
+      }
+      const f = HvEnablePartitionVtlFlags.decode(flags);
+      state.partitionEnabledVtls |= 1 << vtl;
+      if (f.EnableMbec === 1) state.mbecEnabledVtls |= 1 << vtl;
+      if (f.EnableSupervisorShadowStack === 1) state.sssEnabledVtls |= 1 << vtl;
+      state.emit({ kind: 'partition-vtl-enabled', vtl, by: call.vp });
+      return HvStatus.SUCCESS;
+    },
+  };
+}
+
+/**
+ * HvCallEnableVpVtl (0x000F, simple, 16 + 224 bytes in on x64, no output). Checks in order:
+ * PartitionId (INVALID_PARTITION_ID); VpIndex, HV_VP_INDEX_SELF accepted (INVALID_VP_INDEX); the
+ * RsvdZ bytes and TargetVtl above the maximum (INVALID_PARAMETER); the VTL not enabled for the
+ * partition (INVALID_VTL_STATE); already enabled on the VP (VTL_ALREADY_ENABLED); spec 03
+ * rule 4 — enabled by an equal or higher VTL, or by the highest partition VTL below the target
+ * (ACCESS_DENIED). The initial context is kept, not interpreted. The active VTL does not change.
+ */
+export function enableVpVtl(state: VtlHostState): SimpleHypercallDescriptor {
+  return {
+    kind: 'simple',
+    code: 0x000f,
+    name: 'HvCallEnableVpVtl',
+    fixedInputBytes: EnableVpVtlInput.bytes,
+    outputBytes: 0,
+    gate: vsmGate,
+    handler(call) {
+      const input = call.input;
+      const bad = checkPartitionId(input.getBigUint64(EnableVpVtlInput.partitionId, true));
+      if (bad !== undefined) return bad;
+      const vp = resolveVpIndex(state, call.vp, input.getUint32(EnableVpVtlInput.vpIndex, true));
+      if (vp === undefined) return HvStatus.INVALID_VP_INDEX;
+      const vtl = input.getUint8(EnableVpVtlInput.targetVtl);
+      if (!zeroBytes(input, EnableVpVtlInput.reserved, EnableVpVtlInput.context) || vtl > state.maximumVtl) {
+        return HvStatus.INVALID_PARAMETER;
+      }
+      if (!state.isPartitionVtlEnabled(vtl)) return HvStatus.INVALID_VTL_STATE;
+      if (state.isVpVtlEnabled(vp, vtl)) return HvStatus.VTL_ALREADY_ENABLED;
+      const caller = state.activeVtl(call.vp);
+      if (vtl > caller && highestBelow(state.partitionEnabledVtls, vtl) !== caller) {
+        return HvStatus.ACCESS_DENIED;
+      }
+      const s = state.vp(vp);
+      s.enabledVtls |= 1 << vtl;
+      s.registers(vtl).initialContext = new Uint8Array(
+        input.buffer.slice(
+          input.byteOffset + EnableVpVtlInput.context,
+          input.byteOffset + EnableVpVtlInput.bytes,
+        ),
+      );
+      state.emit({ kind: 'vp-vtl-enabled', vp, vtl, by: call.vp });
+      return HvStatus.SUCCESS;
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { HvStatus, type HvStatusCode } from '@pvlab/hypercall';
+import {
+  type RepHypercallCall,
+  type RepHypercallDescriptor,
+  type RepOutcome,
+  requireFeatures,
+} from '@pvlab/hypercall/host';
+import { selectInputVtl } from '../wire/input-vtl.js';
+import {
+  GET_VP_REGISTERS_ELEMENT_BYTES,
+  HV_REGISTER_VALUE_BYTES,
+  readRegisterValue,
+  readVpRegistersHeader,
+  SetVpRegistersElement,
+  VpRegistersHeader,
+  writeRegisterValue,
+} from '../wire/vp-registers.js';
+import { checkPartitionId, resolveVpIndex } from './common.js';
+import { readVpRegister, writeVpRegister } from './register-file.js';
+import type { VtlHostState } from './state.js';
+
+/** Spec 03 rule 1: Get/SetVpRegisters need AccessVpRegisters (CPUID 0x40000003 EBX bit 17). */
+const vpRegistersGate = requireFeatures('AccessVpRegisters');
+
+/** The VP and VTL a header names, or the status that refuses it. */
+type Target = { readonly vp: number; readonly vtl: number } | HvStatusCode;
+
+/**
+ * The header checks of both calls, in this order: PartitionId (INVALID_PARTITION_ID), VpIndex
+ * (INVALID_VP_INDEX), HV_INPUT_VTL and the RsvdZ bytes (INVALID_PARAMETER, rule 2), a VTL above
+ * the caller's (ACCESS_DENIED: a lower VTL cannot see a higher VTL's state), a VTL not enabled on
+ * the target VP (INVALID_VTL_STATE).
+ */
+function target(state: VtlHostState, call: RepHypercallCall): Target {
+  const h = readVpRegistersHeader(call.input);
+  const badPartition = checkPartitionId(h.partitionId);
+  if (badPartition !== undefined) return badPartition;
+  const vp = resolveVpIndex(state, call.vp, h.vpIndex);
+  if (vp === undefined) return HvStatus.INVALID_VP_INDEX;
+  const callerVtl = state.activeVtl(call.vp);
+  const vtl = selectInputVtl(h.inputVtl, callerVtl, state.maximumVtl);
+  if (vtl === undefined || h.reserved !== 0) return HvStatus.INVALID_PARAMETER;
+  if (vtl > callerVtl) return HvStatus.ACCESS_DENIED;
+  if (!state.isVpVtlEnabled(vp, vtl)) return HvStatus.INVALID_VTL_STATE;
+  return { vp, vtl };
+}
+
+/**
+ * HvCallGetVpRegisters (0x0050, rep): 16-byte header, 4-byte register names, 16-byte values out.
+ * An element that fails stops the call there: RepsCompleted counts the values written before it.
+ */
+export function getVpRegisters(state: VtlHostState): RepHypercallDescriptor {
+  return {
+    kind: 'rep',
+    code: 0x0050,
+    name: 'HvCallGetVpRegisters',
+    fixedInputBytes: VpRegistersHeader.bytes,
+    inputElementBytes: GET_VP_REGISTERS_ELEMENT_BYTES,
+    outputElementBytes: HV_REGISTER_VALUE_BYTES,
+    fast: 'xmm',
+    gate: vpRegistersGate,
+    handler(call): RepOutcome {
+      const t = target(state, call);
+      if (typeof t === 'number') return { status: t, repsCompleted: call.repStart };
+      const who = { callerVtl: state.activeVtl(call.vp) };
+      for (let i = call.repStart; i < call.repEnd; i++) {
+        const name = call.input.getUint32(call.inputElementOffset(i), true);
+        const r = readVpRegister(state, t.vp, t.vtl, name, who);
+        if (r.status !== HvStatus.SUCCESS) return { status: r.status, repsCompleted: i };
+        writeRegisterValue(call.output, call.outputElementOffset(i), r.value);
+      }
+      return { status: HvStatus.SUCCESS, repsCompleted: call.repEnd };
+    },
+  };
+}
+
+/**
+ * HvCallSetVpRegisters (0x0051, rep): 16-byte header, 32-byte elements (u32 name, 12 B RsvdZ,
+ * 16 B value), no output. Elements before a failing one are written (RepsCompleted counts them).
+ */
+export function setVpRegisters(state: VtlHostState): RepHypercallDescriptor {
+  return {
+    kind: 'rep',
+    code: 0x0051,
+    name: 'HvCallSetVpRegisters',
+    fixedInputBytes: VpRegistersHeader.bytes,
+    inputElementBytes: SetVpRegistersElement.bytes,
+    outputElementBytes: 0,
+    fast: 'xmm',
+    gate: vpRegistersGate,
+    handler(call): RepOutcome {
+      const t = target(state, call);
+      if (typeof t === 'number') return { status: t, repsCompleted: call.repStart };
+      const who = { callerVtl: state.activeVtl(call.vp) };
+      const input = call.input;
+      for (let i = call.repStart; i < call.repEnd; i++) {
+        const at = call.inputElementOffset(i);
+        const rsvd =
+          input.getUint32(at + SetVpRegistersElement.reserved, true) |
+          input.getUint32(at + SetVpRegistersElement.reserved + 4, true) |
+          input.getUint32(at + SetVpRegistersElement.reserved + 8, true);
+        if (rsvd !== 0) return { status: HvStatus.INVALID_PARAMETER, repsCompleted: i };
+        const name = input.getUint32(at + SetVpRegistersElement.name, true);
+        const value = readRegisterValue(input, at + SetVpRegistersElement.value);
+        const status = writeVpRegister(state, t.vp, t.vtl, name, value, who);
+        if (status !== HvStatus.SUCCESS) return { status, repsCompleted: i };
+      }
+      return { status: HvStatus.SUCCESS, repsCompleted: call.repEnd };
+    },
+  };
+}
