@@ -86,13 +86,12 @@ describe('the VMM side: vp.setStolenTimeIpa (KVM_ARM_VCPU_PVTIME_IPA)', () => {
     ['straddling the end of RAM', 1024n * 1024n - 32n],
   ])('EINVAL: %s', (_why, ipa) => {
     const vm = arm64();
-    const error = (() => {
-      try {
-        vm.vp(0).setStolenTimeIpa(ipa);
-      } catch (e) {
-        return e;
-      }
-    })();
+    let error: unknown;
+    try {
+      vm.vp(0).setStolenTimeIpa(ipa);
+    } catch (e) {
+      error = e;
+    }
     expect(error).toBeInstanceOf(VmmError);
     expect((error as VmmError).code).toBe('EINVAL');
     expect(vm.vp(0).stolenTimeIpa).toBe(NOT_SUPPORTED);

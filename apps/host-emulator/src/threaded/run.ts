@@ -11,6 +11,7 @@ import {
   hvStatusName,
   isGuestFault,
 } from '@pvlab/hypercall';
+import { isHypercallSuspended } from '@pvlab/hypercall/host';
 import { smcccFunctionName, smcccReturnCodeName } from '@pvlab/pv-time';
 import type { RunEvent } from '../trace/events.js';
 import type { Vm } from '../vm.js';
@@ -82,7 +83,11 @@ class RawHypercall {
   ) {}
 }
 
-type VpPhase = 'loading' | 'running' | 'stopped' | 'halted' | 'finished';
+/**
+ * `suspended`: parked in a hypercall a handler suspended (a TLB flush waiting on a locked VP);
+ * `resumed`: released by `resumeWaiters`, its hypercall to be re-executed when it next runs.
+ */
+type VpPhase = 'loading' | 'running' | 'stopped' | 'halted' | 'suspended' | 'resumed' | 'finished';
 
 /** Raised when the threaded host itself breaks; carries what it knew. */
 export class ThreadedHostError extends Error {
@@ -162,6 +167,11 @@ class ThreadedHost {
     this.#reports = Array.from({ length: this.#n }, () => ({}));
     this.#scheduler = options.seed === undefined ? undefined : new SeededScheduler(options.seed);
     vm.partition.onInterrupt((vp, vector) => this.#onInterrupt(vp, vector));
+    // Called from inside another VP's exit (the one that cleared the lock): only mark it here;
+    // the loops re-execute the parked hypercall, never re-entering the dispatcher.
+    vm.partition.onResume((vp) => {
+      if (this.#phase[vp] === 'suspended') this.#phase[vp] = 'resumed';
+    });
     this.#measuresSteal = vm.accountsStolenTime && options.seed === undefined;
     this.#releasedAt = new Float64Array(this.#n);
     vm.stealListeners.push((u) => {
@@ -284,11 +294,19 @@ class ThreadedHost {
       const seen = mb.doorbell();
       let handled = false;
       for (let vp = 0; vp < this.#n; vp++) {
-        if (this.#phase[vp] === 'finished' || this.#phase[vp] === 'halted' || !mb.hasExit(vp)) continue;
+        if (this.#phase[vp] === 'resumed') {
+          this.#reexecute(vp);
+          handled = true;
+          if (this.#phaseOf(vp) === 'stopped') this.#release(vp);
+          continue;
+        }
+        const before = this.#phase[vp];
+        if (before === 'finished' || before === 'halted' || before === 'suspended' || !mb.hasExit(vp))
+          continue;
         this.#handleExit(vp);
         handled = true;
-        const phase = this.#phase[vp];
-        if (phase === 'stopped' || phase === 'finished') this.#release(vp);
+        const after = this.#phaseOf(vp);
+        if (after === 'stopped' || after === 'finished') this.#release(vp);
       }
       if (!handled) {
         this.#checkDeadlock();
@@ -313,7 +331,11 @@ class ThreadedHost {
       const runnable: number[] = [];
       for (let vp = 0; vp < this.#n; vp++) {
         const phase = this.#phase[vp];
-        if (phase === 'stopped' || (phase === 'halted' && this.#vm.partition.interrupts.pending(vp)))
+        if (
+          phase === 'stopped' ||
+          phase === 'resumed' ||
+          (phase === 'halted' && this.#vm.partition.interrupts.pending(vp))
+        )
           runnable.push(vp);
       }
       if (runnable.length === 0) {
@@ -330,6 +352,13 @@ class ThreadedHost {
         for (const other of runnable) if (other !== vp) this.#vm.accountSteal(other, waitNs);
       }
       if (this.#phase[vp] === 'halted') this.#endHalt(vp);
+      if (this.#phase[vp] === 'resumed') {
+        // Its run starts by re-executing the hypercall it was suspended in.
+        scheduler.now += VIRTUAL_SEGMENT_US;
+        this.#reexecute(vp);
+        scheduler.now += VIRTUAL_EXIT_US;
+        if (this.#phaseOf(vp) !== 'stopped') continue;
+      }
       this.#release(vp);
       // Only `vp` runs now; wait for its next exit.
       while (!mb.hasExit(vp) && this.#phase[vp] !== 'finished') {
@@ -352,17 +381,19 @@ class ThreadedHost {
    */
   #checkDeadlock(): boolean {
     const halted: number[] = [];
+    const suspended: number[] = [];
     for (let vp = 0; vp < this.#n; vp++) {
       const phase = this.#phase[vp];
       if (phase === 'finished') continue;
-      if (phase !== 'halted' || this.#vm.partition.interrupts.pending(vp)) return false;
-      halted.push(vp);
+      if (phase === 'suspended') suspended.push(vp);
+      else if (phase !== 'halted' || this.#vm.partition.interrupts.pending(vp)) return false;
+      else halted.push(vp);
     }
-    if (halted.length === 0) return false;
-    this.#fail(
-      -1,
-      `deadlock: vCPU ${halted.join(', ')} halted with no interrupt pending and no vCPU left to send one`,
-    );
+    if (halted.length === 0 && suspended.length === 0) return false;
+    const parts: string[] = [];
+    if (halted.length > 0) parts.push(`vCPU ${halted.join(', ')} halted with no interrupt pending`);
+    for (const s of this.#vm.partition.suspendedVps()) parts.push(`vCPU ${s.vp} suspended (${s.reason})`);
+    this.#fail(-1, `deadlock: ${parts.join('; ')}, and no vCPU left to wake them`);
     this.#terminate();
     return true;
   }
@@ -385,6 +416,8 @@ class ThreadedHost {
       const phase = this.#phase[vp];
       if (
         phase === 'halted' ||
+        phase === 'suspended' ||
+        phase === 'resumed' ||
         phase === 'stopped' ||
         ((phase === 'loading' || phase === 'running') && this.#mb.hasExit(vp))
       ) {
@@ -566,14 +599,27 @@ class ThreadedHost {
       for (let i = 0; i < regs.fastSlotCount; i++) mb.setReg(vp, i + 1, regs.readFastSlot(i));
       mb.setOutputSlots(vp, regs.fastOutputFirstSlot, regs.fastOutputSlots);
     } catch (e) {
-      outcome = this.#fault(vp, e);
-      mb.setOutputSlots(vp, 0, 0);
+      if (isHypercallSuspended(e)) {
+        // Parked: no completion until resumeWaiters releases it (its mailbox keeps the registers).
+        this.#phase[vp] = 'suspended';
+        outcome = 'SUSPENDED';
+      } else {
+        outcome = this.#fault(vp, e);
+        mb.setOutputSlots(vp, 0, 0);
+      }
     }
     this.#hypercalls++;
     // Decoded into a HypercallEvent only when the run ends: decoding and naming on every exit
     // would lengthen the round trip the guest waits for.
     const dur = this.#scheduler ? VIRTUAL_EXIT_US : Math.max(0, this.#now() - ts);
     this.#events.push(new RawHypercall(vp, ts, dur, regs.control, outcome));
+  }
+
+  /** Re-executes the hypercall a resumed vCPU was suspended in (RIP was not advanced). */
+  #reexecute(vp: number): void {
+    this.#phase[vp] = 'stopped';
+    this.#pending[vp] = Completion.OK;
+    this.#hypercall(vp, this.#now());
   }
 
   /** The events with every raw hypercall decoded. */
