@@ -241,8 +241,8 @@ describe('HvCallVtlCall (0x0011) / HvCallVtlReturn (0x0012)', () => {
   });
 
   it.each([
-    ['VtlCall with RAX ≠ 0', 0x11, 1n, 0n],
-    ['VtlReturn with RAX bit 1', 0x12, 2n, 0n],
+    ['VtlCall with RAX ≠ 0', 0x11, 1n],
+    ['VtlReturn with RAX bit 1', 0x12, 2n],
   ] as const)('rule 3: %s → #UD', (_t, code, rax) => {
     const vm = vsmVm();
     vm.runIn(0, code === 0x12 ? 1 : 0);
