@@ -187,4 +187,24 @@ describe('PV time as a guest sees it', () => {
     expect(recordOf(resumed, RECORDS + 64n)).toEqual(recordOf(whole, RECORDS + 64n));
     expect(resumed.save()).toEqual(whole.save());
   });
+
+  it('a newer host restores an older snapshot: a pv-time part at version 1 (before `visible`) still resumes', () => {
+    const vm = arm64();
+    vm.vp(0).setStolenTimeIpa(RECORDS);
+    expect(initStealClock(guestCpu(vm, 0)).ok).toBe(true);
+    vm.vp(0).preempt(777n);
+    const snapshot = JSON.parse(JSON.stringify(vm.save()));
+    const v2 = snapshot.parts['pv-time'];
+    expect(v2.version).toBe(2);
+    const { visible: _visible, ...v1data } = v2.data;
+    snapshot.parts['pv-time'] = { version: 1, data: v1data };
+    const older = restoreVm(snapshot);
+    expect(older.vp(0).stolenTimeIpa).toBe(RECORDS);
+    older.vp(0).preempt(23n);
+    expect(recordOf(older, RECORDS).stolen).toBe(800n);
+    snapshot.parts['pv-time'] = { version: 3, data: v1data };
+    expect(() => restoreVm(snapshot)).toThrow(
+      /snapshot part 'pv-time' has format version 3; this host reads versions 1, 2/,
+    );
+  });
 });
