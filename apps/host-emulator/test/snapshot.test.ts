@@ -76,7 +76,14 @@ describe('vm.save / restoreVm', () => {
     const vm = runFrom(createVm(options), 0, 12);
     const snapshot = vm.save();
     expect(snapshot.format).toBe('pvlab-vm-snapshot');
-    expect(Object.keys(snapshot.parts)).toEqual(['memory', 'hypercall', 'tlb-ipi', 'vcpu/0', 'vcpu/1', 'vcpu/2']);
+    expect(Object.keys(snapshot.parts)).toEqual([
+      'memory',
+      'hypercall',
+      'tlb-ipi',
+      'vcpu/0',
+      'vcpu/1',
+      'vcpu/2',
+    ]);
     for (const part of Object.values(snapshot.parts)) expect(part.version).toBe(1);
     expect(snapshot.parts.hypercall?.data).toEqual({
       guestOsId: '0x8100000000000000',
