@@ -5,7 +5,7 @@ import { expect } from 'vitest';
 import { selectInputVtl } from '../src/wire/input-vtl.ts';
 import { FORMS, TestVm } from './fixtures.ts';
 
-const KNOWN_STATUSES = new Set(Object.values(HvStatus));
+const KNOWN_STATUSES = new Set<number>(Object.values(HvStatus));
 const CODES = [0x0050, 0x0051, 0x000d, 0x000f, 0x0011, 0x0012] as const;
 
 /** Guest-controlled everything: call, caller, VTL state, input bytes, rep fields, RAX, form. */
