@@ -30,12 +30,18 @@ export class RingMemory {
   readonly #single: Uint8Array | null;
   /** Data page number → index into `#runs`. */
   readonly #pageRun: Uint32Array;
+  /** A DataView over the whole data area when it is one run (else `null`): the readers' fast path. */
+  readonly dataView: DataView | null;
 
   private constructor(control: Uint32Array, runs: readonly DataRun[], dataSize: number) {
     this.control = control;
     this.dataSize = dataSize;
     this.#runs = runs;
     this.#single = runs.length === 1 ? runs[0]!.bytes : null;
+    this.dataView =
+      this.#single === null
+        ? null
+        : new DataView(this.#single.buffer, this.#single.byteOffset, this.#single.byteLength);
     this.#pageRun = new Uint32Array(dataSize / RING_DATA_PAGE_SIZE);
     runs.forEach((run, i) => {
       this.#pageRun.fill(i, run.start / RING_DATA_PAGE_SIZE, run.end / RING_DATA_PAGE_SIZE);

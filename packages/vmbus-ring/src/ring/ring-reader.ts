@@ -118,13 +118,20 @@ export class RingReader {
         ),
       );
     }
-    // One copy of the descriptor: every later check and use reads this copy, not the ring.
-    const d = this.#descView;
-    this.memory.copyOut(r, this.#desc.subarray(0, VMPACKET_DESCRIPTOR_SIZE));
-    const type = d.getUint16(VmPacketDescriptorOffset.TYPE, true);
-    const offset8 = d.getUint16(VmPacketDescriptorOffset.OFFSET8, true);
-    const len8 = d.getUint16(VmPacketDescriptorOffset.LEN8, true);
-    const flags = d.getUint16(VmPacketDescriptorOffset.FLAGS, true);
+    // Each descriptor field is read once into a local: every later check and use reads the
+    // local, never the ring again. In place when the descriptor does not wrap, else from a copy.
+    let d = this.memory.dataView;
+    let at = r;
+    if (d === null || r + VMPACKET_DESCRIPTOR_SIZE > size) {
+      d = this.#descView;
+      at = 0;
+      this.memory.copyOut(r, this.#desc.subarray(0, VMPACKET_DESCRIPTOR_SIZE));
+    }
+    const type = d.getUint16(at + VmPacketDescriptorOffset.TYPE, true);
+    const offset8 = d.getUint16(at + VmPacketDescriptorOffset.OFFSET8, true);
+    const len8 = d.getUint16(at + VmPacketDescriptorOffset.LEN8, true);
+    const flags = d.getUint16(at + VmPacketDescriptorOffset.FLAGS, true);
+    const transactionId = d.getBigUint64(at + VmPacketDescriptorOffset.TRANS_ID, true);
     let rangeCount = 0;
     if (
       type === VmPacketType.DATA_USING_GPA_DIRECT &&
@@ -136,7 +143,7 @@ export class RingReader {
         advanceIndex(r, GPA_DIRECT_RANGE_COUNT_OFFSET, size),
         this.#desc.subarray(VMPACKET_DESCRIPTOR_SIZE, VMPACKET_DESCRIPTOR_SIZE + 4),
       );
-      rangeCount = d.getUint32(VMPACKET_DESCRIPTOR_SIZE, true);
+      rangeCount = this.#descView.getUint32(VMPACKET_DESCRIPTOR_SIZE, true);
     }
     const bad = validatePacket({ type, offset8, len8, flags, rangeCount }, available);
     if (bad) return this.#fail(bad);
@@ -149,7 +156,6 @@ export class RingReader {
       bytes = this.#scratch.subarray(0, length);
       this.memory.copyOut(r, bytes);
     }
-    const transactionId = d.getBigUint64(VmPacketDescriptorOffset.TRANS_ID, true);
     this.#readIndex = advanceIndex(r, length + VMPACKET_TRAILER_SIZE, size);
     return new RingPacket(type, flags, transactionId, offset8, len8, r, bytes, copied);
   }

@@ -4,7 +4,7 @@
  * The write index is the writer's own and kept in a local; the read index, interrupt mask and
  * feature bits are the peer's and are read once per use and validated.
  */
-import { advanceIndex, writeFits } from '../wire/arithmetic.js';
+import { advanceIndex, bytesToWrite, writeFits } from '../wire/arithmetic.js';
 import { RING_FEATURE_PENDING_SEND_SIZE, RingControlWord } from '../wire/control-page.js';
 import {
   VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED,
@@ -82,6 +82,14 @@ export class RingWriter {
     if (bad) this.#corrupt = corrupt(bad);
   }
 
+  /** Free bytes now (Linux `hv_get_bytes_to_write`); a packet fits if its footprint is smaller. 0 when corrupt. */
+  get bytesFree(): number {
+    if (this.#corrupt) return 0;
+    const r = Atomics.load(this.#control, RingControlWord.READ_INDEX);
+    if (checkRingIndex('read_index', r, this.#size)) return 0;
+    return bytesToWrite(this.#writeIndex, r, this.#size);
+  }
+
   /** The largest payload (bytes after the descriptor) one packet can carry on this ring. */
   get maxPayload(): number {
     const maxPacket = Math.min(this.#size - 2 * VMPACKET_TRAILER_SIZE, VMPACKET_MAX_LEN8 * 8);
@@ -94,9 +102,11 @@ export class RingWriter {
    * a full ring also publishes pending_send_sz so that the reader signals once there is room.
    */
   tryWrite(parts: Uint8Array | readonly Uint8Array[], header: PacketHeader): WriteResult {
-    const list: readonly Uint8Array[] = parts instanceof Uint8Array ? [parts] : parts;
+    const single = parts instanceof Uint8Array ? parts : null;
+    const list = parts as readonly Uint8Array[];
     let payload = 0;
-    for (const p of list) payload += p.length;
+    if (single !== null) payload = single.length;
+    else for (const p of list) payload += p.length;
     const len8 = this.#checkPacket(payload, header);
     const space = this.#claim(vmPacketFootprint(len8));
     if (space !== null) return space;
@@ -107,9 +117,14 @@ export class RingWriter {
       const s = this.#scratch;
       this.#encodeDescriptor(this.#scratchView, 0, header, len8);
       let at = VMPACKET_DESCRIPTOR_SIZE;
-      for (const p of list) {
-        s.set(p, at);
-        at += p.length;
+      if (single !== null) {
+        s.set(single, at);
+        at += single.length;
+      } else {
+        for (const p of list) {
+          s.set(p, at);
+          at += p.length;
+        }
       }
       const end = len8 * 8;
       s.fill(0, at, end);
@@ -120,7 +135,7 @@ export class RingWriter {
       this.#encodeDescriptor(this.#scratchView, 0, header, len8);
       this.memory.copyIn(w, this.#scratch.subarray(0, VMPACKET_DESCRIPTOR_SIZE));
       let at = advanceIndex(w, VMPACKET_DESCRIPTOR_SIZE, this.#size);
-      for (const p of list) {
+      for (const p of single !== null ? [single] : list) {
         if (p.length === 0) continue;
         this.memory.copyIn(at, p);
         at = advanceIndex(at, p.length, this.#size);
@@ -244,11 +259,11 @@ export class RingWriter {
     view.setUint16(at + VmPacketDescriptorOffset.OFFSET8, h.offset8 ?? VMPACKET_MIN_OFFSET8, true);
     view.setUint16(at + VmPacketDescriptorOffset.LEN8, len8, true);
     view.setUint16(at + VmPacketDescriptorOffset.FLAGS, flags, true);
-    view.setBigUint64(
-      at + VmPacketDescriptorOffset.TRANS_ID,
-      BigInt.asUintN(64, h.transactionId ?? 0n),
-      true,
-    );
+    const id = h.transactionId;
+    if (id === undefined || id === 0n) {
+      view.setUint32(at + VmPacketDescriptorOffset.TRANS_ID, 0, true);
+      view.setUint32(at + VmPacketDescriptorOffset.TRANS_ID + 4, 0, true);
+    } else view.setBigUint64(at + VmPacketDescriptorOffset.TRANS_ID, BigInt.asUintN(64, id), true);
   }
 
   /** Zeroes `pad` bytes at `at`, then the trailer: the packet's start offset in the high half. */

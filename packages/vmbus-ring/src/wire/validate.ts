@@ -4,7 +4,6 @@
  * local and passes the copy, so the peer cannot change it between the check and the use.
  */
 import {
-  RING_PACKET_TYPES,
   VMPACKET_FLAGS_RESERVED,
   VMPACKET_MIN_OFFSET8,
   VmPacketType,
@@ -72,33 +71,52 @@ export interface PacketToValidate {
  * available would move the read index past the write index. `null` when valid.
  */
 export function validatePacket(p: PacketToValidate, available: number): RingCorruptError | null {
-  const what = () => `${vmPacketTypeName(p.type)} offset8 ${p.offset8} len8 ${p.len8}`;
   if (p.offset8 < VMPACKET_MIN_OFFSET8) {
-    return new RingCorruptError('offset8-too-small', `${what()}: offset8 < ${VMPACKET_MIN_OFFSET8}`);
+    return new RingCorruptError(
+      'offset8-too-small',
+      `${describePacket(p)}: offset8 < ${VMPACKET_MIN_OFFSET8}`,
+    );
   }
-  if (p.len8 < p.offset8) return new RingCorruptError('len8-below-offset8', `${what()}: len8 < offset8`);
+  if (p.len8 < p.offset8)
+    return new RingCorruptError('len8-below-offset8', `${describePacket(p)}: len8 < offset8`);
   if (vmPacketFootprint(p.len8) > available) {
     return new RingCorruptError(
       'packet-exceeds-available',
-      `${what()}: ${vmPacketFootprint(p.len8)} bytes with the trailer, ${available} available`,
+      `${describePacket(p)}: ${vmPacketFootprint(p.len8)} bytes with the trailer, ${available} available`,
     );
   }
   if ((p.flags & VMPACKET_FLAGS_RESERVED) !== 0) {
-    return new RingCorruptError('reserved-flags', `${what()}: flags 0x${p.flags.toString(16)}`);
+    return new RingCorruptError('reserved-flags', `${describePacket(p)}: flags 0x${p.flags.toString(16)}`);
   }
-  if (!RING_PACKET_TYPES.includes(p.type)) {
-    return new RingCorruptError('unknown-type', `${what()}: only types 6, 7, 9 and 0xB travel on rings`);
+  if (!isRingPacketType(p.type)) {
+    return new RingCorruptError(
+      'unknown-type',
+      `${describePacket(p)}: only types 6, 7, 9 and 0xB travel on rings`,
+    );
   }
   const extraHeader =
     p.type === VmPacketType.DATA_USING_XFER_PAGES || p.type === VmPacketType.DATA_USING_GPA_DIRECT;
   if (extraHeader && p.offset8 < VMPACKET_MIN_OFFSET8 + 1) {
     return new RingCorruptError(
       'missing-extra-header',
-      `${what()}: the 8-byte extra header needs offset8 ≥ 3`,
+      `${describePacket(p)}: the 8-byte extra header needs offset8 ≥ 3`,
     );
   }
   if (p.type === VmPacketType.DATA_USING_GPA_DIRECT && p.rangeCount === 0) {
-    return new RingCorruptError('no-gpa-ranges', `${what()}: range_count 0`);
+    return new RingCorruptError('no-gpa-ranges', `${describePacket(p)}: range_count 0`);
   }
   return null;
+}
+
+function describePacket(p: PacketToValidate): string {
+  return `${vmPacketTypeName(p.type)} offset8 ${p.offset8} len8 ${p.len8}`;
+}
+
+function isRingPacketType(type: number): boolean {
+  return (
+    type === VmPacketType.DATA_INBAND ||
+    type === VmPacketType.COMP ||
+    type === VmPacketType.DATA_USING_XFER_PAGES ||
+    type === VmPacketType.DATA_USING_GPA_DIRECT
+  );
 }
