@@ -9,6 +9,7 @@ import {
   type SnapshotPart,
   snapshotU64,
 } from './snapshot.js';
+import type { VpSuspension } from './suspend.js';
 
 const PAGE = 4096;
 
@@ -89,7 +90,8 @@ export function partitionSnapshotPart(partition: HvPartition): SnapshotPart {
 
 /**
  * One VP's core state as part `vcpu/<i>` (v1): pending interrupt vectors, the software TLB,
- * and the long-spin-wait counters.
+ * the long-spin-wait counters, and the suspension it is parked in (a flush waiting on a locked
+ * VP; `null` when none — the guest re-executes the parked hypercall once resumed).
  */
 export function vcpuSnapshotPart(partition: HvPartition, vp: number): SnapshotPart {
   const name = `vcpu/${vp}`;
@@ -109,6 +111,8 @@ export function vcpuSnapshotPart(partition: HvPartition, vp: number): SnapshotPa
         })),
         longSpinWaits: s.longSpinWaits,
         lastSpinCount: s.lastSpinCount,
+        suspension:
+          s.suspension === null ? null : { waitingOn: s.suspension.waitingOn, reason: s.suspension.reason },
       };
     },
     restore(data: SnapshotData, version: number): void {
@@ -140,6 +144,21 @@ export function vcpuSnapshotPart(partition: HvPartition, vp: number): SnapshotPa
       };
       const longSpinWaits = counter('longSpinWaits');
       const lastSpinCount = counter('lastSpinCount');
+      let suspension: VpSuspension | null = null;
+      if (o.suspension !== null && o.suspension !== undefined) {
+        const sus = readSnapshotObject(o.suspension, `${name}.suspension`);
+        const waitingOn = sus.waitingOn;
+        if (
+          !Number.isInteger(waitingOn) ||
+          (waitingOn as number) < 0 ||
+          (waitingOn as number) >= partition.vps.length
+        ) {
+          throw new SnapshotError(
+            `${name}.suspension.waitingOn = ${JSON.stringify(waitingOn)}: not a VP of this VM`,
+          );
+        }
+        suspension = { waitingOn: waitingOn as number, reason: String(sus.reason ?? '') };
+      }
       const s = partition.vp(vp);
       partition.interrupts.take(vp);
       for (const v of vectors as number[]) partition.interrupts.raise(vp, v);
@@ -147,6 +166,7 @@ export function vcpuSnapshotPart(partition: HvPartition, vp: number): SnapshotPa
       for (const e of entries) s.tlb.fill(e.gva, e.gpa, { addressSpace: e.addressSpace, global: e.global });
       s.longSpinWaits = longSpinWaits;
       s.lastSpinCount = lastSpinCount;
+      s.suspension = suspension;
     },
   };
   return part;
