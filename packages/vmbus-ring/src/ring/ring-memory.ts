@@ -30,14 +30,17 @@ export class RingMemory {
   readonly #single: Uint8Array | null;
   /** Data page number → index into `#runs`. */
   readonly #pageRun: Uint32Array;
-  /** A DataView over the whole data area when it is one run (else `null`): the readers' fast path. */
+  /** A DataView over the whole data area when it is one run (else `null`): the fast path. */
   readonly dataView: DataView | null;
+  /** The whole data area's bytes when it is one run (else `null`). */
+  readonly dataBytes: Uint8Array | null;
 
   private constructor(control: Uint32Array, runs: readonly DataRun[], dataSize: number) {
     this.control = control;
     this.dataSize = dataSize;
     this.#runs = runs;
     this.#single = runs.length === 1 ? runs[0]!.bytes : null;
+    this.dataBytes = this.#single;
     this.dataView =
       this.#single === null
         ? null

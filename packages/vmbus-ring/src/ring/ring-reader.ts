@@ -24,10 +24,12 @@ import type { RingMemory } from './ring-memory.js';
 /**
  * One packet read from the ring. `bytes` and `payload` are views into the ring when the packet
  * neither wraps nor crosses a gap between guest pages (zero-copy), else into the reader's
- * scratch buffer; either way they are valid until the reader's next `commit()`.
+ * scratch buffer; either way they are valid until the reader's next `commit()`. They are made on
+ * first use: `view` and `viewOffset` reach the same bytes without allocating.
  */
 export class RingPacket {
   readonly ok = true;
+  #bytes: Uint8Array | null = null;
   constructor(
     /** VM_PKT_* */
     readonly type: number,
@@ -37,11 +39,18 @@ export class RingPacket {
     readonly len8: number,
     /** Ring offset of the descriptor. */
     readonly offset: number,
-    /** The whole packet: descriptor, extra header, payload and padding (len8 × 8 bytes). */
-    readonly bytes: Uint8Array,
-    /** `true` when `bytes` is a copy (the packet wrapped or crossed non-contiguous pages). */
+    /** A DataView holding the packet at `viewOffset` (the ring's data area, or the scratch copy). */
+    readonly view: DataView,
+    readonly viewOffset: number,
+    /** `true` when the packet was copied (it wrapped or crossed non-contiguous pages). */
     readonly copied: boolean,
   ) {}
+
+  /** The whole packet: descriptor, extra header, payload and padding (len8 × 8 bytes). */
+  get bytes(): Uint8Array {
+    this.#bytes ??= new Uint8Array(this.view.buffer, this.view.byteOffset + this.viewOffset, this.len8 * 8);
+    return this.#bytes;
+  }
 
   /** The data after offset8 × 8 (payload and its padding to 8 bytes). */
   get payload(): Uint8Array {
@@ -78,6 +87,7 @@ export class RingReader {
   readonly #desc = new Uint8Array(VMPACKET_DESCRIPTOR_SIZE + 8);
   readonly #descView = new DataView(this.#desc.buffer);
   #scratch = new Uint8Array(0);
+  #scratchView = new DataView(this.#scratch.buffer);
 
   /** A reader over `memory`, continuing from the read index its control page holds. */
   constructor(memory: RingMemory) {
@@ -148,16 +158,28 @@ export class RingReader {
     const bad = validatePacket({ type, offset8, len8, flags, rangeCount }, available);
     if (bad) return this.#fail(bad);
     const length = len8 * 8;
-    let bytes = this.memory.view(r, length);
-    const copied = bytes === null;
-    if (bytes === null) {
-      if (this.#scratch.length < length)
-        this.#scratch = new Uint8Array(Math.max(length, 2 * this.#scratch.length));
-      bytes = this.#scratch.subarray(0, length);
-      this.memory.copyOut(r, bytes);
+    let view: DataView;
+    let viewOffset = 0;
+    let copied = false;
+    const dv = this.memory.dataView;
+    if (dv !== null && r + length <= size) {
+      view = dv;
+      viewOffset = r;
+    } else {
+      const inPlace = this.memory.view(r, length);
+      if (inPlace !== null) view = new DataView(inPlace.buffer, inPlace.byteOffset, length);
+      else {
+        copied = true;
+        if (this.#scratch.length < length) {
+          this.#scratch = new Uint8Array(Math.max(length, 2 * this.#scratch.length));
+          this.#scratchView = new DataView(this.#scratch.buffer);
+        }
+        this.memory.copyOut(r, this.#scratch.subarray(0, length));
+        view = this.#scratchView;
+      }
     }
     this.#readIndex = advanceIndex(r, length + VMPACKET_TRAILER_SIZE, size);
-    return new RingPacket(type, flags, transactionId, offset8, len8, r, bytes, copied);
+    return new RingPacket(type, flags, transactionId, offset8, len8, r, view, viewOffset, copied);
   }
 
   /**

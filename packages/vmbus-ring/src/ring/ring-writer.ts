@@ -112,7 +112,26 @@ export class RingWriter {
     if (space !== null) return space;
     const w = this.#writeIndex;
     const footprint = vmPacketFootprint(len8);
-    if (footprint <= ASSEMBLE_BYTES) {
+    const dv = this.memory.dataView;
+    if (dv !== null && w + footprint <= this.#size) {
+      // One contiguous stretch (the common case): write straight into the ring.
+      const bytes = this.memory.dataBytes!;
+      this.#encodeDescriptor(dv, w, header, len8);
+      let at = w + VMPACKET_DESCRIPTOR_SIZE;
+      if (single !== null) {
+        bytes.set(single, at);
+        at += single.length;
+      } else {
+        for (const p of list) {
+          bytes.set(p, at);
+          at += p.length;
+        }
+      }
+      const end = w + len8 * 8;
+      while (at < end) bytes[at++] = 0;
+      dv.setUint32(end, 0, true);
+      dv.setUint32(end + 4, w, true);
+    } else if (footprint <= ASSEMBLE_BYTES) {
       // Small packets: one copy into the ring instead of three or more.
       const s = this.#scratch;
       this.#encodeDescriptor(this.#scratchView, 0, header, len8);

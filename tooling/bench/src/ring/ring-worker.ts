@@ -104,9 +104,8 @@ function pvlabConsumer(): void {
   while (Atomics.load(ctl, Ctl.STOP) === 0) {
     const r = reader.read();
     if (r.ok) {
-      const p = r.bytes;
       // The sequence number: the first u32 of the payload, read in place.
-      tally.packet((p[16]! | (p[17]! << 8) | (p[18]! << 16) | (p[19]! << 24)) >>> 0);
+      tally.packet(r.view.getUint32(r.viewOffset + r.offset8 * 8, true));
       uncommitted += r.len8 * 8 + 8;
       if (uncommitted >= commitEvery) {
         reader.commit();
