@@ -1,6 +1,11 @@
 export { GuestFault, isGuestFault } from '@pvlab/hypercall';
 export type { GuestProgram, GuestProgramCpu } from '@pvlab/hypercall/guest';
-export type { Diagnostic, HypercallDescriptor } from '@pvlab/hypercall/host';
+export {
+  type Diagnostic,
+  type HypercallDescriptor,
+  HypercallSuspended,
+  isHypercallSuspended,
+} from '@pvlab/hypercall/host';
 export { type CreateVmOptions, MAX_VCPUS, type ResolvedVmOptions, VmOptionError } from './options.js';
 export { OPTIONAL_PACKAGES } from './packages.js';
 export { type CliOutput, runPvlabHost } from './program.js';

@@ -1,5 +1,6 @@
 import type { HostExtension } from '@pvlab/hypercall/host';
 import { tlbIpiExtension } from '@pvlab/tlb-ipi/host';
+import { vtlExtension } from '@pvlab/vtl/host';
 import type { ResolvedVmOptions } from './options.js';
 
 /** Builds a package's host extension from the VM's resolved options. */
@@ -11,6 +12,8 @@ export type PackageExtensionFactory = (options: ResolvedVmOptions) => HostExtens
  */
 export const PACKAGE_EXTENSIONS: Readonly<Record<string, PackageExtensionFactory>> = {
   'tlb-ipi': (options) => tlbIpiExtension({ flush: options.tlbFlush }),
+  // After tlb-ipi: it hooks tlb-ipi's flushes for the TLB-flush inhibit.
+  vtl: () => vtlExtension(),
 };
 
 /** Packages of arm64 VMs, which `createVm({ arch: 'arm64' })` composes itself (no Hyper-V dispatcher). */

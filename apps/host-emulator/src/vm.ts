@@ -24,6 +24,7 @@ import {
   type StolenTimeUpdate,
   VmmError,
 } from '@pvlab/pv-time/host';
+import { VTL_PACKAGE, type VtlHostState, vtlHostState } from '@pvlab/vtl/host';
 import { type CreateVmOptions, type ResolvedVmOptions, resolveVmOptions } from './options.js';
 import { PACKAGE_EXTENSIONS } from './packages.js';
 import { parseSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, type VmSnapshot } from './snapshot.js';
@@ -170,6 +171,32 @@ export class VirtualProcessor implements GuestCpu {
   preempt(ns: bigint): void {
     const update = this.#vm.pvTimeOf('preempt').preempt(this.index, ns);
     if (update) this.#vm.recordSteal(update);
+  }
+
+  /**
+   * The VTL this VP runs in (HvRegisterVsmVpStatus.ActiveVtl): changed by HvCallVtlCall and
+   * HvCallVtlReturn. 0 on an arm64 VM or without the vtl package.
+   */
+  get activeVtl(): number {
+    const vtl = this.#vm.partitionOpen().extensionState<VtlHostState>(VTL_PACKAGE);
+    return vtl === undefined ? 0 : vtl.activeVtl(this.index);
+  }
+
+  /**
+   * The host's TLB-flush inhibit for this VP, like the proposed KVM_HYPERV_SET_TLB_FLUSH_INHIBIT
+   * ioctl: while set, a flush hypercall that targets this VP suspends its caller. Clearing it
+   * (when no TlbLocked bit holds the lock) resumes them; returns the VPs resumed.
+   */
+  setTlbFlushInhibit(inhibit: boolean): number[] {
+    return vtlHostState(this.#vm.partitionOpen()).setTlbFlushInhibit(this.index, inhibit);
+  }
+
+  /**
+   * The VP this one is suspended on (its flush hypercall threw `HypercallSuspended`), or `null`.
+   * Once the lock is cleared it is `null` again and the guest re-issues the same hypercall.
+   */
+  get suspendedOn(): number | null {
+    return this.#vm.partitionOpen().vp(this.index).suspendedOn;
   }
 
   /** HvCallNotifyLongSpinWait calls this VP made, and the last SpinCount it reported. */

@@ -80,6 +80,7 @@ describe('vm.save / restoreVm', () => {
       'memory',
       'hypercall',
       'tlb-ipi',
+      'vtl',
       'vcpu/0',
       'vcpu/1',
       'vcpu/2',

@@ -1,7 +1,8 @@
 import type { HvFeatureName } from '@pvlab/hypercall';
 import type { HostExtension, HypercallDescriptor } from '@pvlab/hypercall/host';
 import { enablePartitionVtl, enableVpVtl } from './enable.js';
-import { resolveVtlOptions, VTL_PACKAGE, type VtlHostOptions, VtlHostState } from './state.js';
+import { vtlSnapshotPart } from './snapshot.js';
+import { resolveVtlOptions, VTL_PACKAGE, type VtlHostOptions, VtlHostState, vtlHostState } from './state.js';
 import { getVpRegisters, setVpRegisters } from './vp-registers.js';
 import { vtlCall, vtlReturn } from './vtl-call.js';
 
@@ -35,5 +36,6 @@ export function vtlExtension(options: VtlHostOptions = {}): HostExtension {
       for (const d of descriptors) partition.dispatcher.register(d);
       state.hookTlbIpi();
     },
+    snapshotPart: (partition) => vtlSnapshotPart(vtlHostState(partition)),
   };
 }
