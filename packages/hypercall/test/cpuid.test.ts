@@ -6,6 +6,7 @@ import { makePartition, titled } from './fixtures.ts';
 /** Spec 01 "CPUID bits relevant to these specs", one row per bit, transcribed. */
 const SPEC_FEATURE_BITS: readonly [HvFeatureName, number, CpuidRegister, number][] = [
   ['AccessHypercallMsrs', 0x4000_0003, 'eax', 5],
+  ['AccessSynicRegs', 0x4000_0003, 'eax', 2],
   ['AccessVpIndex', 0x4000_0003, 'eax', 6],
   ['CreatePartitions', 0x4000_0003, 'ebx', 0],
   ['AccessPartitionId', 0x4000_0003, 'ebx', 1],

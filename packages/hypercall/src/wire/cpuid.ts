@@ -53,6 +53,12 @@ export const HvFeature = {
     bit: 5,
     description: 'GUEST_OS_ID and HYPERCALL MSRs',
   },
+  AccessSynicRegs: {
+    leaf: 0x4000_0003,
+    register: 'eax',
+    bit: 2,
+    description: 'SynIC MSRs (SCONTROL, SVERSION, SIEFP, SIMP, EOM, SINT0-15)',
+  },
   AccessVpIndex: { leaf: 0x4000_0003, register: 'eax', bit: 6, description: 'VP_INDEX MSR' },
   CreatePartitions: { leaf: 0x4000_0003, register: 'ebx', bit: 0, description: 'CreatePartitions privilege' },
   AccessPartitionId: {
