@@ -1,7 +1,8 @@
+import { GET_VTL_LAYOUTS, type GetVtlLayout } from '@pvlab/vtl/guest';
 import type { KernelOptions, VpIndexBug, Workload } from './kernel.js';
 
 /** The workloads, in the order the kernel runs them. */
-export const WORKLOADS: readonly Workload[] = ['spin-wait', 'ipi', 'ring', 'tlb'];
+export const WORKLOADS: readonly Workload[] = ['spin-wait', 'ipi', 'ring', 'tlb', 'vtl'];
 
 /** Raised for a `--guest-arg` the kernel does not accept; the message names it and what is accepted. */
 export class KernelArgError extends Error {
@@ -13,6 +14,7 @@ const ACCEPTED = {
   'vp-index-bug': "0, 1 (= 'inval'), 'inval' or 'stale-zero'",
   native: '0 or 1',
   'per-cpu-layout': "'separate' or 'shared-page'",
+  'get-vtl': GET_VTL_LAYOUTS.map((l) => `'${l}'`).join(', '),
 } as const;
 
 /**
@@ -56,6 +58,10 @@ export function kernelOptionsFromArgs(args: Readonly<Record<string, string>>): K
       case 'per-cpu-layout':
         if (value !== 'separate' && value !== 'shared-page') throw bad();
         options.perCpuLayout = value;
+        break;
+      case 'get-vtl':
+        if (!(GET_VTL_LAYOUTS as readonly string[]).includes(value)) throw bad();
+        options.getVtlLayout = value as GetVtlLayout;
         break;
       default:
         throw new KernelArgError(

@@ -18,3 +18,4 @@ export {
   shootdownUserGva,
   type TlbWorkloadCounts,
 } from './tlb-workload.js';
+export { runVtlScenario, type VtlScenarioReport } from './vtl-workload.js';

@@ -18,6 +18,7 @@ import {
   NativeApic,
   TlbShootdown,
 } from '@pvlab/tlb-ipi/guest';
+import { GetVtlError, type GetVtlLayout, getVtl } from '@pvlab/vtl/guest';
 import { WORKLOADS } from './args.js';
 import { IpiWorkload } from './ipi-workload.js';
 import {
@@ -37,9 +38,10 @@ import {
   VP_INDEX_TABLE_GPA,
 } from './layout.js';
 import { runTlbWorkload, type TlbWorkloadCounts } from './tlb-workload.js';
+import { runVtlScenario, type VtlScenarioReport } from './vtl-workload.js';
 
 /** A workload the kernel can run once its CPUs are up. */
-export type Workload = 'spin-wait' | 'ipi' | 'ring' | 'tlb';
+export type Workload = 'spin-wait' | 'ipi' | 'ring' | 'tlb' | 'vtl';
 
 /**
  * The historical `hv_vp_index[]` bugs to reproduce (spec 02 rule 8): `inval` — a VP_INVAL entry
@@ -60,6 +62,11 @@ export interface KernelOptions {
   readonly vpIndexBug?: VpIndexBug;
   /** Do not install the enlightened flush and IPI paths: native IPIs and shootdowns only. */
   readonly native?: boolean;
+  /**
+   * Where get_vtl() puts its output (default `fixed`, the 2024 fix); `overlap-bug` reproduces the
+   * 2023 original (output == input), which strict mode flags.
+   */
+  readonly getVtlLayout?: GetVtlLayout;
 }
 
 /** What one CPU reports at the end. */
@@ -80,6 +87,10 @@ export interface KernelCpuReport {
   };
   /** The TLB-shootdown workload: shootdowns by path, and native requests served for others. */
   readonly tlb: TlbWorkloadCounts & { readonly served: number };
+  /** The VTL get_vtl() read as the CPU came online (null when the hypervisor gives no AccessVpRegisters). */
+  readonly bootVtl: number | null;
+  /** The VTL1 scenario (CPUs 0 and 1). */
+  readonly vtl: VtlScenarioReport;
 }
 
 const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
@@ -190,8 +201,20 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
     layout: options.perCpuLayout ?? 'separate',
   });
   const pages = state.hypercalls.pages;
+  // Linux (CONFIG_HYPERV_VTL_MODE) reads its VTL once per CPU with get_vtl(); it needs the
+  // AccessVpRegisters privilege (CPUID 0x40000003 EBX bit 17).
+  const vsm = ((info.features.ebx >>> 17) & 1) === 1 ? getVtlLayoutOrFixed(options) : undefined;
+  let bootVtl: number | null = null;
+  if (vsm !== undefined) {
+    try {
+      bootVtl = getVtl(ctx, state.hypercalls, { layout: vsm });
+    } catch (e) {
+      if (e instanceof GetVtlError) cpu.fail(e.message);
+      throw e;
+    }
+  }
   cpu.log(
-    `CPU${cpu.index}: online, VP index ${state.vpIndex}, input page 0x${pages.inputGpa.toString(16)}, output page 0x${pages.outputGpa.toString(16)}`,
+    `CPU${cpu.index}: online, VP index ${state.vpIndex}, input page 0x${pages.inputGpa.toString(16)}, output page 0x${pages.outputGpa.toString(16)}${bootVtl === null ? '' : `, VTL ${bootVtl}`}`,
   );
   const env = hvCpuEnv({
     self: cpu.index,
@@ -249,6 +272,17 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
     }
   }
 
+  let vtl: VtlScenarioReport = { role: 'none' };
+  if (workloads.has('vtl')) {
+    // The scenario needs AccessVsm (CPUID 0x40000003 EBX bit 16), the VTL register calls and
+    // the flush hypercalls (a native shootdown has no flush inhibit to wait for).
+    if (((info.features.ebx >>> 16) & 1) === 1 && vsm !== undefined && hv.env.remoteTlbFlush) {
+      vtl = runVtlScenario(cpu, ctx, state.hypercalls, (n) => table.get(n), vsm);
+    } else if (cpu.index === 0) {
+      cpu.log('vtl: no VSM (AccessVsm/AccessVpRegisters) or no flush hypercalls: scenario skipped');
+    }
+  }
+
   // Everyone done, then everyone takes its last interrupts: no IPI can be in flight after that.
   Atomics.add(globals, KernelGlobal.workloadsDone / 4, 1);
   idt.spinUntil(() => Atomics.load(globals, KernelGlobal.workloadsDone / 4) === cpu.vcpus);
@@ -285,9 +319,15 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
     ringIpi,
     ipi,
     tlb: { ...tlb, served: shootdown.counters.served },
+    bootVtl,
+    vtl,
   };
   cpu.report('kernel', report);
   return report;
+}
+
+function getVtlLayoutOrFixed(options: KernelOptions): GetVtlLayout {
+  return options.getVtlLayout ?? 'fixed';
 }
 
 /** HvCallNotifyLongSpinWait `count` times, alternating the memory and the fast form. */

@@ -33,6 +33,9 @@ export const KernelGlobal = {
   drained: 4,
 } as const;
 
+/** The VTL scenario's flags (u32 words), in the kernel-globals page after the counters. */
+export const VTL_FLAGS_GPA = KERNEL_GLOBALS_GPA + 0x100n;
+
 /** The vector the boot CPU sends to start a secondary CPU (our INIT-SIPI). */
 export const STARTUP_VECTOR = 0xf0;
 /** The vector of the IPI ring in the workload. */
