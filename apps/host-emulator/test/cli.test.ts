@@ -130,6 +130,37 @@ describe('pvlab-host', () => {
     expect(existsSync(snap)).toBe(false);
   });
 
+  it('get_vtl on every CPU: the fixed layout passes and prints VTL 0; the 2023 overlap bug exits 1 with the conformance diagnostic', async () => {
+    const fixed = await run('run', '--vcpus', '2', '--seed', '3', '--guest-arg', 'workload=none');
+    expect(fixed.code).toBe(0);
+    expect(fixed.out).toMatch(/CPU1: online, VP index 1, .*, VTL 0/);
+    const bug = await run(
+      'run',
+      '--vcpus',
+      '2',
+      '--seed',
+      '3',
+      '--guest-arg',
+      'workload=none',
+      '--guest-arg',
+      'get-vtl=overlap-bug',
+    );
+    expect(bug.code).toBe(1);
+    expect(bug.err).toMatch(
+      /conformance \[spec01\.rule6\.overlap\] VP 1: input list \[0x112000, \+20\) overlaps output list \[0x112000, \+16\)/,
+    );
+  });
+
+  it('demo runs the VTL1 scenario: VtlCall, the TLB lock, a flush that waits for it, VtlReturn', async () => {
+    const r = await run('demo', '--seed', '5', '--trace', join(dir, 'vtl-demo.json'));
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('vtl: CPU1 VtlCall → VTL 1, TLB locked for 4 points, VtlReturn → VTL 0');
+    expect(r.out).toMatch(
+      /vtl: CPU0's flush of CPU1 (waited for CPU1's VTL1 TLB lock, then completed|came after the lock was released)/,
+    );
+    expect(r.out).toMatch(/HvCallVtlCall\s+1\s/);
+  });
+
   it('demo boots the guest-emulator on 4 vCPU threads, prints the boot log, the summary and the trace path', async () => {
     const trace = join(dir, 'demo.json');
     const r = await run('demo', '--trace', trace);
