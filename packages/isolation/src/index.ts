@@ -1,2 +1,3 @@
-// Not implemented yet: issue #7 fills this package. It exports nothing until then.
-export {};
+export * from './errors.js';
+export * from './page-list-view.js';
+export * from './wire/index.js';

@@ -1,0 +1,107 @@
+import { HvStatus } from '@pvlab/hypercall';
+import { type RepHypercallDescriptor, type RepOutcome, requireFeatures } from '@pvlab/hypercall/host';
+import {
+  HostVisibility,
+  HV_PARTITION_ID_SELF,
+  IsolationCallCode,
+  ModifyVisibilityFlags,
+  ModifyVisibilityInput,
+  QUERY_VISIBILITY_OUTPUT_ELEMENT_BYTES,
+  QueryVisibilityInput,
+} from '../wire/visibility.js';
+import type { IsolationHostState } from './state.js';
+
+/** Both calls need the Isolation privilege (CPUID 0x40000003 EBX bit 22); closed → ACCESS_DENIED. */
+const isolationGate = requireFeatures('Isolation');
+
+/**
+ * HvCallModifySparseGpaPageHostVisibility (0x00DB, rep, 16-byte header, u64 PFN per rep, no
+ * output, memory form only). Checks, in order: PartitionId ≠ SELF → ACCESS_DENIED (openvmm);
+ * RsvdZ bits or HostVisibility 2 (or 1 under the `refuse` policy) → INVALID_PARAMETER; any PFN of
+ * this invocation outside RAM → OPERATION_DENIED with nothing changed (openvmm validates the
+ * whole list first). Then each page takes the visibility; a page that flips between private and
+ * host-visible is scrambled (the other side sees garbage).
+ */
+export function modifySparseGpaPageHostVisibility(state: IsolationHostState): RepHypercallDescriptor {
+  return {
+    kind: 'rep',
+    code: IsolationCallCode.HvCallModifySparseGpaPageHostVisibility,
+    name: 'HvCallModifySparseGpaPageHostVisibility',
+    fixedInputBytes: ModifyVisibilityInput.headerBytes,
+    inputElementBytes: ModifyVisibilityInput.elementBytes,
+    outputElementBytes: 0,
+    fast: 'none',
+    gate: isolationGate,
+    handler(call): RepOutcome {
+      const input = call.input;
+      const fail = (status: number): RepOutcome => ({ status, repsCompleted: call.repStart });
+      if (input.getBigUint64(ModifyVisibilityInput.partitionId, true) !== HV_PARTITION_ID_SELF)
+        return fail(HvStatus.ACCESS_DENIED);
+      const flags = input.getBigUint64(ModifyVisibilityInput.hostVisibility, true);
+      if (ModifyVisibilityFlags.reservedZeroBits(flags) !== 0n) return fail(HvStatus.INVALID_PARAMETER);
+      const visibility = ModifyVisibilityFlags.decode(flags).HostVisibility;
+      if (visibility === 2) return fail(HvStatus.INVALID_PARAMETER);
+      if (visibility === HostVisibility.READ_ONLY && state.readOnlyVisibility === 'refuse')
+        return fail(HvStatus.INVALID_PARAMETER);
+      const pages = state.visibility.pages;
+      for (let i = call.repStart; i < call.repEnd; i++) {
+        const pfn = input.getBigUint64(call.inputElementOffset(i), true);
+        if (pfn >= BigInt(pages)) return fail(HvStatus.OPERATION_DENIED);
+      }
+      const target = visibility as 0 | 1 | 3;
+      let converted = 0;
+      for (let i = call.repStart; i < call.repEnd; i++) {
+        const pfn = Number(input.getBigUint64(call.inputElementOffset(i), true));
+        const old = state.visibility.get(pfn);
+        if (old === target) continue;
+        // Private↔shared re-keys the page; READ_ONLY↔READ_WRITE only changes the host's rights.
+        if ((old === 0) !== (target === 0)) {
+          state.scrambler.convert(state.ram, pfn);
+          converted++;
+        }
+        state.visibility.set(pfn, target);
+      }
+      state.counters.modifyCalls++;
+      state.counters.pagesConverted += converted;
+      state.emit({
+        kind: 'visibility-changed',
+        vp: call.vp,
+        visibility: target,
+        pages: call.repEnd - call.repStart,
+        converted,
+      });
+      return { status: HvStatus.SUCCESS, repsCompleted: call.repEnd };
+    },
+  };
+}
+
+/**
+ * HvCallQuerySparseGpaPageHostVisibility (0x011C, rep, 8-byte header, u64 PFN in, one
+ * HostVisibility out per PFN, memory form only). PartitionId ≠ SELF → ACCESS_DENIED; the first
+ * PFN outside RAM → OPERATION_DENIED with the elements before it completed (openvmm).
+ */
+export function querySparseGpaPageHostVisibility(state: IsolationHostState): RepHypercallDescriptor {
+  return {
+    kind: 'rep',
+    code: IsolationCallCode.HvCallQuerySparseGpaPageHostVisibility,
+    name: 'HvCallQuerySparseGpaPageHostVisibility',
+    fixedInputBytes: QueryVisibilityInput.headerBytes,
+    inputElementBytes: QueryVisibilityInput.elementBytes,
+    outputElementBytes: QUERY_VISIBILITY_OUTPUT_ELEMENT_BYTES,
+    fast: 'none',
+    gate: isolationGate,
+    handler(call): RepOutcome {
+      const input = call.input;
+      if (input.getBigUint64(QueryVisibilityInput.partitionId, true) !== HV_PARTITION_ID_SELF)
+        return { status: HvStatus.ACCESS_DENIED, repsCompleted: call.repStart };
+      const pages = BigInt(state.visibility.pages);
+      for (let i = call.repStart; i < call.repEnd; i++) {
+        const pfn = input.getBigUint64(call.inputElementOffset(i), true);
+        if (pfn >= pages) return { status: HvStatus.OPERATION_DENIED, repsCompleted: i };
+        call.output.setUint8(call.outputElementOffset(i), state.visibility.get(Number(pfn)));
+      }
+      state.counters.queryCalls++;
+      return { status: HvStatus.SUCCESS, repsCompleted: call.repEnd };
+    },
+  };
+}

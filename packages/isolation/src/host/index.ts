@@ -1,0 +1,7 @@
+export * from './extension.js';
+export * from './host-memory.js';
+export * from './hypercalls.js';
+export * from './isolated-guest-memory.js';
+export * from './scramble.js';
+export * from './state.js';
+export * from './visibility-map.js';

@@ -1,0 +1,3 @@
+export * from './alias.js';
+export * from './isolation-config.js';
+export * from './visibility.js';
