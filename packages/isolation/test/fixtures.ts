@@ -82,13 +82,14 @@ export class TestVm {
       fast?: boolean;
     },
     slots: readonly bigint[],
+    inputGpa = INPUT_GPA,
   ): { status: HvStatusCode; reps: number } {
     for (const [i, v] of slots.entries()) this.ram.writeU64(INPUT_GPA + BigInt(8 * i), v);
     const regs = new X64HypercallRegisters();
     regs.control = encodeHypercallControl(control);
     if (control.fast === true) regs.loadSlots(slots);
     else {
-      regs.rdx = INPUT_GPA;
+      regs.rdx = inputGpa;
       regs.r8 = OUTPUT_GPA;
     }
     const r = decodeHypercallResult(this.partition.hypercall(0, regs));
