@@ -105,9 +105,10 @@ describe('IsolatedGuestMemory faults', () => {
 
   it('an access spanning a good and a bad page faults at the bad page', () => {
     const vm = matrixVm();
-    const err = (() => {
+    const err = ((): IsolationFault | undefined => {
       try {
         vm.state.guestMemory.read(aliasOf(READ_ONLY_PFN) + 0xff0n, 0x20);
+        return undefined;
       } catch (e) {
         return e as IsolationFault;
       }
