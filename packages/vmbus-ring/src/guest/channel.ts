@@ -1,0 +1,86 @@
+import type { HvStatusCode } from '@pvlab/hypercall';
+import type { RingReader } from '../ring/ring-reader.js';
+import type { PacketHeader, RingWriter } from '../ring/ring-writer.js';
+import type { RingCorruptError } from '../wire/validate.js';
+import type { GuestOffer } from './vmbus-client.js';
+
+/** A packet the guest received, copied out of the ring. */
+export interface ReceivedPacket {
+  readonly type: number;
+  readonly flags: number;
+  readonly transactionId: bigint;
+  /** The payload with its padding to 8 bytes. */
+  readonly payload: Uint8Array;
+}
+
+/** What `sendPacket` did. */
+export type SendOutcome =
+  | { readonly ok: true; readonly signalled: boolean; readonly status?: HvStatusCode }
+  | { readonly ok: false; readonly reason: 'full'; readonly needed: number }
+  | { readonly ok: false; readonly reason: 'corrupt'; readonly error: RingCorruptError };
+
+/** An open channel on the guest side: the guest→host ring's writer, the host→guest ring's reader. */
+export class GuestChannel {
+  readonly offer: GuestOffer;
+  readonly gpadl: number;
+  readonly writer: RingWriter;
+  readonly reader: RingReader;
+  readonly #signal: () => HvStatusCode;
+  /** Signals sent to the host (for tests and traces). */
+  signals = 0;
+  /** The first corruption the inbound ring reported. */
+  corrupt: RingCorruptError | null = null;
+
+  constructor(o: {
+    offer: GuestOffer;
+    gpadl: number;
+    writer: RingWriter;
+    reader: RingReader;
+    signalHost: () => HvStatusCode;
+  }) {
+    this.offer = o.offer;
+    this.gpadl = o.gpadl;
+    this.writer = o.writer;
+    this.reader = o.reader;
+    this.#signal = o.signalHost;
+  }
+
+  get relid(): number {
+    return this.offer.relid;
+  }
+
+  /** Signals the host (spec 04 rule 12) and returns the HvCallSignalEvent status. */
+  signalHost(): HvStatusCode {
+    this.signals++;
+    return this.#signal();
+  }
+
+  /**
+   * `vmbus_sendpacket`: one packet on the guest→host ring; signals the host when the ring says so
+   * (it was empty and the host is not masked, spec 04 rule 4). A full ring writes nothing.
+   */
+  sendPacket(payload: Uint8Array | readonly Uint8Array[], header: PacketHeader): SendOutcome {
+    const w = this.writer.tryWrite(payload, header);
+    if (!w.ok) return w;
+    if (!w.signal) return { ok: true, signalled: false };
+    return { ok: true, signalled: true, status: this.signalHost() };
+  }
+
+  /**
+   * Reads up to `max` packets from the host→guest ring (copies), publishes the read index, and
+   * signals the host when that frees the space its blocked writer asked for (spec 04 rule 7).
+   */
+  receivePackets(max = Number.POSITIVE_INFINITY): ReceivedPacket[] {
+    const out: ReceivedPacket[] = [];
+    while (out.length < max) {
+      const p = this.reader.read();
+      if (!p.ok) {
+        if (p.reason === 'corrupt') this.corrupt ??= p.error;
+        break;
+      }
+      out.push({ type: p.type, flags: p.flags, transactionId: p.transactionId, payload: p.payload.slice() });
+    }
+    if (out.length > 0 && this.reader.commit()) this.signalHost();
+    return out;
+  }
+}

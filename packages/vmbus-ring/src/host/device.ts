@@ -1,0 +1,116 @@
+/**
+ * Synthetic devices behind VMBus channels: the `VmbusDevice` interface the server offers and
+ * drives, the `HostChannel` an open channel gives it (its two rings and the guest signal), and
+ * `EchoDevice`, which answers every in-band packet.
+ */
+import type { RingReader } from '../ring/ring-reader.js';
+import type { RingWriter } from '../ring/ring-writer.js';
+import { guidBytes } from '../wire/guid.js';
+import { VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED, VmPacketType } from '../wire/packet.js';
+import type { RingCorruptError } from '../wire/validate.js';
+
+/** An open channel as its device sees it. */
+export interface HostChannel {
+  readonly relid: number;
+  readonly connectionId: number;
+  /** The VP the guest named in OPENCHANNEL: host→guest signals go to its SINT 2. */
+  readonly targetVp: number;
+  readonly openId: number;
+  readonly userData: Uint8Array;
+  /** Reads the guest→host ring. */
+  readonly reader: RingReader;
+  /** Writes the host→guest ring. */
+  readonly writer: RingWriter;
+  /** Signals the guest: sets the channel's event flag (child_relid) and asserts SINT 2 on targetVp. */
+  signalGuest(): void;
+}
+
+/** A synthetic device: what it offers, and what it does when its channel opens, is signalled, closes. */
+export interface VmbusDevice {
+  /** For traces and errors. */
+  readonly name: string;
+  /** OFFERCHANNEL if_type (16 wire bytes). */
+  readonly interfaceType: Uint8Array;
+  /** OFFERCHANNEL if_instance (16 wire bytes). */
+  readonly interfaceInstance: Uint8Array;
+  /** Offer a monitor id (the guest then signals through the monitor page, spec 04 rule 12). */
+  readonly monitored?: boolean;
+  /** The channel opened: its rings are ready. */
+  open(channel: HostChannel): void;
+  /** The guest signalled the channel (HvCallSignalEvent, or its monitor bit when the host polled). */
+  signal(channel: HostChannel): void;
+  /** The channel closed (CLOSECHANNEL, rescind or UNLOAD): drop the rings. */
+  close(channel: HostChannel): void;
+}
+
+/** The echo device's interface type (pvlab's own GUID; no Hyper-V device uses it). */
+export const ECHO_DEVICE_INTERFACE_TYPE = '8c2eaf3d-32a7-4b09-ab99-bd1f1c86b501';
+
+/** What an `EchoDevice` has done. */
+export interface EchoCounters {
+  packets: number;
+  completions: number;
+  /** Times the host→guest ring was full and the device waited for the guest. */
+  stalls: number;
+}
+
+/**
+ * Answers each in-band packet (VM_PKT_DATA_INBAND) on the host→guest ring: with a completion
+ * (VM_PKT_COMP, the request's trans_id, the same payload) when it asks for one
+ * (COMPLETION_REQUESTED), else with an in-band packet carrying the same payload and trans_id.
+ * Other packet types are consumed and ignored. A full ring stops the drain with the packet left
+ * unread (the writer has published pending_send_sz); the guest's read signal resumes it.
+ */
+export class EchoDevice implements VmbusDevice {
+  readonly name: string;
+  readonly interfaceType = guidBytes(ECHO_DEVICE_INTERFACE_TYPE);
+  readonly interfaceInstance: Uint8Array;
+  readonly monitored: boolean;
+  readonly counters: EchoCounters = { packets: 0, completions: 0, stalls: 0 };
+  /** The first corruption either ring reported; the device stops using the channel after it. */
+  corrupt: RingCorruptError | null = null;
+
+  constructor(options: { name?: string; instance?: string; monitored?: boolean } = {}) {
+    this.name = options.name ?? 'echo';
+    this.interfaceInstance = guidBytes(options.instance ?? '00000000-0000-0000-0000-000000000001');
+    this.monitored = options.monitored ?? false;
+  }
+
+  open(): void {
+    this.corrupt = null;
+  }
+
+  close(): void {}
+
+  signal(channel: HostChannel): void {
+    if (this.corrupt) return;
+    let signalGuest = false;
+    for (;;) {
+      const p = channel.reader.read();
+      if (!p.ok) {
+        if (p.reason === 'corrupt') this.corrupt = p.error;
+        break;
+      }
+      if (p.type !== VmPacketType.DATA_INBAND) {
+        if (channel.reader.commit()) signalGuest = true;
+        continue;
+      }
+      const completion = (p.flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED) !== 0;
+      const w = channel.writer.tryWrite(p.payload, {
+        type: completion ? VmPacketType.COMP : VmPacketType.DATA_INBAND,
+        transactionId: p.transactionId,
+      });
+      if (!w.ok) {
+        channel.reader.revert();
+        if (w.reason === 'corrupt') this.corrupt = w.error;
+        else this.counters.stalls++;
+        break;
+      }
+      this.counters.packets++;
+      if (completion) this.counters.completions++;
+      if (w.signal) signalGuest = true;
+      if (channel.reader.commit()) signalGuest = true;
+    }
+    if (signalGuest) channel.signalGuest();
+  }
+}

@@ -1,0 +1,5 @@
+export * from './device.js';
+export * from './extension.js';
+export * from './synic.js';
+export * from './synic-hypercalls.js';
+export * from './vmbus-server.js';

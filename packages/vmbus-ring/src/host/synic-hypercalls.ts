@@ -1,0 +1,121 @@
+/**
+ * HvCallPostMessage (0x005C) and HvCallSignalEvent (0x005D) and the connections they address
+ * (TLFS hypercall pages; KVM `kvm_hvcall_signal_event`; QEMU hw/hyperv `hyperv_hcall_post_message`).
+ * A connection id names a host port: a message port takes posted messages, an event port takes
+ * signals. Statuses, in the order they are checked, are in the package README.
+ */
+import { HvStatus, type HvStatusCode } from '@pvlab/hypercall';
+import { requireFeatures, type SimpleHypercallDescriptor } from '@pvlab/hypercall/host';
+import {
+  HV_MESSAGE_PAYLOAD_BYTES,
+  HV_MESSAGE_TYPE_HYPERVISOR_MASK,
+  PostMessageInput,
+  SignalEventInput,
+  SynicCallCode,
+} from '../wire/synic.js';
+
+/** Takes a message posted to a connection; returns SUCCESS or INSUFFICIENT_BUFFERS. */
+export type MessagePortHandler = (vp: number, messageType: number, payload: Uint8Array) => HvStatusCode;
+/** Takes a signal on a connection (flag number already checked). */
+export type EventPortHandler = (vp: number, flagNumber: number) => void;
+
+interface EventPort {
+  handler: EventPortHandler;
+  flagCount: number;
+  deleted: boolean;
+}
+
+/** The host's ports by connection id. */
+export class SynicPorts {
+  readonly #messages = new Map<number, { handler: MessagePortHandler; deleted: boolean }>();
+  readonly #events = new Map<number, EventPort>();
+
+  /** Connects a message port. A second port on the same id is a host bug. */
+  connectMessagePort(connectionId: number, handler: MessagePortHandler): void {
+    if (this.#messages.get(connectionId)?.deleted === false) {
+      throw new Error(`message connection ${connectionId} already has a port`);
+    }
+    this.#messages.set(connectionId, { handler, deleted: false });
+  }
+
+  /** Connects (or reconnects) an event port with `flagCount` flags (1 for a VMBus channel). */
+  connectEventPort(connectionId: number, handler: EventPortHandler, flagCount = 1): void {
+    if (this.#events.get(connectionId)?.deleted === false) {
+      throw new Error(`event connection ${connectionId} already has a port`);
+    }
+    this.#events.set(connectionId, { handler, flagCount, deleted: false });
+  }
+
+  /** Deletes the event port: signals on the connection then get INVALID_PORT_ID. */
+  deleteEventPort(connectionId: number): void {
+    const port = this.#events.get(connectionId);
+    if (port) port.deleted = true;
+  }
+
+  /** Forgets a connection entirely: INVALID_CONNECTION_ID again. */
+  forgetEventConnection(connectionId: number): void {
+    this.#events.delete(connectionId);
+  }
+
+  /** `true` while the event connection has a live port. */
+  hasEventPort(connectionId: number): boolean {
+    return this.#events.get(connectionId)?.deleted === false;
+  }
+
+  /** HvCallPostMessage's checks after the dispatcher's, in order. */
+  post(vp: number, input: DataView): HvStatusCode {
+    const at = (f: 'connectionId' | 'reserved' | 'messageType' | 'payloadSize') =>
+      input.getUint32(PostMessageInput.offsetOf(f), true);
+    if (at('reserved') !== 0) return HvStatus.INVALID_HYPERCALL_INPUT;
+    const size = at('payloadSize');
+    if (size > HV_MESSAGE_PAYLOAD_BYTES) return HvStatus.INVALID_PARAMETER;
+    const type = at('messageType');
+    if (type === 0 || (type & HV_MESSAGE_TYPE_HYPERVISOR_MASK) !== 0) return HvStatus.INVALID_PARAMETER;
+    const port = this.#messages.get(at('connectionId'));
+    if (port === undefined) return HvStatus.INVALID_CONNECTION_ID;
+    if (port.deleted) return HvStatus.INVALID_PORT_ID;
+    const off = input.byteOffset + PostMessageInput.offsetOf('payload');
+    const payload = new Uint8Array(input.buffer.slice(off, off + size));
+    return port.handler(vp, type, payload);
+  }
+
+  /** HvCallSignalEvent's checks after the dispatcher's, in order. */
+  signal(vp: number, value: bigint): HvStatusCode {
+    if (SignalEventInput.reservedZeroBits(value) !== 0n) return HvStatus.INVALID_HYPERCALL_INPUT;
+    const f = SignalEventInput.decode(value);
+    const port = this.#events.get(f.ConnectionId);
+    if (port === undefined) return HvStatus.INVALID_CONNECTION_ID;
+    if (port.deleted) return HvStatus.INVALID_PORT_ID;
+    if (f.FlagNumber >= port.flagCount) return HvStatus.INVALID_PARAMETER;
+    port.handler(vp, f.FlagNumber);
+    return HvStatus.SUCCESS;
+  }
+}
+
+/** HvCallPostMessage: simple, 256-byte input, memory form only, gated by PostMessages. */
+export function postMessageDescriptor(ports: SynicPorts): SimpleHypercallDescriptor {
+  return {
+    kind: 'simple',
+    code: SynicCallCode.HvCallPostMessage,
+    name: 'HvCallPostMessage',
+    fixedInputBytes: PostMessageInput.size,
+    outputBytes: 0,
+    fast: 'none',
+    gate: requireFeatures('PostMessages'),
+    handler: (call) => ports.post(call.vp, call.input),
+  };
+}
+
+/** HvCallSignalEvent: simple, 8-byte input, register fast form (Linux's), gated by SignalEvents. */
+export function signalEventDescriptor(ports: SynicPorts): SimpleHypercallDescriptor {
+  return {
+    kind: 'simple',
+    code: SynicCallCode.HvCallSignalEvent,
+    name: 'HvCallSignalEvent',
+    fixedInputBytes: 8,
+    outputBytes: 0,
+    fast: 'register',
+    gate: requireFeatures('SignalEvents'),
+    handler: (call) => ports.signal(call.vp, call.input.getBigUint64(0, true)),
+  };
+}
