@@ -102,7 +102,7 @@ describe('accessors: random GPAs give data or the documented error only', () => 
     'IsolatedGuestMemory: data, an IsolationFault or a MEMORY GuestFault — exactly as the rule says',
     (vis, g, n, access) => {
       const vm = new TestVm();
-      vis.forEach((v, pfn) => vm.setVisibility([pfn], v as 0 | 1 | 3));
+      for (const [pfn, v] of vis.entries()) vm.setVisibility([pfn], v as 0 | 1 | 3);
       const mem = vm.state.guestMemory;
       const expectOk = allowed((p) => vm.state.visibility.get(p), 'guest', access, g, n);
       try {
@@ -121,7 +121,7 @@ describe('accessors: random GPAs give data or the documented error only', () => 
     numRuns: 400,
   })('HostMemoryView: data or a HostAccessError — exactly as the rule says', (vis, g, n, access) => {
     const vm = new TestVm();
-    vis.forEach((v, pfn) => vm.setVisibility([pfn], v as 0 | 1 | 3));
+    for (const [pfn, v] of vis.entries()) vm.setVisibility([pfn], v as 0 | 1 | 3);
     const host = vm.state.hostMemory;
     const expectOk = allowed((p) => vm.state.visibility.get(p), 'host', access, g, n);
     expect(host.allows(g, n, access)).toBe(expectOk);
