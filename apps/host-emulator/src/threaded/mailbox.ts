@@ -6,6 +6,8 @@
  * re-check before blocking — no wake-up is lost.
  */
 
+import type { HypercallIo, HypercallWordIo } from '@pvlab/hypercall/host';
+
 /** What a vCPU stopped for. */
 export const ExitKind = {
   /** The worker loaded the guest and waits for its first run grant. */
@@ -85,6 +87,9 @@ const W_OUT_FIRST = 6;
 /** Words 8–9: a float64, when the vCPU last resumed after an exit (ms since the epoch). */
 const W_RESUMED_AT = 8;
 
+/** Mailbox registers 1..14 hold the 14 fast-call slots (RDX, R8, XMM0.lo … XMM5.hi). */
+export const FAST_SLOT_REGS = 14;
+
 /** Spins before blocking: enough for a round trip while both threads have a core. */
 export const SPIN_LIMIT = 2000;
 /** Spins before blocking when there are more threads than cores: spinning would only steal the peer's core. */
@@ -111,6 +116,8 @@ export class Mailboxes {
   readonly spinLimit: number;
   readonly #words: Int32Array;
   readonly #regs: BigUint64Array;
+  /** The registers as u32 halves (lo at 2i, hi at 2i + 1). */
+  readonly #u32: Uint32Array;
   readonly #times: Float64Array;
   readonly #bytes: Uint8Array;
 
@@ -120,6 +127,7 @@ export class Mailboxes {
     this.spinLimit = spinLimit;
     this.#words = new Int32Array(buffer);
     this.#regs = new BigUint64Array(buffer);
+    this.#u32 = new Uint32Array(buffer);
     this.#times = new Float64Array(buffer);
     this.#bytes = new Uint8Array(buffer);
   }
@@ -143,6 +151,17 @@ export class Mailboxes {
   }
   setReg(vp: number, i: number, v: bigint): void {
     this.#regs[this.#reg(vp, i)] = BigInt.asUintN(64, v);
+  }
+  /** Zeroes registers `from` .. `to` − 1 (no BigInt per register). */
+  zeroRegs(vp: number, from: number, to: number): void {
+    if (to > from) this.#u32.fill(0, this.#reg(vp, from) * 2, this.#reg(vp, to) * 2);
+  }
+  /** Half `half` (0 = bits 31:0) of register `i`, unsigned: no BigInt on the hot path. */
+  regWord(vp: number, i: number, half: 0 | 1): number {
+    return this.#u32[this.#reg(vp, i) * 2 + half]!;
+  }
+  setRegWord(vp: number, i: number, half: 0 | 1, v: number): void {
+    this.#u32[this.#reg(vp, i) * 2 + half] = v;
   }
   /** Register 15 doubles as the exit's timestamp (ms since the epoch, float64). */
   time(vp: number): number {
@@ -250,5 +269,52 @@ export class Mailboxes {
     Atomics.store(w, this.#word(vp, W_COMPLETION), completion);
     Atomics.store(w, this.#word(vp, W_STATE), State.COMPLETE);
     if (Atomics.load(w, this.#word(vp, W_SLEEPING)) !== 0) Atomics.notify(w, this.#word(vp, W_STATE));
+  }
+}
+
+/**
+ * A vCPU's mailbox registers as the dispatcher's `HypercallIo`: register 0 is RCX (the control
+ * value in, RAX the result out), 1..14 are RDX, R8, XMM0.lo … XMM5.hi. The dispatcher reads and
+ * writes them in place through `words`, so a hypercall needs no register copies.
+ */
+export class MailboxHypercallIo implements HypercallIo, HypercallWordIo {
+  readonly fastSlotCount = FAST_SLOT_REGS;
+  fastOutputFirstSlot = 0;
+  fastOutputSlots = 0;
+  readonly words: HypercallWordIo = this;
+  readonly #mb: Mailboxes;
+  readonly #vp: number;
+
+  constructor(mb: Mailboxes, vp: number) {
+    this.#mb = mb;
+    this.#vp = vp;
+  }
+
+  get control(): bigint {
+    return this.#mb.reg(this.#vp, 0);
+  }
+  get inputGpa(): bigint {
+    return this.#mb.reg(this.#vp, 1);
+  }
+  get outputGpa(): bigint {
+    return this.#mb.reg(this.#vp, 2);
+  }
+  readFastSlot(i: number): bigint {
+    return this.#mb.reg(this.#vp, i + 1);
+  }
+  writeFastSlot(i: number, value: bigint): void {
+    this.#mb.setReg(this.#vp, i + 1, value);
+  }
+  controlLo(): number {
+    return this.#mb.regWord(this.#vp, 0, 0);
+  }
+  controlHi(): number {
+    return this.#mb.regWord(this.#vp, 0, 1);
+  }
+  slotWord(slot: number, half: 0 | 1): number {
+    return this.#mb.regWord(this.#vp, slot + 1, half);
+  }
+  setSlotWord(slot: number, half: 0 | 1, value: number): void {
+    this.#mb.setRegWord(this.#vp, slot + 1, half, value);
   }
 }

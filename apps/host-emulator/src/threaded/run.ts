@@ -15,7 +15,7 @@ import { isHypercallSuspended } from '@pvlab/hypercall/host';
 import { smcccFunctionName, smcccReturnCodeName } from '@pvlab/pv-time';
 import type { RunEvent } from '../trace/events.js';
 import type { Vm } from '../vm.js';
-import { Completion, ExitKind, FailKind, Mailboxes, spinLimitFor } from './mailbox.js';
+import { Completion, ExitKind, FailKind, Mailboxes, MailboxHypercallIo, spinLimitFor } from './mailbox.js';
 import { SeededScheduler, VIRTUAL_EXIT_US, VIRTUAL_SEGMENT_US } from './scheduler.js';
 import type { VcpuWorkerData } from './vcpu-worker.js';
 
@@ -72,16 +72,79 @@ export interface RunResult {
   readonly seed: number | undefined;
 }
 
-/** A hypercall exit as recorded on the hot path: the raw control and its result (or the fault). */
-class RawHypercall {
-  constructor(
-    readonly vp: number,
-    readonly ts: number,
-    readonly dur: number,
-    readonly control: bigint,
-    readonly outcome: bigint | string,
-  ) {}
+/**
+ * Hypercall exits as recorded on the hot path: columns of typed arrays (the raw control value and
+ * result as u32 halves, or a fault), decoded into events when the run ends. No object per exit,
+ * so a long hypercall loop does not grow the heap by an object per call.
+ */
+class RawHypercallLog {
+  length = 0;
+  #vp = new Uint32Array(1024);
+  #ts = new Float64Array(1024);
+  #dur = new Float64Array(1024);
+  /** Control lo, control hi, result lo, result hi. */
+  #words = new Uint32Array(4 * 1024);
+  /** 0: a result; else the index + 1 of the fault or outcome name in `OUTCOMES`. */
+  #outcome = new Uint8Array(1024);
+
+  push(
+    vp: number,
+    ts: number,
+    dur: number,
+    ctlLo: number,
+    ctlHi: number,
+    resLo: number,
+    resHi: number,
+    outcome: number,
+  ): number {
+    if (this.length === this.#vp.length) this.#grow();
+    const i = this.length++;
+    this.#vp[i] = vp;
+    this.#ts[i] = ts;
+    this.#dur[i] = dur;
+    this.#words[4 * i] = ctlLo;
+    this.#words[4 * i + 1] = ctlHi;
+    this.#words[4 * i + 2] = resLo;
+    this.#words[4 * i + 3] = resHi;
+    this.#outcome[i] = outcome;
+    return i;
+  }
+
+  entry(i: number) {
+    const w = this.#words;
+    const outcome = this.#outcome[i]!;
+    return {
+      vp: this.#vp[i]!,
+      ts: this.#ts[i]!,
+      dur: this.#dur[i]!,
+      control: BigInt(w[4 * i]!) | (BigInt(w[4 * i + 1]!) << 32n),
+      outcome:
+        outcome === 0 ? BigInt(w[4 * i + 2]!) | (BigInt(w[4 * i + 3]!) << 32n) : OUTCOMES[outcome - 1]!,
+    };
+  }
+
+  #grow(): void {
+    const n = this.#vp.length * 2;
+    const grow = <T extends Uint32Array | Float64Array | Uint8Array>(
+      a: T,
+      make: (n: number) => T,
+      factor = 1,
+    ): T => {
+      const b = make(n * factor);
+      b.set(a as never);
+      return b;
+    };
+    this.#vp = grow(this.#vp, (k) => new Uint32Array(k));
+    this.#ts = grow(this.#ts, (k) => new Float64Array(k));
+    this.#dur = grow(this.#dur, (k) => new Float64Array(k));
+    this.#words = grow(this.#words, (k) => new Uint32Array(k), 4);
+    this.#outcome = grow(this.#outcome, (k) => new Uint8Array(k));
+  }
 }
+
+/** What a hypercall exit ended in when it produced no result. */
+const OUTCOMES = ['#UD', '#GP', '#MEMORY', 'SUSPENDED'] as const;
+const OUTCOME_CODE: Readonly<Record<string, number>> = { '#UD': 1, '#GP': 2, '#MEMORY': 3, SUSPENDED: 4 };
 
 /**
  * `suspended`: parked in a hypercall a handler suspended (a TLB flush waiting on a locked VP);
@@ -140,7 +203,11 @@ class ThreadedHost {
   readonly #pending: number[];
   /** When each halted vCPU halted (µs). */
   readonly #haltedAt: number[];
-  readonly #events: (RunEvent | RawHypercall)[] = [];
+  /** Events in order; a number is the index of a hypercall in `#raw`, decoded when the run ends. */
+  readonly #events: (RunEvent | number)[] = [];
+  readonly #raw = new RawHypercallLog();
+  /** Each vCPU's mailbox registers as the dispatcher's HypercallIo (no copies). */
+  readonly #io: MailboxHypercallIo[];
   readonly #log: { vp: number; line: string }[] = [];
   readonly #reports: Record<string, unknown>[];
   readonly #failures = new Map<string, RunFailure & { vps: number[] }>();
@@ -161,6 +228,7 @@ class ThreadedHost {
     // The host thread plus one per vCPU; a seeded run has only two busy at any moment.
     const busyThreads = options.seed === undefined ? this.#n + 1 : 2;
     this.#mb = Mailboxes.create(this.#n, spinLimitFor(busyThreads, availableParallelism()));
+    this.#io = Array.from({ length: this.#n }, (_, vp) => new MailboxHypercallIo(this.#mb, vp));
     this.#phase = new Array<VpPhase>(this.#n).fill('loading');
     this.#pending = new Array<number>(this.#n).fill(Completion.OK);
     this.#haltedAt = new Array<number>(this.#n).fill(0);
@@ -290,6 +358,7 @@ class ThreadedHost {
   async #runParallel(): Promise<void> {
     const mb = this.#mb;
     const lastYield = { t: performance.now() };
+    let rounds = 0;
     while (!this.#finished()) {
       const seen = mb.doorbell();
       let handled = false;
@@ -312,7 +381,10 @@ class ThreadedHost {
         this.#checkDeadlock();
         mb.waitForDoorbell(seen, MAX_SLICE_MS);
       }
-      if (performance.now() - lastYield.t >= MAX_SLICE_MS) await this.#yield(lastYield);
+      // The clock is read every 64 busy rounds (and after every wait): once per exit would add
+      // a clock read to each round trip.
+      if ((!handled || (++rounds & 63) === 0) && performance.now() - lastYield.t >= MAX_SLICE_MS)
+        await this.#yield(lastYield);
     }
   }
 
@@ -588,23 +660,22 @@ class ThreadedHost {
 
   #hypercall(vp: number, ts: number): void {
     const mb = this.#mb;
-    const regs = this.#vm.partition.vp(vp).registers;
-    regs.control = mb.reg(vp, 0);
-    for (let i = 0; i < regs.fastSlotCount; i++) regs.writeFastSlot(i, mb.reg(vp, i + 1));
-    let outcome: bigint | string;
+    const io = this.#io[vp]!;
+    // Read before the call: the result overwrites register 0 (RCX in, RAX out).
+    const ctlLo = mb.regWord(vp, 0, 0);
+    const ctlHi = mb.regWord(vp, 0, 1);
+    let outcome = 0;
     try {
-      const result = this.#vm.partition.hypercall(vp, regs);
-      outcome = result;
+      const result = this.#vm.partition.hypercall(vp, io);
       mb.setReg(vp, 0, result);
-      for (let i = 0; i < regs.fastSlotCount; i++) mb.setReg(vp, i + 1, regs.readFastSlot(i));
-      mb.setOutputSlots(vp, regs.fastOutputFirstSlot, regs.fastOutputSlots);
+      mb.setOutputSlots(vp, io.fastOutputFirstSlot, io.fastOutputSlots);
     } catch (e) {
       if (isHypercallSuspended(e)) {
         // Parked: no completion until resumeWaiters releases it (its mailbox keeps the registers).
         this.#phase[vp] = 'suspended';
-        outcome = 'SUSPENDED';
+        outcome = OUTCOME_CODE.SUSPENDED!;
       } else {
-        outcome = this.#fault(vp, e);
+        outcome = OUTCOME_CODE[this.#fault(vp, e)]!;
         mb.setOutputSlots(vp, 0, 0);
       }
     }
@@ -612,7 +683,9 @@ class ThreadedHost {
     // Decoded into a HypercallEvent only when the run ends: decoding and naming on every exit
     // would lengthen the round trip the guest waits for.
     const dur = this.#scheduler ? VIRTUAL_EXIT_US : Math.max(0, this.#now() - ts);
-    this.#events.push(new RawHypercall(vp, ts, dur, regs.control, outcome));
+    const resLo = outcome === 0 ? mb.regWord(vp, 0, 0) : 0;
+    const resHi = outcome === 0 ? mb.regWord(vp, 0, 1) : 0;
+    this.#events.push(this.#raw.push(vp, ts, dur, ctlLo, ctlHi, resLo, resHi, outcome));
   }
 
   /** Re-executes the hypercall a resumed vCPU was suspended in (RIP was not advanced). */
@@ -625,8 +698,9 @@ class ThreadedHost {
   /** The events with every raw hypercall decoded. */
   #decodedEvents(): RunEvent[] {
     const dispatcher = this.#vm.partition.dispatcher;
-    return this.#events.map((e) => {
-      if (!(e instanceof RawHypercall)) return e;
+    return this.#events.map((event) => {
+      if (typeof event !== 'number') return event;
+      const e = this.#raw.entry(event);
       const control = decodeHypercallControl(e.control);
       const result = typeof e.outcome === 'bigint' ? decodeHypercallResult(e.outcome) : undefined;
       return {

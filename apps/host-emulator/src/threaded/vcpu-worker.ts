@@ -13,7 +13,7 @@ import {
   X2ApicIcr,
 } from '@pvlab/hypercall';
 import { type GuestProgram, type GuestProgramCpu, GuestProgramFailure } from '@pvlab/hypercall/guest';
-import { Completion, ExitKind, type ExitKindCode, FailKind, Mailboxes } from './mailbox.js';
+import { Completion, ExitKind, type ExitKindCode, FAST_SLOT_REGS, FailKind, Mailboxes } from './mailbox.js';
 
 /** What the host hands each vCPU thread. */
 export interface VcpuWorkerData {
@@ -47,8 +47,8 @@ const memory = new GuestMemory(data.memory);
 const irr = new PendingInterrupts(data.vcpus, data.interrupts);
 let terminated = false;
 
-/** RDX, R8 and XMM0..XMM5 live in mailbox registers 1..14 (the host writes them back after each call). */
-const FAST_SLOTS = 14;
+/** RDX, R8 and XMM0..XMM5 live in mailbox registers 1..14 (the host writes output in place). */
+const FAST_SLOTS = FAST_SLOT_REGS;
 
 /** The x86 exits an arm64 vCPU does not have, and the arm64 one an x64 vCPU does not have. */
 function requireArch(arch: 'x64' | 'arm64', what: string): void {
@@ -131,7 +131,8 @@ const cpu: GuestProgramCpu = {
       );
     }
     requireArch('x64', 'VMCALL');
-    for (let i = 0; i < FAST_SLOTS; i++) mb.setReg(vp, i + 1, i < input.length ? input[i]! : 0n);
+    for (let i = 0; i < input.length; i++) mb.setReg(vp, i + 1, input[i]!);
+    mb.zeroRegs(vp, input.length + 1, FAST_SLOTS + 1);
     return vmcall(control);
   },
   halt(): number[] {

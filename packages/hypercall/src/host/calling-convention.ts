@@ -18,6 +18,22 @@ export interface HypercallIo {
    */
   fastOutputFirstSlot: number;
   fastOutputSlots: number;
+  /**
+   * Optional 32-bit access to the same registers. When present the dispatcher decodes the
+   * control value and moves fast-call slots through it, without a BigInt per register: the
+   * threaded host's mailbox provides it so a fast hypercall allocates nothing on its way.
+   */
+  readonly words?: HypercallWordIo;
+}
+
+/** The registers of a `HypercallIo` as little-endian 32-bit halves (lo = bits 31:0). */
+export interface HypercallWordIo {
+  /** RCX bits 31:0 and 63:32, as unsigned 32-bit numbers. */
+  controlLo(): number;
+  controlHi(): number;
+  /** Half `half` (0 = bits 31:0, 1 = 63:32) of fast slot `slot`, unsigned. */
+  slotWord(slot: number, half: 0 | 1): number;
+  setSlotWord(slot: number, half: 0 | 1, value: number): void;
 }
 
 /**

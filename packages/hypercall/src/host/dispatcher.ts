@@ -109,11 +109,13 @@ export class HypercallDispatcher {
 
   /** Runs one hypercall for VP `vp` and returns the TLFS result value. */
   dispatch(vp: number, io: HypercallIo): bigint {
-    const control = io.control;
     io.fastOutputFirstSlot = 0;
     io.fastOutputSlots = 0;
-    const lo = Number(control & 0xffff_ffffn);
-    const hi = Number((control >> 32n) & 0xffff_ffffn);
+    // The word view spares a BigInt per field on the hot path; the control value itself is only
+    // read (as a bigint) for the rare messages and observers below.
+    const words = io.words;
+    const lo = words ? words.controlLo() : Number(io.control & 0xffff_ffffn);
+    const hi = words ? words.controlHi() : Number((io.control >> 32n) & 0xffff_ffffn);
     const code = lo & 0xffff;
     const fast = ((lo >>> 16) & 1) === 1;
     const varHdr = (lo >>> 17) & 0x3ff;
@@ -126,7 +128,7 @@ export class HypercallDispatcher {
     if ((lo >>> 16 !== 0 || hi !== 0) && this.#table.get(code)?.exactControl === true) {
       throw new GuestFault(
         'UD',
-        `${this.#table.get(code)?.name} with control 0x${control.toString(16)}: only the bare call code 0x${code.toString(16)} is accepted`,
+        `${this.#table.get(code)?.name} with control 0x${io.control.toString(16)}: only the bare call code 0x${code.toString(16)} is accepted`,
       );
     }
     // Rule 1: reserved bits (KVM counts Nested as reserved; pvlab models no nested hypervisor).
@@ -152,7 +154,7 @@ export class HypercallDispatcher {
         try {
           outcome = this.#run(vp, io, desc, fields);
         } catch (e) {
-          if (e instanceof HypercallSuspended) this.#observeSuspension(vp, control, desc.name, fields, e);
+          if (e instanceof HypercallSuspended) this.#observeSuspension(vp, io.control, desc.name, fields, e);
           throw e;
         }
         status = outcome.status;
@@ -163,7 +165,7 @@ export class HypercallDispatcher {
     if (observer) {
       observer({
         vp,
-        control,
+        control: io.control,
         callCode: code,
         name: this.#table.get(code)?.name ?? hvCallName(code),
         fast,
@@ -324,15 +326,29 @@ export class HypercallDispatcher {
       return fail(HvStatus.INVALID_HYPERCALL_INPUT);
     }
     const view = this.#inWhole;
-    for (let s = 0; s * 8 < inLen; s++) view.setBigUint64(s * 8, io.readFastSlot(s), true);
+    const words = io.words;
+    if (words) {
+      for (let s = 0; s * 8 < inLen; s++) {
+        view.setUint32(s * 8, words.slotWord(s, 0), true);
+        view.setUint32(s * 8 + 4, words.slotWord(s, 1), true);
+      }
+    } else {
+      for (let s = 0; s * 8 < inLen; s++) view.setBigUint64(s * 8, io.readFastSlot(s), true);
+    }
     return firstOutputSlot;
   }
 
   #writeFastOutput(io: HypercallIo, firstSlot: number, from: number, to: number): void {
     const view = this.#outWhole;
+    const words = io.words;
     // Output sizes are multiples of 8 (checked at registration), so elements fill whole slots.
     for (let off = from; off < to; off += 8) {
-      io.writeFastSlot(firstSlot + off / 8, view.getBigUint64(off, true));
+      if (words) {
+        words.setSlotWord(firstSlot + off / 8, 0, view.getUint32(off, true));
+        words.setSlotWord(firstSlot + off / 8, 1, view.getUint32(off + 4, true));
+      } else {
+        io.writeFastSlot(firstSlot + off / 8, view.getBigUint64(off, true));
+      }
     }
   }
 
