@@ -27,15 +27,14 @@ interface EventPort {
 
 /** The host's ports by connection id. */
 export class SynicPorts {
-  readonly #messages = new Map<number, { handler: MessagePortHandler; deleted: boolean }>();
+  readonly #messages = new Map<number, MessagePortHandler>();
   readonly #events = new Map<number, EventPort>();
 
   /** Connects a message port. A second port on the same id is a host bug. */
   connectMessagePort(connectionId: number, handler: MessagePortHandler): void {
-    if (this.#messages.get(connectionId)?.deleted === false) {
+    if (this.#messages.has(connectionId))
       throw new Error(`message connection ${connectionId} already has a port`);
-    }
-    this.#messages.set(connectionId, { handler, deleted: false });
+    this.#messages.set(connectionId, handler);
   }
 
   /** Connects (or reconnects) an event port with `flagCount` flags (1 for a VMBus channel). */
@@ -73,10 +72,9 @@ export class SynicPorts {
     if (type === 0 || (type & HV_MESSAGE_TYPE_HYPERVISOR_MASK) !== 0) return HvStatus.INVALID_PARAMETER;
     const port = this.#messages.get(at('connectionId'));
     if (port === undefined) return HvStatus.INVALID_CONNECTION_ID;
-    if (port.deleted) return HvStatus.INVALID_PORT_ID;
     const off = input.byteOffset + PostMessageInput.offsetOf('payload');
     const payload = new Uint8Array(input.buffer.slice(off, off + size));
-    return port.handler(vp, type, payload);
+    return port(vp, type, payload);
   }
 
   /** HvCallSignalEvent's checks after the dispatcher's, in order. */
