@@ -1,0 +1,100 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
+import type { HypercallIo, HypercallWordIo } from '../src/host/calling-convention.ts';
+import { X64HypercallRegisters } from '../src/host/calling-convention.ts';
+import { makeHypercallPartition, TestCall } from './fixtures.ts';
+
+/** Registers held as u32 halves only, like the threaded host's mailbox: reads through `words`. */
+class WordRegisters implements HypercallIo, HypercallWordIo {
+  readonly u32 = new Uint32Array(2 * 17);
+  readonly fastSlotCount = 14;
+  fastOutputFirstSlot = 0;
+  fastOutputSlots = 0;
+  readonly words: HypercallWordIo = this;
+  #get(i: number): bigint {
+    return BigInt(this.u32[2 * i]!) | (BigInt(this.u32[2 * i + 1]!) << 32n);
+  }
+  #set(i: number, v: bigint): void {
+    this.u32[2 * i] = Number(v & 0xffff_ffffn);
+    this.u32[2 * i + 1] = Number((v >> 32n) & 0xffff_ffffn);
+  }
+  get control(): bigint {
+    return this.#get(0);
+  }
+  set control(v: bigint) {
+    this.#set(0, v);
+  }
+  get inputGpa(): bigint {
+    return this.#get(1);
+  }
+  get outputGpa(): bigint {
+    return this.#get(2);
+  }
+  readFastSlot(i: number): bigint {
+    return this.#get(i + 1);
+  }
+  writeFastSlot(i: number, v: bigint): void {
+    this.#set(i + 1, BigInt.asUintN(64, v));
+  }
+  controlLo(): number {
+    return this.u32[0]!;
+  }
+  controlHi(): number {
+    return this.u32[1]!;
+  }
+  slotWord(slot: number, half: 0 | 1): number {
+    return this.u32[2 * (slot + 1) + half]!;
+  }
+  setSlotWord(slot: number, half: 0 | 1, value: number): void {
+    this.u32[2 * (slot + 1) + half] = value;
+  }
+}
+
+const CODES = [
+  TestCall.Echo,
+  TestCall.RepDouble,
+  TestCall.RegisterOnly,
+  TestCall.MemoryOnly,
+  TestCall.XmmInputOnly,
+  0x0008,
+  0x1234,
+];
+
+describe('HypercallIo.words: the 32-bit register view', () => {
+  test.prop(
+    [
+      fc.constantFrom(...CODES),
+      fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+      fc.array(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), { minLength: 14, maxLength: 14 }),
+      fc.boolean(),
+    ],
+    { numRuns: 400 },
+  )(
+    'gives the same result, output slots and registers as the bigint registers',
+    (code, noise, slots, fast) => {
+      // Mostly well-formed controls (the call code, Fast, small rep fields), sometimes any bits.
+      const control =
+        noise % 4n === 0n ? noise : BigInt(code) | (fast ? 1n << 16n : 0n) | (((noise >> 8n) & 0x3n) << 32n);
+      const run = (io: HypercallIo & { control: bigint }) => {
+        const { partition } = makeHypercallPartition();
+        io.control = control;
+        for (let i = 0; i < 14; i++) io.writeFastSlot(i, slots[i]!);
+        let outcome: string;
+        try {
+          outcome = `0x${partition.hypercall(0, io).toString(16)}`;
+        } catch (e) {
+          outcome = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+        }
+        const after = Array.from({ length: 14 }, (_, i) => io.readFastSlot(i));
+        return {
+          outcome,
+          after,
+          first: io.fastOutputFirstSlot,
+          count: io.fastOutputSlots,
+          memory: [...partition.memory.bytes.subarray(0x3000, 0x3100)],
+        };
+      };
+      expect(run(new WordRegisters())).toEqual(run(new X64HypercallRegisters()));
+    },
+  );
+});
