@@ -14,7 +14,13 @@ import {
   DEFAULT_SCRAMBLE_SEED,
   PageScrambler,
 } from './scramble.js';
-import { ISOLATION_PACKAGE, IsolationHostState, type ReadOnlyVisibilityPolicy } from './state.js';
+import { isolationSnapshotPart } from './snapshot.js';
+import {
+  ISOLATION_PACKAGE,
+  IsolationHostState,
+  isolationHostState,
+  type ReadOnlyVisibilityPolicy,
+} from './state.js';
 
 /** Feature bits the package exposes: the Isolation privilege (CPUID 0x40000003 EBX bit 22). */
 export const ISOLATION_FEATURES: readonly HvFeatureName[] = ['Isolation'];
@@ -134,5 +140,6 @@ export function isolationExtension(options: IsolationOptions): IsolationExtensio
       partition.dispatcher.register(modifySparseGpaPageHostVisibility(state));
       partition.dispatcher.register(querySparseGpaPageHostVisibility(state));
     },
+    snapshotPart: (partition) => isolationSnapshotPart(isolationHostState(partition)),
   };
 }

@@ -29,6 +29,11 @@ export class PageScrambler {
     return this.#state;
   }
 
+  /** Continues the stream from a saved `state` (snapshot restore). */
+  restoreState(state: number): void {
+    this.#state = state >>> 0;
+  }
+
   /** Overwrites RAM page `pfn`. */
   convert(memory: GuestMemory, pfn: number): void {
     const base = pfn * HV_PAGE_SIZE;
