@@ -74,6 +74,22 @@ export class HypercallDispatcher {
   readonly #outWhole = new DataView(this.#outBuf);
   readonly #gpaLimit: bigint;
   #observer: ((record: HypercallRecord) => void) | undefined;
+  /** The call being handled, for `#diagnose` and `#suspend`. */
+  #curVp = -1;
+  #curDesc: HypercallDescriptor | undefined;
+  readonly #diagnose = (rule: string, message: string): void => {
+    this.#env.diagnose(rule, this.#curVp, message);
+  };
+  readonly #suspend = (waitingOn: number, reason: string): never => {
+    const vp = this.#curVp;
+    const desc = this.#curDesc;
+    if (!Number.isInteger(waitingOn) || waitingOn < 0) {
+      throw new HostInvariantError(
+        `${desc?.name} suspended VP ${vp} on VP ${waitingOn}, which is no VP index`,
+      );
+    }
+    throw new HypercallSuspended(vp, waitingOn, reason);
+  };
 
   constructor(env: DispatcherEnvironment) {
     this.#env = env;
@@ -124,18 +140,18 @@ export class HypercallDispatcher {
 
     let status: HvStatusCode;
     let reps = 0;
+    const desc = this.#table.get(code);
     // Spec 03 rule 3: calls such as VtlCall take no control fields at all; anything else is #UD.
-    if ((lo >>> 16 !== 0 || hi !== 0) && this.#table.get(code)?.exactControl === true) {
+    if ((lo >>> 16 !== 0 || hi !== 0) && desc?.exactControl === true) {
       throw new GuestFault(
         'UD',
-        `${this.#table.get(code)?.name} with control 0x${io.control.toString(16)}: only the bare call code 0x${code.toString(16)} is accepted`,
+        `${desc.name} with control 0x${io.control.toString(16)}: only the bare call code 0x${code.toString(16)} is accepted`,
       );
     }
     // Rule 1: reserved bits (KVM counts Nested as reserved; pvlab models no nested hypervisor).
     if ((lo & RSVD_LO) !== 0 || (hi & RSVD_HI) !== 0) {
       status = HvStatus.INVALID_HYPERCALL_INPUT;
     } else {
-      const desc = this.#table.get(code);
       if (desc === undefined) {
         status = HvStatus.INVALID_HYPERCALL_CODE;
       } else if (desc.gate !== undefined && !desc.gate.isOpen(this.#env.features)) {
@@ -167,7 +183,7 @@ export class HypercallDispatcher {
         vp,
         control: io.control,
         callCode: code,
-        name: this.#table.get(code)?.name ?? hvCallName(code),
+        name: desc?.name ?? hvCallName(code),
         fast,
         repCount,
         repStartIndex: repStart,
@@ -228,15 +244,12 @@ export class HypercallDispatcher {
     const env = this.#env;
     const input = viewOf(this.#inViews, this.#inBuf, inLen);
     const output = viewOf(this.#outViews, this.#outBuf, outLen);
-    const diagnose = (rule: string, message: string) => env.diagnose(rule, vp, message);
-    const suspend = (waitingOn: number, reason: string): never => {
-      if (!Number.isInteger(waitingOn) || waitingOn < 0) {
-        throw new HostInvariantError(
-          `${desc.name} suspended VP ${vp} on VP ${waitingOn}, which is no VP index`,
-        );
-      }
-      throw new HypercallSuspended(vp, waitingOn, reason);
-    };
+    // The call's diagnose/suspend are made once and read the call in progress from here (handlers
+    // run synchronously and never dispatch), so a call allocates no closures.
+    this.#curVp = vp;
+    this.#curDesc = desc;
+    const diagnose = this.#diagnose;
+    const suspend = this.#suspend;
     let outcome: RepOutcome;
     let writeFrom = 0;
     let writeTo = 0;
