@@ -204,4 +204,29 @@ describe('a VMBus session in the direct harness', () => {
     expect(client.requestOffers().map((o) => o.relid)).toEqual([1]);
     expect(ChannelMessageType.UNLOAD_RESPONSE).toBe(17);
   });
+
+  it('the waiting variant: an empty slot calls wait() (the integrator halts there) until the message comes', () => {
+    const vm = new ChannelVm({ devices: [new EchoDevice()] });
+    let waits = 0;
+    const { client } = guestDriver(vm, {
+      wait: () => {
+        waits++;
+        if (waits === 3) vm.host.server.rescind(1);
+      },
+    });
+    client.connect();
+    client.requestOffers();
+    expect(waits).toBe(0);
+    expect(client.awaitMessage(ChannelMessageType.RESCIND_CHANNELOFFER)).toHaveLength(12);
+    expect(waits).toBe(3);
+  });
+
+  it('without wait, an answer that does not come is a VmbusGuestError, not a hang', () => {
+    const vm = new ChannelVm({ devices: [new EchoDevice()] });
+    const { client } = guestDriver(vm);
+    client.connect();
+    expect(() => client.awaitMessage(ChannelMessageType.GPADL_CREATED)).toThrow(
+      'no CHANNELMSG_GPADL_CREATED from the host',
+    );
+  });
 });
