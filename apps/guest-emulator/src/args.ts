@@ -2,7 +2,7 @@ import { GET_VTL_LAYOUTS, type GetVtlLayout } from '@pvlab/vtl/guest';
 import type { KernelOptions, VpIndexBug, Workload } from './kernel.js';
 
 /** The workloads, in the order the kernel runs them. */
-export const WORKLOADS: readonly Workload[] = ['spin-wait', 'ipi', 'ring', 'tlb', 'vtl'];
+export const WORKLOADS: readonly Workload[] = ['spin-wait', 'ipi', 'ring', 'tlb', 'vtl', 'vmbus'];
 
 /** Raised for a `--guest-arg` the kernel does not accept; the message names it and what is accepted. */
 export class KernelArgError extends Error {
@@ -15,6 +15,7 @@ const ACCEPTED = {
   native: '0 or 1',
   'per-cpu-layout': "'separate' or 'shared-page'",
   'get-vtl': GET_VTL_LAYOUTS.map((l) => `'${l}'`).join(', '),
+  'vmbus-packets': 'an integer from 1 to 1000000',
 } as const;
 
 /**
@@ -59,6 +60,12 @@ export function kernelOptionsFromArgs(args: Readonly<Record<string, string>>): K
         if (value !== 'separate' && value !== 'shared-page') throw bad();
         options.perCpuLayout = value;
         break;
+      case 'vmbus-packets': {
+        const n = Number(value);
+        if (!/^\d+$/.test(value) || n < 1 || n > 1_000_000) throw bad();
+        options.vmbusPackets = n;
+        break;
+      }
       case 'get-vtl':
         if (!(GET_VTL_LAYOUTS as readonly string[]).includes(value)) throw bad();
         options.getVtlLayout = value as GetVtlLayout;

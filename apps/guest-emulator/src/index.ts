@@ -18,4 +18,5 @@ export {
   shootdownUserGva,
   type TlbWorkloadCounts,
 } from './tlb-workload.js';
+export { runVmbusWorkload, type VmbusWorkloadReport } from './vmbus-workload.js';
 export { runVtlScenario, type VtlScenarioReport } from './vtl-workload.js';

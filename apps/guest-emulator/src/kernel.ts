@@ -35,13 +35,15 @@ import {
   RING_VECTOR,
   SMP_DONE_VECTOR,
   STARTUP_VECTOR,
+  VMBUS_VECTOR,
   VP_INDEX_TABLE_GPA,
 } from './layout.js';
 import { runTlbWorkload, type TlbWorkloadCounts } from './tlb-workload.js';
+import { runVmbusWorkload, type VmbusWorkloadReport } from './vmbus-workload.js';
 import { runVtlScenario, type VtlScenarioReport } from './vtl-workload.js';
 
 /** A workload the kernel can run once its CPUs are up. */
-export type Workload = 'spin-wait' | 'ipi' | 'ring' | 'tlb' | 'vtl';
+export type Workload = 'spin-wait' | 'ipi' | 'ring' | 'tlb' | 'vtl' | 'vmbus';
 
 /**
  * The historical `hv_vp_index[]` bugs to reproduce (spec 02 rule 8): `inval` — a VP_INVAL entry
@@ -67,6 +69,8 @@ export interface KernelOptions {
    * 2023 original (output == input), which strict mode flags.
    */
   readonly getVtlLayout?: GetVtlLayout;
+  /** Packets the VMBus workload echoes (default 2000). */
+  readonly vmbusPackets?: number;
 }
 
 /** What one CPU reports at the end. */
@@ -91,6 +95,8 @@ export interface KernelCpuReport {
   readonly bootVtl: number | null;
   /** The VTL1 scenario (CPUs 0 and 1). */
   readonly vtl: VtlScenarioReport;
+  /** The VMBus echo channel (CPU 0). */
+  readonly vmbus: VmbusWorkloadReport | null;
 }
 
 const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
@@ -137,6 +143,8 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
     ringIpi = true;
   });
   idt.register(SMP_DONE_VECTOR, () => {});
+  // The VMBus SINT: the workload polls its message slot and rings, so the interrupt only wakes.
+  idt.register(VMBUS_VECTOR, () => {});
   // This CPU's IPI path (Linux's hv_apic ops over the native APIC), ready once hv_cpu_init ran.
   let hv: HvCpu | undefined;
   // The fixed kernel addresses a native IPI by the firmware's APIC id (= the CPU number in
@@ -283,6 +291,14 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
     }
   }
 
+  let vmbus: VmbusWorkloadReport | null = null;
+  if (workloads.has('vmbus') && cpu.index === 0) {
+    // SynIC MSRs (AccessSynicRegs, CPUID 0x40000003 EAX bit 2) and PostMessages/SignalEvents (EBX bits 4, 5).
+    const synic = ((info.features.eax >>> 2) & 1) === 1 && ((info.features.ebx >>> 4) & 3) === 3;
+    if (synic) vmbus = runVmbusWorkload(cpu, state.hypercalls, layout.vmbus, options.vmbusPackets ?? 2000);
+    else cpu.log('vmbus: no SynIC (AccessSynicRegs, PostMessages, SignalEvents): workload skipped');
+  }
+
   // Everyone done, then everyone takes its last interrupts: no IPI can be in flight after that.
   Atomics.add(globals, KernelGlobal.workloadsDone / 4, 1);
   idt.spinUntil(() => Atomics.load(globals, KernelGlobal.workloadsDone / 4) === cpu.vcpus);
@@ -321,6 +337,7 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
     tlb: { ...tlb, served: shootdown.counters.served },
     bootVtl,
     vtl,
+    vmbus,
   };
   cpu.report('kernel', report);
   return report;

@@ -36,6 +36,13 @@ export const KernelGlobal = {
 /** The VTL scenario's flags (u32 words), in the kernel-globals page after the counters. */
 export const VTL_FLAGS_GPA = KERNEL_GLOBALS_GPA + 0x100n;
 
+/** VMBus ring pages per direction: a control page and 4 data pages (16 KiB of ring). */
+export const VMBUS_RING_PAGES = 5;
+/** VMBus pages: SIMP, SIEFP, the two monitor pages, then the guest→host and host→guest rings. */
+export const VMBUS_PAGES = 4 + 2 * VMBUS_RING_PAGES;
+/** The VMBus SINT's interrupt vector. */
+export const VMBUS_VECTOR = 0xf3;
+
 /** The vector the boot CPU sends to start a secondary CPU (our INIT-SIPI). */
 export const STARTUP_VECTOR = 0xf0;
 /** The vector of the IPI ring in the workload. */
@@ -82,6 +89,8 @@ export interface KernelLayout {
   readonly ipiStrays: bigint;
   /** The native TLB shootdown's request blocks (`TlbShootdown.bytes`). */
   readonly shootdown: bigint;
+  /** CPU 0's VMBus pages (`VMBUS_PAGES` of them: SIMP, SIEFP, two monitor pages, the two rings). */
+  readonly vmbus: bigint;
   /** The first byte past the kernel's memory. */
   readonly end: bigint;
 }
@@ -94,8 +103,9 @@ export function kernelLayout(cpus: number): KernelLayout {
   const ipiTags = PER_CPU_PAGES_GPA + BigInt(cpus * PAGES_PER_CPU * 4096);
   const ipiStrays = pageUp(ipiTags + BigInt(2 * senders * cpus * IPI_TAG_BYTES));
   const shootdown = pageUp(ipiStrays + BigInt(cpus * IPI_STRAY_BYTES));
-  const end = pageUp(shootdown + BigInt(TlbShootdown.bytes(cpus)));
-  return { perCpuPages: PER_CPU_PAGES_GPA, ipiTags, ipiStrays, shootdown, end };
+  const vmbus = pageUp(shootdown + BigInt(TlbShootdown.bytes(cpus)));
+  const end = vmbus + BigInt(VMBUS_PAGES * 4096);
+  return { perCpuPages: PER_CPU_PAGES_GPA, ipiTags, ipiStrays, shootdown, vmbus, end };
 }
 
 /** Guest RAM the kernel needs for `cpus` CPUs. */

@@ -1,5 +1,6 @@
 import type { HostExtension } from '@pvlab/hypercall/host';
 import { tlbIpiExtension } from '@pvlab/tlb-ipi/host';
+import { EchoDevice, vmbusExtension } from '@pvlab/vmbus-ring/host';
 import { vtlExtension } from '@pvlab/vtl/host';
 import type { ResolvedVmOptions } from './options.js';
 
@@ -14,6 +15,8 @@ export const PACKAGE_EXTENSIONS: Readonly<Record<string, PackageExtensionFactory
   'tlb-ipi': (options) => tlbIpiExtension({ flush: options.tlbFlush }),
   // After tlb-ipi: it hooks tlb-ipi's flushes for the TLB-flush inhibit.
   vtl: () => vtlExtension(),
+  // VMBus: SynIC, HvCallPostMessage/SignalEvent, the channel server, and an echo device.
+  'vmbus-ring': () => vmbusExtension({ devices: [new EchoDevice()] }),
 };
 
 /** Packages of arm64 VMs, which `createVm({ arch: 'arm64' })` composes itself (no Hyper-V dispatcher). */

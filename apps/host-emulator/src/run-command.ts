@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { guestImageUrl, kernelMemoryBytes } from '@pvlab/guest-emulator';
+import { EchoDevice, VMBUS_PACKAGE, type VmbusHostState } from '@pvlab/vmbus-ring/host';
 import { readSnapshotFile, writeSnapshotFile } from './snapshot.js';
 import { type RunResult, runGuest } from './threaded/run.js';
 import {
@@ -72,6 +73,34 @@ function parseGuestArgs(pairs: readonly string[]): Record<string, string> {
     args[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return args;
+}
+
+/**
+ * The VMBus echo device's traffic, timed on the host between its first and last echo (wall clock,
+ * so it stays out of the trace, which a seed makes reproducible).
+ */
+function echoThroughput(vm: Vm): { line: string; json: Record<string, number> } | undefined {
+  const vmbus =
+    vm.options.arch === 'x64' ? vm.partition.extensionState<VmbusHostState>(VMBUS_PACKAGE) : undefined;
+  const echo = [...(vmbus?.server.channels.values() ?? [])]
+    .map((ch) => ch.device)
+    .find((d): d is EchoDevice => d instanceof EchoDevice);
+  const c = echo?.counters;
+  if (c === undefined || c.packets === 0) return undefined;
+  const ms = Math.max(c.lastEchoMs - c.firstEchoMs, 1e-3);
+  const mbps = c.bytes / 1e6 / (ms / 1000);
+  const kpps = c.packets / ms;
+  return {
+    line: `vmbus echo device: ${c.packets} packets, ${(c.bytes / 1e6).toFixed(2)} MB in ${ms.toFixed(1)} ms — ${mbps.toFixed(1)} MB/s, ${kpps.toFixed(1)} k packets/s (${c.completions} completions, host→guest ring full ${c.stalls}×)`,
+    json: {
+      packets: c.packets,
+      bytes: c.bytes,
+      ms: Math.round(ms * 1000) / 1000,
+      mbPerS: Math.round(mbps * 10) / 10,
+      completions: c.completions,
+      stalls: c.stalls,
+    },
+  };
 }
 
 /** Each vCPU's stolen time as its record holds it at the end of the run. */
@@ -171,6 +200,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
     progress.stop();
   }
   const diagnostics = vm.takeDiagnostics();
+  const echo = echoThroughput(vm);
   // Host-side truth of each record, before the VM closes (arm64 with PV time only).
   const steal = vm.accountsStolenTime
     ? Array.from({ length: vcpus }, (_, i) => vm.pvTimeOf('steal').recordedStolenTime(i))
@@ -207,6 +237,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
           arch: vm.options.arch,
           hypercalls: result.hypercalls,
           ...(steal ? { stolenTimeNs: steal.map((ns) => (ns === undefined ? null : ns.toString())) } : {}),
+          ...(echo ? { vmbusEcho: echo.json } : {}),
           summary: summaryToJson(summary),
           failures: result.failures,
           diagnostics,
@@ -225,6 +256,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
     print(formatSummaryTable(summary));
     const mode = opts.seed === undefined ? 'parallel' : `seed ${opts.seed}`;
     if (steal) print(`\n${formatStealTable(steal)}`);
+    if (echo) print(`\n${echo.line}`);
     const calls =
       vm.options.arch === 'arm64' ? `${summary.total.count} SMCCC calls` : `${result.hypercalls} hypercalls`;
     print(`\n${vcpus} ${vm.options.arch} vCPUs, ${mode}, ${calls} in ${result.durationMs.toFixed(1)} ms`);

@@ -53,7 +53,7 @@ describe('createVm options', () => {
     [{ features: { NoSuchFeature: false } }, /features/],
     [
       { packages: { 'no-such-package': false } },
-      /packages\.no-such-package.*unknown package; accepted: tlb-ipi, vtl, pv-time/,
+      /packages\.no-such-package.*unknown package; accepted: tlb-ipi, vtl, vmbus-ring, pv-time/,
     ],
     [{ tlbFlush: 'fifo' }, /tlbFlush = 'fifo': accepted: 'precise', 'kvm-fifo'/],
     [{ tlbFlush: 'kvm-fifo', packages: { 'tlb-ipi': false } }, /tlbFlush = 'kvm-fifo': is a tlb-ipi option/],
@@ -69,8 +69,8 @@ describe('createVm options', () => {
     }
   });
 
-  it("accepts { packages: { 'tlb-ipi': false, vtl: false } } and installs only the core", () => {
-    const vm = createVm({ packages: { 'tlb-ipi': false, vtl: false } });
+  it("accepts { packages: { 'tlb-ipi': false, vtl: false, 'vmbus-ring': false } } and installs only the core", () => {
+    const vm = createVm({ packages: { 'tlb-ipi': false, vtl: false, 'vmbus-ring': false } });
     expect(vm.partition.packages).toEqual(['hypercall']);
     vm.close();
   });

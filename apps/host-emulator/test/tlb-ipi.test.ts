@@ -39,7 +39,7 @@ function fillAll(vm: Vm): void {
 
 describe('createVm installs tlb-ipi', () => {
   it('by default: the package, its CPUID bits and its six hypercalls', () => {
-    const vm = createVm({ vcpus: 2, packages: { vtl: false } });
+    const vm = createVm({ vcpus: 2, packages: { vtl: false, 'vmbus-ring': false } });
     expect(vm.partition.packages).toEqual(['hypercall', 'tlb-ipi']);
     const eax4 = vm.cpuid(0x4000_0004).eax;
     expect([2, 10, 11].map((bit) => (eax4 >>> bit) & 1)).toEqual([1, 1, 1]);
@@ -56,7 +56,7 @@ describe('createVm installs tlb-ipi', () => {
 
   it("packages: { 'tlb-ipi': false } drops it: no bits, and its calls are unknown codes", () => {
     const vm = createVm({ vcpus: 2, packages: { 'tlb-ipi': false } });
-    expect(vm.partition.packages).toEqual(['hypercall', 'vtl']);
+    expect(vm.partition.packages).toEqual(['hypercall', 'vtl', 'vmbus-ring']);
     expect((vm.cpuid(0x4000_0004).eax >>> 2) & 1).toBe(0);
     enableHypercalls(vm);
     const r = vm.vp(0).fastHypercall(encodeHypercallControl({ callCode: 0x000b, fast: true }), [0x30n, 2n]);

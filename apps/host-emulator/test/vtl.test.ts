@@ -50,7 +50,7 @@ function enableVtl1(vm: Vm, vp: number): void {
 describe('createVm installs @pvlab/vtl', () => {
   it('vm.vp(i).activeVtl follows HvCallVtlCall / HvCallVtlReturn', () => {
     const vm = vm3();
-    expect(vm.partition.packages).toEqual(['hypercall', 'tlb-ipi', 'vtl']);
+    expect(vm.partition.packages).toEqual(['hypercall', 'tlb-ipi', 'vtl', 'vmbus-ring']);
     enableVtl1(vm, 1);
     expect(vm.vp(1).activeVtl).toBe(0);
     vm.vp(1).hypercall(BigInt(HvCallCode.HvCallVtlCall), 0n, 0n);

@@ -5,6 +5,7 @@
  */
 import type { RingReader } from '../ring/ring-reader.js';
 import type { RingWriter } from '../ring/ring-writer.js';
+import { ECHO_DEVICE_INTERFACE_TYPE } from '../wire/devices.js';
 import { guidBytes } from '../wire/guid.js';
 import { VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED, VmPacketType } from '../wire/packet.js';
 import type { RingCorruptError } from '../wire/validate.js';
@@ -43,12 +44,14 @@ export interface VmbusDevice {
   close(channel: HostChannel): void;
 }
 
-/** The echo device's interface type (pvlab's own GUID; no Hyper-V device uses it). */
-export const ECHO_DEVICE_INTERFACE_TYPE = '8c2eaf3d-32a7-4b09-ab99-bd1f1c86b501';
-
 /** What an `EchoDevice` has done. */
 export interface EchoCounters {
   packets: number;
+  /** Payload bytes echoed (as the packets carry them, padding included). */
+  bytes: number;
+  /** `performance.now()` of the first and the last echo (for a throughput figure; 0 before). */
+  firstEchoMs: number;
+  lastEchoMs: number;
   completions: number;
   /** Times the host→guest ring was full and the device waited for the guest. */
   stalls: number;
@@ -66,7 +69,14 @@ export class EchoDevice implements VmbusDevice {
   readonly interfaceType = guidBytes(ECHO_DEVICE_INTERFACE_TYPE);
   readonly interfaceInstance: Uint8Array;
   readonly monitored: boolean;
-  readonly counters: EchoCounters = { packets: 0, completions: 0, stalls: 0 };
+  readonly counters: EchoCounters = {
+    packets: 0,
+    bytes: 0,
+    firstEchoMs: 0,
+    lastEchoMs: 0,
+    completions: 0,
+    stalls: 0,
+  };
   /** The first corruption either ring reported; the device stops using the channel after it. */
   corrupt: RingCorruptError | null = null;
 
@@ -106,8 +116,12 @@ export class EchoDevice implements VmbusDevice {
         else this.counters.stalls++;
         break;
       }
-      this.counters.packets++;
-      if (completion) this.counters.completions++;
+      const c = this.counters;
+      c.packets++;
+      c.bytes += p.payload.length;
+      c.lastEchoMs = performance.now();
+      if (c.firstEchoMs === 0) c.firstEchoMs = c.lastEchoMs;
+      if (completion) c.completions++;
       if (w.signal) signalGuest = true;
       if (channel.reader.commit()) signalGuest = true;
     }
