@@ -1,9 +1,9 @@
 /**
  * The shared-memory protocol between vCPU threads and the host: one mailbox per vCPU holding
- * the current exit (a hypercall, an MSR access, a halt…) and its completion, plus a doorbell
- * every vCPU rings when it posts an exit. Waits spin briefly, then block with `Atomics.wait`;
- * a sleeper raises its flag first, so a notifier that sees the flag down knows the sleeper will
- * re-check before blocking — no wake-up is lost.
+ * the current exit (a hypercall, an MSR access, a halt…) and its completion, plus a doorbell a
+ * vCPU rings when it posts an exit while the host sleeps. Waits spin briefly, then block with
+ * `Atomics.wait`; a sleeper raises its flag first, so a notifier that sees the flag down knows the
+ * sleeper will re-check before blocking — no wake-up is lost.
  */
 
 import type { HypercallIo, HypercallWordIo } from '@pvlab/hypercall/host';
@@ -65,10 +65,12 @@ const DOORBELL = 0;
 const HOST_SLEEPING = 1;
 const HEADER_BYTES = 64;
 
-// One mailbox: 64 bytes of Int32 words, 16 u64 registers, a message area.
+// One mailbox: 48 bytes of words and times, 16 u64 registers, a message area. The state, the
+// exit's time and registers 0–1 (RCX/RAX and RDX) share the first 64-byte cache line, so a fast
+// call with one input register moves one line between the threads each way.
 const SLOT_BYTES = 4096;
 const WORDS_OFFSET = 0;
-const REGS_OFFSET = 64;
+const REGS_OFFSET = 48;
 const REGS = 16;
 const MSG_OFFSET = REGS_OFFSET + REGS * 8;
 /** Bytes a single message (log line, report, failure reason) may carry. */
@@ -86,6 +88,8 @@ const W_OUT_SLOTS = 5;
 const W_OUT_FIRST = 6;
 /** Words 8–9: a float64, when the vCPU last resumed after an exit (ms since the epoch). */
 const W_RESUMED_AT = 8;
+/** Words 10–11: a float64, when the vCPU posted its current exit (ms since the epoch). */
+const W_EXIT_AT = 10;
 
 /** Mailbox registers 1..14 hold the 14 fast-call slots (RDX, R8, XMM0.lo … XMM5.hi). */
 export const FAST_SLOT_REGS = 14;
@@ -163,12 +167,12 @@ export class Mailboxes {
   setRegWord(vp: number, i: number, half: 0 | 1, v: number): void {
     this.#u32[this.#reg(vp, i) * 2 + half] = v;
   }
-  /** Register 15 doubles as the exit's timestamp (ms since the epoch, float64). */
+  /** When `vp` posted its current exit (ms since the epoch, float64). */
   time(vp: number): number {
-    return this.#times[this.#reg(vp, 15)]!;
+    return this.#times[this.#word(vp, W_EXIT_AT) / 2]!;
   }
   setTime(vp: number, t: number): void {
-    this.#times[this.#reg(vp, 15)] = t;
+    this.#times[this.#word(vp, W_EXIT_AT) / 2] = t;
   }
   /** When `vp` last resumed from an exit (ms since the epoch), if it records it (stolen-time accounting). */
   resumedAt(vp: number): number {
@@ -219,8 +223,13 @@ export class Mailboxes {
     const w = this.#words;
     Atomics.store(w, this.#word(vp, W_KIND), kind);
     Atomics.store(w, this.#word(vp, W_STATE), State.EXIT);
-    Atomics.add(w, DOORBELL, 1);
-    if (Atomics.load(w, HOST_SLEEPING) !== 0) Atomics.notify(w, DOORBELL);
+    // The host spins on the mailboxes themselves; the doorbell only wakes a host that sleeps.
+    // (Store state, then load the flag; the host stores the flag, then loads the states: with
+    // sequentially consistent Atomics one of the two sees the other, so no exit is missed.)
+    if (Atomics.load(w, HOST_SLEEPING) !== 0) {
+      Atomics.add(w, DOORBELL, 1);
+      Atomics.notify(w, DOORBELL);
+    }
     const state = this.#word(vp, W_STATE);
     for (let i = 0; i < this.spinLimit; i++) {
       if (Atomics.load(w, state) === State.COMPLETE) return this.#resume(vp);
@@ -241,25 +250,31 @@ export class Mailboxes {
 
   // ---- the host side ----
 
-  /** The doorbell's current count: pass it to `waitForDoorbell` to sleep until it changes. */
-  doorbell(): number {
-    return Atomics.load(this.#words, DOORBELL);
-  }
-
   /** `true` when `vp` has posted an exit the host has not completed. */
   hasExit(vp: number): boolean {
     return Atomics.load(this.#words, this.#word(vp, W_STATE)) === State.EXIT;
   }
 
-  /**
-   * Blocks until the doorbell moves past `seen` or `timeoutMs` passes (spinning first).
-   * The host raises its sleeping flag so vCPUs know to notify.
-   */
-  waitForDoorbell(seen: number, timeoutMs: number): void {
+  /** `true` when a vCPU with `watch[vp]` set has posted an exit. */
+  anyExit(watch: Uint8Array): boolean {
     const w = this.#words;
-    for (let i = 0; i < this.spinLimit; i++) if (Atomics.load(w, DOORBELL) !== seen) return;
+    for (let vp = 0; vp < this.vcpus; vp++) {
+      if (watch[vp] === 1 && Atomics.load(w, this.#word(vp, W_STATE)) === State.EXIT) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Blocks until a vCPU with `watch[vp]` set posts an exit, or `timeoutMs` passes: spins on the
+   * mailboxes first, then raises the host's sleeping flag, looks once more, and sleeps on the
+   * doorbell, which a vCPU rings only when it sees the flag.
+   */
+  waitForExit(watch: Uint8Array, timeoutMs: number): void {
+    const w = this.#words;
+    for (let i = 0; i < this.spinLimit; i++) if (this.anyExit(watch)) return;
+    const seen = Atomics.load(w, DOORBELL);
     Atomics.store(w, HOST_SLEEPING, 1);
-    Atomics.wait(w, DOORBELL, seen, timeoutMs);
+    if (!this.anyExit(watch)) Atomics.wait(w, DOORBELL, seen, timeoutMs);
     Atomics.store(w, HOST_SLEEPING, 0);
   }
 

@@ -199,6 +199,8 @@ class ThreadedHost {
   readonly #n: number;
   readonly #mb: Mailboxes;
   readonly #phase: VpPhase[];
+  /** 1 for the vCPUs whose next exit the host waits for (see `#setPhase`). */
+  readonly #watch: Uint8Array;
   /** The completion each stopped vCPU will get when it is released (seeded runs). */
   readonly #pending: number[];
   /** When each halted vCPU halted (µs). */
@@ -230,6 +232,7 @@ class ThreadedHost {
     this.#mb = Mailboxes.create(this.#n, spinLimitFor(busyThreads, availableParallelism()));
     this.#io = Array.from({ length: this.#n }, (_, vp) => new MailboxHypercallIo(this.#mb, vp));
     this.#phase = new Array<VpPhase>(this.#n).fill('loading');
+    this.#watch = new Uint8Array(this.#n).fill(1);
     this.#pending = new Array<number>(this.#n).fill(Completion.OK);
     this.#haltedAt = new Array<number>(this.#n).fill(0);
     this.#reports = Array.from({ length: this.#n }, () => ({}));
@@ -238,7 +241,7 @@ class ThreadedHost {
     // Called from inside another VP's exit (the one that cleared the lock): only mark it here;
     // the loops re-execute the parked hypercall, never re-entering the dispatcher.
     vm.partition.onResume((vp) => {
-      if (this.#phase[vp] === 'suspended') this.#phase[vp] = 'resumed';
+      if (this.#phase[vp] === 'suspended') this.#setPhase(vp, 'resumed');
     });
     this.#measuresSteal = vm.accountsStolenTime && options.seed === undefined;
     this.#releasedAt = new Float64Array(this.#n);
@@ -285,12 +288,12 @@ class ThreadedHost {
         new Promise((resolve) => {
           w.once('error', (e) => {
             this.#fail(vp, `vCPU thread crashed: ${e instanceof Error ? e.message : String(e)}`);
-            this.#phase[vp] = 'finished';
+            this.#setPhase(vp, 'finished');
           });
           w.once('exit', () => {
             if (this.#phase[vp] !== 'finished') {
               this.#fail(vp, 'vCPU thread exited without finishing its program');
-              this.#phase[vp] = 'finished';
+              this.#setPhase(vp, 'finished');
             }
             resolve();
           });
@@ -315,6 +318,15 @@ class ThreadedHost {
       durationMs: performance.timeOrigin + performance.now() - this.#startMs,
       seed: this.#options.seed,
     };
+  }
+
+  /**
+   * Sets a vCPU's phase and whether the host waits for its next exit: only a loading or running
+   * vCPU's exit is handled; a halted or suspended one sits in its exit until the host acts.
+   */
+  #setPhase(vp: number, phase: VpPhase): void {
+    this.#phase[vp] = phase;
+    this.#watch[vp] = phase === 'loading' || phase === 'running' ? 1 : 0;
   }
 
   // A method call, so that TypeScript does not narrow a phase that #handleExit may change.
@@ -360,7 +372,6 @@ class ThreadedHost {
     const lastYield = { t: performance.now() };
     let rounds = 0;
     while (!this.#finished()) {
-      const seen = mb.doorbell();
       let handled = false;
       for (let vp = 0; vp < this.#n; vp++) {
         if (this.#phase[vp] === 'resumed') {
@@ -379,7 +390,7 @@ class ThreadedHost {
       }
       if (!handled) {
         this.#checkDeadlock();
-        mb.waitForDoorbell(seen, MAX_SLICE_MS);
+        mb.waitForExit(this.#watch, MAX_SLICE_MS);
       }
       // The clock is read every 64 busy rounds (and after every wait): once per exit would add
       // a clock read to each round trip.
@@ -393,10 +404,9 @@ class ThreadedHost {
     const lastYield = { t: performance.now() };
     // Every vCPU first stops at START (or FAIL if its guest would not load): a deterministic start.
     while (this.#phase.some((p) => p === 'loading')) {
-      const seen = mb.doorbell();
       for (let vp = 0; vp < this.#n; vp++)
         if (this.#phase[vp] === 'loading' && mb.hasExit(vp)) this.#handleExit(vp);
-      if (this.#phase.some((p) => p === 'loading')) mb.waitForDoorbell(seen, MAX_SLICE_MS);
+      if (this.#phase.some((p) => p === 'loading')) mb.waitForExit(this.#watch, MAX_SLICE_MS);
       if (performance.now() - lastYield.t >= MAX_SLICE_MS) await this.#yield(lastYield);
     }
     for (;;) {
@@ -434,7 +444,7 @@ class ThreadedHost {
       this.#release(vp);
       // Only `vp` runs now; wait for its next exit.
       while (!mb.hasExit(vp) && this.#phase[vp] !== 'finished') {
-        mb.waitForDoorbell(mb.doorbell(), MAX_SLICE_MS);
+        mb.waitForExit(this.#watch, MAX_SLICE_MS);
         if (performance.now() - lastYield.t >= MAX_SLICE_MS) await this.#yield(lastYield);
       }
       if (this.#phaseOf(vp) === 'finished') continue;
@@ -473,7 +483,7 @@ class ThreadedHost {
   /** Completes `vp`'s exit with what was decided for it and lets it run. */
   #release(vp: number): void {
     if (this.#phase[vp] !== 'finished') {
-      this.#phase[vp] = 'running';
+      this.#setPhase(vp, 'running');
       // KVM rewrites the stolen-time record as the vCPU is loaded to run again (spec 06 rule 7).
       if (this.#vm.accountsStolenTime) this.#vm.beforeRun(vp);
       if (this.#measuresSteal) this.#releasedAt[vp] = performance.timeOrigin + performance.now();
@@ -493,7 +503,7 @@ class ThreadedHost {
         phase === 'stopped' ||
         ((phase === 'loading' || phase === 'running') && this.#mb.hasExit(vp))
       ) {
-        this.#phase[vp] = 'finished';
+        this.#setPhase(vp, 'finished');
         this.#mb.complete(vp, Completion.TERMINATE);
       }
     }
@@ -530,11 +540,11 @@ class ThreadedHost {
     const kind = mb.kind(vp);
     const ts = this.#exitTime(vp);
     this.#pending[vp] = Completion.OK;
-    this.#phase[vp] = 'stopped';
+    this.#setPhase(vp, 'stopped');
     if (this.#measuresSteal) this.#accountMeasuredWait(vp);
     if (this.#terminating) {
       this.#pending[vp] = Completion.TERMINATE;
-      this.#phase[vp] = 'finished';
+      this.#setPhase(vp, 'finished');
       return;
     }
     switch (kind) {
@@ -569,7 +579,7 @@ class ThreadedHost {
           });
           return;
         }
-        this.#phase[vp] = 'halted';
+        this.#setPhase(vp, 'halted');
         this.#haltedAt[vp] = ts;
         return;
       case ExitKind.LOG: {
@@ -587,12 +597,12 @@ class ThreadedHost {
         return;
       }
       case ExitKind.DONE:
-        this.#phase[vp] = 'finished';
+        this.#setPhase(vp, 'finished');
         this.#events.push({ kind: 'done', vp, ts, message: 'passed' });
         return;
       case ExitKind.FAIL: {
         const message = mb.readMessage(vp);
-        this.#phase[vp] = 'finished';
+        this.#setPhase(vp, 'finished');
         this.#events.push({ kind: 'fail', vp, ts, message });
         const why = Number(mb.reg(vp, 0));
         this.#fail(
@@ -672,7 +682,7 @@ class ThreadedHost {
     } catch (e) {
       if (isHypercallSuspended(e)) {
         // Parked: no completion until resumeWaiters releases it (its mailbox keeps the registers).
-        this.#phase[vp] = 'suspended';
+        this.#setPhase(vp, 'suspended');
         outcome = OUTCOME_CODE.SUSPENDED!;
       } else {
         outcome = OUTCOME_CODE[this.#fault(vp, e)]!;
@@ -690,7 +700,7 @@ class ThreadedHost {
 
   /** Re-executes the hypercall a resumed vCPU was suspended in (RIP was not advanced). */
   #reexecute(vp: number): void {
-    this.#phase[vp] = 'stopped';
+    this.#setPhase(vp, 'stopped');
     this.#pending[vp] = Completion.OK;
     this.#hypercall(vp, this.#now());
   }

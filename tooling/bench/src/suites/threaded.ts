@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createVm, runGuest } from '@pvlab/host-emulator';
 import { HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL } from '@pvlab/hypercall';
+import type { HypercallIo } from '@pvlab/hypercall/host';
 import {
   type BenchRatio,
   type BenchRow,
@@ -206,11 +207,11 @@ function overrun(deadline: number, what: string): void {
   if (performance.now() > deadline) throw new Error(`threaded: ${what} did not finish in time`);
 }
 
-/** The raw peer's host side: the same loop shape as the pvlab host (`#runParallel`), no handling. */
+/** The raw peer's host side: the same loop shape as the pvlab host (`#runParallel`, `waitForExit`), no handling. */
 function rawHost(w: Int32Array, spinLimit: number, deadline: number): void {
+  const exitPosted = () => Atomics.load(w, Raw.STATE) === State.EXIT;
   for (;;) {
-    const seen = Atomics.load(w, Raw.DOORBELL);
-    if (Atomics.load(w, Raw.STATE) === State.EXIT) {
+    if (exitPosted()) {
       Atomics.store(w, Raw.COMPLETION, 0);
       Atomics.store(w, Raw.STATE, State.COMPLETE);
       if (Atomics.load(w, Raw.SLEEPING) !== 0) Atomics.notify(w, Raw.STATE);
@@ -220,23 +221,24 @@ function rawHost(w: Int32Array, spinLimit: number, deadline: number): void {
     overrun(deadline, 'the raw ping-pong');
     let moved = false;
     for (let i = 0; i < spinLimit; i++) {
-      if (Atomics.load(w, Raw.DOORBELL) !== seen) {
+      if (exitPosted() || Atomics.load(w, Raw.DONE) !== 0) {
         moved = true;
         break;
       }
     }
     if (!moved) {
+      const seen = Atomics.load(w, Raw.DOORBELL);
       Atomics.store(w, Raw.HOST_SLEEPING, 1);
-      Atomics.wait(w, Raw.DOORBELL, seen, 10);
+      if (!exitPosted() && Atomics.load(w, Raw.DONE) === 0) Atomics.wait(w, Raw.DOORBELL, seen, 10);
       Atomics.store(w, Raw.HOST_SLEEPING, 0);
     }
   }
 }
 
-/** `Mailboxes` host side, completing each exit with no work. */
+const WATCH_VP0 = Uint8Array.of(1);
+
 function mailboxNullHost(mb: MailboxesLike, deadline: number): void {
   for (;;) {
-    const seen = mb.doorbell();
     if (mb.hasExit(0)) {
       const kind = mb.kind(0);
       mb.complete(0, 0);
@@ -244,24 +246,24 @@ function mailboxNullHost(mb: MailboxesLike, deadline: number): void {
       continue;
     }
     overrun(deadline, 'the mailbox round trip');
-    mb.waitForDoorbell(seen, 10);
+    mb.waitForExit(WATCH_VP0, 10);
   }
 }
 
-/** `Mailboxes` host side dispatching each exit: control and RDX into the VP's registers, the call, RAX back. */
-function mailboxDispatchHost(mb: MailboxesLike, vm: ReturnType<typeof createVm>, deadline: number): number {
+/** `Mailboxes` host side dispatching each exit on the mailbox registers in place (as runGuest does), RAX back. */
+function mailboxDispatchHost(
+  mb: MailboxesLike,
+  io: HypercallIo,
+  vm: ReturnType<typeof createVm>,
+  deadline: number,
+): number {
   const partition = vm.partition;
-  const regs = partition.vp(0).registers;
   let calls = 0;
   for (;;) {
-    const seen = mb.doorbell();
     if (mb.hasExit(0)) {
       const kind = mb.kind(0);
       if (kind === KIND_HYPERCALL) {
-        regs.control = mb.reg(0, 0);
-        regs.rdx = mb.reg(0, 1);
-        regs.r8 = 0n;
-        mb.setReg(0, 0, partition.hypercall(0, regs));
+        mb.setReg(0, 0, partition.hypercall(0, io));
         calls++;
       }
       mb.complete(0, 0);
@@ -269,7 +271,7 @@ function mailboxDispatchHost(mb: MailboxesLike, vm: ReturnType<typeof createVm>,
       continue;
     }
     overrun(deadline, 'the mailbox dispatch round trip');
-    mb.waitForDoorbell(seen, 10);
+    mb.waitForExit(WATCH_VP0, 10);
   }
 }
 
@@ -318,7 +320,7 @@ async function runPeer(mode: PeerMode, timing: TimingOptions, spin: SpinSource):
     const vm = createVm({ vcpus: 1 });
     vm.vp(0).writeMsr(HV_X64_MSR_GUEST_OS_ID, LINUX_OS_ID);
     vm.vp(0).writeMsr(HV_X64_MSR_HYPERCALL, 0x1000n | 1n);
-    const calls = mailboxDispatchHost(mb, vm, deadline);
+    const calls = mailboxDispatchHost(mb, new mod.MailboxHypercallIo(mb, 0), vm, deadline);
     if (calls !== vm.partition.vp(0).longSpinWaits)
       throw new Error('threaded: lean host dispatched the wrong calls');
   }

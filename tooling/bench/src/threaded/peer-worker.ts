@@ -3,8 +3,9 @@
  * trips the same way the guest program does (performance.now() around each batch, after a warmup)
  * and writes them to its sample area; the main thread plays the host.
  *
- * - `raw`: a bare Atomics ping-pong with the pvlab mailbox's protocol (post, ring the doorbell,
- *   notify only a sleeping host, spin up to `spinLimit`, then `Atomics.wait` with a sleeping flag).
+ * - `raw`: a bare Atomics ping-pong with the pvlab mailbox's protocol (post, ring the doorbell and
+ *   notify only when the host sleeps; the host spins on the state word; spin up to `spinLimit`,
+ *   then `Atomics.wait` with a sleeping flag).
  * - `mailbox-null`: the host emulator's own `Mailboxes` class, an exit with no registers.
  * - `mailbox-dispatch`: `Mailboxes` carrying the control and RDX; the host dispatches the call.
  * - `postmessage`: a message to the main thread and its reply.
@@ -30,8 +31,10 @@ const NOTIFY_FAST = 0x10008n;
 function rawRoundTrip(w: Int32Array, spinLimit: number): number {
   Atomics.store(w, Raw.KIND, KIND_HYPERCALL);
   Atomics.store(w, Raw.STATE, State.EXIT);
-  Atomics.add(w, Raw.DOORBELL, 1);
-  if (Atomics.load(w, Raw.HOST_SLEEPING) !== 0) Atomics.notify(w, Raw.DOORBELL);
+  if (Atomics.load(w, Raw.HOST_SLEEPING) !== 0) {
+    Atomics.add(w, Raw.DOORBELL, 1);
+    Atomics.notify(w, Raw.DOORBELL);
+  }
   let complete = false;
   for (let i = 0; i < spinLimit; i++) {
     if (Atomics.load(w, Raw.STATE) === State.COMPLETE) {

@@ -1,3 +1,4 @@
+import type { HypercallIo } from '@pvlab/hypercall/host';
 /**
  * What the bench's peer worker (`peer-worker.ts`) and the suite share: the raw ping-pong's word
  * layout, the sample area, and the slice of the host emulator's mailbox module the diagnostics use.
@@ -73,6 +74,11 @@ export interface MailboxModule {
   spinLimitFor(threads: number, cores: number): number;
   mailboxBytes(vcpus: number): number;
   readonly Mailboxes: new (buffer: SharedArrayBuffer, vcpus: number, spinLimit?: number) => MailboxesLike;
+  /** The mailbox registers as the dispatcher's HypercallIo (what runGuest dispatches with). */
+  readonly MailboxHypercallIo: new (
+    mb: MailboxesLike,
+    vp: number,
+  ) => HypercallIo;
 }
 
 export interface MailboxesLike {
@@ -81,8 +87,7 @@ export interface MailboxesLike {
   setReg(vp: number, i: number, v: bigint): void;
   kind(vp: number): number;
   postExitAndWait(vp: number, kind: number): number;
-  doorbell(): number;
   hasExit(vp: number): boolean;
-  waitForDoorbell(seen: number, timeoutMs: number): void;
+  waitForExit(watch: Uint8Array, timeoutMs: number): void;
   complete(vp: number, completion: number): void;
 }
