@@ -6,6 +6,8 @@ export {
   HypercallSuspended,
   isHypercallSuspended,
 } from '@pvlab/hypercall/host';
+export { HostAccessError, IsolationFault } from '@pvlab/isolation';
+export type { HostMemoryView, IsolatedGuestMemory } from '@pvlab/isolation/host';
 export { type CreateVmOptions, MAX_VCPUS, type ResolvedVmOptions, VmOptionError } from './options.js';
 export { OPTIONAL_PACKAGES } from './packages.js';
 export { type CliOutput, runPvlabHost } from './program.js';
@@ -27,4 +29,4 @@ export {
   ThreadedHostError,
 } from './threaded/run.js';
 export * from './trace/index.js';
-export { ConformanceError, createVm, restoreVm, VirtualProcessor, Vm } from './vm.js';
+export { ConformanceError, createVm, type IsolationVm, restoreVm, VirtualProcessor, Vm } from './vm.js';

@@ -1,5 +1,6 @@
 import { HvFeature, type HvFeatureName, MAX_GUEST_MEMORY_BYTES } from '@pvlab/hypercall';
 import { DEFAULT_SPIN_WAIT_RETRY_COUNT } from '@pvlab/hypercall/host';
+import { CONVERSION_CONTENTS, type ConversionContents } from '@pvlab/isolation/host';
 import { TLB_FLUSH_MODES, type TlbFlushMode } from '@pvlab/tlb-ipi/host';
 import { z } from 'zod';
 import { OPTIONAL_PACKAGES, PACKAGE_ARCH } from './packages.js';
@@ -46,6 +47,18 @@ const schema = z
     spinWaitRetryCount: z.number().int().min(0).max(0xffff_ffff).default(DEFAULT_SPIN_WAIT_RETRY_COUNT),
     maxRepsPerCall: z.number().int().min(1).max(0xfff).default(0xfff),
     physicalAddressBits: z.number().int().min(32).max(52).default(48),
+    isolation: z
+      .object({
+        sharedGpaBoundaryBits: z.number().int().min(12).max(63),
+        isolationType: z.enum(['NONE', 'VBS', 'SNP', 'TDX']).optional(),
+        paravisorPresent: z.boolean().optional(),
+        sharedGpaBoundaryActive: z.boolean().optional(),
+        readOnlyVisibility: z.enum(['accept', 'refuse']).optional(),
+        conversion: z.enum(CONVERSION_CONTENTS as [ConversionContents, ...ConversionContents[]]).optional(),
+        seed: z.number().int().min(0).max(0xffff_ffff).optional(),
+      })
+      .strict()
+      .optional(),
     tlbFlush: z
       .enum(TLB_FLUSH_MODES as [TlbFlushMode, ...TlbFlushMode[]], {
         error: `accepted: ${TLB_FLUSH_MODES.map((m) => `'${m}'`).join(', ')} (default 'precise')`,
@@ -61,6 +74,29 @@ const schema = z
           code: 'custom',
           path: ['packages', name],
           message: `is a package of ${arch} VMs, and arch is '${o.arch}'`,
+        });
+      }
+    }
+    if (o.isolation !== undefined) {
+      const boundary = 2 ** o.isolation.sharedGpaBoundaryBits;
+      const where = ['isolation', 'sharedGpaBoundaryBits'];
+      if (o.arch !== 'x64') {
+        ctx.addIssue({
+          code: 'custom',
+          path: where,
+          message: "isolation VMs are x64 here (the Hyper-V vTOM model); arch is 'arm64'",
+        });
+      } else if (boundary < o.memoryBytes) {
+        ctx.addIssue({
+          code: 'custom',
+          path: where,
+          message: `the boundary 2^${o.isolation.sharedGpaBoundaryBits} is below the end of RAM (memoryBytes ${o.memoryBytes}): use at least ${Math.ceil(Math.log2(o.memoryBytes))}`,
+        });
+      } else if (boundary + o.memoryBytes > 2 ** o.physicalAddressBits) {
+        ctx.addIssue({
+          code: 'custom',
+          path: where,
+          message: `the shared alias window [2^${o.isolation.sharedGpaBoundaryBits}, +RAM) does not fit in physicalAddressBits ${o.physicalAddressBits}: use at most ${o.physicalAddressBits - 1}`,
         });
       }
     }

@@ -135,7 +135,7 @@ function checkOutputPath(flag: string, path: string): string {
 function placeStolenTimeRecords(vm: Vm): void {
   const region =
     Math.ceil((vm.vcpus * STOLEN_TIME_RECORD_BYTES) / PV_TIME_REGION_ALIGN) * PV_TIME_REGION_ALIGN;
-  const base = BigInt(vm.memory.size - region);
+  const base = BigInt(vm.ram.size - region);
   for (let i = 0; i < vm.vcpus; i++) vm.vp(i).setStolenTimeIpa(base + BigInt(i * STOLEN_TIME_RECORD_BYTES));
 }
 

@@ -16,6 +16,12 @@ import {
   vcpuSnapshotPart,
 } from '@pvlab/hypercall/host';
 import {
+  type HostMemoryView,
+  type IsolatedGuestMemory,
+  isolationExtension,
+  isolationHostState,
+} from '@pvlab/isolation/host';
+import {
   installPvTime,
   PvTimeHost,
   pvTimeSnapshotPart,
@@ -210,7 +216,16 @@ export class VirtualProcessor implements GuestCpu {
  * hypercalls run the host handlers synchronously. The harness for conformance tests.
  */
 export class Vm {
+  /**
+   * Guest RAM as the guest sees it. In an isolation VM (`createVm({ isolation })`) it is the
+   * guest's view with the shared GPA boundary (an `IsolatedGuestMemory`: private pages below the
+   * boundary, visible pages only through their alias above it; `createVm` types it so).
+   */
   readonly memory: GuestMemory;
+  /** Guest RAM itself, GPA = offset, no isolation rules: for host internals and test setup. */
+  readonly ram: GuestMemory;
+  /** Isolation VMs: the host's accessor, which touches only host-visible pages through their alias. */
+  readonly hostMemory: HostMemoryView | undefined;
   readonly options: Readonly<ResolvedVmOptions>;
   readonly #partition: HvPartition;
   readonly #vps: VirtualProcessor[];
@@ -223,19 +238,23 @@ export class Vm {
 
   constructor(options: ResolvedVmOptions) {
     this.options = options;
-    this.memory = new GuestMemory(options.memoryBytes);
+    this.ram = new GuestMemory(options.memoryBytes);
     const arm64 = options.arch === 'arm64';
     // The Hyper-V packages' hypercalls are x64 instructions: an arm64 VM has none of them.
     const extensions = Object.entries(arm64 ? {} : PACKAGE_EXTENSIONS)
       .filter(([name]) => options.packages[name] !== false)
       .map(([, makeExtension]) => makeExtension(options));
+    // An isolation VM: vTOM at 1 << bits, the visibility hypercalls and CPUID leaf 0x4000000C.
+    const isolation =
+      options.isolation === undefined ? undefined : isolationExtension(definedOnly(options.isolation));
+    if (isolation) extensions.push(isolation);
     const features = new Set<HvFeatureName>([...CORE_FEATURES, ...extensions.flatMap((e) => e.features)]);
     for (const [name, on] of Object.entries(options.features) as [HvFeatureName, boolean][]) {
       if (on) features.add(name);
       else features.delete(name);
     }
     this.#partition = new HvPartition({
-      memory: this.memory,
+      memory: this.ram,
       vcpus: options.vcpus,
       vendor: options.vendor,
       features,
@@ -243,12 +262,17 @@ export class Vm {
       physicalAddressBits: options.physicalAddressBits,
       maxRepsPerCall: options.maxRepsPerCall,
       extensions,
+      ...(isolation ? { extraCpuidLeaves: isolation.cpuidLeaves } : {}),
     });
+    const isolated = isolation ? isolationHostState(this.#partition) : undefined;
+    // The guest's view is not a GuestMemory (no raw `bytes`): createVm's overload types it.
+    this.memory = isolated ? (isolated.guestMemory as unknown as GuestMemory) : this.ram;
+    this.hostMemory = isolated?.hostMemory;
     this.#extensions = extensions;
     if (arm64) {
       this.#smccc = new SmcccConduit({ vcpus: options.vcpus });
       if (options.packages['pv-time'] !== false) {
-        this.#pvTime = new PvTimeHost(this.memory, options.vcpus);
+        this.#pvTime = new PvTimeHost(this.ram, options.vcpus);
         installPvTime(this.#smccc, this.#pvTime);
       }
     }
@@ -387,7 +411,7 @@ export class Vm {
   #snapshotParts(): SnapshotPart[] {
     const p = this.partitionOpen();
     return [
-      memorySnapshotPart(this.memory),
+      memorySnapshotPart(this.ram),
       partitionSnapshotPart(p),
       ...this.#extensions.flatMap((e) => (e.snapshotPart ? [e.snapshotPart(p)] : [])),
       ...(this.#pvTime ? [pvTimeSnapshotPart(this.#pvTime)] : []),
@@ -420,7 +444,24 @@ export function restoreVm(snapshot: unknown): Vm {
   return vm;
 }
 
+/** A VM with a shared GPA boundary: `memory` is the guest's view, `hostMemory` the host's. */
+export type IsolationVm = Omit<Vm, 'memory' | 'hostMemory'> & {
+  readonly memory: IsolatedGuestMemory;
+  readonly hostMemory: HostMemoryView;
+};
+
 /** Creates a VM for the direct harness. Bad options throw a VmOptionError naming the option. */
-export function createVm(options: CreateVmOptions = {}): Vm {
+export function createVm(
+  options: CreateVmOptions & { isolation: NonNullable<CreateVmOptions['isolation']> },
+): IsolationVm;
+export function createVm(options?: CreateVmOptions): Vm;
+export function createVm(options: CreateVmOptions = {}): Vm | IsolationVm {
   return new Vm(resolveVmOptions(options));
+}
+
+/** `o` without its undefined properties (zod's optional outputs vs exactOptionalPropertyTypes). */
+function definedOnly<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
 }

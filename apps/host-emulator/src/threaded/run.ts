@@ -269,7 +269,7 @@ class ThreadedHost {
     const data = (vp: number): VcpuWorkerData => ({
       vp,
       vcpus: this.#n,
-      memory: this.#vm.memory.buffer,
+      memory: this.#vm.ram.buffer,
       mailboxes: this.#mb.buffer,
       interrupts: partition.interrupts.buffer as SharedArrayBuffer,
       guestUrl: guestUrl(this.#options.guest),
