@@ -1,6 +1,15 @@
 // The pvlab-host bin: runs the CLI with this process's arguments and streams.
 import { runPvlabHost } from './program.js';
 
+// A reader that stops early (`pvlab-host info | head`) closes the pipe: that ends the output, it
+// is not an error of ours.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 process.exitCode = await runPvlabHost(process.argv.slice(2), {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),

@@ -102,10 +102,13 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
 
   program
     .command('info')
-    .description('show what a VM exposes: CPUID leaves, feature bits and registered hypercalls')
+    .description(
+      'show what a VM exposes: CPUID leaves, feature bits and registered hypercalls (arm64: SMCCC functions)',
+    )
     .addOption(vcpusOption(1))
+    .addOption(archOption('x64'))
     .option('--json', 'print as JSON')
-    .action((opts: { vcpus: number; json?: boolean }) => infoCommand(opts, print));
+    .action((opts: { vcpus: number; arch: 'x64' | 'arm64'; json?: boolean }) => infoCommand(opts, print));
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -297,6 +297,16 @@ export class Vm {
     return this.#smccc.call(vp, functionId, args);
   }
 
+  /** arm64: the SMCCC function ids the conduit answers (hex) with their names; empty on x64. */
+  smcccFunctions(): { id: string; name: string }[] {
+    this.partitionOpen();
+    const conduit = this.#smccc;
+    if (conduit === undefined) return [];
+    return conduit
+      .functionIds()
+      .map((id) => ({ id: `0x${id.toString(16).padStart(8, '0')}`, name: conduit.nameOf(id) }));
+  }
+
   /** @internal The PV-time host, or the error KVM gives without it (ENXIO), naming `what`. */
   pvTimeOf(what: string): PvTimeHost {
     this.partitionOpen();

@@ -150,6 +150,19 @@ describe('pvlab-host --arch arm64', () => {
     expect(mismatch.err).toMatch(/--arch x64: the snapshot .* is of an arm64 VM/);
   });
 
+  it('info --arch arm64 lists the SMCCC functions the conduit answers', async () => {
+    const r = await cli('info', '--arch', 'arm64', '--json');
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.out) as { arch: string; smccc: { id: string; name: string }[] };
+    expect(info.arch).toBe('arm64');
+    expect(info.smccc).toEqual([
+      { id: '0x80000000', name: 'SMCCC_VERSION' },
+      { id: '0x80000001', name: 'SMCCC_ARCH_FEATURES' },
+      { id: '0xc5000020', name: 'PV_TIME_FEATURES' },
+      { id: '0xc5000021', name: 'PV_TIME_ST' },
+    ]);
+  });
+
   it('refuses an unknown --arch with one line and exit 2', async () => {
     const r = await cli('run', '--arch', 'riscv');
     expect(r.code).toBe(2);
