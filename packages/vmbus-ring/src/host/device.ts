@@ -3,12 +3,13 @@
  * drives, the `HostChannel` an open channel gives it (its two rings and the guest signal), and
  * `EchoDevice`, which answers every in-band packet.
  */
+import { readSnapshotObject, type SnapshotData, SnapshotError } from '@pvlab/hypercall/host';
 import type { RingReader } from '../ring/ring-reader.js';
 import type { RingWriter } from '../ring/ring-writer.js';
 import { ECHO_DEVICE_INTERFACE_TYPE } from '../wire/devices.js';
 import { guidBytes } from '../wire/guid.js';
 import { VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED, VmPacketType } from '../wire/packet.js';
-import type { RingCorruptError } from '../wire/validate.js';
+import { RING_CORRUPT_KINDS, RingCorruptError, type RingCorruptKind } from '../wire/validate.js';
 
 /** An open channel as its device sees it. */
 export interface HostChannel {
@@ -42,6 +43,15 @@ export interface VmbusDevice {
   signal(channel: HostChannel): void;
   /** The channel closed (CLOSECHANNEL, rescind or UNLOAD): drop the rings. */
   close(channel: HostChannel): void;
+  /** A snapshot was restored with the channel open: its rebuilt rings (instead of `open`). */
+  restored?(channel: HostChannel): void;
+  /** The device's own state for the `vmbus-ring` snapshot part (JSON-safe); none when stateless. */
+  saveState?(): SnapshotData;
+  /**
+   * Checks saved state (a SnapshotError naming `where` and the field when it is not acceptable)
+   * and returns what applies it; nothing changes until that is called.
+   */
+  prepareRestore?(data: SnapshotData, where: string): () => void;
 }
 
 /** What an `EchoDevice` has done. */
@@ -55,6 +65,11 @@ export interface EchoCounters {
   completions: number;
   /** Times the host→guest ring was full and the device waited for the guest. */
   stalls: number;
+}
+
+/** Milliseconds rounded to 1/1024: sums and differences of such values are exact. */
+function toTick(ms: number): number {
+  return Math.round(ms * 1024) / 1024;
 }
 
 /**
@@ -88,6 +103,70 @@ export class EchoDevice implements VmbusDevice {
 
   open(): void {
     this.corrupt = null;
+  }
+
+  /**
+   * `{ counters: { packets, bytes, completions, stalls, echoSpanMs }, corrupt: null | { kind,
+   * detail } }`. The echo times are `performance.now()` of this process, so the snapshot keeps
+   * their span (rounded to 1/1024 ms): a restore ends it now.
+   */
+  saveState(): SnapshotData {
+    const c = this.counters;
+    return {
+      counters: {
+        packets: c.packets,
+        bytes: c.bytes,
+        completions: c.completions,
+        stalls: c.stalls,
+        echoSpanMs: toTick(c.lastEchoMs - c.firstEchoMs),
+      },
+      corrupt: this.corrupt === null ? null : { kind: this.corrupt.kind, detail: this.corrupt.detail },
+    };
+  }
+
+  prepareRestore(data: SnapshotData, where: string): () => void {
+    const o = readSnapshotObject(data, where);
+    const raw = readSnapshotObject(o.counters, `${where}.counters`);
+    const count = (k: 'packets' | 'bytes' | 'completions' | 'stalls') => {
+      const v = raw[k];
+      if (!Number.isSafeInteger(v) || (v as number) < 0) {
+        throw new SnapshotError(
+          `${where}.counters.${k} = ${JSON.stringify(v) ?? 'missing'}: expected a count ≥ 0`,
+        );
+      }
+      return v as number;
+    };
+    const counts = {
+      packets: count('packets'),
+      bytes: count('bytes'),
+      completions: count('completions'),
+      stalls: count('stalls'),
+    };
+    const span = raw.echoSpanMs;
+    if (typeof span !== 'number' || !Number.isFinite(span) || span < 0 || span !== toTick(span)) {
+      throw new SnapshotError(
+        `${where}.counters.echoSpanMs = ${JSON.stringify(span) ?? 'missing'}: expected milliseconds ≥ 0 in 1/1024 steps`,
+      );
+    }
+    let corrupt: RingCorruptError | null = null;
+    if (o.corrupt !== null) {
+      const c = readSnapshotObject(o.corrupt, `${where}.corrupt`);
+      if (!RING_CORRUPT_KINDS.includes(c.kind as RingCorruptKind)) {
+        throw new SnapshotError(
+          `${where}.corrupt.kind = ${JSON.stringify(c.kind) ?? 'missing'}: expected one of ${RING_CORRUPT_KINDS.join(', ')}`,
+        );
+      }
+      if (typeof c.detail !== 'string') throw new SnapshotError(`${where}.corrupt.detail: expected a string`);
+      corrupt = new RingCorruptError(c.kind as RingCorruptKind, c.detail);
+    }
+    return () => {
+      Object.assign(this.counters, counts);
+      // The span ends now: a throughput figure after the restore stays meaningful.
+      const now = counts.packets > 0 ? toTick(performance.now()) : 0;
+      this.counters.lastEchoMs = now;
+      this.counters.firstEchoMs = counts.packets > 0 ? now - span : 0;
+      this.corrupt = corrupt;
+    };
   }
 
   close(): void {}

@@ -1,5 +1,6 @@
 import type { HvFeatureName } from '@pvlab/hypercall';
 import type { HostExtension, HvPartition } from '@pvlab/hypercall/host';
+import { vmbusSnapshotPart } from './snapshot.js';
 import { SynicHost } from './synic.js';
 import { postMessageDescriptor, SynicPorts, signalEventDescriptor } from './synic-hypercalls.js';
 import { VmbusServer, type VmbusServerOptions } from './vmbus-server.js';
@@ -38,6 +39,7 @@ export function vmbusExtension(options: VmbusHostOptions = { devices: [] }): Hos
       const server = new VmbusServer(partition, synic, ports, options);
       partition.setExtensionState(VMBUS_PACKAGE, { synic, ports, server } satisfies VmbusHostState);
     },
+    snapshotPart: (partition) => vmbusSnapshotPart(vmbusHostState(partition)),
   };
 }
 

@@ -19,11 +19,22 @@ export type MessagePortHandler = (vp: number, messageType: number, payload: Uint
 /** Takes a signal on a connection (flag number already checked). */
 export type EventPortHandler = (vp: number, flagNumber: number) => void;
 
+/** An event connection as a snapshot sees it (the handler is the server's to give back). */
+export interface EventConnection {
+  readonly connectionId: number;
+  readonly flagCount: number;
+  /** Deleted ports answer INVALID_PORT_ID until the connection is forgotten or reconnected. */
+  readonly deleted: boolean;
+}
+
 interface EventPort {
   handler: EventPortHandler;
   flagCount: number;
   deleted: boolean;
 }
+
+/** The handler a deleted port keeps: it is never called (signals get INVALID_PORT_ID). */
+const NO_HANDLER: EventPortHandler = () => {};
 
 /** The host's ports by connection id. */
 export class SynicPorts {
@@ -59,6 +70,36 @@ export class SynicPorts {
   /** `true` while the event connection has a live port. */
   hasEventPort(connectionId: number): boolean {
     return this.#events.get(connectionId)?.deleted === false;
+  }
+
+  /** Message connection ids, ascending. */
+  messageConnections(): number[] {
+    return [...this.#messages.keys()].sort((a, b) => a - b);
+  }
+
+  /** Every event connection, ascending by id. */
+  eventConnections(): EventConnection[] {
+    return [...this.#events]
+      .sort(([a], [b]) => a - b)
+      .map(([connectionId, p]) => ({ connectionId, flagCount: p.flagCount, deleted: p.deleted }));
+  }
+
+  /**
+   * Replaces every event connection with `connections` (a restore); each live one gets
+   * `handlerFor(connectionId)`.
+   */
+  replaceEventConnections(
+    connections: readonly EventConnection[],
+    handlerFor: (connectionId: number) => EventPortHandler,
+  ): void {
+    this.#events.clear();
+    for (const c of connections) {
+      this.#events.set(c.connectionId, {
+        handler: c.deleted ? NO_HANDLER : handlerFor(c.connectionId),
+        flagCount: c.flagCount,
+        deleted: c.deleted,
+      });
+    }
   }
 
   /** HvCallPostMessage's checks after the dispatcher's, in order. */

@@ -30,7 +30,7 @@ import {
 } from '../wire/synic.js';
 
 /** A message waiting for its SIMP slot. */
-interface QueuedMessage {
+export interface QueuedMessage {
   readonly messageType: number;
   readonly payload: Uint8Array;
   readonly sender: bigint;

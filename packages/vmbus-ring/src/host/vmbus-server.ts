@@ -53,7 +53,7 @@ import {
 } from '../wire/versions.js';
 import type { HostChannel, VmbusDevice } from './device.js';
 import type { SynicHost } from './synic.js';
-import type { SynicPorts } from './synic-hypercalls.js';
+import type { EventConnection, SynicPorts } from './synic-hypercalls.js';
 
 /** Versions the server accepts by default: WIN8 (event flags per channel) up to 5.3, Linux's newest. */
 export const VMBUS_SERVER_VERSIONS: readonly number[] = [
@@ -85,16 +85,20 @@ export interface VmbusConnection {
 /** A channel's life: offered (maybe opened and closed again), open, or rescinded until RELID_RELEASED. */
 export type ChannelState = 'offered' | 'open' | 'rescinded';
 
-interface OpenInfo {
+/** What OPENCHANNEL set up for an open channel. */
+export interface OpenChannelInfo {
   readonly openId: number;
+  /** The ring GPADL. */
   readonly gpadl: number;
+  /** Pages of the guest→host ring (its control page included) at the GPADL's start. */
+  readonly downstreamRingPageOffset: number;
   readonly host: HostChannel;
 }
 
 /** One offered channel. */
 export class ServerChannel {
   state: ChannelState = 'offered';
-  open: OpenInfo | null = null;
+  open: OpenChannelInfo | null = null;
   constructor(
     readonly relid: number,
     readonly device: VmbusDevice,
@@ -104,7 +108,7 @@ export class ServerChannel {
 }
 
 /** A GPADL being assembled or created. */
-interface Gpadl {
+export interface ServerGpadl {
   readonly id: number;
   readonly relid: number;
   readonly rangeCount: number;
@@ -121,6 +125,16 @@ export interface VmbusServerOptions {
   /** Versions accepted in INITIATE_CONTACT (default `VMBUS_SERVER_VERSIONS`). */
   readonly versions?: readonly number[];
   readonly messageQueueDepth?: number;
+}
+
+/** Everything `restoreState` replaces (checked by the snapshot part before it is applied). */
+export interface VmbusServerState {
+  readonly connection: VmbusConnection | null;
+  readonly channels: readonly ServerChannel[];
+  readonly gpadls: readonly ServerGpadl[];
+  readonly nextRelid: number;
+  readonly nextMonitorId: number;
+  readonly counters: VmbusServerCounters;
 }
 
 /** The server's counters. */
@@ -141,7 +155,8 @@ export class VmbusServer {
   readonly messageQueueDepth: number;
   connection: VmbusConnection | null = null;
   readonly channels = new Map<number, ServerChannel>();
-  readonly #gpadls = new Map<number, Gpadl>();
+  readonly #gpadls = new Map<number, ServerGpadl>();
+  readonly #devices: VmbusDevice[] = [];
   #nextRelid = 1;
   #nextMonitorId = 0;
   readonly counters: VmbusServerCounters = {
@@ -193,6 +208,7 @@ export class VmbusServer {
       }
       monitorId = this.#nextMonitorId++;
     }
+    this.#devices.push(device);
     const relid = this.#nextRelid++;
     const ch = new ServerChannel(relid, device, VMBUS_CHANNEL_CONNECTION_BASE + relid, monitorId);
     this.channels.set(relid, ch);
@@ -242,6 +258,72 @@ export class VmbusServer {
       }
     }
     return n;
+  }
+
+  /** The partition the server runs in. */
+  get partition(): HvPartition {
+    return this.#p;
+  }
+
+  /** Every device, in the order it was added (the snapshot names devices by this index). */
+  get devices(): readonly VmbusDevice[] {
+    return this.#devices;
+  }
+
+  /** The server's state, for a snapshot (live objects: do not change them). */
+  state(): VmbusServerState {
+    return {
+      connection: this.connection,
+      channels: [...this.channels.values()],
+      gpadls: [...this.#gpadls.values()],
+      nextRelid: this.#nextRelid,
+      nextMonitorId: this.#nextMonitorId,
+      counters: this.counters,
+    };
+  }
+
+  /**
+   * Replaces the server's state (a restore, checked beforehand): channels, GPADLs, the
+   * connection, counters, and every channel's event port (live for open channels).
+   */
+  restoreState(s: VmbusServerState, eventConnections: readonly EventConnection[]): void {
+    this.connection = s.connection;
+    this.channels.clear();
+    for (const ch of s.channels) this.channels.set(ch.relid, ch);
+    this.#gpadls.clear();
+    for (const g of s.gpadls) this.#gpadls.set(g.id, g);
+    this.#nextRelid = s.nextRelid;
+    this.#nextMonitorId = s.nextMonitorId;
+    Object.assign(this.counters, s.counters);
+    this.#ports.replaceEventConnections(eventConnections, (id) => {
+      const ch = [...this.channels.values()].find((c) => c.connectionId === id);
+      return () => {
+        if (ch) this.#signalDevice(ch);
+      };
+    });
+  }
+
+  /**
+   * The device's view of an open channel over `rings` (OPENCHANNEL, or a restore): signals go to
+   * SINT 2 of `targetVp` with the channel's relid as the event flag.
+   */
+  hostChannel(
+    ch: ServerChannel,
+    open: { openId: number; targetVp: number; userData: Uint8Array; reader: RingReader; writer: RingWriter },
+  ): HostChannel {
+    return {
+      relid: ch.relid,
+      connectionId: ch.connectionId,
+      targetVp: open.targetVp,
+      openId: open.openId,
+      userData: open.userData,
+      reader: open.reader,
+      writer: open.writer,
+      signalGuest: () => {
+        this.counters.signals++;
+        this.#synic.signalEvent(open.targetVp, VMBUS_MESSAGE_SINT, ch.relid);
+      },
+    };
   }
 
   /** GPADL ids created (complete) for `relid`, for tests and traces. */
@@ -443,7 +525,7 @@ export class VmbusServer {
     );
     if (data.length > m.rangeBufLen)
       return fail(`${data.length} bytes of ranges exceed range_buflen ${m.rangeBufLen}`);
-    const g: Gpadl = {
+    const g: ServerGpadl = {
       id: m.gpadl,
       relid: m.childRelid,
       rangeCount: m.rangeCount,
@@ -485,9 +567,9 @@ export class VmbusServer {
     if (g.received === g.buffer.length) this.#finishGpadl(vp, g);
   }
 
-  #finishGpadl(vp: number, g: Gpadl): void {
+  #finishGpadl(vp: number, g: ServerGpadl): void {
     const view = new DataView(g.buffer.buffer);
-    const ranges: NonNullable<Gpadl['ranges']> = [];
+    const ranges: NonNullable<ServerGpadl['ranges']> = [];
     let at = 0;
     let why: string | null = null;
     for (let r = 0; r < g.rangeCount && why === null; r++) {
@@ -572,21 +654,20 @@ export class VmbusServer {
     const mem = this.#p.memory;
     const outbound = RingMemory.fromGuestPages(mem, split.outbound);
     const inbound = RingMemory.fromGuestPages(mem, split.inbound);
-    const host: HostChannel = {
-      relid: ch.relid,
-      connectionId: ch.connectionId,
-      targetVp: m.targetVp,
+    const host = this.hostChannel(ch, {
       openId: m.openId,
+      targetVp: m.targetVp,
       userData: m.userData,
       reader: new RingReader(outbound),
       writer: new RingWriter(inbound),
-      signalGuest: () => {
-        this.counters.signals++;
-        this.#synic.signalEvent(m.targetVp, VMBUS_MESSAGE_SINT, ch.relid);
-      },
-    };
+    });
     ch.state = 'open';
-    ch.open = { openId: m.openId, gpadl: g.id, host };
+    ch.open = {
+      openId: m.openId,
+      gpadl: g.id,
+      downstreamRingPageOffset: m.downstreamRingPageOffset,
+      host,
+    };
     this.#ports.forgetEventConnection(ch.connectionId);
     this.#ports.connectEventPort(ch.connectionId, () => this.#signalDevice(ch));
     ch.device.open(host);

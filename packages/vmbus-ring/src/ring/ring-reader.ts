@@ -89,15 +89,23 @@ export class RingReader {
   #scratch = new Uint8Array(0);
   #scratchView = new DataView(this.#scratch.buffer);
 
-  /** A reader over `memory`, continuing from the read index its control page holds. */
-  constructor(memory: RingMemory) {
+  /**
+   * A reader over `memory`, continuing from the read index its control page holds, or from
+   * `options.readIndex` (a restored snapshot: the host's own index, whatever memory says).
+   */
+  constructor(memory: RingMemory, options: { readonly readIndex?: number } = {}) {
     this.memory = memory;
     this.#control = memory.control;
     this.#size = memory.dataSize;
-    this.#readIndex = Atomics.load(this.#control, RingControlWord.READ_INDEX);
+    this.#readIndex = options.readIndex ?? Atomics.load(this.#control, RingControlWord.READ_INDEX);
     this.#published = this.#readIndex;
     const bad = checkRingIndex('read_index', this.#readIndex, this.#size);
     if (bad) this.#corrupt = corrupt(bad);
+  }
+
+  /** The read index last published (what a snapshot keeps: unpublished reads are read again). */
+  get readIndex(): number {
+    return this.#published;
   }
 
   /** Bytes the writer has published beyond the private read index (0 when the ring is corrupt). */

@@ -72,14 +72,32 @@ export class RingWriter {
   readonly #scratch = new Uint8Array(ASSEMBLE_BYTES);
   readonly #scratchView = new DataView(this.#scratch.buffer);
 
-  /** A writer over `memory`, continuing from the write index its control page holds. */
-  constructor(memory: RingMemory) {
+  /**
+   * A writer over `memory`, continuing from the write index its control page holds, or from
+   * `options` (a restored snapshot: the writer's own index and whether it had published
+   * pending_send_sz, whatever memory says).
+   */
+  constructor(
+    memory: RingMemory,
+    options: { readonly writeIndex?: number; readonly pendingSendSizeSet?: boolean } = {},
+  ) {
     this.memory = memory;
     this.#control = memory.control;
     this.#size = memory.dataSize;
-    this.#writeIndex = Atomics.load(this.#control, RingControlWord.WRITE_INDEX);
+    this.#writeIndex = options.writeIndex ?? Atomics.load(this.#control, RingControlWord.WRITE_INDEX);
+    this.#pendingSet = options.pendingSendSizeSet ?? false;
     const bad = checkRingIndex('write_index', this.#writeIndex, this.#size);
     if (bad) this.#corrupt = corrupt(bad);
+  }
+
+  /** The write index last published. */
+  get writeIndex(): number {
+    return this.#writeIndex;
+  }
+
+  /** `true` while this writer has pending_send_sz published (it found the ring full). */
+  get pendingSendSizeSet(): boolean {
+    return this.#pendingSet;
   }
 
   /** Free bytes now (Linux `hv_get_bytes_to_write`); a packet fits if its footprint is smaller. 0 when corrupt. */

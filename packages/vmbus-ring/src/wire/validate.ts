@@ -34,14 +34,31 @@ export type RingCorruptKind =
   /** VM_PKT_DATA_USING_GPA_DIRECT with range_count 0 (rule 11). */
   | 'no-gpa-ranges';
 
+/** Every `RingCorruptKind`, for readers of saved state. */
+export const RING_CORRUPT_KINDS = [
+  'index-out-of-range',
+  'index-unaligned',
+  'truncated-descriptor',
+  'offset8-too-small',
+  'len8-below-offset8',
+  'packet-exceeds-available',
+  'reserved-flags',
+  'unknown-type',
+  'missing-extra-header',
+  'no-gpa-ranges',
+] as const satisfies readonly RingCorruptKind[];
+
 /** A corrupt ring: what was wrong, and the peer-written values that showed it. */
 export class RingCorruptError extends Error {
   override readonly name = 'RingCorruptError';
   readonly kind: RingCorruptKind;
+  /** The message without its `corrupt VMBus ring (kind):` prefix. */
+  readonly detail: string;
 
   constructor(kind: RingCorruptKind, message: string) {
     super(`corrupt VMBus ring (${kind}): ${message}`);
     this.kind = kind;
+    this.detail = message;
   }
 }
 
