@@ -12,9 +12,10 @@ import {
   isGuestFault,
 } from '@pvlab/hypercall';
 import { isHypercallSuspended } from '@pvlab/hypercall/host';
+import { ISOLATION_PACKAGE, type IsolationHostState } from '@pvlab/isolation/host';
 import { smcccFunctionName, smcccReturnCodeName } from '@pvlab/pv-time';
 import type { RunEvent } from '../trace/events.js';
-import type { Vm } from '../vm.js';
+import type { IsolationVm, Vm } from '../vm.js';
 import { Completion, ExitKind, FailKind, Mailboxes, MailboxHypercallIo, spinLimitFor } from './mailbox.js';
 import { SeededScheduler, VIRTUAL_EXIT_US, VIRTUAL_SEGMENT_US } from './scheduler.js';
 import type { VcpuWorkerData } from './vcpu-worker.js';
@@ -188,8 +189,9 @@ const hex = (v: bigint | number) => `0x${v.toString(16)}`;
  * Runs a guest program on one worker thread per vCPU of `vm`, every exit handled by the VM's
  * partition on this thread. Without a seed the vCPUs run in parallel; with one, one at a time.
  */
-export async function runGuest(vm: Vm, options: RunGuestOptions): Promise<RunResult> {
-  const host = new ThreadedHost(vm, options);
+export async function runGuest(vm: Vm | IsolationVm, options: RunGuestOptions): Promise<RunResult> {
+  // An IsolationVm is a Vm whose `memory` is typed as the guest's boundary view.
+  const host = new ThreadedHost(vm as Vm, options);
   return host.run();
 }
 
@@ -217,6 +219,10 @@ class ThreadedHost {
   readonly #startMs = performance.timeOrigin + performance.now();
   #hypercalls = 0;
   #terminating = false;
+  /** The vCPU whose exit is being handled (host-side events name it). */
+  #currentVp = 0;
+  /** Isolation VMs: the buffers a vCPU thread builds its guest view from. */
+  readonly #isolationShared: VcpuWorkerData['isolation'];
   /** Parallel arm64 runs measure each vCPU's wait between its release and its resumption (stolen time). */
   readonly #measuresSteal: boolean;
   /** When each vCPU was last released (ms since the epoch), for stolen-time accounting. */
@@ -244,6 +250,19 @@ class ThreadedHost {
       if (this.#phase[vp] === 'suspended') this.#setPhase(vp, 'resumed');
     });
     this.#measuresSteal = vm.accountsStolenTime && options.seed === undefined;
+    // Isolation VMs: what the host was refused, and visibility changes, go in the trace.
+    const isolation = vm.partition.extensionState<IsolationHostState>(ISOLATION_PACKAGE);
+    isolation?.onEvent((e) => {
+      const vp = e.kind === 'visibility-changed' ? e.vp : this.#currentVp;
+      const message =
+        e.kind === 'visibility-changed'
+          ? `visibility ${e.visibility} on ${e.pages} page(s), ${e.converted} converted`
+          : e.kind === 'host-access-refused'
+            ? e.error.message
+            : e.fault.message;
+      this.#events.push({ kind: 'isolation', vp, ts: this.#now(), what: e.kind, message });
+    });
+    this.#isolationShared = isolation?.shared;
     this.#releasedAt = new Float64Array(this.#n);
     vm.stealListeners.push((u) => {
       if (u.stolenTime !== u.previous) {
@@ -278,6 +297,7 @@ class ThreadedHost {
       restored: this.#vm.restored,
       arch: this.#vm.options.arch,
       recordResume: this.#measuresSteal,
+      isolation: this.#isolationShared,
     });
     const url = vcpuWorkerUrl();
     const exited: Promise<void>[] = [];
@@ -539,6 +559,7 @@ class ThreadedHost {
     const mb = this.#mb;
     const kind = mb.kind(vp);
     const ts = this.#exitTime(vp);
+    this.#currentVp = vp;
     this.#pending[vp] = Completion.OK;
     this.#setPhase(vp, 'stopped');
     if (this.#measuresSteal) this.#accountMeasuredWait(vp);

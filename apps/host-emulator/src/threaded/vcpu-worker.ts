@@ -13,6 +13,7 @@ import {
   X2ApicIcr,
 } from '@pvlab/hypercall';
 import { type GuestProgram, type GuestProgramCpu, GuestProgramFailure } from '@pvlab/hypercall/guest';
+import { IsolatedGuestMemory } from '@pvlab/isolation/host';
 import { Completion, ExitKind, type ExitKindCode, FAST_SLOT_REGS, FailKind, Mailboxes } from './mailbox.js';
 
 /** What the host hands each vCPU thread. */
@@ -33,6 +34,10 @@ export interface VcpuWorkerData {
   readonly arch: 'x64' | 'arm64';
   /** Record when this vCPU resumes after each exit (the host accounts stolen time from it). */
   readonly recordResume: boolean;
+  /** Isolation VMs: what `IsolatedGuestMemory.fromShared` needs for the guest's boundary view. */
+  readonly isolation:
+    | { memoryBuffer: SharedArrayBuffer; visibilityBuffer: SharedArrayBuffer; sharedGpaBoundaryBits: number }
+    | undefined;
 }
 
 /** Thrown into the guest when the host ends the run; unwinds the guest without a report. */
@@ -84,6 +89,13 @@ const cpu: GuestProgramCpu = {
   args: Object.freeze({ ...data.args }),
   restored: data.restored,
   arch: data.arch,
+  isolation:
+    data.isolation === undefined
+      ? undefined
+      : {
+          boundary: 1n << BigInt(data.isolation.sharedGpaBoundaryBits),
+          memory: IsolatedGuestMemory.fromShared(data.isolation),
+        },
   memory,
   smccc(functionId: number, ...args: bigint[]): bigint[] {
     requireArch('arm64', 'HVC (SMCCC)');

@@ -38,7 +38,7 @@ export interface CompleteEvent {
 /** `ph: 'i'` with thread scope: an interrupt or a guest log/report/done/fail. */
 export interface InstantEvent {
   readonly name: string;
-  readonly cat: 'interrupt' | 'guest' | 'pv-time';
+  readonly cat: 'interrupt' | 'guest' | 'pv-time' | 'isolation';
   readonly ph: 'i';
   readonly s: 't';
   readonly ts: number;
@@ -173,6 +173,8 @@ function convert(event: RunEvent): CompleteEvent | InstantEvent {
         results: event.results,
         status: event.status,
       });
+    case 'isolation':
+      return instant(event, event.what, 'isolation', { message: event.message });
     case 'steal':
       return instant(event, 'stolen time', 'pv-time', { stolenNs: event.stolenNs });
     case 'rdmsr':

@@ -49,6 +49,15 @@ export interface StealEvent {
   readonly stolenNs: string;
 }
 
+/** Isolation VMs: a visibility change, or an access the host or the guest was refused. */
+export interface IsolationTraceEvent {
+  readonly kind: 'isolation';
+  readonly vp: number;
+  readonly ts: number;
+  readonly what: 'visibility-changed' | 'host-access-refused' | 'guest-alias-fault';
+  readonly message: string;
+}
+
 /** RDMSR / WRMSR / CPUID exits. */
 export interface MsrEvent {
   readonly kind: 'rdmsr' | 'wrmsr' | 'cpuid';
@@ -95,4 +104,5 @@ export type RunEvent =
   | HaltEvent
   | InterruptEvent
   | StealEvent
+  | IsolationTraceEvent
   | GuestEvent;

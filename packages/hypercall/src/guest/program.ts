@@ -1,4 +1,4 @@
-import type { GuestMemory } from '../memory.js';
+import type { GuestMemory, GuestPhysicalMemory } from '../memory.js';
 import type { GuestCpu } from './cpu.js';
 
 /**
@@ -29,6 +29,13 @@ export interface GuestProgramCpu extends GuestCpu {
    * holds what the guest left there when it was saved, so resume instead of re-initialising.
    */
   readonly restored: boolean;
+  /**
+   * Isolation VMs (`createVm({ isolation })`): the shared GPA boundary and the guest's view with
+   * it — private pages below the boundary, host-visible pages only through `gpa | boundary`; the
+   * wrong alias is a `GuestFault` (MEMORY). `undefined` in an ordinary VM. `memory` above stays
+   * the RAM itself, which is how the guest reaches its own private data.
+   */
+  readonly isolation?: { readonly boundary: bigint; readonly memory: GuestPhysicalMemory } | undefined;
   /** Guest RAM, shared by every vCPU (GPA = offset). */
   readonly memory: GuestMemory;
   /**
