@@ -1,10 +1,9 @@
 /**
  * Test fixtures for the hypercall core: a partition built directly from `HvPartition`, the test
- * hypercall descriptors the dispatcher cases register, and a `GuestCpu` that drives a VP of the
- * partition the way `createVm` would.
+ * hypercall descriptors the dispatcher cases register (the partition, constants and guest CPU come
+ * from `src/testing`, the public `@pvlab/hypercall/testing` entry).
  */
 import { expect } from 'vitest';
-import type { GuestCpu } from '../src/guest/cpu.ts';
 import { GuestFault, type GuestFaultVector } from '../src/guest-fault.ts';
 import { X64HypercallRegisters } from '../src/host/calling-convention.ts';
 import {
@@ -13,20 +12,23 @@ import {
   requireFeatures,
   type SimpleHypercallDescriptor,
 } from '../src/host/descriptor.ts';
-import { HvPartition } from '../src/host/partition.ts';
-import { GuestMemory } from '../src/memory.ts';
+import type { HvPartition } from '../src/host/partition.ts';
+import { enableHypercalls, TEST_RAM_BYTES, testPartition } from '../src/testing/index.ts';
 import type { HvFeatureName } from '../src/wire/cpuid.ts';
-import { HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL } from '../src/wire/msr.ts';
 import type { CpuVendor } from '../src/wire/page.ts';
 import { HvStatus } from '../src/wire/status.ts';
 
+export {
+  enableHypercalls,
+  HYPERCALL_PAGE_GPA,
+  INPUT_GPA,
+  LINUX_GUEST_OS_ID,
+  OUTPUT_GPA,
+  partitionGuestCpu,
+} from '../src/testing/index.ts';
+
 /** 16 pages of RAM: GPA 0x0 .. 0xFFFF. */
-export const RAM_BYTES = 0x1_0000;
-export const HYPERCALL_PAGE_GPA = 0x1000n;
-export const INPUT_GPA = 0x2000n;
-export const OUTPUT_GPA = 0x3000n;
-/** Linux's GUEST_OS_ID for kernel 0 — spec 01: `0x8100 << 48 | kernel_version << 16`. */
-export const LINUX_GUEST_OS_ID = 0x8100n << 48n;
+export const RAM_BYTES = TEST_RAM_BYTES;
 
 /** Every feature the core hypercalls, MSRs and fast forms need. */
 export const ALL_CORE_FEATURES: readonly HvFeatureName[] = [
@@ -46,24 +48,17 @@ export interface TestPartitionOptions {
   memoryBytes?: number;
 }
 
-/** A fresh partition with 64 KiB of RAM, 48 physical address bits and no extensions. */
+/** A fresh partition with 64 KiB of RAM, 48 physical address bits, no extensions, hypercalls off. */
 export function makePartition(options: TestPartitionOptions = {}): HvPartition {
-  return new HvPartition({
-    memory: new GuestMemory(options.memoryBytes ?? RAM_BYTES),
+  return testPartition({
+    ramBytes: options.memoryBytes ?? RAM_BYTES,
     vcpus: options.vcpus ?? 2,
     vendor: options.vendor ?? 'intel',
     features: options.features ?? ALL_CORE_FEATURES,
     spinWaitRetryCount: options.spinWaitRetryCount ?? 0xfff,
-    physicalAddressBits: 48,
     maxRepsPerCall: options.maxRepsPerCall ?? 4095,
-    extensions: [],
+    hypercallPage: false,
   });
-}
-
-/** GUEST_OS_ID then HYPERCALL with Enable, from VP 0 (spec 01 rule 15). */
-export function enableHypercallPage(partition: HvPartition, pageGpa = HYPERCALL_PAGE_GPA): void {
-  partition.writeMsr(0, HV_X64_MSR_GUEST_OS_ID, LINUX_GUEST_OS_ID);
-  partition.writeMsr(0, HV_X64_MSR_HYPERCALL, pageGpa | 1n);
 }
 
 /** A partition with hypercalls enabled and the test descriptors registered. */
@@ -72,7 +67,7 @@ export function makeHypercallPartition(options: TestPartitionOptions = {}): {
   log: TestHypercallLog;
 } {
   const partition = makePartition(options);
-  enableHypercallPage(partition);
+  enableHypercalls(partition);
   const log = registerTestHypercalls(partition);
   return { partition, log };
 }
@@ -283,46 +278,6 @@ export function catchGuestFault(fn: () => unknown, vector: GuestFaultVector): Gu
     return e as GuestFault;
   }
   throw new Error(`expected a #${vector} GuestFault, but nothing was thrown`);
-}
-
-/**
- * A guest vCPU over one VP of a partition: CPUID, RDMSR/WRMSR and VMCALL go straight to the
- * partition; fast calls use the VP's own register file, so XMM output survives a continuation.
- */
-export class PartitionGuestCpu implements GuestCpu {
-  readonly #partition: HvPartition;
-  readonly #vp: number;
-  /** VMCALLs executed, memory and fast. */
-  hypercalls = 0;
-
-  constructor(partition: HvPartition, vp: number) {
-    this.#partition = partition;
-    this.#vp = vp;
-  }
-
-  cpuid(leaf: number) {
-    return this.#partition.cpuid(leaf);
-  }
-  readMsr(msr: bigint): bigint {
-    return this.#partition.readMsr(this.#vp, msr);
-  }
-  writeMsr(msr: bigint, value: bigint): void {
-    this.#partition.writeMsr(this.#vp, msr, value);
-  }
-  hypercall(control: bigint, inputGpa: bigint, outputGpa: bigint): bigint {
-    this.hypercalls++;
-    return this.#partition.hypercall(this.#vp, memoryCall(control, inputGpa, outputGpa));
-  }
-  fastHypercall(control: bigint, input: readonly bigint[]): { result: bigint; output: bigint[] } {
-    this.hypercalls++;
-    const regs = this.#partition.vp(this.#vp).registers;
-    regs.control = control;
-    regs.loadSlots(input);
-    const result = this.#partition.hypercall(this.#vp, regs);
-    const { firstSlot, slots } = fastOutputOf(regs);
-    const output = Array.from({ length: slots }, (_, i) => regs.readFastSlot(firstSlot + i));
-    return { result, output };
-  }
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   HYPERCALL_PAGE_GPA,
   makeHypercallPartition,
   makePartition,
-  PartitionGuestCpu,
+  partitionGuestCpu,
   RAM_BYTES,
   readU64s,
   registerTestHypercalls,
@@ -55,7 +55,7 @@ const MICROSOFT_HV = { ebx: 0x7263_694d, ecx: 0x666f_736f, edx: 0x7648_2074 };
 /** A partition without hypercalls enabled, and a guest context on VP `vp`. */
 function guestOn(options: TestPartitionOptions = {}, vp = 0) {
   const partition = makePartition(options);
-  const cpu = new PartitionGuestCpu(partition, vp);
+  const cpu = partitionGuestCpu(partition, vp);
   const ctx: GuestContext = { cpu, memory: partition.memory };
   return { partition, cpu, ctx };
 }
@@ -197,7 +197,7 @@ describe('initCpu — Linux hv_cpu_init', () => {
     const allocator = new GuestPageAllocator(partition.memory, ALLOC_BASE);
     const vpIndexTable = new VpIndexTable(2);
     const ctxFor = (vp: number): GuestContext => ({
-      cpu: new PartitionGuestCpu(partition, vp),
+      cpu: partitionGuestCpu(partition, vp),
       memory: partition.memory,
     });
     const info = detectHyperV(ctxFor(0).cpu)!;
@@ -316,7 +316,7 @@ describe('GuestPageAllocator', () => {
 
 describe('GuestHypercalls — include/asm-generic/mshyperv.h helpers', () => {
   function cpuOn(partition: HvPartition, vp = 0) {
-    const cpu = new PartitionGuestCpu(partition, vp);
+    const cpu = partitionGuestCpu(partition, vp);
     const allocator = new GuestPageAllocator(partition.memory, ALLOC_BASE);
     const info = detectHyperV(cpu)!;
     const state = initCpu(
@@ -332,7 +332,7 @@ describe('GuestHypercalls — include/asm-generic/mshyperv.h helpers', () => {
 
   it('writeInput / readOutput refuse to overflow the area', () => {
     const { partition } = makeHypercallPartition();
-    const cpu = new PartitionGuestCpu(partition, 0);
+    const cpu = partitionGuestCpu(partition, 0);
     const alloc = new GuestPageAllocator(partition.memory, ALLOC_BASE);
     const state = initCpu(
       { cpu, memory: partition.memory },
@@ -374,7 +374,7 @@ describe('GuestHypercalls — include/asm-generic/mshyperv.h helpers', () => {
     repInput(partition, hc.pages.inputGpa, [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n]);
     const r = hc.repCall(TestCall.RepDouble, 8, { variableHeaderSize: 1 });
     expect(r).toMatchObject({ status: HvStatus.SUCCESS, repsCompleted: 8, invocations });
-    expect(cpu.hypercalls).toBe(invocations);
+    expect(cpu.vmcalls).toBe(invocations);
     expect(readU64s(partition, hc.pages.outputGpa, 8)).toEqual([
       0x102n,
       0x104n,
@@ -465,7 +465,7 @@ describe('Guest room end to end on a fresh partition', () => {
     const partition = makePartition({ vcpus: 2 });
     const log = registerTestHypercalls(partition);
     const ctx = (vp: number): GuestContext => ({
-      cpu: new PartitionGuestCpu(partition, vp),
+      cpu: partitionGuestCpu(partition, vp),
       memory: partition.memory,
     });
     const info = enableHypercalls(ctx(0), { hypercallPageGpa: HYPERCALL_PAGE_GPA });
