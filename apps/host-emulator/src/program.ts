@@ -75,6 +75,12 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
     .option('--json', 'print the summary as JSON instead of a table')
     .addOption(timeoutOption())
     .addOption(guestArgOption())
+    .addOption(
+      new Option(
+        '--isolation <bits>',
+        'an isolation VM: shared GPA boundary (vTOM) at 2^bits; guest programs get cpu.isolation',
+      ).argParser(integer(12, 63, 'a boundary bit count')),
+    )
     .option(
       '--save <file>',
       'when the run ends, write the VM (memory, host state, vCPUs) as a versioned snapshot',

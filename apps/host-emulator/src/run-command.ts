@@ -34,6 +34,8 @@ export interface RunCommandOptions {
   readonly timeout?: number;
   /** `key=value` options for the guest program (`cpu.args`). */
   readonly guestArg?: readonly string[];
+  /** An isolation VM with its shared GPA boundary at 2^isolation. */
+  readonly isolation?: number;
   /** Write the VM's snapshot here when the run ends. */
   readonly save?: string;
   /** Start from this snapshot instead of a fresh VM. */
@@ -153,6 +155,12 @@ function makeVm(opts: RunCommandOptions): Vm {
         `--vcpus ${opts.vcpus}: the snapshot '${opts.restore}' has ${vm.vcpus} vCPUs (leave --vcpus out or give ${vm.vcpus})`,
       );
     }
+    if (opts.isolation !== undefined) {
+      vm.close();
+      throw new UsageError(
+        `--isolation ${opts.isolation}: a restored VM keeps the snapshot's isolation settings (leave --isolation out)`,
+      );
+    }
     if (opts.arch !== undefined && opts.arch !== vm.options.arch) {
       vm.close();
       throw new UsageError(
@@ -163,6 +171,17 @@ function makeVm(opts: RunCommandOptions): Vm {
   }
   const vcpus = opts.vcpus ?? 1;
   const memoryBytes = Math.max(DEFAULT_MEMORY_BYTES, Math.ceil(kernelMemoryBytes(vcpus) / 4096) * 4096);
+  if (opts.isolation !== undefined) {
+    if (opts.arch === 'arm64') {
+      throw new UsageError(`--isolation ${opts.isolation}: isolation VMs are x64 (leave out --arch arm64)`);
+    }
+    // The IsolationVm is a Vm whose memory is typed as the guest's boundary view.
+    return createVm({
+      vcpus,
+      memoryBytes,
+      isolation: { sharedGpaBoundaryBits: opts.isolation },
+    }) as unknown as Vm;
+  }
   if (opts.arch !== 'arm64') return createVm({ vcpus, memoryBytes });
   const vm = createVm({ arch: 'arm64', vcpus, memoryBytes });
   placeStolenTimeRecords(vm);

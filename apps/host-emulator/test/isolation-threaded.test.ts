@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createVm, runGuest, toChromeTrace } from '../src/index.ts';
+import { createVm, runGuest, runPvlabHost, toChromeTrace } from '../src/index.ts';
 
 const guest = fileURLToPath(new URL('./guests/isolation-share.mjs', import.meta.url));
 const BOUNDARY = 1n << 36n;
@@ -28,5 +28,20 @@ describe('an isolation VM on vCPU threads', () => {
     const vm = createVm({ vcpus: 1 });
     const r = await runGuest(vm, { guest });
     expect(r.failures.map((f) => f.message)).toEqual(['not an isolation VM']);
+  });
+
+  it('pvlab-host run --isolation <bits> runs a guest program in an isolation VM; a boundary below RAM is refused', async () => {
+    let out = '';
+    let err = '';
+    const io = { out: (t: string) => (out += t), err: (t: string) => (err += t) };
+    expect(
+      await runPvlabHost(['run', '--vcpus', '2', '--isolation', '36', '--guest', guest, '--json'], io),
+    ).toBe(0);
+    expect((JSON.parse(out) as { reports: Record<string, unknown>[] }).reports[0]).toMatchObject({
+      privateThroughAlias: '#MEMORY',
+    });
+    out = '';
+    expect(await runPvlabHost(['run', '--isolation', '20'], io)).toBe(2);
+    expect(err).toMatch(/isolation.sharedGpaBoundaryBits = 20: the boundary 2\^20 is below the end of RAM/);
   });
 });
