@@ -8,8 +8,6 @@ import {
   decodeHypercallControl,
   encodeHypercallResult,
   GuestMemory,
-  HV_X64_MSR_GUEST_OS_ID,
-  HV_X64_MSR_HYPERCALL,
   HV_X64_MSR_VP_INDEX,
   type HvFeatureName,
   HvStatus,
@@ -24,7 +22,8 @@ import {
   VP_INVAL,
   VpIndexTable,
 } from '@pvlab/hypercall/guest';
-import { CORE_FEATURES, HvPartition } from '@pvlab/hypercall/host';
+import { CORE_FEATURES, type HvPartition } from '@pvlab/hypercall/host';
+import { testPartition } from '@pvlab/hypercall/testing';
 import { type HvCpu, type HvCpuEnv, hvCpuEnv, Idt, NativeApic, TlbShootdown } from '../src/guest/index.ts';
 
 /** The three recommendations that open the guest's enlightened paths. */
@@ -34,7 +33,6 @@ export const TLB_IPI_HINTS: readonly HvFeatureName[] = [
   'ExProcessorMasksRecommended',
 ];
 
-export const HYPERCALL_PAGE_GPA = 0x1000n;
 /** CPU n's input page is at INPUT_BASE + n × 8 KiB, its output page 4 KiB above. */
 export const INPUT_BASE = 0x10_0000n;
 /** The native shootdown's request blocks. */
@@ -172,18 +170,11 @@ export class GuestSmp {
   }) {
     const vcpus = options.vcpus;
     this.memory = new GuestMemory(Number(INPUT_BASE) + vcpus * 0x2000);
-    this.partition = new HvPartition({
+    this.partition = testPartition({
       memory: this.memory,
       vcpus,
-      vendor: 'intel',
       features: [...CORE_FEATURES, ...(options.hints ?? TLB_IPI_HINTS)],
-      spinWaitRetryCount: 0xfff,
-      physicalAddressBits: 48,
-      maxRepsPerCall: 0xfff,
-      extensions: [],
     });
-    this.partition.writeMsr(0, HV_X64_MSR_GUEST_OS_ID, 0x8100n << 48n);
-    this.partition.writeMsr(0, HV_X64_MSR_HYPERCALL, HYPERCALL_PAGE_GPA | 1n);
     this.table = new VpIndexTable(vcpus);
     for (let i = 0; i < vcpus; i++) {
       if (!options.offline?.includes(i))

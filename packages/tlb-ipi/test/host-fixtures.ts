@@ -3,19 +3,11 @@
  * extension installed (no createVm: the package must not depend on the host-emulator app),
  * input builders in the spec's slot layout, and TLB/interrupt snapshots of every VP.
  */
-import {
-  decodeHypercallResult,
-  encodeHypercallControl,
-  GuestMemory,
-  HV_X64_MSR_GUEST_OS_ID,
-  HV_X64_MSR_HYPERCALL,
-  type HvFeatureName,
-  type HvStatusCode,
-} from '@pvlab/hypercall';
-import { CORE_FEATURES, HvPartition, X64HypercallRegisters } from '@pvlab/hypercall/host';
+import type { HvFeatureName, HvStatusCode } from '@pvlab/hypercall';
+import type { HvPartition, X64HypercallRegisters } from '@pvlab/hypercall/host';
+import { INPUT_GPA, rawCall, testPartition } from '@pvlab/hypercall/testing';
 import { expect } from 'vitest';
 import {
-  TLB_IPI_FEATURES,
   type TlbFlushMode,
   type TlbIpiHostState,
   tlbIpiExtension,
@@ -23,12 +15,7 @@ import {
 } from '../src/host/index.ts';
 import { VpIndexSet, vpSetBytes, writeSparseVpSet } from '../src/wire/vp-set.ts';
 
-/** 64 KiB of RAM; the hypercall page, input and output pages. */
-export const RAM_BYTES = 0x1_0000;
-export const HYPERCALL_PAGE_GPA = 0x1000n;
-export const INPUT_GPA = 0x2000n;
-export const OUTPUT_GPA = 0x3000n;
-const LINUX_GUEST_OS_ID = 0x8100n << 48n;
+export { INPUT_GPA, OUTPUT_GPA } from '@pvlab/hypercall/testing';
 
 /** Three banks of VPs: VP 2 (bank 0), VP 65 (bank 1) and VPs beyond, up to 129 (bank 2). */
 export const VCPUS = 130;
@@ -56,20 +43,13 @@ export class TestVm {
   readonly woken: [vp: number, vector: number][] = [];
 
   constructor(options: TestVmOptions = {}) {
-    const drop = new Set(options.drop ?? []);
-    this.partition = new HvPartition({
-      memory: new GuestMemory(RAM_BYTES),
+    this.partition = testPartition({
       vcpus: options.vcpus ?? VCPUS,
-      vendor: 'intel',
-      features: [...CORE_FEATURES, ...TLB_IPI_FEATURES].filter((f) => !drop.has(f)),
-      spinWaitRetryCount: 0xfff,
-      physicalAddressBits: 48,
-      maxRepsPerCall: options.maxRepsPerCall ?? 0xfff,
       extensions: [tlbIpiExtension(options.flush === undefined ? {} : { flush: options.flush })],
+      drop: options.drop ?? [],
+      maxRepsPerCall: options.maxRepsPerCall ?? 0xfff,
     });
     this.state = tlbIpiHostState(this.partition);
-    this.partition.writeMsr(0, HV_X64_MSR_GUEST_OS_ID, LINUX_GUEST_OS_ID);
-    this.partition.writeMsr(0, HV_X64_MSR_HYPERCALL, HYPERCALL_PAGE_GPA | 1n);
     this.partition.onInterrupt((vp, vector) => this.woken.push([vp, vector]));
   }
 
@@ -88,20 +68,8 @@ export class TestVm {
     slots: readonly bigint[],
     inputGpa = INPUT_GPA,
   ): Outcome {
-    const regs = new X64HypercallRegisters();
-    regs.control = encodeHypercallControl({ ...control, fast: form === 'fast' });
-    if (form === 'memory') {
-      slots.forEach((v, i) => {
-        this.partition.memory.writeU64(INPUT_GPA + BigInt(8 * i), v);
-      });
-      regs.rdx = inputGpa;
-      regs.r8 = OUTPUT_GPA;
-    } else {
-      if (slots.length > regs.fastSlotCount) throw new Error(`${slots.length} slots do not fit in registers`);
-      regs.loadSlots(slots);
-    }
-    const r = decodeHypercallResult(this.partition.hypercall(vp, regs));
-    return { status: r.status, reps: r.repsCompleted, regs };
+    const r = rawCall(this.partition, vp, { ...control, fast: form === 'fast' }, slots, { rdx: inputGpa });
+    return { status: r.status, reps: r.repsCompleted, regs: r.regs };
   }
 
   /** Fills every VP's TLB with the standard entries (see `STANDARD_ENTRIES`). */
