@@ -3,22 +3,14 @@
  * createVm: packages must not depend on the host-emulator app), and input builders in the
  * spec's byte layouts.
  */
+import { HV_XMM_FAST_BYTES, type HvFeatureName, type HvStatusCode } from '@pvlab/hypercall';
 import {
-  decodeHypercallResult,
-  encodeHypercallControl,
-  GuestMemory,
-  HV_X64_MSR_GUEST_OS_ID,
-  HV_X64_MSR_HYPERCALL,
-  type HvFeatureName,
-  type HvStatusCode,
-} from '@pvlab/hypercall';
-import {
-  type GuestContext,
-  type GuestCpu,
-  GuestHypercalls,
-  perCpuHypercallPages,
-} from '@pvlab/hypercall/guest';
-import { CORE_FEATURES, type HostExtension, HvPartition, X64HypercallRegisters } from '@pvlab/hypercall/host';
+  CORE_FEATURES,
+  type HostExtension,
+  type HvPartition,
+  type X64HypercallRegisters,
+} from '@pvlab/hypercall/host';
+import { OUTPUT_GPA, partitionGuest, rawCall, testPartition } from '@pvlab/hypercall/testing';
 import { TLB_IPI_FEATURES, tlbIpiExtension } from '@pvlab/tlb-ipi/host';
 import {
   VTL_FEATURES,
@@ -35,12 +27,6 @@ import {
   VpRegistersHeader,
   writeRegisterValue,
 } from '../src/wire/vp-registers.ts';
-
-export const RAM_BYTES = 0x1_0000;
-export const HYPERCALL_PAGE_GPA = 0x1000n;
-export const INPUT_GPA = 0x2000n;
-export const OUTPUT_GPA = 0x3000n;
-export const LINUX_GUEST_OS_ID = 0x8100n << 48n;
 
 /** The calling conventions a case runs under. */
 export type Form = 'memory' | 'fast';
@@ -79,7 +65,6 @@ export class TestVm {
   readonly resumed: number[] = [];
 
   constructor(options: TestVmOptions = {}) {
-    const drop = new Set(options.drop ?? []);
     const order = options.order ?? 'tlb-ipi-first';
     const vtl = vtlExtension(options.vtl ?? {});
     const extensions: HostExtension[] =
@@ -88,21 +73,17 @@ export class TestVm {
         : order === 'vtl-first'
           ? [vtl, tlbIpiExtension()]
           : [tlbIpiExtension(), vtl];
-    this.partition = new HvPartition({
-      memory: new GuestMemory(RAM_BYTES),
+    // The features are the core's, tlb-ipi's and vtl's whatever the install order.
+    this.partition = testPartition({
       vcpus: options.vcpus ?? 4,
-      vendor: 'intel',
-      features: [...CORE_FEATURES, ...TLB_IPI_FEATURES, ...VTL_FEATURES].filter((f) => !drop.has(f)),
-      spinWaitRetryCount: 0xfff,
-      physicalAddressBits: 48,
-      maxRepsPerCall: options.maxRepsPerCall ?? 0xfff,
       extensions,
+      features: [...CORE_FEATURES, ...TLB_IPI_FEATURES, ...VTL_FEATURES],
+      drop: options.drop ?? [],
+      maxRepsPerCall: options.maxRepsPerCall ?? 0xfff,
     });
     this.vtl = vtlHostState(this.partition);
     this.vtl.onEvent((e) => this.events.push(e));
     this.partition.onResume((vp) => this.resumed.push(vp));
-    this.partition.writeMsr(0, HV_X64_MSR_GUEST_OS_ID, LINUX_GUEST_OS_ID);
-    this.partition.writeMsr(0, HV_X64_MSR_HYPERCALL, HYPERCALL_PAGE_GPA | 1n);
   }
 
   /** Issues a call from VP `vp`: `bytes` at INPUT_GPA (memory form) or cut into 8-byte slots (fast). */
@@ -112,20 +93,10 @@ export class TestVm {
     control: { callCode: number; repCount?: number; repStartIndex?: number },
     bytes: Uint8Array,
   ): Outcome {
-    const regs = new X64HypercallRegisters();
-    regs.control = encodeHypercallControl({ ...control, fast: form === 'fast' });
-    if (form === 'memory') {
-      this.partition.memory.write(INPUT_GPA, bytes);
-      regs.rdx = INPUT_GPA;
-      regs.r8 = OUTPUT_GPA;
-    } else {
-      const padded = new Uint8Array(Math.ceil(bytes.length / 8) * 8);
-      padded.set(bytes);
-      const view = new DataView(padded.buffer);
-      regs.loadSlots(Array.from({ length: padded.length / 8 }, (_, i) => view.getBigUint64(8 * i, true)));
-    }
-    const r = decodeHypercallResult(this.partition.hypercall(vp, regs));
-    return { status: r.status, reps: r.repsCompleted, regs };
+    // A longer fast input is what a guest cannot pass: the registers hold its first 112 bytes.
+    const input = form === 'fast' ? bytes.subarray(0, HV_XMM_FAST_BYTES) : bytes;
+    const r = rawCall(this.partition, vp, { ...control, fast: form === 'fast' }, input);
+    return { status: r.status, reps: r.repsCompleted, regs: r.regs };
   }
 
   /** The 16-byte output element `i` of the last memory-form Get (or fast output slots). */
@@ -222,47 +193,14 @@ export function setInput(entries: readonly SetEntry[], h: Header = {}): Uint8Arr
   return bytes;
 }
 
-/** A GuestCpu over one VP of the partition, with RAX settable for VtlCall/VtlReturn cases. */
-export class PartitionCpu implements GuestCpu {
-  readonly #p: HvPartition;
-  readonly #vp: number;
-  constructor(partition: HvPartition, vp: number) {
-    this.#p = partition;
-    this.#vp = vp;
-  }
-  cpuid(leaf: number) {
-    return this.#p.cpuid(leaf);
-  }
-  readMsr(msr: bigint) {
-    return this.#p.readMsr(this.#vp, msr);
-  }
-  writeMsr(msr: bigint, value: bigint) {
-    this.#p.writeMsr(this.#vp, msr, value);
-  }
-  hypercall(control: bigint, inputGpa: bigint, outputGpa: bigint): bigint {
-    const regs = this.#p.vp(this.#vp).registers;
-    regs.control = control;
-    regs.rdx = inputGpa;
-    regs.r8 = outputGpa;
-    return this.#p.hypercall(this.#vp, regs);
-  }
-  fastHypercall(control: bigint, input: readonly bigint[]) {
-    const regs = this.#p.vp(this.#vp).registers;
-    regs.control = control;
-    regs.loadSlots(input);
-    const result = this.#p.hypercall(this.#vp, regs);
-    const output = Array.from({ length: regs.fastOutputSlots }, (_, i) =>
-      regs.readFastSlot(regs.fastOutputFirstSlot + i),
-    );
-    return { result, output };
-  }
-}
-
 /** A guest CPU context and its hypercall helpers; pages at 0x4000 (input) and 0x5000 (output). */
 export function guestOn(vm: TestVm, vp: number, layout: 'separate' | 'shared-page' = 'separate') {
-  const ctx: GuestContext = { cpu: new PartitionCpu(vm.partition, vp), memory: vm.partition.memory };
-  const pages = perCpuHypercallPages(layout, 0x4000n + BigInt(0x2000 * vp), 0x5000n + BigInt(0x2000 * vp));
-  return { ctx, hc: new GuestHypercalls(ctx, pages) };
+  const { ctx, hypercalls } = partitionGuest(vm.partition, vp, {
+    layout,
+    inputGpa: 0x4000n + BigInt(0x2000 * vp),
+    outputGpa: 0x5000n + BigInt(0x2000 * vp),
+  });
+  return { ctx, hc: hypercalls };
 }
 
 /**
