@@ -1,11 +1,6 @@
 import { GuestFault, GuestMemory, type HvFeatureName } from '@pvlab/hypercall';
 import { type GuestProgramCpu, GuestProgramFailure } from '@pvlab/hypercall/guest';
-import {
-  CORE_FEATURES,
-  DEFAULT_SPIN_WAIT_RETRY_COUNT,
-  HvPartition,
-  X64HypercallRegisters,
-} from '@pvlab/hypercall/host';
+import { partitionGuestCpu, testPartition } from '@pvlab/hypercall/testing';
 import { tlbIpiExtension } from '@pvlab/tlb-ipi/host';
 import { describe, expect, it } from 'vitest';
 import {
@@ -25,18 +20,15 @@ import {
  */
 function uniprocessor(drop: HvFeatureName[] = [], options: { tlbIpi?: boolean } = {}) {
   const memory = new GuestMemory(4 * 1024 * 1024);
-  const tlbIpi = options.tlbIpi === true ? [tlbIpiExtension()] : [];
-  const partition = new HvPartition({
+  // The kernel enables hypercalls itself: the partition starts with them off.
+  const partition = testPartition({
     memory,
     vcpus: 1,
-    vendor: 'intel',
-    features: [...CORE_FEATURES, ...tlbIpi.flatMap((e) => e.features ?? [])].filter((f) => !drop.includes(f)),
-    spinWaitRetryCount: DEFAULT_SPIN_WAIT_RETRY_COUNT,
-    physicalAddressBits: 48,
-    maxRepsPerCall: 0xfff,
-    extensions: tlbIpi,
+    extensions: options.tlbIpi === true ? [tlbIpiExtension()] : [],
+    drop,
+    hypercallPage: false,
   });
-  const regs = new X64HypercallRegisters();
+  const direct = partitionGuestCpu(partition, 0);
   const log: string[] = [];
   const reports: Record<string, unknown> = {};
   const cpu: GuestProgramCpu = {
@@ -49,20 +41,11 @@ function uniprocessor(drop: HvFeatureName[] = [], options: { tlbIpi?: boolean } 
       throw new GuestFault('UD', 'HVC (SMCCC) does not exist on x64');
     },
     memory,
-    cpuid: (leaf) => partition.cpuid(leaf),
-    readMsr: (msr) => partition.readMsr(0, msr),
-    writeMsr: (msr, value) => partition.writeMsr(0, msr, value),
-    hypercall(control, inputGpa, outputGpa) {
-      regs.control = control;
-      regs.rdx = inputGpa;
-      regs.r8 = outputGpa;
-      return partition.hypercall(0, regs);
-    },
-    fastHypercall(control, input) {
-      regs.control = control;
-      regs.loadSlots(input);
-      return { result: partition.hypercall(0, regs), output: [] };
-    },
+    cpuid: (leaf) => direct.cpuid(leaf),
+    readMsr: (msr) => direct.readMsr(msr),
+    writeMsr: (msr, value) => direct.writeMsr(msr, value),
+    hypercall: (control, inputGpa, outputGpa) => direct.hypercall(control, inputGpa, outputGpa),
+    fastHypercall: (control, input) => direct.fastHypercall(control, input),
     halt() {
       const vectors = partition.interrupts.take(0);
       if (vectors.length === 0) throw new Error('halted forever: nothing can wake a lone CPU');
