@@ -8,6 +8,13 @@ import {
   HvCallCode,
   HvStatus,
 } from '@pvlab/hypercall';
+import {
+  enableHypercalls,
+  HYPERCALL_PAGE_GPA,
+  INPUT_GPA,
+  LINUX_GUEST_OS_ID,
+  OUTPUT_GPA,
+} from '@pvlab/hypercall/testing';
 import { describe, expect, it } from 'vitest';
 import {
   ConformanceError,
@@ -18,16 +25,7 @@ import {
   VmOptionError,
 } from '../src/index.ts';
 
-const LINUX_OS_ID = 0x8100n << 48n;
-const HYPERCALL_PAGE = 0x1000n;
-const INPUT = 0x2000n;
-const OUTPUT = 0x3000n;
 const NOTIFY = HvCallCode.HvCallNotifyLongSpinWait;
-
-function enableHypercalls(vm: Vm): void {
-  vm.vp(0).writeMsr(HV_X64_MSR_GUEST_OS_ID, LINUX_OS_ID);
-  vm.vp(0).writeMsr(HV_X64_MSR_HYPERCALL, HYPERCALL_PAGE | 1n);
-}
 
 function status(result: bigint): number {
   return decodeHypercallResult(result).status;
@@ -121,11 +119,11 @@ describe('hypercalls through the harness', () => {
   it('raise #UD before the hypercall MSR is enabled, and succeed after', () => {
     const vm = createVm();
     const control = encodeHypercallControl({ callCode: NOTIFY });
-    expect(() => vm.vp(0).hypercall(control, INPUT, OUTPUT)).toThrow(
+    expect(() => vm.vp(0).hypercall(control, INPUT_GPA, OUTPUT_GPA)).toThrow(
       expect.objectContaining({ vector: 'UD' }),
     );
-    enableHypercalls(vm);
-    expect(vm.vp(0).hypercall(control, INPUT, OUTPUT)).toBe(0n);
+    enableHypercalls(vm.vp(0));
+    expect(vm.vp(0).hypercall(control, INPUT_GPA, OUTPUT_GPA)).toBe(0n);
     vm.close();
   });
 
@@ -135,19 +133,19 @@ describe('hypercalls through the harness', () => {
       ['amd', [0x0f, 0x01, 0xd9, 0xc3]],
     ] as const) {
       const vm = createVm({ vendor });
-      enableHypercalls(vm);
-      expect([...vm.memory.read(HYPERCALL_PAGE, 4)]).toEqual(bytes);
+      enableHypercalls(vm.vp(0));
+      expect([...vm.memory.read(HYPERCALL_PAGE_GPA, 4)]).toEqual(bytes);
       vm.close();
     }
   });
 
   it('HvCallNotifyLongSpinWait: memory and fast forms reach the handler with the SpinCount', () => {
     const vm = createVm({ vcpus: 2 });
-    enableHypercalls(vm);
-    vm.memory.write(INPUT, Uint8Array.of(0x34, 0x12, 0, 0, 0, 0, 0, 0));
-    expect(status(vm.vp(1).hypercall(encodeHypercallControl({ callCode: NOTIFY }), INPUT, OUTPUT))).toBe(
-      HvStatus.SUCCESS,
-    );
+    enableHypercalls(vm.vp(0));
+    vm.memory.write(INPUT_GPA, Uint8Array.of(0x34, 0x12, 0, 0, 0, 0, 0, 0));
+    expect(
+      status(vm.vp(1).hypercall(encodeHypercallControl({ callCode: NOTIFY }), INPUT_GPA, OUTPUT_GPA)),
+    ).toBe(HvStatus.SUCCESS);
     expect(vm.vp(1).longSpinWaits).toEqual({ count: 1, lastSpinCount: 0x1234 });
     const fast = vm.vp(1).fastHypercall(encodeHypercallControl({ callCode: NOTIFY, fast: true }), [0x99n]);
     expect(fast).toEqual({ result: 0n, output: [] });
@@ -166,17 +164,17 @@ describe('hypercalls through the harness', () => {
     ['the spin-wait count is recommended', { spinWaitRetryCount: 0xfff }, HvStatus.SUCCESS],
   ])('HvCallNotifyLongSpinWait when %s', (_name, options, expected) => {
     const vm = createVm(options);
-    enableHypercalls(vm);
-    expect(status(vm.vp(0).hypercall(encodeHypercallControl({ callCode: NOTIFY }), INPUT, OUTPUT))).toBe(
-      expected,
-    );
+    enableHypercalls(vm.vp(0));
+    expect(
+      status(vm.vp(0).hypercall(encodeHypercallControl({ callCode: NOTIFY }), INPUT_GPA, OUTPUT_GPA)),
+    ).toBe(expected);
     vm.close();
   });
 
   it('an unknown call code answers INVALID_HYPERCALL_CODE', () => {
     const vm = createVm();
-    enableHypercalls(vm);
-    expect(status(vm.vp(0).hypercall(0x7777n, INPUT, OUTPUT))).toBe(HvStatus.INVALID_HYPERCALL_CODE);
+    enableHypercalls(vm.vp(0));
+    expect(status(vm.vp(0).hypercall(0x7777n, INPUT_GPA, OUTPUT_GPA))).toBe(HvStatus.INVALID_HYPERCALL_CODE);
     vm.close();
   });
 });
@@ -244,18 +242,18 @@ describe('features option', () => {
     const off = createVm({ features: { AccessHypercallMsrs: false } });
     expect((on.cpuid(0x4000_0003).eax >>> 5) & 1).toBe(1);
     expect((off.cpuid(0x4000_0003).eax >>> 5) & 1).toBe(0);
-    expect(() => off.vp(0).writeMsr(HV_X64_MSR_GUEST_OS_ID, LINUX_OS_ID)).toThrow(
+    expect(() => off.vp(0).writeMsr(HV_X64_MSR_GUEST_OS_ID, LINUX_GUEST_OS_ID)).toThrow(
       expect.objectContaining({ vector: 'GP' }),
     );
-    on.vp(0).writeMsr(HV_X64_MSR_GUEST_OS_ID, LINUX_OS_ID);
-    expect(on.vp(0).readMsr(HV_X64_MSR_GUEST_OS_ID)).toBe(LINUX_OS_ID);
+    on.vp(0).writeMsr(HV_X64_MSR_GUEST_OS_ID, LINUX_GUEST_OS_ID);
+    expect(on.vp(0).readMsr(HV_X64_MSR_GUEST_OS_ID)).toBe(LINUX_GUEST_OS_ID);
     on.close();
     off.close();
   });
 
   it('dropping XmmFastHypercallInput makes an XMM fast call #UD (KVM, spec 01 rule 13)', () => {
     const vm = createVm({ features: { XmmFastHypercallInput: false } });
-    enableHypercalls(vm);
+    enableHypercalls(vm.vp(0));
     vm.registerHypercall({
       kind: 'simple',
       code: 0x7f00,
@@ -275,7 +273,7 @@ describe('features option', () => {
 describe('XMM fast output through fastHypercall', () => {
   it('returns the output slots after the input pairs, and none on failure', () => {
     const vm = createVm();
-    enableHypercalls(vm);
+    enableHypercalls(vm.vp(0));
     vm.registerHypercall({
       kind: 'simple',
       code: 0x7f01,
@@ -302,7 +300,7 @@ describe('XMM fast output through fastHypercall', () => {
 
   it('refuses more than 14 input slots', () => {
     const vm = createVm();
-    enableHypercalls(vm);
+    enableHypercalls(vm.vp(0));
     expect(() => vm.vp(0).fastHypercall(0x10008n, new Array<bigint>(15).fill(0n))).toThrow(/at most 14/);
     vm.close();
   });
@@ -310,7 +308,7 @@ describe('XMM fast output through fastHypercall', () => {
 
 describe('strict mode', () => {
   const overlapping = (vm: Vm) => {
-    enableHypercalls(vm);
+    enableHypercalls(vm.vp(0));
     vm.registerHypercall({
       kind: 'simple',
       code: 0x7f02,
@@ -320,7 +318,7 @@ describe('strict mode', () => {
       handler: () => HvStatus.SUCCESS,
     });
     // Input and output lists share the same 8 bytes: tolerated, but a rule-6 diagnostic.
-    return vm.vp(0).hypercall(encodeHypercallControl({ callCode: 0x7f02 }), INPUT, INPUT);
+    return vm.vp(0).hypercall(encodeHypercallControl({ callCode: 0x7f02 }), INPUT_GPA, INPUT_GPA);
   };
 
   it('records overlapping input and output lists and fails close() with the diagnostics', () => {
@@ -353,7 +351,7 @@ describe('strict mode', () => {
 
 describe('guest-controlled input never throws in the host', () => {
   const vm = createVm({ memoryBytes: 64 * 1024, strict: false, maxRepsPerCall: 3 });
-  enableHypercalls(vm);
+  enableHypercalls(vm.vp(0));
 
   test.prop(
     [

@@ -1,10 +1,5 @@
-import {
-  decodeHypercallResult,
-  encodeHypercallControl,
-  HV_X64_MSR_GUEST_OS_ID,
-  HV_X64_MSR_HYPERCALL,
-  HvStatus,
-} from '@pvlab/hypercall';
+import { decodeHypercallResult, encodeHypercallControl, HvStatus } from '@pvlab/hypercall';
+import { enableHypercalls, INPUT_GPA } from '@pvlab/hypercall/testing';
 import {
   decodeIsolationConfig,
   encodeModifyVisibilityInput,
@@ -23,25 +18,23 @@ import {
 
 const BITS = 36;
 const BOUNDARY = 1n << 36n;
-const INPUT = 0x2000n;
 const PAGE = 0x40n; // PFN of the page the tests convert
 const GPA = PAGE << 12n;
 
 function isolationVm(): IsolationVm {
   const vm = createVm({ vcpus: 2, isolation: { sharedGpaBoundaryBits: BITS } });
-  vm.vp(0).writeMsr(HV_X64_MSR_GUEST_OS_ID, 0x8100n << 48n);
-  vm.vp(0).writeMsr(HV_X64_MSR_HYPERCALL, 0x1000n | 1n);
+  enableHypercalls(vm.vp(0));
   return vm;
 }
 
 /** HvCallModifySparseGpaPageHostVisibility of `pfns` from VP 0 (input on a private page). */
 function setVisibility(vm: IsolationVm, visibility: number, pfns: bigint[]): number {
-  vm.ram.write(INPUT, encodeModifyVisibilityInput(visibility, pfns));
+  vm.ram.write(INPUT_GPA, encodeModifyVisibilityInput(visibility, pfns));
   const control = encodeHypercallControl({
     callCode: IsolationCallCode.HvCallModifySparseGpaPageHostVisibility,
     repCount: pfns.length,
   });
-  return decodeHypercallResult(vm.vp(0).hypercall(control, INPUT, 0n)).status;
+  return decodeHypercallResult(vm.vp(0).hypercall(control, INPUT_GPA, 0n)).status;
 }
 
 function thrown(f: () => unknown): unknown {

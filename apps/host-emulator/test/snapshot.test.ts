@@ -1,17 +1,14 @@
 import {
   decodeHypercallResult,
   encodeHypercallControl,
-  HV_X64_MSR_GUEST_OS_ID,
   HV_X64_MSR_HYPERCALL,
   HvCallCode,
   HvStatus,
 } from '@pvlab/hypercall';
+import { enableHypercalls, HYPERCALL_PAGE_GPA, INPUT_GPA } from '@pvlab/hypercall/testing';
 import { describe, expect, it } from 'vitest';
 import { createVm, restoreVm, SnapshotError, type Vm, type VmSnapshot } from '../src/index.ts';
 
-const LINUX_OS_ID = 0x8100n << 48n;
-const HYPERCALL_PAGE = 0x1000n;
-const INPUT = 0x2000n;
 const FLUSH_ALL = HvCallCode.HvCallFlushVirtualAddressSpace;
 const HV_FLUSH_ALL_PROCESSORS = 1n;
 
@@ -19,8 +16,7 @@ const HV_FLUSH_ALL_PROCESSORS = 1n;
 function step(vm: Vm, i: number): void {
   const vp = vm.vp(i % vm.vcpus);
   if (i === 0) {
-    vp.writeMsr(HV_X64_MSR_GUEST_OS_ID, LINUX_OS_ID);
-    vp.writeMsr(HV_X64_MSR_HYPERCALL, HYPERCALL_PAGE | 1n);
+    enableHypercalls(vp);
     return;
   }
   // Guest data: a counter page the "kernel" bumps.
@@ -31,11 +27,11 @@ function step(vm: Vm, i: number): void {
   if (i % 5 === 0) vm.partition.deliverInterrupt((i + 1) % vm.vcpus, 0x30 + (i % 16));
   if (i % 7 === 0) {
     // Flush address space (i % 3) on every processor: the TLBs of all VPs change.
-    vm.memory.view.setBigUint64(Number(INPUT), BigInt(i % 3), true);
-    vm.memory.view.setBigUint64(Number(INPUT) + 8, 0n, true);
-    vm.memory.view.setBigUint64(Number(INPUT) + 16, HV_FLUSH_ALL_PROCESSORS, true);
-    vm.memory.view.setBigUint64(Number(INPUT) + 24, 0n, true);
-    const r = vp.hypercall(encodeHypercallControl({ callCode: FLUSH_ALL }), INPUT, 0n);
+    vm.memory.view.setBigUint64(Number(INPUT_GPA), BigInt(i % 3), true);
+    vm.memory.view.setBigUint64(Number(INPUT_GPA) + 8, 0n, true);
+    vm.memory.view.setBigUint64(Number(INPUT_GPA) + 16, HV_FLUSH_ALL_PROCESSORS, true);
+    vm.memory.view.setBigUint64(Number(INPUT_GPA) + 24, 0n, true);
+    const r = vp.hypercall(encodeHypercallControl({ callCode: FLUSH_ALL }), INPUT_GPA, 0n);
     expect(decodeHypercallResult(r).status).toBe(HvStatus.SUCCESS);
   }
 }
@@ -92,7 +88,7 @@ describe('vm.save / restoreVm', () => {
     });
     const restored = restoreVm(viaJson(snapshot));
     expect(restored.options).toEqual(vm.options);
-    expect(restored.vp(0).readMsr(HV_X64_MSR_HYPERCALL)).toBe(HYPERCALL_PAGE | 1n);
+    expect(restored.vp(0).readMsr(HV_X64_MSR_HYPERCALL)).toBe(HYPERCALL_PAGE_GPA | 1n);
     vm.close();
     restored.close();
   });

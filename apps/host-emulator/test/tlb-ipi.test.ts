@@ -1,33 +1,21 @@
-import {
-  decodeHypercallResult,
-  encodeHypercallControl,
-  HV_X64_MSR_GUEST_OS_ID,
-  HV_X64_MSR_HYPERCALL,
-  HvStatus,
-} from '@pvlab/hypercall';
+import { decodeHypercallResult, encodeHypercallControl, HvStatus } from '@pvlab/hypercall';
+import { enableHypercalls, INPUT_GPA } from '@pvlab/hypercall/testing';
 import { tlbIpiHostState } from '@pvlab/tlb-ipi/host';
 import { describe, expect, it } from 'vitest';
 import { createVm, runGuest, type Vm } from '../src/index.ts';
-
-const INPUT = 0x2000n;
-
-function enableHypercalls(vm: Vm): void {
-  vm.vp(0).writeMsr(HV_X64_MSR_GUEST_OS_ID, 0x8100n << 48n);
-  vm.vp(0).writeMsr(HV_X64_MSR_HYPERCALL, 0x1000n | 1n);
-}
 
 /** HvCallFlushVirtualAddressListEx for VPs 2 and 65 (banks 0 and 1) with `ranges`, memory form. */
 function flushListEx(vm: Vm, ranges: readonly bigint[]): number {
   const slots = [0x1000n, 0n, 0n, 0b11n, 1n << 2n, 1n << 1n, ...ranges];
   slots.forEach((v, i) => {
-    vm.memory.writeU64(INPUT + BigInt(8 * i), v);
+    vm.memory.writeU64(INPUT_GPA + BigInt(8 * i), v);
   });
   const control = encodeHypercallControl({
     callCode: 0x0014,
     variableHeaderSize: 2,
     repCount: ranges.length,
   });
-  return decodeHypercallResult(vm.vp(0).hypercall(control, INPUT, 0n)).status;
+  return decodeHypercallResult(vm.vp(0).hypercall(control, INPUT_GPA, 0n)).status;
 }
 
 function fillAll(vm: Vm): void {
@@ -58,7 +46,7 @@ describe('createVm installs tlb-ipi', () => {
     const vm = createVm({ vcpus: 2, packages: { 'tlb-ipi': false } });
     expect(vm.partition.packages).toEqual(['hypercall', 'vtl', 'vmbus-ring']);
     expect((vm.cpuid(0x4000_0004).eax >>> 2) & 1).toBe(0);
-    enableHypercalls(vm);
+    enableHypercalls(vm.vp(0));
     const r = vm.vp(0).fastHypercall(encodeHypercallControl({ callCode: 0x000b, fast: true }), [0x30n, 2n]);
     expect(decodeHypercallResult(r.result).status).toBe(HvStatus.INVALID_HYPERCALL_CODE);
     vm.close();
@@ -66,7 +54,7 @@ describe('createVm installs tlb-ipi', () => {
 
   it('features: { ClusterIpiRecommended: false } closes the IPI calls (ACCESS_DENIED)', () => {
     const vm = createVm({ vcpus: 2, features: { ClusterIpiRecommended: false } });
-    enableHypercalls(vm);
+    enableHypercalls(vm.vp(0));
     const r = vm.vp(0).fastHypercall(encodeHypercallControl({ callCode: 0x000b, fast: true }), [0x30n, 2n]);
     expect(decodeHypercallResult(r.result).status).toBe(HvStatus.ACCESS_DENIED);
     expect(vm.vp(1).takeInterrupts()).toEqual([]);
@@ -77,7 +65,7 @@ describe('createVm installs tlb-ipi', () => {
 describe('flushes and IPIs through vm.vp(i), targets VP 2 and VP 65', () => {
   it('a List flush removes the page from VP 2 and VP 65 only; an IPI reaches only them', () => {
     const vm = createVm({ vcpus: 66 });
-    enableHypercalls(vm);
+    enableHypercalls(vm.vp(0));
     fillAll(vm);
     expect(flushListEx(vm, [0x10_0000n])).toBe(HvStatus.SUCCESS);
     for (let i = 0; i < vm.vcpus; i++) {
@@ -96,7 +84,7 @@ describe('flushes and IPIs through vm.vp(i), targets VP 2 and VP 65', () => {
 
   it("tlbFlush: 'kvm-fifo' over-flushes: the page goes in every address space, 16 ranges flush everything", () => {
     const vm = createVm({ vcpus: 66, tlbFlush: 'kvm-fifo' });
-    enableHypercalls(vm);
+    enableHypercalls(vm.vp(0));
     fillAll(vm);
     expect(flushListEx(vm, [0x10_0000n])).toBe(HvStatus.SUCCESS);
     expect(vm.vp(2).tlb.size).toBe(0);

@@ -1,49 +1,41 @@
-import {
-  decodeHypercallResult,
-  encodeHypercallControl,
-  HV_X64_MSR_GUEST_OS_ID,
-  HV_X64_MSR_HYPERCALL,
-  HvCallCode,
-  HvStatus,
-} from '@pvlab/hypercall';
+import { decodeHypercallResult, encodeHypercallControl, HvCallCode, HvStatus } from '@pvlab/hypercall';
+import { enableHypercalls, INPUT_GPA } from '@pvlab/hypercall/testing';
 import { describe, expect, it } from 'vitest';
 import { createVm, HypercallSuspended, restoreVm, type Vm } from '../src/index.ts';
 
-const INPUT = 0x2000n;
 const PARTITION_SELF = 0xffff_ffff_ffff_ffffn;
 const VP_SELF = 0xffff_fffe;
 
 function vm3(): Vm {
   const vm = createVm({ vcpus: 3 });
-  vm.vp(0).writeMsr(HV_X64_MSR_GUEST_OS_ID, 0x8100n << 48n);
-  vm.vp(0).writeMsr(HV_X64_MSR_HYPERCALL, 0x1000n | 1n);
+  enableHypercalls(vm.vp(0));
   return vm;
 }
 
 const status = (r: bigint) => decodeHypercallResult(r).status;
 const call = (vm: Vm, vp: number, code: number) =>
-  vm.vp(vp).hypercall(encodeHypercallControl({ callCode: code }), INPUT, 0n);
+  vm.vp(vp).hypercall(encodeHypercallControl({ callCode: code }), INPUT_GPA, 0n);
 
 /** HvCallFlushVirtualAddressSpace of every address space on the VPs in `mask`, from `vp`. */
 function flushSpace(vm: Vm, vp: number, mask: bigint): bigint {
   const v = vm.memory.view;
-  v.setBigUint64(Number(INPUT), 0n, true); // AddressSpace
-  v.setBigUint64(Number(INPUT) + 8, 0x2n, true); // HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES
-  v.setBigUint64(Number(INPUT) + 16, mask, true); // ProcessorMask
+  v.setBigUint64(Number(INPUT_GPA), 0n, true); // AddressSpace
+  v.setBigUint64(Number(INPUT_GPA) + 8, 0x2n, true); // HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES
+  v.setBigUint64(Number(INPUT_GPA) + 16, mask, true); // ProcessorMask
   return call(vm, vp, HvCallCode.HvCallFlushVirtualAddressSpace);
 }
 
 /** Enables VTL1 for the partition and on `vp` (both from VTL0, as the highest VTL enabled). */
 function enableVtl1(vm: Vm, vp: number): void {
   const v = vm.memory.view;
-  vm.memory.fill(INPUT, 240, 0);
-  v.setBigUint64(Number(INPUT), PARTITION_SELF, true);
-  v.setUint8(Number(INPUT) + 8, 1);
+  vm.memory.fill(INPUT_GPA, 240, 0);
+  v.setBigUint64(Number(INPUT_GPA), PARTITION_SELF, true);
+  v.setUint8(Number(INPUT_GPA) + 8, 1);
   expect(status(call(vm, vp, HvCallCode.HvCallEnablePartitionVtl))).toBe(HvStatus.SUCCESS);
-  vm.memory.fill(INPUT, 240, 0);
-  v.setBigUint64(Number(INPUT), PARTITION_SELF, true);
-  v.setUint32(Number(INPUT) + 8, VP_SELF, true);
-  v.setUint8(Number(INPUT) + 12, 1);
+  vm.memory.fill(INPUT_GPA, 240, 0);
+  v.setBigUint64(Number(INPUT_GPA), PARTITION_SELF, true);
+  v.setUint32(Number(INPUT_GPA) + 8, VP_SELF, true);
+  v.setUint8(Number(INPUT_GPA) + 12, 1);
   expect(status(call(vm, vp, HvCallCode.HvCallEnableVpVtl))).toBe(HvStatus.SUCCESS);
 }
 
