@@ -1,19 +1,9 @@
 import { createVm, type HypercallDescriptor } from '@pvlab/host-emulator';
-import {
-  encodeHypercallControl,
-  HV_PAGE_SIZE,
-  HV_X64_MSR_GUEST_OS_ID,
-  HV_X64_MSR_HYPERCALL,
-  HvCallCode,
-  HvStatus,
-} from '@pvlab/hypercall';
+import { encodeHypercallControl, HV_PAGE_SIZE, HvCallCode, HvStatus } from '@pvlab/hypercall';
 import { GuestHypercalls, perCpuHypercallPages } from '@pvlab/hypercall/guest';
+import { enableHypercalls, INPUT_GPA, OUTPUT_GPA } from '@pvlab/hypercall/testing';
 import { type BenchCase, type BenchSuite, measure, ratio } from '../suite.js';
 
-const LINUX_OS_ID = 0x8100n << 48n;
-const HYPERCALL_PAGE = 0x1000n;
-const INPUT_GPA = 0x2000n;
-const OUTPUT_GPA = 0x3000n;
 const SPIN_COUNT = 0x1234;
 
 /** The rep call this suite registers: 8-byte elements, no output, so 512 reps fill one input page. */
@@ -55,8 +45,7 @@ export const directDispatch: BenchSuite = {
   run(timing, progress) {
     const vm = createVm({ vcpus: 1, memoryBytes: 16 << 20 });
     const vp = vm.vp(0);
-    vp.writeMsr(HV_X64_MSR_GUEST_OS_ID, LINUX_OS_ID);
-    vp.writeMsr(HV_X64_MSR_HYPERCALL, HYPERCALL_PAGE | 1n);
+    enableHypercalls(vp);
 
     const handlerState = { repSum: 0 };
     const repSum: HypercallDescriptor = {

@@ -5,8 +5,8 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createVm, runGuest } from '@pvlab/host-emulator';
-import { HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL } from '@pvlab/hypercall';
 import type { HypercallIo } from '@pvlab/hypercall/host';
+import { enableHypercalls } from '@pvlab/hypercall/testing';
 import {
   type BenchRatio,
   type BenchRow,
@@ -46,7 +46,6 @@ const LOADED = 1.5;
 /** A round trip slower than this (µs) did not stay in the spin regime: a thread blocked in Atomics.wait. */
 const SPIN_REGIME_US = 5;
 
-const LINUX_OS_ID = 0x8100n << 48n;
 const NOTIFY_FAST = 0x10008n;
 
 /** What pvlab spins before it blocks, read from the host emulator's own mailbox module. */
@@ -318,8 +317,7 @@ async function runPeer(mode: PeerMode, timing: TimingOptions, spin: SpinSource):
   if (mode === 'mailbox-null') mailboxNullHost(mb, deadline);
   else {
     const vm = createVm({ vcpus: 1 });
-    vm.vp(0).writeMsr(HV_X64_MSR_GUEST_OS_ID, LINUX_OS_ID);
-    vm.vp(0).writeMsr(HV_X64_MSR_HYPERCALL, 0x1000n | 1n);
+    enableHypercalls(vm.vp(0));
     const calls = mailboxDispatchHost(mb, new mod.MailboxHypercallIo(mb, 0), vm, deadline);
     if (calls !== vm.partition.vp(0).longSpinWaits)
       throw new Error('threaded: lean host dispatched the wrong calls');
@@ -332,8 +330,7 @@ async function runPeer(mode: PeerMode, timing: TimingOptions, spin: SpinSource):
 function directFast(timing: TimingOptions): Samples {
   const vm = createVm({ vcpus: 1 });
   const vp = vm.vp(0);
-  vp.writeMsr(HV_X64_MSR_GUEST_OS_ID, LINUX_OS_ID);
-  vp.writeMsr(HV_X64_MSR_HYPERCALL, 0x1000n | 1n);
+  enableHypercalls(vp);
   const rdx = [1n] as const;
   const batch = (n: number) => {
     let wrong = 0;
