@@ -23,7 +23,7 @@ import {
   VpIndexTable,
 } from '@pvlab/hypercall/guest';
 import { CORE_FEATURES, type HvPartition } from '@pvlab/hypercall/host';
-import { testPartition } from '@pvlab/hypercall/testing';
+import { type PartitionGuestCpu, partitionGuestCpu, testPartition } from '@pvlab/hypercall/testing';
 import { type HvCpu, type HvCpuEnv, hvCpuEnv, Idt, NativeApic, TlbShootdown } from '../src/guest/index.ts';
 
 /** The three recommendations that open the guest's enlightened paths. */
@@ -64,10 +64,13 @@ export class RecordingCpu implements GuestCpu {
   respond: Responder | undefined;
   pauseHook: () => void = () => {};
   readonly #p: HvPartition;
+  /** Executes the calls the responder leaves to the host. */
+  readonly #direct: PartitionGuestCpu;
 
   constructor(partition: HvPartition, vp: number) {
     this.#p = partition;
     this.index = vp;
+    this.#direct = partitionGuestCpu(partition, vp);
   }
 
   cpuid(leaf: number) {
@@ -84,25 +87,16 @@ export class RecordingCpu implements GuestCpu {
     this.#p.writeMsr(this.index, msr, value);
   }
   hypercall(control: bigint, inputGpa: bigint, outputGpa: bigint): bigint {
-    return this.#record(control, this.#p.memory.read(inputGpa, 4096), () => {
-      const regs = this.#p.vp(this.index).registers;
-      regs.control = control;
-      regs.rdx = inputGpa;
-      regs.r8 = outputGpa;
-      return this.#p.hypercall(this.index, regs);
-    });
+    return this.#record(control, this.#p.memory.read(inputGpa, 4096), () =>
+      this.#direct.hypercall(control, inputGpa, outputGpa),
+    );
   }
   fastHypercall(control: bigint, input: readonly bigint[]): { result: bigint; output: bigint[] } {
     const image = new Uint8Array(16);
     const view = new DataView(image.buffer);
     view.setBigUint64(0, input[0] ?? 0n, true);
     view.setBigUint64(8, input[1] ?? 0n, true);
-    const result = this.#record(control, image, () => {
-      const regs = this.#p.vp(this.index).registers;
-      regs.control = control;
-      regs.loadSlots(input);
-      return this.#p.hypercall(this.index, regs);
-    });
+    const result = this.#record(control, image, () => this.#direct.fastHypercall(control, input).result);
     return { result, output: [] };
   }
   sendIpi(target: number, vector: number): void {
