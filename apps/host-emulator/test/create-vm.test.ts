@@ -9,7 +9,7 @@ import {
   HvStatus,
 } from '@pvlab/hypercall';
 import {
-  enableHypercalls,
+  enableTestHypercalls,
   HYPERCALL_PAGE_GPA,
   INPUT_GPA,
   LINUX_GUEST_OS_ID,
@@ -122,7 +122,7 @@ describe('hypercalls through the harness', () => {
     expect(() => vm.vp(0).hypercall(control, INPUT_GPA, OUTPUT_GPA)).toThrow(
       expect.objectContaining({ vector: 'UD' }),
     );
-    enableHypercalls(vm.vp(0));
+    enableTestHypercalls(vm.vp(0));
     expect(vm.vp(0).hypercall(control, INPUT_GPA, OUTPUT_GPA)).toBe(0n);
     vm.close();
   });
@@ -133,7 +133,7 @@ describe('hypercalls through the harness', () => {
       ['amd', [0x0f, 0x01, 0xd9, 0xc3]],
     ] as const) {
       const vm = createVm({ vendor });
-      enableHypercalls(vm.vp(0));
+      enableTestHypercalls(vm.vp(0));
       expect([...vm.memory.read(HYPERCALL_PAGE_GPA, 4)]).toEqual(bytes);
       vm.close();
     }
@@ -141,7 +141,7 @@ describe('hypercalls through the harness', () => {
 
   it('HvCallNotifyLongSpinWait: memory and fast forms reach the handler with the SpinCount', () => {
     const vm = createVm({ vcpus: 2 });
-    enableHypercalls(vm.vp(0));
+    enableTestHypercalls(vm.vp(0));
     vm.memory.write(INPUT_GPA, Uint8Array.of(0x34, 0x12, 0, 0, 0, 0, 0, 0));
     expect(
       status(vm.vp(1).hypercall(encodeHypercallControl({ callCode: NOTIFY }), INPUT_GPA, OUTPUT_GPA)),
@@ -164,7 +164,7 @@ describe('hypercalls through the harness', () => {
     ['the spin-wait count is recommended', { spinWaitRetryCount: 0xfff }, HvStatus.SUCCESS],
   ])('HvCallNotifyLongSpinWait when %s', (_name, options, expected) => {
     const vm = createVm(options);
-    enableHypercalls(vm.vp(0));
+    enableTestHypercalls(vm.vp(0));
     expect(
       status(vm.vp(0).hypercall(encodeHypercallControl({ callCode: NOTIFY }), INPUT_GPA, OUTPUT_GPA)),
     ).toBe(expected);
@@ -173,7 +173,7 @@ describe('hypercalls through the harness', () => {
 
   it('an unknown call code answers INVALID_HYPERCALL_CODE', () => {
     const vm = createVm();
-    enableHypercalls(vm.vp(0));
+    enableTestHypercalls(vm.vp(0));
     expect(status(vm.vp(0).hypercall(0x7777n, INPUT_GPA, OUTPUT_GPA))).toBe(HvStatus.INVALID_HYPERCALL_CODE);
     vm.close();
   });
@@ -253,7 +253,7 @@ describe('features option', () => {
 
   it('dropping XmmFastHypercallInput makes an XMM fast call #UD (KVM, spec 01 rule 13)', () => {
     const vm = createVm({ features: { XmmFastHypercallInput: false } });
-    enableHypercalls(vm.vp(0));
+    enableTestHypercalls(vm.vp(0));
     vm.registerHypercall({
       kind: 'simple',
       code: 0x7f00,
@@ -273,7 +273,7 @@ describe('features option', () => {
 describe('XMM fast output through fastHypercall', () => {
   it('returns the output slots after the input pairs, and none on failure', () => {
     const vm = createVm();
-    enableHypercalls(vm.vp(0));
+    enableTestHypercalls(vm.vp(0));
     vm.registerHypercall({
       kind: 'simple',
       code: 0x7f01,
@@ -300,7 +300,7 @@ describe('XMM fast output through fastHypercall', () => {
 
   it('refuses more than 14 input slots', () => {
     const vm = createVm();
-    enableHypercalls(vm.vp(0));
+    enableTestHypercalls(vm.vp(0));
     expect(() => vm.vp(0).fastHypercall(0x10008n, new Array<bigint>(15).fill(0n))).toThrow(/at most 14/);
     vm.close();
   });
@@ -308,7 +308,7 @@ describe('XMM fast output through fastHypercall', () => {
 
 describe('strict mode', () => {
   const overlapping = (vm: Vm) => {
-    enableHypercalls(vm.vp(0));
+    enableTestHypercalls(vm.vp(0));
     vm.registerHypercall({
       kind: 'simple',
       code: 0x7f02,
@@ -351,7 +351,7 @@ describe('strict mode', () => {
 
 describe('guest-controlled input never throws in the host', () => {
   const vm = createVm({ memoryBytes: 64 * 1024, strict: false, maxRepsPerCall: 3 });
-  enableHypercalls(vm.vp(0));
+  enableTestHypercalls(vm.vp(0));
 
   test.prop(
     [

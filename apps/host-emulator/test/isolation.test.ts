@@ -1,5 +1,5 @@
 import { decodeHypercallResult, encodeHypercallControl, HvStatus } from '@pvlab/hypercall';
-import { enableHypercalls, INPUT_GPA } from '@pvlab/hypercall/testing';
+import { enableTestHypercalls, INPUT_GPA } from '@pvlab/hypercall/testing';
 import {
   decodeIsolationConfig,
   encodeModifyVisibilityInput,
@@ -23,7 +23,7 @@ const GPA = PAGE << 12n;
 
 function isolationVm(): IsolationVm {
   const vm = createVm({ vcpus: 2, isolation: { sharedGpaBoundaryBits: BITS } });
-  enableHypercalls(vm.vp(0));
+  enableTestHypercalls(vm.vp(0));
   return vm;
 }
 

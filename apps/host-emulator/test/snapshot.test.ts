@@ -5,7 +5,7 @@ import {
   HvCallCode,
   HvStatus,
 } from '@pvlab/hypercall';
-import { enableHypercalls, HYPERCALL_PAGE_GPA, INPUT_GPA } from '@pvlab/hypercall/testing';
+import { enableTestHypercalls, HYPERCALL_PAGE_GPA, INPUT_GPA } from '@pvlab/hypercall/testing';
 import { describe, expect, it } from 'vitest';
 import { createVm, restoreVm, SnapshotError, type Vm, type VmSnapshot } from '../src/index.ts';
 
@@ -16,7 +16,7 @@ const HV_FLUSH_ALL_PROCESSORS = 1n;
 function step(vm: Vm, i: number): void {
   const vp = vm.vp(i % vm.vcpus);
   if (i === 0) {
-    enableHypercalls(vp);
+    enableTestHypercalls(vp);
     return;
   }
   // Guest data: a counter page the "kernel" bumps.
@@ -77,6 +77,7 @@ describe('vm.save / restoreVm', () => {
       'hypercall',
       'tlb-ipi',
       'vtl',
+      'vmbus-ring',
       'vcpu/0',
       'vcpu/1',
       'vcpu/2',
@@ -121,8 +122,8 @@ describe('vm.save / restoreVm', () => {
     ],
     [
       'an unknown part',
-      (s) => ({ ...s, parts: { ...s.parts, 'vmbus-ring': { version: 1, data: {} } } }),
-      /snapshot part 'vmbus-ring' is not known to this host \(it knows: memory, hypercall, .*vcpu\/2\)/,
+      (s) => ({ ...s, parts: { ...s.parts, 'no-such-package': { version: 1, data: {} } } }),
+      /snapshot part 'no-such-package' is not known to this host \(it knows: memory, hypercall, .*vcpu\/2\)/,
     ],
     [
       'a part version this host cannot read',

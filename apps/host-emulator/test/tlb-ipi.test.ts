@@ -1,5 +1,5 @@
 import { decodeHypercallResult, encodeHypercallControl, HvStatus } from '@pvlab/hypercall';
-import { enableHypercalls, INPUT_GPA } from '@pvlab/hypercall/testing';
+import { enableTestHypercalls, INPUT_GPA } from '@pvlab/hypercall/testing';
 import { tlbIpiHostState } from '@pvlab/tlb-ipi/host';
 import { describe, expect, it } from 'vitest';
 import { createVm, runGuest, type Vm } from '../src/index.ts';
@@ -46,7 +46,7 @@ describe('createVm installs tlb-ipi', () => {
     const vm = createVm({ vcpus: 2, packages: { 'tlb-ipi': false } });
     expect(vm.partition.packages).toEqual(['hypercall', 'vtl', 'vmbus-ring']);
     expect((vm.cpuid(0x4000_0004).eax >>> 2) & 1).toBe(0);
-    enableHypercalls(vm.vp(0));
+    enableTestHypercalls(vm.vp(0));
     const r = vm.vp(0).fastHypercall(encodeHypercallControl({ callCode: 0x000b, fast: true }), [0x30n, 2n]);
     expect(decodeHypercallResult(r.result).status).toBe(HvStatus.INVALID_HYPERCALL_CODE);
     vm.close();
@@ -54,7 +54,7 @@ describe('createVm installs tlb-ipi', () => {
 
   it('features: { ClusterIpiRecommended: false } closes the IPI calls (ACCESS_DENIED)', () => {
     const vm = createVm({ vcpus: 2, features: { ClusterIpiRecommended: false } });
-    enableHypercalls(vm.vp(0));
+    enableTestHypercalls(vm.vp(0));
     const r = vm.vp(0).fastHypercall(encodeHypercallControl({ callCode: 0x000b, fast: true }), [0x30n, 2n]);
     expect(decodeHypercallResult(r.result).status).toBe(HvStatus.ACCESS_DENIED);
     expect(vm.vp(1).takeInterrupts()).toEqual([]);
@@ -65,7 +65,7 @@ describe('createVm installs tlb-ipi', () => {
 describe('flushes and IPIs through vm.vp(i), targets VP 2 and VP 65', () => {
   it('a List flush removes the page from VP 2 and VP 65 only; an IPI reaches only them', () => {
     const vm = createVm({ vcpus: 66 });
-    enableHypercalls(vm.vp(0));
+    enableTestHypercalls(vm.vp(0));
     fillAll(vm);
     expect(flushListEx(vm, [0x10_0000n])).toBe(HvStatus.SUCCESS);
     for (let i = 0; i < vm.vcpus; i++) {
@@ -84,7 +84,7 @@ describe('flushes and IPIs through vm.vp(i), targets VP 2 and VP 65', () => {
 
   it("tlbFlush: 'kvm-fifo' over-flushes: the page goes in every address space, 16 ranges flush everything", () => {
     const vm = createVm({ vcpus: 66, tlbFlush: 'kvm-fifo' });
-    enableHypercalls(vm.vp(0));
+    enableTestHypercalls(vm.vp(0));
     fillAll(vm);
     expect(flushListEx(vm, [0x10_0000n])).toBe(HvStatus.SUCCESS);
     expect(vm.vp(2).tlb.size).toBe(0);

@@ -1,5 +1,5 @@
 import { decodeHypercallResult, encodeHypercallControl, HvCallCode, HvStatus } from '@pvlab/hypercall';
-import { enableHypercalls, INPUT_GPA } from '@pvlab/hypercall/testing';
+import { enableTestHypercalls, INPUT_GPA } from '@pvlab/hypercall/testing';
 import { describe, expect, it } from 'vitest';
 import { createVm, HypercallSuspended, restoreVm, type Vm } from '../src/index.ts';
 
@@ -8,7 +8,7 @@ const VP_SELF = 0xffff_fffe;
 
 function vm3(): Vm {
   const vm = createVm({ vcpus: 3 });
-  enableHypercalls(vm.vp(0));
+  enableTestHypercalls(vm.vp(0));
   return vm;
 }
 
@@ -91,6 +91,7 @@ describe('createVm installs @pvlab/vtl', () => {
       'hypercall',
       'tlb-ipi',
       'vtl',
+      'vmbus-ring',
       'vcpu/0',
       'vcpu/1',
       'vcpu/2',

@@ -10,7 +10,7 @@ import {
   ALL_CORE_FEATURES,
   catchGuestFault,
   echoDescriptor,
-  enableHypercalls,
+  enableTestHypercalls,
   FAIL_VALUE,
   fastCall,
   fastOutputOf,
@@ -735,7 +735,7 @@ describe('HvPartition.hypercall — #UD before HV_X64_MSR_HYPERCALL is enabled',
       /before HV_X64_MSR_HYPERCALL/,
     );
     expect(log.echo).toEqual([]);
-    enableHypercalls(partition);
+    enableTestHypercalls(partition);
     expect(decodeHypercallResult(partition.hypercall(0, regs)).status).toBe(HvStatus.SUCCESS);
   });
 

@@ -13,13 +13,13 @@ import {
   type SimpleHypercallDescriptor,
 } from '../src/host/descriptor.ts';
 import type { HvPartition } from '../src/host/partition.ts';
-import { enableHypercalls, TEST_RAM_BYTES, testPartition } from '../src/testing/index.ts';
+import { enableTestHypercalls, TEST_RAM_BYTES, testPartition } from '../src/testing/index.ts';
 import type { HvFeatureName } from '../src/wire/cpuid.ts';
 import type { CpuVendor } from '../src/wire/page.ts';
 import { HvStatus } from '../src/wire/status.ts';
 
 export {
-  enableHypercalls,
+  enableTestHypercalls,
   HYPERCALL_PAGE_GPA,
   INPUT_GPA,
   LINUX_GUEST_OS_ID,
@@ -67,7 +67,7 @@ export function makeHypercallPartition(options: TestPartitionOptions = {}): {
   log: TestHypercallLog;
 } {
   const partition = makePartition(options);
-  enableHypercalls(partition);
+  enableTestHypercalls(partition);
   const log = registerTestHypercalls(partition);
   return { partition, log };
 }

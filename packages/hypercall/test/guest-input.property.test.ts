@@ -12,7 +12,7 @@ import { HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL, HV_X64_MSR_VP_INDEX } fro
 import { decodeHypercallResult } from '../src/wire/result.ts';
 import { hvStatusName } from '../src/wire/status.ts';
 import {
-  enableHypercalls,
+  enableTestHypercalls,
   fastCall,
   fastOutputOf,
   makePartition,
@@ -48,7 +48,7 @@ const configArb = fc.record({
 /** A partition with hypercalls enabled and every test descriptor registered. */
 function hypercallPartition(config: TestPartitionOptions): HvPartition {
   const partition = makePartition(config);
-  enableHypercalls(partition);
+  enableTestHypercalls(partition);
   registerTestHypercalls(partition);
   return partition;
 }

@@ -5,7 +5,7 @@ import { encodeHypercallControl } from '../src/wire/control.ts';
 import { decodeHypercallResult } from '../src/wire/result.ts';
 import { HvStatus, hvStatusName } from '../src/wire/status.ts';
 import {
-  enableHypercalls,
+  enableTestHypercalls,
   fastCall,
   INPUT_GPA,
   makePartition,
@@ -20,7 +20,7 @@ const fastForm = encodeHypercallControl({ callCode: NOTIFY, fast: true });
 
 function setup(spinWaitRetryCount = 0xfff) {
   const partition = makePartition({ spinWaitRetryCount, vcpus: 3 });
-  enableHypercalls(partition);
+  enableTestHypercalls(partition);
   const status = (vp: number, regs: ReturnType<typeof memoryCall>) =>
     decodeHypercallResult(partition.hypercall(vp, regs)).status;
   return { partition, status };

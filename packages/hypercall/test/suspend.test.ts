@@ -10,7 +10,7 @@ import { decodeHypercallResult } from '../src/wire/result.ts';
 import { HvStatus } from '../src/wire/status.ts';
 import {
   catchGuestFault,
-  enableHypercalls,
+  enableTestHypercalls,
   INPUT_GPA,
   makePartition,
   memoryCall,
@@ -30,7 +30,7 @@ const BARE = 0x7103;
  */
 function waitPartition(vcpus = 4): { partition: HvPartition; locked: Set<number>; completed: number[] } {
   const partition = makePartition({ vcpus });
-  enableHypercalls(partition);
+  enableTestHypercalls(partition);
   const locked = new Set<number>();
   const completed: number[] = [];
   const wait: SimpleHypercallDescriptor = {
@@ -167,7 +167,7 @@ describe('call.suspend (spec 03 rule 9: the caller is suspended without advancin
 
   it('a handler that suspends on a non-VP index is a host bug, not a suspension', () => {
     const partition = makePartition();
-    enableHypercalls(partition);
+    enableTestHypercalls(partition);
     partition.dispatcher.register({
       kind: 'simple',
       code: WAIT,

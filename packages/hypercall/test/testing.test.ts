@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  enableHypercalls,
+  enableTestHypercalls,
   HYPERCALL_PAGE_GPA,
   INPUT_GPA,
   LINUX_GUEST_OS_ID,
@@ -31,11 +31,11 @@ describe('@pvlab/hypercall/testing', () => {
     expect((p.cpuid(0x4000_0003).eax >>> 5) & 1).toBe(1);
   });
 
-  it('enableHypercalls writes GUEST_OS_ID then HYPERCALL through a GuestCpu too', () => {
+  it('enableTestHypercalls writes GUEST_OS_ID then HYPERCALL through a GuestCpu too', () => {
     const p = testPartition({ hypercallPage: false });
     const writes: bigint[] = [];
     const cpu = partitionGuestCpu(p, 1);
-    enableHypercalls(
+    enableTestHypercalls(
       {
         writeMsr: (msr: bigint, value: bigint) => {
           writes.push(msr);
@@ -48,9 +48,9 @@ describe('@pvlab/hypercall/testing', () => {
     expect(p.readMsr(1, HV_X64_MSR_HYPERCALL)).toBe(0x5001n);
   });
 
-  it('enableHypercalls refuses an unaligned page, naming the value', () => {
-    expect(() => enableHypercalls(testPartition({ hypercallPage: false }), 0x1004n)).toThrow(
-      'enableHypercalls: pageGpa = 0x1004 is not 4 KiB aligned',
+  it('enableTestHypercalls refuses an unaligned page, naming the value', () => {
+    expect(() => enableTestHypercalls(testPartition({ hypercallPage: false }), 0x1004n)).toThrow(
+      'enableTestHypercalls: pageGpa = 0x1004 is not 4 KiB aligned',
     );
   });
 

@@ -1,6 +1,6 @@
 /** 64 KiB of RAM (16 pages, GPA 0x0 .. 0xFFFF): room for the pages below and a few buffers. */
 export const TEST_RAM_BYTES = 0x1_0000;
-/** Where `enableHypercalls` maps the hypercall page unless told otherwise. */
+/** Where `enableTestHypercalls` maps the hypercall page unless told otherwise. */
 export const HYPERCALL_PAGE_GPA = 0x1000n;
 /** Where `rawCall` lays out a memory-form input list unless told otherwise. */
 export const INPUT_GPA = 0x2000n;

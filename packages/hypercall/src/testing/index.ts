@@ -1,6 +1,6 @@
 /**
  * `@pvlab/hypercall/testing`: a partition without createVm, for testing host handlers and guest
- * code against the real dispatcher — constants, `testPartition`, `enableHypercalls`,
+ * code against the real dispatcher — constants, `testPartition`, `enableTestHypercalls`,
  * `partitionGuestCpu`/`partitionGuest` and `rawCall`.
  */
 export * from './constants.js';

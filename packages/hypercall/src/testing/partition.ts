@@ -19,12 +19,12 @@ export interface MsrWriter {
  * GUEST_OS_ID (Linux) then HYPERCALL with Enable and the page at `pageGpa` — the order spec 01
  * rule 15 requires. A partition is written from VP 0; an `MsrWriter` from its own VP.
  */
-export function enableHypercalls(
+export function enableTestHypercalls(
   target: HvPartition | MsrWriter,
   pageGpa: bigint = HYPERCALL_PAGE_GPA,
 ): void {
   if ((pageGpa & 0xfffn) !== 0n) {
-    throw new RangeError(`enableHypercalls: pageGpa = 0x${pageGpa.toString(16)} is not 4 KiB aligned`);
+    throw new RangeError(`enableTestHypercalls: pageGpa = 0x${pageGpa.toString(16)} is not 4 KiB aligned`);
   }
   const write: (msr: bigint, value: bigint) => void =
     target instanceof HvPartition
@@ -57,7 +57,7 @@ export interface TestPartitionOptions {
   /** Default 48. */
   readonly physicalAddressBits?: number;
   readonly extraCpuidLeaves?: ReadonlyMap<number, CpuidResult>;
-  /** Where `enableHypercalls` maps the page (default `HYPERCALL_PAGE_GPA`); `false` leaves hypercalls off. */
+  /** Where `enableTestHypercalls` maps the page (default `HYPERCALL_PAGE_GPA`); `false` leaves hypercalls off. */
   readonly hypercallPage?: bigint | false;
 }
 
@@ -81,6 +81,6 @@ export function testPartition(options: TestPartitionOptions = {}): HvPartition {
     ...(options.extraCpuidLeaves === undefined ? {} : { extraCpuidLeaves: options.extraCpuidLeaves }),
   });
   const page = options.hypercallPage ?? HYPERCALL_PAGE_GPA;
-  if (page !== false) enableHypercalls(partition, page);
+  if (page !== false) enableTestHypercalls(partition, page);
   return partition;
 }

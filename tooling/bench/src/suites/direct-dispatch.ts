@@ -1,7 +1,7 @@
 import { createVm, type HypercallDescriptor } from '@pvlab/host-emulator';
 import { encodeHypercallControl, HV_PAGE_SIZE, HvCallCode, HvStatus } from '@pvlab/hypercall';
 import { GuestHypercalls, perCpuHypercallPages } from '@pvlab/hypercall/guest';
-import { enableHypercalls, INPUT_GPA, OUTPUT_GPA } from '@pvlab/hypercall/testing';
+import { enableTestHypercalls, INPUT_GPA, OUTPUT_GPA } from '@pvlab/hypercall/testing';
 import { type BenchCase, type BenchSuite, measure, ratio } from '../suite.js';
 
 const SPIN_COUNT = 0x1234;
@@ -45,7 +45,7 @@ export const directDispatch: BenchSuite = {
   run(timing, progress) {
     const vm = createVm({ vcpus: 1, memoryBytes: 16 << 20 });
     const vp = vm.vp(0);
-    enableHypercalls(vp);
+    enableTestHypercalls(vp);
 
     const handlerState = { repSum: 0 };
     const repSum: HypercallDescriptor = {

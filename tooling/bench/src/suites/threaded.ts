@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createVm, runGuest } from '@pvlab/host-emulator';
 import type { HypercallIo } from '@pvlab/hypercall/host';
-import { enableHypercalls } from '@pvlab/hypercall/testing';
+import { enableTestHypercalls } from '@pvlab/hypercall/testing';
 import {
   type BenchRatio,
   type BenchRow,
@@ -317,7 +317,7 @@ async function runPeer(mode: PeerMode, timing: TimingOptions, spin: SpinSource):
   if (mode === 'mailbox-null') mailboxNullHost(mb, deadline);
   else {
     const vm = createVm({ vcpus: 1 });
-    enableHypercalls(vm.vp(0));
+    enableTestHypercalls(vm.vp(0));
     const calls = mailboxDispatchHost(mb, new mod.MailboxHypercallIo(mb, 0), vm, deadline);
     if (calls !== vm.partition.vp(0).longSpinWaits)
       throw new Error('threaded: lean host dispatched the wrong calls');
@@ -330,7 +330,7 @@ async function runPeer(mode: PeerMode, timing: TimingOptions, spin: SpinSource):
 function directFast(timing: TimingOptions): Samples {
   const vm = createVm({ vcpus: 1 });
   const vp = vm.vp(0);
-  enableHypercalls(vp);
+  enableTestHypercalls(vp);
   const rdx = [1n] as const;
   const batch = (n: number) => {
     let wrong = 0;

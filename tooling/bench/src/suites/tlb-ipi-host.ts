@@ -1,5 +1,6 @@
 import { createVm, type Vm } from '@pvlab/host-emulator';
-import { encodeHypercallControl, HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL } from '@pvlab/hypercall';
+import { encodeHypercallControl } from '@pvlab/hypercall';
+import { enableTestHypercalls } from '@pvlab/hypercall/testing';
 import {
   FlushCallCode,
   FlushExInput,
@@ -15,8 +16,6 @@ import {
 import { TargetList } from '@pvlab/tlb-ipi/host';
 import { type BenchCase, type BenchRow, type BenchSuite, measure, ratio } from '../suite.js';
 
-const LINUX_OS_ID = 0x8100n << 48n;
-const HYPERCALL_PAGE = 0x1000n;
 /** Each case's input has a page of its own from here, so no case rewrites another's input. */
 const FIRST_INPUT_GPA = 0x1_0000n;
 const ADDRESS_SPACE = 0x1_2000n;
@@ -36,11 +35,6 @@ function spreadTargets(count: number, vcpus: number): VpIndexSet {
   const step = vcpus / count;
   for (let i = 0; i < count; i++) set.add(Math.floor(i * step));
   return set;
-}
-
-function enableHypercalls(vm: Vm): void {
-  vm.vp(0).writeMsr(HV_X64_MSR_GUEST_OS_ID, LINUX_OS_ID);
-  vm.vp(0).writeMsr(HV_X64_MSR_HYPERCALL, HYPERCALL_PAGE | 1n);
 }
 
 /** A memory-form call staged in guest memory: its control and input GPA. */
@@ -95,8 +89,8 @@ export const tlbIpiHost: BenchSuite = {
   run(timing, progress) {
     const big = createVm({ vcpus: BIG_VM, memoryBytes: 16 << 20 });
     const small = createVm({ vcpus: SMALL_VM, memoryBytes: 16 << 20 });
-    enableHypercalls(big);
-    enableHypercalls(small);
+    enableTestHypercalls(big.vp(0));
+    enableTestHypercalls(small.vp(0));
 
     let page = 0n;
     const nextGpa = () => FIRST_INPUT_GPA + 0x1000n * page++;
