@@ -1,4 +1,5 @@
 import type { HvStatusCode } from '@pvlab/hypercall';
+import type { DoubleMappedRing } from '@pvlab/isolation/guest';
 import type { RingReader } from '../ring/ring-reader.js';
 import type { PacketHeader, RingWriter } from '../ring/ring-writer.js';
 import type { RingCorruptError } from '../wire/validate.js';
@@ -25,6 +26,13 @@ export class GuestChannel {
   readonly gpadl: number;
   readonly writer: RingWriter;
   readonly reader: RingReader;
+  /** The GPADL's PFNs: [guest→host ring…, host→guest ring…]. */
+  readonly ringPfns: readonly bigint[];
+  /**
+   * Isolation VM: the guest's double mappings ([header, data…, data…] through the alias) of the
+   * guest→host and host→guest rings; `null` in an ordinary VM.
+   */
+  readonly mappings: readonly [DoubleMappedRing, DoubleMappedRing] | null;
   readonly #signal: () => HvStatusCode;
   /** Signals sent to the host (for tests and traces). */
   signals = 0;
@@ -37,7 +45,11 @@ export class GuestChannel {
     writer: RingWriter;
     reader: RingReader;
     signalHost: () => HvStatusCode;
+    ringPfns?: readonly bigint[];
+    mappings?: readonly [DoubleMappedRing, DoubleMappedRing];
   }) {
+    this.ringPfns = o.ringPfns ?? [];
+    this.mappings = o.mappings ?? null;
     this.offer = o.offer;
     this.gpadl = o.gpadl;
     this.writer = o.writer;

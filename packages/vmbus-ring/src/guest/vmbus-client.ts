@@ -8,8 +8,16 @@
  */
 import { type GuestMemory, GuestPage, HV_PAGE_SIZE, HvStatus, type HvStatusCode } from '@pvlab/hypercall';
 import type { GuestCpu, GuestHypercalls } from '@pvlab/hypercall/guest';
+import { HostVisibility } from '@pvlab/isolation';
+import {
+  type DoubleMappedRing,
+  mapRingThroughAlias,
+  SharedPlace,
+  setHostVisibility,
+  shareMonitorPages,
+} from '@pvlab/isolation/guest';
 import { initRingControl } from '../ring/control.js';
-import { RingMemory } from '../ring/ring-memory.js';
+import { RingMemory, type RingPageAccessor } from '../ring/ring-memory.js';
 import { RingReader } from '../ring/ring-reader.js';
 import { RingWriter } from '../ring/ring-writer.js';
 import {
@@ -55,6 +63,34 @@ export interface GuestOffer {
   readonly dedicatedInterrupt: boolean;
 }
 
+/**
+ * The guest's memory in an isolation VM as the driver needs it (`IsolatedGuestMemory` fits):
+ * private GPAs below the boundary, shared aliases above it, the wrong alias an `IsolationFault`
+ * naming `place`.
+ */
+export interface GuestBoundaryView {
+  /** The RAM behind both aliases (ring bytes are reached through it after the alias checks). */
+  readonly ram: GuestMemory;
+  /** The RAM offset of `[gpa, gpa + length)` after the alias checks; throws a fault naming `place`. */
+  offsetOf(gpa: bigint, length: number, access?: 'read' | 'write', place?: string): number;
+  read(gpa: bigint, length: number, place?: string): Uint8Array;
+  write(gpa: bigint, data: Uint8Array, place?: string): void;
+}
+
+/** What the driver does differently in an isolation VM (spec 05 "Where Linux applies the boundary"). */
+export interface VmbusIsolationOptions {
+  /** vTOM (1 << SharedGpaBoundaryBits). */
+  readonly boundary: bigint;
+  /** The guest's view of memory with the boundary. */
+  readonly memory: GuestBoundaryView;
+  /**
+   * Reproduces "forgot the boundary" per place: `monitorPages` sends the private GPAs in
+   * INITIATE_CONTACT (the host refuses the contact), `rings` maps the rings below the boundary
+   * (the guest's view faults, naming the ring buffer).
+   */
+  readonly forgetBoundary?: { readonly monitorPages?: boolean; readonly rings?: boolean };
+}
+
 /** What the driver runs with. */
 export interface VmbusClientOptions {
   readonly cpu: GuestCpu;
@@ -70,6 +106,12 @@ export interface VmbusClientOptions {
   readonly maxWaits?: number;
   /** How often PostMessage is retried on INSUFFICIENT_BUFFERS (Linux: with a sleep between). */
   readonly postRetries?: number;
+  /**
+   * An isolation VM: `monitorPages` and the ring pages are made host-visible (0x00DB, ≤ 510 per
+   * call), zeroed again through the alias, and reached only through it; INITIATE_CONTACT carries
+   * the monitor pages' aliases, GPADLs plain PFNs.
+   */
+  readonly isolation?: VmbusIsolationOptions;
 }
 
 /** A guest-side failure: what the host answered, or that it did not. */
@@ -90,9 +132,18 @@ export class VmbusClient {
   readonly channels = new Map<number, GuestChannel>();
   #nextGpadl = 0xe1e10;
   #nextOpenId = 1;
+  /** The GPAs through which the guest itself reaches the monitor pages (their aliases when isolated). */
+  #monitorAccess: readonly [bigint, bigint];
 
   constructor(options: VmbusClientOptions) {
     this.#o = options;
+    this.#monitorAccess = options.monitorPages;
+    const iso = options.isolation;
+    if (iso !== undefined && (typeof iso.boundary !== 'bigint' || iso.boundary <= 0n)) {
+      throw new RangeError(
+        `isolation boundary ${String(iso.boundary)} is not accepted: use the shared GPA boundary (a bigint > 0)`,
+      );
+    }
   }
 
   get memory(): GuestMemory {
@@ -155,7 +206,7 @@ export class VmbusClient {
    * msg_conn_id is used afterwards. Returns the version; throws when every version is refused.
    */
   connect(versions: readonly number[] = LINUX_VMBUS_VERSIONS): number {
-    const [p1, p2] = this.#o.monitorPages;
+    const [p1, p2] = this.#shareMonitorPages();
     for (const version of versions) {
       const modern = version >= VmbusVersion.WIN10_V5;
       const msg = InitiateContact.encode({
@@ -179,6 +230,25 @@ export class VmbusClient {
     throw new VmbusGuestError(
       `the host refused every version of ${versions.map((v) => `0x${v.toString(16)}`).join(', ')}`,
     );
+  }
+
+  /**
+   * The monitor page GPAs INITIATE_CONTACT carries. Isolation VM (Linux `vmbus_connect`): make
+   * both pages host-visible, zero them through the alias (the conversion scrambled them) and
+   * pass the aliases — or, with `forgetBoundary.monitorPages`, the private GPAs (the bug).
+   */
+  #shareMonitorPages(): readonly [bigint, bigint] {
+    const iso = this.#o.isolation;
+    if (iso === undefined) return this.#o.monitorPages;
+    const pfns = this.#o.monitorPages.map((gpa) => GuestPage.number(gpa)) as [bigint, bigint];
+    const shared = shareMonitorPages(this.#o.hypercalls, iso.memory, iso.boundary, pfns);
+    if (!shared.ok) {
+      throw new VmbusGuestError(
+        `${SharedPlace.MONITOR_PAGE}: HvCallModifySparseGpaPageHostVisibility failed with ${shared.statusName}`,
+      );
+    }
+    this.#monitorAccess = [shared.monitorPage1, shared.monitorPage2];
+    return iso.forgetBoundary?.monitorPages === true ? this.#o.monitorPages : this.#monitorAccess;
   }
 
   /** REQUESTOFFERS, then every OFFERCHANNEL up to ALLOFFERS_DELIVERED. */
@@ -276,10 +346,7 @@ export class VmbusClient {
       throw new RangeError(
         `relid ${relid} was not offered: use one of ${[...this.offers.keys()].join(', ')}`,
       );
-    const mem = this.#o.memory;
-    for (const pfn of rings.pfns) mem.fill(GuestPage.address(pfn), HV_PAGE_SIZE, 0);
-    const outbound = RingMemory.fromGuestPages(mem, rings.pfns.slice(0, rings.outboundPages));
-    const inbound = RingMemory.fromGuestPages(mem, rings.pfns.slice(rings.outboundPages));
+    const { outbound, inbound, mappings } = this.#ringMemories(rings.pfns, rings.outboundPages);
     initRingControl(outbound);
     initRingControl(inbound);
     const gpadl = this.establishGpadl(relid, rings.pfns);
@@ -310,9 +377,56 @@ export class VmbusClient {
       writer: new RingWriter(outbound),
       reader: new RingReader(inbound),
       signalHost: () => this.signalHost(offer, options.lowLatency ?? false),
+      ringPfns: rings.pfns,
+      ...(mappings === null ? {} : { mappings }),
     });
     this.channels.set(relid, channel);
     return channel;
+  }
+
+  /**
+   * Zeroed ring memories over `pfns`. Isolation VM (Linux 5.16–6.2 `hv_ringbuffer_init`): the
+   * pages are made host-visible, each ring double-mapped through the alias ([header, data…,
+   * data…]) and zeroed there; the ring works over the mapping's first copy (spec 04 rule 10 lets
+   * it wrap copies explicitly) and every ring operation re-runs the alias checks. With
+   * `forgetBoundary.rings` the mapping uses the private GPAs and the guest's view faults.
+   */
+  #ringMemories(
+    pfns: readonly bigint[],
+    outboundPages: number,
+  ): {
+    outbound: RingMemory;
+    inbound: RingMemory;
+    mappings: readonly [DoubleMappedRing, DoubleMappedRing] | null;
+  } {
+    const halves = [pfns.slice(0, outboundPages), pfns.slice(outboundPages)] as const;
+    const iso = this.#o.isolation;
+    if (iso === undefined) {
+      const mem = this.#o.memory;
+      for (const pfn of pfns) mem.fill(GuestPage.address(pfn), HV_PAGE_SIZE, 0);
+      return {
+        outbound: RingMemory.fromGuestPages(mem, halves[0]),
+        inbound: RingMemory.fromGuestPages(mem, halves[1]),
+        mappings: null,
+      };
+    }
+    const changed = setHostVisibility(this.#o.hypercalls, pfns, HostVisibility.READ_WRITE);
+    if (!changed.ok) {
+      throw new VmbusGuestError(
+        `${SharedPlace.RING_BUFFER}: HvCallModifySparseGpaPageHostVisibility failed with ${changed.statusName}`,
+      );
+    }
+    const forget = iso.forgetBoundary?.rings === true;
+    const mappings = halves.map((half) => {
+      const ring = mapRingThroughAlias(iso.memory, iso.boundary, half, { forgetBoundary: forget });
+      ring.zero(0, HV_PAGE_SIZE + ring.dataSize); // the conversion left garbage
+      return ring;
+    }) as [DoubleMappedRing, DoubleMappedRing];
+    const memoryOf = (ring: DoubleMappedRing) => {
+      const gpas = ring.pageGpas.slice(0, 1 + ring.dataSize / HV_PAGE_SIZE);
+      return RingMemory.fromPages(boundaryAccessor(iso.memory, gpas, ring.place), gpas);
+    };
+    return { outbound: memoryOf(mappings[0]), inbound: memoryOf(mappings[1]), mappings };
   }
 
   /**
@@ -322,12 +436,16 @@ export class VmbusClient {
   signalHost(offer: GuestOffer, lowLatency: boolean): HvStatusCode {
     if (offer.monitorAllocated && !lowLatency) {
       const t = monitorTrigger(offer.monitorId);
-      const mem = this.#o.memory;
-      const word = new Int32Array(
-        mem.buffer,
-        mem.offsetOf(this.#o.monitorPages[1] + BigInt(t.pending), 4),
-        1,
-      );
+      const gpa = this.#monitorAccess[1] + BigInt(t.pending);
+      const iso = this.#o.isolation;
+      const word =
+        iso === undefined
+          ? new Int32Array(this.#o.memory.buffer, this.#o.memory.offsetOf(gpa, 4), 1)
+          : new Int32Array(
+              iso.memory.ram.buffer,
+              iso.memory.offsetOf(gpa, 4, 'write', SharedPlace.MONITOR_PAGE),
+              1,
+            );
       Atomics.or(word, 0, 1 << t.bit);
       return HvStatus.SUCCESS;
     }
@@ -340,7 +458,17 @@ export class VmbusClient {
       ChannelRelidMessage.encode({ msgtype: ChannelMessageType.CLOSECHANNEL, childRelid: channel.relid }),
     );
     this.channels.delete(channel.relid);
-    if (teardown) this.teardownGpadl(channel.relid, channel.gpadl);
+    if (!teardown) return;
+    this.teardownGpadl(channel.relid, channel.gpadl);
+    // Linux `vmbus_free_ring`: the pages go private again once the host has let go.
+    if (this.#o.isolation !== undefined) {
+      const r = setHostVisibility(this.#o.hypercalls, channel.ringPfns, HostVisibility.NOT_VISIBLE);
+      if (!r.ok) {
+        throw new VmbusGuestError(
+          `${SharedPlace.RING_BUFFER}: making the ring private again failed with ${r.statusName} (Linux leaks the pages, spec 05 rule 7)`,
+        );
+      }
+    }
   }
 
   /** `vmbus_teardown_gpadl`: GPADL_TEARDOWN, then waits for GPADL_TORNDOWN. */
@@ -399,4 +527,22 @@ export class VmbusClient {
     }
     return out;
   }
+}
+
+/**
+ * A ring's pages through the guest's boundary view: each page's bytes after the alias checks,
+ * and the checks again before every ring operation (a page whose visibility changed faults).
+ */
+function boundaryAccessor(
+  memory: GuestBoundaryView,
+  gpas: readonly bigint[],
+  place: string,
+): RingPageAccessor {
+  return {
+    page: (gpa) =>
+      new Uint8Array(memory.ram.buffer, memory.offsetOf(gpa, HV_PAGE_SIZE, 'write', place), HV_PAGE_SIZE),
+    check: () => {
+      for (const gpa of gpas) memory.offsetOf(gpa, HV_PAGE_SIZE, 'write', place);
+    },
+  };
 }

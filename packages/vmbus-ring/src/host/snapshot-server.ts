@@ -6,7 +6,7 @@
  */
 import { GuestPage, HV_PAGE_SIZE } from '@pvlab/hypercall';
 import { readSnapshotU64, type SnapshotData, SnapshotError, snapshotU64 } from '@pvlab/hypercall/host';
-import { RingMemory, splitChannelGpadl } from '../ring/ring-memory.js';
+import { type RingMemory, splitChannelGpadl } from '../ring/ring-memory.js';
 import { RingReader } from '../ring/ring-reader.js';
 import { RingWriter } from '../ring/ring-writer.js';
 import { OpenChannel } from '../wire/channel-messages.js';
@@ -258,8 +258,12 @@ function readConnection(
   const pages = readObject(c.monitorPages, `${where}.monitorPages`);
   const page = (k: 'parentToChild' | 'childToParent') => {
     const gpa = readSnapshotU64(pages[k], `${where}.monitorPages.${k}`);
-    if (!GuestPage.isAligned(gpa) || !ctx.ramContains(gpa))
-      throw fieldError(`${where}.monitorPages.${k}`, pages[k], 'a RAM page');
+    if (!ctx.server.access.reachesPage(gpa))
+      throw fieldError(
+        `${where}.monitorPages.${k}`,
+        pages[k],
+        'a RAM page (its shared alias in an isolation VM)',
+      );
     return gpa;
   };
   return { version, targetVcpu, messageSint, monitorPages: [page('parentToChild'), page('childToParent')] };
@@ -372,8 +376,7 @@ function readOpen(
   let outbound: RingMemory;
   let inbound: RingMemory;
   try {
-    outbound = RingMemory.fromGuestPages(ctx.server.partition.memory, split.outbound);
-    inbound = RingMemory.fromGuestPages(ctx.server.partition.memory, split.inbound);
+    ({ outbound, inbound } = ctx.server.channelRings(ch.relid, split, targetVp));
   } catch (error) {
     throw new SnapshotError(`${where}: the rings cannot be rebuilt: ${(error as Error).message}`);
   }

@@ -9,6 +9,7 @@
  */
 import { GuestPage, HV_PAGE_SIZE, HvStatus, type HvStatusCode } from '@pvlab/hypercall';
 import type { HvPartition } from '@pvlab/hypercall/host';
+import { refusedAccess } from '../ring/results.js';
 import { RingMemory, splitChannelGpadl } from '../ring/ring-memory.js';
 import { RingReader } from '../ring/ring-reader.js';
 import { RingWriter } from '../ring/ring-writer.js';
@@ -52,6 +53,7 @@ import {
   vmbusVersionName,
 } from '../wire/versions.js';
 import type { HostChannel, VmbusDevice } from './device.js';
+import { HostGuestAccess, type HostRefusal, VmbusPlace } from './host-access.js';
 import type { SynicHost } from './synic.js';
 import type { EventConnection, SynicPorts } from './synic-hypercalls.js';
 
@@ -153,6 +155,8 @@ export class VmbusServer {
   readonly #ports: SynicPorts;
   readonly versions: readonly number[];
   readonly messageQueueDepth: number;
+  /** How the host reaches guest memory (through the shared aliases only, in an isolation VM). */
+  readonly access: HostGuestAccess;
   connection: VmbusConnection | null = null;
   readonly channels = new Map<number, ServerChannel>();
   readonly #gpadls = new Map<number, ServerGpadl>();
@@ -171,6 +175,7 @@ export class VmbusServer {
     this.#p = partition;
     this.#synic = synic;
     this.#ports = ports;
+    this.access = new HostGuestAccess(partition);
     this.versions = options.versions ?? VMBUS_SERVER_VERSIONS;
     this.messageQueueDepth = options.messageQueueDepth ?? VMBUS_DEFAULT_MESSAGE_QUEUE_DEPTH;
     if (!Number.isInteger(this.messageQueueDepth) || this.messageQueueDepth < 1) {
@@ -246,11 +251,9 @@ export class VmbusServer {
     for (const ch of this.channels.values()) {
       if (ch.monitorId === null || ch.state !== 'open' || ch.open === null) continue;
       const t = monitorTrigger(ch.monitorId);
-      const word = new Int32Array(
-        this.#p.memory.buffer,
-        this.#p.memory.offsetOf(c.monitorPages[1] + BigInt(t.pending), 4),
-        1,
-      );
+      const at = this.#monitorOffset(c.monitorPages[1] + BigInt(t.pending), c.targetVcpu);
+      if (at === null) continue;
+      const word = new Int32Array(this.#p.memory.buffer, at, 1);
       const bit = 1 << t.bit;
       if ((Atomics.and(word, 0, ~bit) & bit) !== 0) {
         n++;
@@ -326,6 +329,38 @@ export class VmbusServer {
     };
   }
 
+  /**
+   * The two rings of an open channel over its GPADL pages: raw RAM in an ordinary VM; in an
+   * isolation VM through the pages' shared aliases, checked before every ring operation (the
+   * host writes the control pages and the host→guest data, reads the guest→host data). A
+   * refusal ends the ring and is diagnosed once (`spec05.ring-page`) on `targetVp`.
+   */
+  channelRings(
+    relid: number,
+    split: { readonly outbound: readonly bigint[]; readonly inbound: readonly bigint[] },
+    targetVp: number,
+  ): { outbound: RingMemory; inbound: RingMemory } {
+    let reported = false;
+    const report = (r: HostRefusal) => {
+      if (reported) return;
+      reported = true;
+      this.#p.diagnose('spec05.ring-page', targetVp, `channel ${relid}: ${r.message}`);
+    };
+    const out = this.access.ringAccessor(split.outbound, 'read', report);
+    const inb = this.access.ringAccessor(split.inbound, 'write', report);
+    if (out === null || inb === null) {
+      const mem = this.#p.memory;
+      return {
+        outbound: RingMemory.fromGuestPages(mem, split.outbound),
+        inbound: RingMemory.fromGuestPages(mem, split.inbound),
+      };
+    }
+    return {
+      outbound: RingMemory.fromPages(out.accessor, out.gpas),
+      inbound: RingMemory.fromPages(inb.accessor, inb.gpas),
+    };
+  }
+
   /** GPADL ids created (complete) for `relid`, for tests and traces. */
   gpadlsOf(relid: number): number[] {
     return [...this.#gpadls.values()].filter((g) => g.relid === relid && g.ranges !== null).map((g) => g.id);
@@ -334,6 +369,15 @@ export class VmbusServer {
   #diagnose(vp: number, rule: string, message: string): void {
     this.counters.ignored++;
     this.#p.diagnose(`spec04.${rule}`, vp, message);
+  }
+
+  /** The RAM offset of a 4-byte monitor page word the host writes, or `null` (diagnosed) when refused. */
+  #monitorOffset(gpa: bigint, vp: number): number | null {
+    const refused = this.access.refusal(gpa, 4, 'write', VmbusPlace.MONITOR_PAGE);
+    if (refused === null) return this.access.offsetOf(gpa, 4, 'write', VmbusPlace.MONITOR_PAGE);
+    this.counters.ignored++;
+    this.#p.diagnose('spec05.monitor-page', vp, refused.message);
+    return null;
   }
 
   #send(bytes: Uint8Array): void {
@@ -423,14 +467,25 @@ export class VmbusServer {
       return;
     }
     let refusal: string | null = null;
+    let rule = 'contact.refused';
     if (this.connection !== null) refusal = 'already connected (send UNLOAD first)';
     else if (!this.versions.includes(m.version))
       refusal = `version ${vmbusVersionName(m.version)} is not offered`;
     else if (modern && m.msgVtl !== 0) refusal = `msg_vtl ${m.msgVtl}: only VTL 0 is modelled`;
     else {
+      const isolated = this.access.isolation !== null;
       for (const page of [m.monitorPage1, m.monitorPage2]) {
-        if (!GuestPage.isAligned(page) || !this.#p.memory.contains(page, HV_PAGE_SIZE)) {
+        if (!GuestPage.isAligned(page)) refusal = `monitor page 0x${page.toString(16)} is not a RAM page`;
+        else if (!isolated && !this.#p.memory.contains(page, HV_PAGE_SIZE)) {
           refusal = `monitor page 0x${page.toString(16)} is not a RAM page`;
+        } else if (isolated) {
+          // Spec 05: the pages must be host-visible and named by their shared alias (+ boundary).
+          const refused = this.access.refusal(page, HV_PAGE_SIZE, 'write', VmbusPlace.MONITOR_PAGE);
+          if (refused !== null) {
+            refusal = `monitor page 0x${page.toString(16)}: ${refused.message}`;
+            rule = 'spec05.monitor-page';
+            break;
+          }
         }
       }
       if (refusal === null && m.monitorPage1 === m.monitorPage2)
@@ -457,7 +512,12 @@ export class VmbusServer {
       monitorPages: [m.monitorPage1, m.monitorPage2],
     };
     if (refusal !== null) {
-      this.#diagnose(vp, 'contact.refused', `INITIATE_CONTACT refused: ${refusal}`);
+      const message = `INITIATE_CONTACT refused: ${refusal}`;
+      if (rule === 'contact.refused') this.#diagnose(vp, rule, message);
+      else {
+        this.counters.ignored++;
+        this.#p.diagnose(rule, vp, message);
+      }
       // A refusal goes where the guest asked, without changing the current connection.
       reply(this.connection ?? connection, false);
       return;
@@ -471,11 +531,13 @@ export class VmbusServer {
     if (c === null) return;
     if (ch.monitorId !== null) {
       // Hyper-V fills in the monitor parameter and enables the trigger group.
-      const mem = this.#p.memory;
+      const view = this.#p.memory.view;
       const page = c.monitorPages[1];
-      mem.writeU32(page + BigInt(monitorParameterOffset(ch.monitorId)), ch.connectionId);
-      const state = page + BigInt(MONITOR_TRIGGER_STATE_OFFSET);
-      mem.writeU32(state, mem.readU32(state) | (1 << monitorTrigger(ch.monitorId).group));
+      const param = this.#monitorOffset(page + BigInt(monitorParameterOffset(ch.monitorId)), c.targetVcpu);
+      if (param !== null) view.setUint32(param, ch.connectionId, true);
+      const state = this.#monitorOffset(page + BigInt(MONITOR_TRIGGER_STATE_OFFSET), c.targetVcpu);
+      if (state !== null)
+        view.setUint32(state, view.getUint32(state, true) | (1 << monitorTrigger(ch.monitorId).group), true);
     }
     this.#send(
       OfferChannel.encode({
@@ -572,6 +634,7 @@ export class VmbusServer {
     const ranges: NonNullable<ServerGpadl['ranges']> = [];
     let at = 0;
     let why: string | null = null;
+    let rule = 'gpadl.refused';
     for (let r = 0; r < g.rangeCount && why === null; r++) {
       if (at + GpaRangeHeader.size > g.buffer.length) {
         why = `range ${r} starts past range_buflen`;
@@ -590,9 +653,19 @@ export class VmbusServer {
         break;
       }
       const pfns: bigint[] = [];
+      const isolated = this.access.isolation !== null;
       for (let i = 0; i < pages; i++, at += 8) {
         const pfn = view.getBigUint64(at, true);
-        if (!this.#p.memory.contains(GuestPage.address(pfn), HV_PAGE_SIZE)) {
+        if (isolated) {
+          // Spec 05 rule 15: plain PFNs; the host adds the boundary and needs every page host-visible.
+          const gpa = this.access.gpadlPageGpa(pfn);
+          const refused = this.access.refusal(gpa, HV_PAGE_SIZE, 'read', VmbusPlace.GPADL);
+          if (refused !== null) {
+            why = `PFN 0x${pfn.toString(16)} (ring buffer or other GPADL memory): ${refused.message}`;
+            rule = 'spec05.gpadl-page';
+            break;
+          }
+        } else if (!this.#p.memory.contains(GuestPage.address(pfn), HV_PAGE_SIZE)) {
           why = `PFN 0x${pfn.toString(16)} is outside RAM`;
           break;
         }
@@ -604,7 +677,11 @@ export class VmbusServer {
       why = `range_buflen ${g.buffer.length} holds ${g.buffer.length - at} bytes past the last range`;
     if (why !== null) {
       this.#gpadls.delete(g.id);
-      this.#diagnose(vp, 'gpadl.refused', `gpadl ${g.id}: ${why}`);
+      if (rule === 'gpadl.refused') this.#diagnose(vp, rule, `gpadl ${g.id}: ${why}`);
+      else {
+        this.counters.ignored++;
+        this.#p.diagnose(rule, vp, `gpadl ${g.id}: ${why}`);
+      }
       this.#gpadlCreated(g.relid, g.id, false);
       return;
     }
@@ -651,9 +728,12 @@ export class VmbusServer {
     if (m.targetVp >= this.#p.vps.length) return result(false, `target_vp ${m.targetVp}: no such VP`);
     const split = splitChannelGpadl(range.pfns, m.downstreamRingPageOffset);
     if (!split.ok) return result(false, split.reason);
-    const mem = this.#p.memory;
-    const outbound = RingMemory.fromGuestPages(mem, split.outbound);
-    const inbound = RingMemory.fromGuestPages(mem, split.inbound);
+    const { outbound, inbound } = this.channelRings(ch.relid, split, m.targetVp);
+    // An isolation VM's pages may have gone private since GPADL_CREATED: refuse the open then.
+    for (const ring of [outbound, inbound]) {
+      const refused = ring.check === null ? null : refusedAccess(ring.check);
+      if (refused !== null) return result(false, refused.detail);
+    }
     const host = this.hostChannel(ch, {
       openId: m.openId,
       targetVp: m.targetVp,

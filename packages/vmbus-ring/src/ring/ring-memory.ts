@@ -19,6 +19,21 @@ interface DataRun {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * How `RingMemory.fromPages` reaches a ring's pages: each page's bytes once (a view into the
+ * shared RAM buffer), and a check run before every ring operation — an isolation VM's host
+ * accessor refuses pages that are no longer host-visible there.
+ */
+export interface RingPageAccessor {
+  /** The 4096 bytes of the page at `gpa`, a view into the backing buffer (throws when out of reach). */
+  page(gpa: bigint): Uint8Array;
+  /**
+   * Runs before every reader/writer operation. A `RingCorruptError` (kind `access-refused`) ends
+   * the ring like any corruption (the reader/writer report it); any other error propagates.
+   */
+  check?(): void;
+}
+
 /** The control page and data area one ring works over. */
 export class RingMemory {
   /** The control page as u32 words (indexes in `RingControlWord`), accessed with `Atomics`. */
@@ -34,9 +49,17 @@ export class RingMemory {
   readonly dataView: DataView | null;
   /** The whole data area's bytes when it is one run (else `null`). */
   readonly dataBytes: Uint8Array | null;
+  /** Run by the reader and writer before every operation (`RingPageAccessor.check`); `null`: none. */
+  readonly check: (() => void) | null;
 
-  private constructor(control: Uint32Array, runs: readonly DataRun[], dataSize: number) {
+  private constructor(
+    control: Uint32Array,
+    runs: readonly DataRun[],
+    dataSize: number,
+    check: (() => void) | null = null,
+  ) {
     this.control = control;
+    this.check = check;
     this.dataSize = dataSize;
     this.#runs = runs;
     this.#single = runs.length === 1 ? runs[0]!.bytes : null;
@@ -104,6 +127,54 @@ export class RingMemory {
       }
     }
     return new RingMemory(control, runs, dataSize);
+  }
+
+  /**
+   * A ring over pages an accessor resolves: `pageGpas[0]` is the control page, the rest the data
+   * pages in ring order. Pages adjacent in the backing buffer are coalesced into one run; the
+   * accessor's `check` runs before every ring operation (isolation VMs, spec 05 rule 10).
+   */
+  static fromPages(accessor: RingPageAccessor, pageGpas: readonly bigint[]): RingMemory {
+    if (pageGpas.length < 2) {
+      throw new RangeError(
+        `a ring needs a control page and at least one data page, got ${pageGpas.length} page(s)`,
+      );
+    }
+    const dataSize = checkDataSize((pageGpas.length - 1) * HV_PAGE_SIZE);
+    const pages = pageGpas.map((gpa) => {
+      const bytes = accessor.page(gpa);
+      if (bytes.length !== HV_PAGE_SIZE || bytes.byteOffset % 4 !== 0) {
+        throw new RangeError(
+          `ring page 0x${gpa.toString(16)}: the accessor gave ${bytes.length} bytes at offset ${bytes.byteOffset}; use 4096-byte, 4-aligned views`,
+        );
+      }
+      return bytes;
+    });
+    const head = pages[0]!;
+    const control = new Uint32Array(head.buffer, head.byteOffset, RING_CONTROL_PAGE_SIZE / 4);
+    const runs: DataRun[] = [];
+    let first = pages[1]!;
+    let runStart = 0;
+    for (let page = 1; page < pages.length; page++) {
+      const cur = pages[page]!;
+      const next = pages[page + 1];
+      const end = page * HV_PAGE_SIZE;
+      const contiguous =
+        next !== undefined &&
+        next.buffer === cur.buffer &&
+        next.byteOffset === first.byteOffset + (end - runStart);
+      if (!contiguous) {
+        runs.push({
+          start: runStart,
+          end,
+          bytes: new Uint8Array(first.buffer, first.byteOffset, end - runStart),
+        });
+        if (next !== undefined) first = next;
+        runStart = end;
+      }
+    }
+    const check = accessor.check === undefined ? null : () => accessor.check!();
+    return new RingMemory(control, runs, dataSize, check);
   }
 
   /** How many contiguous runs the data area has (1 for a SharedArrayBuffer ring). */

@@ -18,7 +18,7 @@ import {
   vmPacketFootprint,
 } from '../wire/packet.js';
 import { checkRingIndex, RingCorruptError, validatePacket } from '../wire/validate.js';
-import { corrupt, type RingCorrupt } from './results.js';
+import { corrupt, type RingCorrupt, refusedAccess } from './results.js';
 import type { RingMemory } from './ring-memory.js';
 
 /**
@@ -110,6 +110,7 @@ export class RingReader {
 
   /** Bytes the writer has published beyond the private read index (0 when the ring is corrupt). */
   get bytesAvailable(): number {
+    if (this.#refused()) return 0;
     const w = Atomics.load(this.#control, RingControlWord.WRITE_INDEX);
     if (this.#corrupt || checkRingIndex('write_index', w, this.#size)) return 0;
     return bytesToRead(w, this.#readIndex, this.#size);
@@ -121,6 +122,8 @@ export class RingReader {
    */
   read(): ReadResult {
     if (this.#corrupt) return this.#corrupt;
+    const refused = this.#refused();
+    if (refused) return refused;
     const size = this.#size;
     const w = Atomics.load(this.#control, RingControlWord.WRITE_INDEX);
     const badIndex = checkRingIndex('write_index', w, size);
@@ -195,7 +198,7 @@ export class RingReader {
    * only with feat_pending_send_sz, and only when the free space just crossed pending_send_sz.
    */
   commit(): boolean {
-    if (this.#corrupt) return false;
+    if (this.#corrupt || this.#refused()) return false;
     const c = this.#control;
     const consumed = bytesToRead(this.#readIndex, this.#published, this.#size);
     if (consumed === 0) return false;
@@ -218,6 +221,7 @@ export class RingReader {
 
   /** Rule 8, `hv_begin_read`: mask interrupts while draining. */
   beginRead(): void {
+    if (this.#refused()) return;
     Atomics.store(this.#control, RingControlWord.INTERRUPT_MASK, 1);
   }
 
@@ -227,11 +231,21 @@ export class RingReader {
    * `true`, so that the next `read` reports it.
    */
   endRead(): boolean {
+    if (this.#refused()) return true;
     Atomics.store(this.#control, RingControlWord.INTERRUPT_MASK, 0);
     if (this.#corrupt) return true;
     const w = Atomics.load(this.#control, RingControlWord.WRITE_INDEX);
     if (checkRingIndex('write_index', w, this.#size)) return true;
     return bytesToRead(w, this.#readIndex, this.#size) > 0;
+  }
+
+  /** The memory's access check (isolation VMs): the sticky corrupt result when it refuses. */
+  #refused(): RingCorrupt | null {
+    const check = this.memory.check;
+    if (check === null) return null;
+    if (this.#corrupt) return this.#corrupt;
+    const error = refusedAccess(check);
+    return error === null ? null : this.#fail(error);
   }
 
   #fail(error: RingCorruptError): RingCorrupt {

@@ -17,7 +17,7 @@ import {
   vmPacketLen8,
 } from '../wire/packet.js';
 import { checkRingIndex, type RingCorruptError } from '../wire/validate.js';
-import { corrupt, type RingCorrupt } from './results.js';
+import { corrupt, type RingCorrupt, refusedAccess } from './results.js';
 import type { RingMemory } from './ring-memory.js';
 
 /** The descriptor fields a writer chooses (offset8 and len8 follow from the payload). */
@@ -102,7 +102,7 @@ export class RingWriter {
 
   /** Free bytes now (Linux `hv_get_bytes_to_write`); a packet fits if its footprint is smaller. 0 when corrupt. */
   get bytesFree(): number {
-    if (this.#corrupt) return 0;
+    if (this.#corrupt || this.#refused()) return 0;
     const r = Atomics.load(this.#control, RingControlWord.READ_INDEX);
     if (checkRingIndex('read_index', r, this.#size)) return 0;
     return bytesToWrite(this.#writeIndex, r, this.#size);
@@ -204,6 +204,7 @@ export class RingWriter {
   /** @internal The reservation's copy into the ring. */
   _copy(r: WriteReservation, at: number, bytes: Uint8Array): void {
     this.#own(r);
+    if (this.#refused()) return; // the ring is gone: commit will not publish
     this.memory.copyIn(advanceIndex(r.offset, VMPACKET_DESCRIPTOR_SIZE + at, this.#size), bytes);
   }
 
@@ -211,6 +212,7 @@ export class RingWriter {
   _commit(r: WriteReservation, written: number): boolean {
     this.#own(r);
     this.#reservation = null;
+    if (this.#refused()) return false;
     const at = advanceIndex(r.offset, VMPACKET_DESCRIPTOR_SIZE + written, this.#size);
     this.#writeTail(at, r.len8 * 8 - VMPACKET_DESCRIPTOR_SIZE - written);
     return this.#publish(vmPacketFootprint(r.len8));
@@ -256,6 +258,8 @@ export class RingWriter {
   /** `null` when `footprint` bytes fit now (rule 4's space check), else why not. */
   #claim(footprint: number): RingFull | RingCorrupt | null {
     if (this.#corrupt) return this.#corrupt;
+    const refused = this.#refused();
+    if (refused) return refused;
     const c = this.#control;
     let r = this.#readIndex();
     if (typeof r !== 'number') return r;
@@ -278,6 +282,17 @@ export class RingWriter {
       this.#pendingSet = false;
     }
     return null;
+  }
+
+  /** The memory's access check (isolation VMs): the sticky corrupt result when it refuses. */
+  #refused(): RingCorrupt | null {
+    const check = this.memory.check;
+    if (check === null) return null;
+    if (this.#corrupt) return this.#corrupt;
+    const error = refusedAccess(check);
+    if (error === null) return null;
+    this.#corrupt = corrupt(error);
+    return this.#corrupt;
   }
 
   #readIndex(): number | RingCorrupt {

@@ -32,7 +32,9 @@ export type RingCorruptKind =
   /** Types 7 and 9 need the 8-byte extra header: offset8 ≥ 3 (rule 11). */
   | 'missing-extra-header'
   /** VM_PKT_DATA_USING_GPA_DIRECT with range_count 0 (rule 11). */
-  | 'no-gpa-ranges';
+  | 'no-gpa-ranges'
+  /** The ring's pages may no longer be reached (an isolation VM's page made private, spec 05 rule 10). */
+  | 'access-refused';
 
 /** Every `RingCorruptKind`, for readers of saved state. */
 export const RING_CORRUPT_KINDS = [
@@ -46,6 +48,7 @@ export const RING_CORRUPT_KINDS = [
   'unknown-type',
   'missing-extra-header',
   'no-gpa-ranges',
+  'access-refused',
 ] as const satisfies readonly RingCorruptKind[];
 
 /** A corrupt ring: what was wrong, and the peer-written values that showed it. */

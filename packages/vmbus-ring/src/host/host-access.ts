@@ -1,0 +1,169 @@
+/**
+ * How the VMBus host reaches guest memory. In an ordinary VM: RAM by GPA. In an isolation VM
+ * (spec 05, the partition has the `isolation` extension state): only through the host's view —
+ * shared aliases (GPA ≥ boundary) of pages the guest made host-visible; anything else is refused
+ * with the view's own error (which its event hook has already put in the trace), never silently.
+ * The isolation package is reached structurally, so this package does not depend on it here.
+ */
+import { GuestPage, HV_PAGE_SIZE } from '@pvlab/hypercall';
+import type { HvPartition } from '@pvlab/hypercall/host';
+import type { RingPageAccessor } from '../ring/ring-memory.js';
+import { RingCorruptError } from '../wire/validate.js';
+
+/** The name the isolation package keeps its host state under (`@pvlab/isolation`'s `ISOLATION_PACKAGE`). */
+export const ISOLATION_STATE_NAME = 'isolation';
+
+/** What the VMBus host needs of the isolation host state (`IsolationHostState` fits). */
+export interface HostIsolationView {
+  /** vTOM: GPA `g | boundary` is the shared alias of RAM GPA `g`. */
+  readonly boundary: bigint;
+  /** The host's accessor (`HostMemoryView`): refuses with an Error naming the GPA, page and place. */
+  readonly hostMemory: {
+    read(gpa: bigint, length: number, place?: string): Uint8Array;
+    write(gpa: bigint, data: Uint8Array, place?: string): void;
+    allows(gpa: bigint, length: number, access: 'read' | 'write'): boolean;
+  };
+}
+
+/** The guest objects a refusal names (the same words as `@pvlab/isolation`'s `SharedPlace`). */
+export const VmbusPlace = {
+  MONITOR_PAGE: 'VMBus monitor page',
+  RING_BUFFER: 'VMBus ring buffer',
+  GPADL: 'VMBus GPADL',
+} as const;
+
+/** The isolation view of `partition`, or `null` in an ordinary VM. */
+export function hostIsolationOf(partition: HvPartition): HostIsolationView | null {
+  const s = partition.extensionState<Partial<HostIsolationView>>(ISOLATION_STATE_NAME);
+  if (s === undefined) return null;
+  const m = s.hostMemory;
+  if (
+    typeof s.boundary !== 'bigint' ||
+    typeof m?.read !== 'function' ||
+    typeof m.write !== 'function' ||
+    typeof m.allows !== 'function'
+  ) {
+    throw new Error(
+      `the partition's '${ISOLATION_STATE_NAME}' state is not an isolation host state: expected { boundary: bigint, hostMemory: { read, write, allows } }`,
+    );
+  }
+  return s as HostIsolationView;
+}
+
+/** A host access the isolation rules refused: the host view's error (already in the trace). */
+export class HostRefusal extends Error {
+  override readonly name = 'HostRefusal';
+  readonly gpa: bigint;
+  constructor(gpa: bigint, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.gpa = gpa;
+  }
+}
+
+const hex = (v: bigint) => `0x${v.toString(16)}`;
+
+/** The VMBus host's way into guest memory, looked up per access (the isolation state may come later). */
+export class HostGuestAccess {
+  readonly #p: HvPartition;
+
+  constructor(partition: HvPartition) {
+    this.#p = partition;
+  }
+
+  /** The isolation view, or `null` in an ordinary VM. */
+  get isolation(): HostIsolationView | null {
+    return hostIsolationOf(this.#p);
+  }
+
+  /**
+   * The GPA through which the host reaches GPADL page `pfn`: spec 05 rule 15 (UNVERIFIED) —
+   * Linux sends plain PFNs, so the host adds the boundary itself. Added, not OR-ed (Linux's
+   * `pfn + (boundary >> 12)`): a PFN that already carries the boundary lands past the alias
+   * window and is refused, instead of silently working.
+   */
+  gpadlPageGpa(pfn: bigint): bigint {
+    const iso = this.isolation;
+    return iso === null ? GuestPage.address(pfn) : GuestPage.address(pfn) + iso.boundary;
+  }
+
+  /** `null` when the host may `access` `[gpa, gpa + length)`, else the refusal (already reported to the view's hook). */
+  refusal(gpa: bigint, length: number, access: 'read' | 'write', place: string): HostRefusal | null {
+    const iso = this.isolation;
+    if (iso === null) {
+      return this.#p.memory.contains(gpa, length)
+        ? null
+        : new HostRefusal(gpa, `${place}: GPA ${hex(gpa)} (+${length} bytes) is not RAM`);
+    }
+    if (iso.hostMemory.allows(gpa, length, access)) return null;
+    return this.#refuse(iso, gpa, length, access, place);
+  }
+
+  /** The RAM byte offset of an allowed host access; throws the `HostRefusal` otherwise. */
+  offsetOf(gpa: bigint, length: number, access: 'read' | 'write', place: string): number {
+    const refused = this.refusal(gpa, length, access, place);
+    if (refused !== null) throw refused;
+    const iso = this.isolation;
+    return Number(iso === null ? gpa : gpa - iso.boundary);
+  }
+
+  /** `true` when `gpa` names a RAM page for the host (its alias in an isolation VM); visibility is not asked. */
+  reachesPage(gpa: bigint): boolean {
+    if (!GuestPage.isAligned(gpa)) return false;
+    const iso = this.isolation;
+    if (iso === null) return this.#p.memory.contains(gpa, HV_PAGE_SIZE);
+    return gpa >= iso.boundary && this.#p.memory.contains(gpa - iso.boundary, HV_PAGE_SIZE);
+  }
+
+  /**
+   * The accessor of an isolation VM's ring over GPADL pages `pfns` (through their aliases), or
+   * `null` in an ordinary VM (the caller keeps the raw fast path). Before every ring operation
+   * the host must be allowed to write the control page and to `dataAccess` the data pages; a
+   * refusal ends the ring (`access-refused`) and is handed to `onRefused` first.
+   */
+  ringAccessor(
+    pfns: readonly bigint[],
+    dataAccess: 'read' | 'write',
+    onRefused: (refusal: HostRefusal) => void,
+  ): { readonly accessor: RingPageAccessor; readonly gpas: readonly bigint[] } | null {
+    const iso = this.isolation;
+    if (iso === null) return null;
+    const gpas = pfns.map((pfn) => GuestPage.address(pfn) + iso.boundary);
+    const ram = this.#p.memory;
+    const accessor: RingPageAccessor = {
+      page: (gpa) => {
+        if (!this.reachesPage(gpa)) {
+          throw new RangeError(`${VmbusPlace.RING_BUFFER}: ${hex(gpa)} is not the alias of a RAM page`);
+        }
+        return new Uint8Array(ram.buffer, Number(gpa - iso.boundary), HV_PAGE_SIZE);
+      },
+      check: () => {
+        for (let i = 0; i < gpas.length; i++) {
+          const access = i === 0 ? 'write' : dataAccess;
+          if (iso.hostMemory.allows(gpas[i]!, HV_PAGE_SIZE, access)) continue;
+          const refusal = this.#refuse(iso, gpas[i]!, HV_PAGE_SIZE, access, VmbusPlace.RING_BUFFER);
+          onRefused(refusal);
+          throw new RingCorruptError('access-refused', refusal.message);
+        }
+      },
+    };
+    return { accessor, gpas };
+  }
+
+  /** Makes the view refuse (its error, reported to its hook) and wraps that error. */
+  #refuse(
+    iso: HostIsolationView,
+    gpa: bigint,
+    length: number,
+    access: 'read' | 'write',
+    place: string,
+  ): HostRefusal {
+    try {
+      // Only reached when `allows` said no: the view throws (and tells its hook) without touching RAM.
+      if (access === 'read') iso.hostMemory.read(gpa, length, place);
+      else iso.hostMemory.write(gpa, new Uint8Array(length), place);
+    } catch (error) {
+      return new HostRefusal(gpa, error instanceof Error ? error.message : String(error), { cause: error });
+    }
+    return new HostRefusal(gpa, `${place}: host ${access} of GPA ${hex(gpa)} (+${length} bytes) refused`);
+  }
+}
