@@ -1,8 +1,17 @@
 import { GET_VTL_LAYOUTS, type GetVtlLayout } from '@pvlab/vtl/guest';
+import { ISOLATION_PLACES, type IsolationPlace } from './isolation-workload.js';
 import type { KernelOptions, VpIndexBug, Workload } from './kernel.js';
 
 /** The workloads, in the order the kernel runs them. */
-export const WORKLOADS: readonly Workload[] = ['spin-wait', 'ipi', 'ring', 'tlb', 'vtl', 'vmbus'];
+export const WORKLOADS: readonly Workload[] = [
+  'spin-wait',
+  'ipi',
+  'ring',
+  'tlb',
+  'vtl',
+  'vmbus',
+  'isolation',
+];
 
 /** Raised for a `--guest-arg` the kernel does not accept; the message names it and what is accepted. */
 export class KernelArgError extends Error {
@@ -16,6 +25,7 @@ const ACCEPTED = {
   'per-cpu-layout': "'separate' or 'shared-page'",
   'get-vtl': GET_VTL_LAYOUTS.map((l) => `'${l}'`).join(', '),
   'vmbus-packets': 'an integer from 1 to 1000000',
+  'isolation-forget': ISOLATION_PLACES.map((p) => `'${p}'`).join(', '),
 } as const;
 
 /**
@@ -66,6 +76,10 @@ export function kernelOptionsFromArgs(args: Readonly<Record<string, string>>): K
         options.vmbusPackets = n;
         break;
       }
+      case 'isolation-forget':
+        if (!(ISOLATION_PLACES as readonly string[]).includes(value)) throw bad();
+        options.isolationForget = value as IsolationPlace;
+        break;
       case 'get-vtl':
         if (!(GET_VTL_LAYOUTS as readonly string[]).includes(value)) throw bad();
         options.getVtlLayout = value as GetVtlLayout;

@@ -2,6 +2,7 @@ export { KernelArgError, kernelOptionsFromArgs, WORKLOADS } from './args.js';
 export * from './arm64-kernel.js';
 export { guestImageUrl } from './image-url.js';
 export { type IpiRound, type IpiVerdict, IpiWorkload, vectorOf } from './ipi-workload.js';
+export * from './isolation-workload.js';
 export {
   type KernelCpuReport,
   type KernelOptions,

@@ -22,6 +22,11 @@ import { GetVtlError, type GetVtlLayout, getVtl } from '@pvlab/vtl/guest';
 import { WORKLOADS } from './args.js';
 import { IpiWorkload } from './ipi-workload.js';
 import {
+  type IsolationPlace,
+  type IsolationWorkloadReport,
+  runIsolationWorkload,
+} from './isolation-workload.js';
+import {
   BRINGUP_IPI_SENDERS,
   CPU_ONLINE_GPA,
   CPU_UP_GPA,
@@ -43,7 +48,7 @@ import { runVmbusWorkload, type VmbusWorkloadReport } from './vmbus-workload.js'
 import { runVtlScenario, type VtlScenarioReport } from './vtl-workload.js';
 
 /** A workload the kernel can run once its CPUs are up. */
-export type Workload = 'spin-wait' | 'ipi' | 'ring' | 'tlb' | 'vtl' | 'vmbus';
+export type Workload = 'spin-wait' | 'ipi' | 'ring' | 'tlb' | 'vtl' | 'vmbus' | 'isolation';
 
 /**
  * The historical `hv_vp_index[]` bugs to reproduce (spec 02 rule 8): `inval` — a VP_INVAL entry
@@ -71,6 +76,8 @@ export interface KernelOptions {
   readonly getVtlLayout?: GetVtlLayout;
   /** Packets the VMBus workload echoes (default 2000). */
   readonly vmbusPackets?: number;
+  /** Reproduce "forgot the boundary" in one place of the isolation workload. */
+  readonly isolationForget?: IsolationPlace;
 }
 
 /** What one CPU reports at the end. */
@@ -97,6 +104,8 @@ export interface KernelCpuReport {
   readonly vtl: VtlScenarioReport;
   /** The VMBus echo channel (CPU 0). */
   readonly vmbus: VmbusWorkloadReport | null;
+  /** The four shared places of an isolation VM (CPU 0; null in an ordinary VM). */
+  readonly isolation: IsolationWorkloadReport | null;
 }
 
 const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
@@ -303,6 +312,11 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
     else cpu.log('vmbus: no SynIC (AccessSynicRegs, PostMessages, SignalEvents): workload skipped');
   }
 
+  let isolation: IsolationWorkloadReport | null = null;
+  if (workloads.has('isolation') && cpu.index === 0 && cpu.isolation) {
+    isolation = runIsolationWorkload(cpu, state.hypercalls, layout.isolation, options.isolationForget);
+  }
+
   // Everyone done, then everyone takes its last interrupts: no IPI can be in flight after that.
   Atomics.add(globals, KernelGlobal.workloadsDone / 4, 1);
   idt.spinUntil(() => Atomics.load(globals, KernelGlobal.workloadsDone / 4) === cpu.vcpus);
@@ -342,6 +356,7 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
     bootVtl,
     vtl,
     vmbus,
+    isolation,
   };
   cpu.report('kernel', report);
   return report;

@@ -1,4 +1,5 @@
 import { TlbShootdown } from '@pvlab/tlb-ipi/guest';
+import { ISOLATION_WORKLOAD_PAGES } from './isolation-workload.js';
 
 /**
  * The guest kernel's physical memory map. Everything the vCPUs share lives in guest RAM at
@@ -91,6 +92,8 @@ export interface KernelLayout {
   readonly shootdown: bigint;
   /** CPU 0's VMBus pages (`VMBUS_PAGES` of them: SIMP, SIEFP, two monitor pages, the two rings). */
   readonly vmbus: bigint;
+  /** CPU 0's pages for the isolation workload (`ISOLATION_WORKLOAD_PAGES`). */
+  readonly isolation: bigint;
   /** The first byte past the kernel's memory. */
   readonly end: bigint;
 }
@@ -104,8 +107,9 @@ export function kernelLayout(cpus: number): KernelLayout {
   const ipiStrays = pageUp(ipiTags + BigInt(2 * senders * cpus * IPI_TAG_BYTES));
   const shootdown = pageUp(ipiStrays + BigInt(cpus * IPI_STRAY_BYTES));
   const vmbus = pageUp(shootdown + BigInt(TlbShootdown.bytes(cpus)));
-  const end = vmbus + BigInt(VMBUS_PAGES * 4096);
-  return { perCpuPages: PER_CPU_PAGES_GPA, ipiTags, ipiStrays, shootdown, vmbus, end };
+  const isolation = vmbus + BigInt(VMBUS_PAGES * 4096);
+  const end = isolation + BigInt(ISOLATION_WORKLOAD_PAGES * 4096);
+  return { perCpuPages: PER_CPU_PAGES_GPA, ipiTags, ipiStrays, shootdown, vmbus, isolation, end };
 }
 
 /** Guest RAM the kernel needs for `cpus` CPUs. */

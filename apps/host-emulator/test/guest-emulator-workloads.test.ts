@@ -165,7 +165,7 @@ describe('guest-emulator workloads on vCPU threads', () => {
         kind: 'program',
         vps: [0],
         message:
-          "--guest-arg workload=bogus: use 'all', 'none' or a comma list of spin-wait, ipi, ring, tlb, vtl, vmbus",
+          "--guest-arg workload=bogus: use 'all', 'none' or a comma list of spin-wait, ipi, ring, tlb, vtl, vmbus, isolation",
       },
     ]);
   });

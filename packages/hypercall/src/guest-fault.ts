@@ -10,9 +10,17 @@ export type GuestFaultVector =
   /** A memory intercept: the guest touched a GPA with no RAM behind it (spec 01 rule 7). */
   | 'MEMORY';
 
+/**
+ * Marks every GuestFault, from whichever copy of this module made it: a guest image is a bundle
+ * with its own copy, so a fault raised by the host's code (e.g. a memory view built in the vCPU
+ * thread) is not an `instanceof` the guest's class. `Symbol.for` is shared by all of them.
+ */
+const GUEST_FAULT_BRAND = Symbol.for('@pvlab/hypercall.GuestFault');
+
 /** A fault injected into (or intercepted from) the guest; never a host bug. */
 export class GuestFault extends Error {
   override readonly name = 'GuestFault';
+  readonly [GUEST_FAULT_BRAND] = true;
   readonly vector: GuestFaultVector;
   /** The faulting guest physical address, for `MEMORY` faults. */
   readonly gpa: bigint | undefined;
@@ -26,5 +34,8 @@ export class GuestFault extends Error {
 
 /** `true` when `e` is a modelled guest fault (optionally of one vector). */
 export function isGuestFault(e: unknown, vector?: GuestFaultVector): e is GuestFault {
-  return e instanceof GuestFault && (vector === undefined || e.vector === vector);
+  const branded =
+    e instanceof GuestFault ||
+    (e instanceof Error && (e as unknown as Record<symbol, unknown>)[GUEST_FAULT_BRAND] === true);
+  return branded && (vector === undefined || (e as GuestFault).vector === vector);
 }

@@ -204,3 +204,20 @@ describe('GuestFault', () => {
     expect(isGuestFault(e, vector)).toBe(expected);
   });
 });
+
+describe('isGuestFault across copies of the module', () => {
+  it('recognises a fault made by another copy of @pvlab/hypercall (a guest image bundles its own)', () => {
+    // What another bundle's GuestFault looks like from here: not our class, but branded.
+    class OtherCopyFault extends Error {
+      override readonly name = 'GuestFault';
+      readonly vector = 'MEMORY';
+      readonly [Symbol.for('@pvlab/hypercall.GuestFault')] = true;
+    }
+    const other = new OtherCopyFault('#MEMORY: elsewhere');
+    expect(isGuestFault(other)).toBe(true);
+    expect(isGuestFault(other, 'MEMORY')).toBe(true);
+    expect(isGuestFault(other, 'GP')).toBe(false);
+    expect(isGuestFault(new Error('#MEMORY: an ordinary error'))).toBe(false);
+    expect(isGuestFault({ name: 'GuestFault', vector: 'MEMORY' })).toBe(false);
+  });
+});

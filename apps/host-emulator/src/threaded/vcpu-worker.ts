@@ -8,6 +8,7 @@ import {
   type CpuidResult,
   GuestFault,
   GuestMemory,
+  isGuestFault,
   PendingInterrupts,
   X2APIC_MSR_ICR,
   X2ApicIcr,
@@ -195,7 +196,7 @@ function vmcall(control: bigint): { result: bigint; output: bigint[] } {
 function failKind(e: unknown): number {
   const failed =
     e instanceof GuestProgramFailure ||
-    e instanceof GuestFault ||
+    isGuestFault(e) ||
     (e instanceof Error && e.name === 'AssertionError');
   return failed ? FailKind.PROGRAM : FailKind.THROW;
 }

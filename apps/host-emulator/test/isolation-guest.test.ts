@@ -1,0 +1,47 @@
+import { guestImageUrl, type KernelCpuReport } from '@pvlab/guest-emulator';
+import { describe, expect, it } from 'vitest';
+import { createVm, runGuest } from '../src/index.ts';
+
+async function boot(args: Record<string, string>, seed = 1) {
+  const vm = createVm({ vcpus: 2, memoryBytes: 16 * 1024 * 1024, isolation: { sharedGpaBoundaryBits: 36 } });
+  const r = await runGuest(vm, { guest: guestImageUrl(), seed, args: { workload: 'isolation', ...args } });
+  return { r, vm };
+}
+
+describe('the guest-emulator in an isolation VM: the four places of spec 05', () => {
+  it('shares the monitor pages, a double-mapped ring, a vmap_pfn buffer and a bounce pool through the alias', async () => {
+    const { r, vm } = await boot({});
+    expect(r.failures).toEqual([]);
+    const report = (r.reports[0]?.kernel as KernelCpuReport).isolation;
+    expect(report).toEqual({
+      boundary: '0x1000000000',
+      places: ['monitor', 'ring', 'buffer', 'bounce'],
+      poolExhaustedCaught: true,
+    });
+    // What the guest shared, the host can reach through the alias; the rest it cannot.
+    const visibility = r.events.filter((e) => e.kind === 'isolation' && e.what === 'visibility-changed');
+    expect(visibility.length).toBeGreaterThanOrEqual(4);
+    expect(vm.hostMemory.allows(0x1_0000n | (1n << 36n), 8, 'read')).toBe(false);
+  });
+
+  it.each([
+    ['monitor', 'VMBus monitor page'],
+    ['ring', 'VMBus ring buffer'],
+    ['buffer', 'netvsc buffer (vmap_pfn)'],
+    ['bounce', 'swiotlb bounce pool'],
+  ])('isolation-forget=%s: the forgotten boundary is caught, naming the place', async (place, name) => {
+    const { r } = await boot({ 'isolation-forget': place });
+    expect(r.passed).toBe(false);
+    expect(r.failures).toHaveLength(1);
+    expect(r.failures[0]).toMatchObject({ kind: 'program', vps: [0] });
+    expect(r.failures[0]?.message).toContain(`isolation (${place}): #MEMORY: ${name}: guest write of GPA`);
+    expect(r.failures[0]?.message).toMatch(/through the private alias, but page 0x[0-9a-f]+ is shared/);
+  });
+
+  it('in an ordinary VM the workload does nothing', async () => {
+    const vm = createVm({ vcpus: 1 });
+    const r = await runGuest(vm, { guest: guestImageUrl(), seed: 1, args: { workload: 'isolation' } });
+    expect(r.failures).toEqual([]);
+    expect((r.reports[0]?.kernel as KernelCpuReport).isolation).toBeNull();
+  });
+});
