@@ -4,6 +4,8 @@
  * Each "forgot the boundary" switch, a private GPADL page and a ring page made private while
  * open must be caught, visibly, naming the place.
  */
+
+import { fc } from '@fast-check/vitest';
 import type { HvPartition } from '@pvlab/hypercall/host';
 import { partitionGuest, testPartition } from '@pvlab/hypercall/testing';
 import { HostVisibility, IsolationFault } from '@pvlab/isolation';
@@ -15,7 +17,7 @@ import {
   isolationHostState,
 } from '@pvlab/isolation/host';
 import { describe, expect, it } from 'vitest';
-import { GuestSynic, VmbusClient, type VmbusIsolationOptions } from '../src/guest/index.ts';
+import { GuestSynic, VmbusClient, VmbusGuestError, type VmbusIsolationOptions } from '../src/guest/index.ts';
 import {
   EchoDevice,
   HostGuestAccess,
@@ -26,6 +28,9 @@ import {
   vmbusHostState,
 } from '../src/host/index.ts';
 import {
+  ChannelMessageType,
+  InitiateContact,
+  initiateContactConnectionId,
   initRingControl,
   RingCorruptError,
   RingMemory,
@@ -296,6 +301,98 @@ describe('VMBus in an isolation VM', () => {
     partition.setExtensionState('isolation', { boundary: 1 });
     expect(() => hostIsolationOf(partition)).toThrow(
       /expected \{ boundary: bigint, hostMemory: \{ read, write, allows \} \}/,
+    );
+  });
+});
+
+describe('isolation properties (fast-check)', () => {
+  it('random GPADL PFNs and visibilities: created exactly when every page is a host-visible RAM page, never a host throw', () => {
+    const { partition, iso, client } = isolationVm([new EchoDevice()]);
+    client.connect();
+    client.requestOffers();
+    const ramPages = RAM_BYTES / 4096;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            pfn: fc.oneof(
+              fc.bigInt({ min: 0x100n, max: 0x120n }),
+              fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+            ),
+            visibility: fc.constantFrom(0, 1, 3),
+          }),
+          { minLength: 1, maxLength: 40 },
+        ),
+        (pages) => {
+          // Only the ring area's visibility is drawn: the hypercall and SynIC pages stay private.
+          for (const p of pages)
+            if (p.pfn >= 0x100n && p.pfn <= 0x120n) iso.visibility.set(Number(p.pfn), p.visibility);
+          const expected = pages.every(
+            (p) => p.pfn < BigInt(ramPages) && iso.visibility.get(Number(p.pfn)) !== 0,
+          );
+          partition.diagnostics(true);
+          let created: boolean;
+          try {
+            client.establishGpadl(
+              1,
+              pages.map((p) => p.pfn),
+            );
+            created = true;
+          } catch (e) {
+            expect(e).toBeInstanceOf(VmbusGuestError);
+            expect((e as Error).message).toMatch(/refused: status 0xc0000001$/);
+            created = false;
+          }
+          expect(created).toBe(expected);
+          const rules = partition.diagnostics().map((d) => d.rule);
+          expect(rules).toEqual(created ? [] : ['spec05.gpadl-page']);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('random INITIATE_CONTACT monitor pages: accepted exactly when both are aliases of host-visible pages', () => {
+    fc.assert(
+      fc.property(
+        fc.tuple(fc.bigInt({ min: 0n, max: 0x3ffn }), fc.bigInt({ min: 0n, max: 0x3ffn })),
+        fc.boolean(),
+        fc.constantFrom(0n, BOUNDARY, 2n * BOUNDARY),
+        ([a, b], visible, base) => {
+          const { partition, iso, host } = isolationVm([]);
+          const gpas = [(a << 12n) + base, (b << 12n) + base] as const;
+          if (visible) for (const pfn of [a, b]) iso.visibility.set(Number(pfn), 3);
+          // An ordinary driver (no isolation option) sends the GPAs exactly as drawn.
+          const { cpu, hypercalls } = partitionGuest(partition, 0);
+          const raw = new VmbusClient({
+            cpu,
+            memory: partition.memory,
+            hypercalls,
+            synic: new GuestSynic(cpu, partition.memory, {
+              simpPfn: SIMP_PFN,
+              siefpPfn: SIEFP_PFN,
+              vector: VMBUS_VECTOR,
+            }),
+            monitorPages: gpas,
+          });
+          raw.postMessage(
+            InitiateContact.encode({
+              msgtype: ChannelMessageType.INITIATE_CONTACT,
+              version: VmbusVersion.WIN10_V5_3,
+              targetVcpu: 0,
+              monitorPage1: gpas[0],
+              monitorPage2: gpas[1],
+              msgSint: 2,
+            }),
+            initiateContactConnectionId(VmbusVersion.WIN10_V5_3),
+          );
+          const accepted = visible && base === BOUNDARY && a !== b;
+          expect(host.server.connection !== null).toBe(accepted);
+          const rules = partition.diagnostics().map((d) => d.rule);
+          if (!accepted) expect(rules.length).toBe(1);
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 });
