@@ -25,6 +25,7 @@ const ACCEPTED = {
   'per-cpu-layout': "'separate' or 'shared-page'",
   'get-vtl': GET_VTL_LAYOUTS.map((l) => `'${l}'`).join(', '),
   'vmbus-packets': 'an integer from 1 to 1000000',
+  'untrusted-host': '0 or 1',
   'isolation-forget': ISOLATION_PLACES.map((p) => `'${p}'`).join(', '),
 } as const;
 
@@ -76,6 +77,10 @@ export function kernelOptionsFromArgs(args: Readonly<Record<string, string>>): K
         options.vmbusPackets = n;
         break;
       }
+      case 'untrusted-host':
+        if (value !== '0' && value !== '1') throw bad();
+        options.untrustedHost = value === '1';
+        break;
       case 'isolation-forget':
         if (!(ISOLATION_PLACES as readonly string[]).includes(value)) throw bad();
         options.isolationForget = value as IsolationPlace;

@@ -76,6 +76,8 @@ export interface KernelOptions {
   readonly getVtlLayout?: GetVtlLayout;
   /** Packets the VMBus workload echoes (default 2000). */
   readonly vmbusPackets?: number;
+  /** Treat the host as untrusted (always so in an isolation VM): survive its misbehaviour. */
+  readonly untrustedHost?: boolean;
   /** Reproduce "forgot the boundary" in one place of the isolation workload. */
   readonly isolationForget?: IsolationPlace;
 }
@@ -304,12 +306,10 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
   if (workloads.has('vmbus') && cpu.index === 0) {
     // SynIC MSRs (AccessSynicRegs, CPUID 0x40000003 EAX bit 2) and PostMessages/SignalEvents (EBX bits 4, 5).
     const synic = ((info.features.eax >>> 2) & 1) === 1 && ((info.features.ebx >>> 4) & 3) === 3;
-    // In an isolation VM the rings and monitor pages must be made host-visible and used through
-    // the shared alias (spec 05): not done yet, so the workload does not pretend it works there.
-    if (cpu.isolation) cpu.log('vmbus: skipped in an isolation VM (shared rings not implemented yet)');
-    else if (synic)
-      vmbus = runVmbusWorkload(cpu, state.hypercalls, layout.vmbus, options.vmbusPackets ?? 2000);
-    else cpu.log('vmbus: no SynIC (AccessSynicRegs, PostMessages, SignalEvents): workload skipped');
+    if (synic) {
+      const untrusted = options.untrustedHost === true || cpu.isolation !== undefined;
+      vmbus = runVmbusWorkload(cpu, state.hypercalls, layout.vmbus, options.vmbusPackets ?? 2000, untrusted);
+    } else cpu.log('vmbus: no SynIC (AccessSynicRegs, PostMessages, SignalEvents): workload skipped');
   }
 
   let isolation: IsolationWorkloadReport | null = null;

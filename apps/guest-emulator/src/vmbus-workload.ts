@@ -5,7 +5,7 @@ import {
   VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED,
   VmPacketType,
 } from '@pvlab/vmbus-ring';
-import { GuestSynic, VmbusClient } from '@pvlab/vmbus-ring/guest';
+import { type GuestBoundaryView, GuestSynic, VmbusClient } from '@pvlab/vmbus-ring/guest';
 import { VMBUS_RING_PAGES, VMBUS_VECTOR } from './layout.js';
 
 /** What the VMBus workload did (CPU 0). */
@@ -17,7 +17,31 @@ export interface VmbusWorkloadReport {
   readonly bytes: number;
   /** Sends that found the guest→host ring full (the guest then drained answers and retried). */
   readonly fullRing: number;
+  /** Answers received in order before the host misbehaved (all of them when it did not). */
+  readonly answers: number;
+  /** With an untrusted host: what gave the host away, when something did. */
+  readonly hostileDetected: string | null;
 }
+
+/** The host broke the protocol: an untrusted guest abandons the channel instead of failing. */
+class HostMisbehaved extends Error {
+  override readonly name = 'HostMisbehaved';
+}
+
+/**
+ * The guest's boundary view as the VMBus driver needs it: the isolation VM's `cpu.isolation.memory`
+ * is an `IsolatedGuestMemory`, typed in the guest-program contract only as plain memory.
+ */
+function boundaryView(cpu: GuestProgramCpu): GuestBoundaryView {
+  const view = cpu.isolation?.memory as Partial<GuestBoundaryView> | undefined;
+  if (view?.ram === undefined || typeof view.offsetOf !== 'function') {
+    cpu.fail('vmbus: cpu.isolation.memory is not a boundary view (offsetOf, ram)');
+  }
+  return view as GuestBoundaryView;
+}
+
+/** Tries to send into a full guest→host ring before the host counts as stuck. */
+const MAX_FULL_RETRIES = 5000;
 
 /** xorshift32: the workload's sizes and flags, the same on every run. */
 function sizes(seed: number) {
@@ -34,7 +58,7 @@ function sizes(seed: number) {
  * The VMBus workload on CPU 0, as Linux's vmbus driver and a channel driver do it: enable the
  * SynIC (SIMP, SIEFP, SINT2 on `VMBUS_VECTOR`), INITIATE_CONTACT (falling back through the
  * versions), REQUESTOFFERS, find the echo device, open a channel over one GPADL (two 5-page
- * rings), and send `count` in-band packets of 1 B – 3 KiB, half of them asking for completions;
+ * rings — in an isolation VM both made host-visible and used through the shared alias), and send `count` in-band packets of 1 B – 3 KiB, half of them asking for completions;
  * each answer must come back in order with the same transaction id and bytes — a lost, reordered
  * or corrupted packet fails the run. Then CLOSECHANNEL and the GPADL's teardown.
  */
@@ -43,7 +67,14 @@ export function runVmbusWorkload(
   hc: GuestHypercalls,
   pagesGpa: bigint,
   count: number,
+  untrusted = false,
 ): VmbusWorkloadReport {
+  // A trusted host that breaks the protocol is a bug: fail. An untrusted one (spec 05 rule 10) is
+  // expected to: stop using the channel, say what gave it away, and carry on.
+  const misbehaved = (why: string): never => {
+    if (untrusted) throw new HostMisbehaved(why);
+    cpu.fail(why);
+  };
   const pfn = (i: number) => (pagesGpa >> 12n) + BigInt(i);
   for (let i = 0; i < 4; i++) cpu.memory.fill(pfn(i) << 12n, 4096, 0);
   const synic = new GuestSynic(cpu, cpu.memory, { simpPfn: pfn(0), siefpPfn: pfn(1), vector: VMBUS_VECTOR });
@@ -54,6 +85,7 @@ export function runVmbusWorkload(
     hypercalls: hc,
     synic,
     monitorPages: [pfn(2) << 12n, pfn(3) << 12n],
+    ...(cpu.isolation ? { isolation: { boundary: cpu.isolation.boundary, memory: boundaryView(cpu) } } : {}),
   });
   const version = client.connect();
   const offers = client.requestOffers();
@@ -69,56 +101,77 @@ export function runVmbusWorkload(
   let fullRing = 0;
   const take = () => {
     for (const p of channel.receivePackets()) {
-      const e = expected[head];
       const where = `vmbus: answer ${head}`;
-      if (e === undefined)
-        cpu.fail(`${where}: an answer nothing asked for (trans_id 0x${p.transactionId.toString(16)})`);
+      const e = expected[head];
+      if (e === undefined) {
+        return misbehaved(
+          `${where}: an answer nothing asked for (trans_id 0x${p.transactionId.toString(16)})`,
+        );
+      }
       if (p.type !== e.type || p.transactionId !== e.id) {
-        cpu.fail(
+        misbehaved(
           `${where}: expected type ${e.type} trans_id ${e.id}, got type ${p.type} trans_id ${p.transactionId} (lost or reordered)`,
         );
       }
+      if (p.payload.length < e.bytes.length) {
+        misbehaved(`${where}: ${p.payload.length} payload bytes, ${e.bytes.length} sent (truncated)`);
+      }
       for (let i = 0; i < e.bytes.length; i++) {
-        if (p.payload[i] !== e.bytes[i]) cpu.fail(`${where}: payload byte ${i} differs (corrupted)`);
+        if (p.payload[i] !== e.bytes[i]) misbehaved(`${where}: payload byte ${i} differs (corrupted)`);
       }
       head++;
     }
-    if (channel.corrupt) cpu.fail(`vmbus: the host→guest ring is corrupt: ${channel.corrupt.message}`);
+    if (channel.corrupt) misbehaved(`vmbus: the host→guest ring is corrupt: ${channel.corrupt.message}`);
   };
-  for (let sent = 0; sent < count; ) {
-    const r = next();
-    const payload = new Uint8Array(1 + (r % 3072));
-    for (let i = 0; i < payload.length; i++) payload[i] = (sent * 31 + i) & 0xff;
-    const completion = (r & 0x10000) !== 0;
-    const id = BigInt(sent) + 0x1000n;
-    const out = channel.sendPacket(payload, {
-      type: VmPacketType.DATA_INBAND,
-      flags: completion ? VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED : 0,
-      transactionId: id,
-    });
-    if (!out.ok) {
-      if (out.reason === 'corrupt') cpu.fail(`vmbus: the guest→host ring is corrupt: ${out.error.message}`);
-      fullRing++;
-      // Drain answers: the echo device waits for room on the host→guest ring.
-      take();
-      cpu.pause();
-      continue;
+  let hostileDetected: string | null = null;
+  let waitedForRoom = 0;
+  try {
+    for (let sent = 0; sent < count; ) {
+      const r = next();
+      const payload = new Uint8Array(1 + (r % 3072));
+      for (let i = 0; i < payload.length; i++) payload[i] = (sent * 31 + i) & 0xff;
+      const completion = (r & 0x10000) !== 0;
+      const id = BigInt(sent) + 0x1000n;
+      const out = channel.sendPacket(payload, {
+        type: VmPacketType.DATA_INBAND,
+        flags: completion ? VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED : 0,
+        transactionId: id,
+      });
+      if (!out.ok) {
+        if (out.reason === 'corrupt')
+          misbehaved(`vmbus: the guest→host ring is corrupt: ${out.error.message}`);
+        // A host that never makes room (or lies about the read index) must not hang the guest.
+        if (++waitedForRoom > MAX_FULL_RETRIES)
+          misbehaved(`vmbus: the host made no room in ${MAX_FULL_RETRIES} tries`);
+        fullRing++;
+        // Drain answers: the echo device waits for room on the host→guest ring.
+        take();
+        cpu.pause();
+        continue;
+      }
+      const padded = new Uint8Array((payload.length + 7) & ~7);
+      padded.set(payload);
+      expected.push({ type: completion ? VmPacketType.COMP : VmPacketType.DATA_INBAND, id, bytes: padded });
+      bytes += payload.length;
+      sent++;
+      waitedForRoom = 0;
+      if (sent % 16 === 0) take();
     }
-    const padded = new Uint8Array((payload.length + 7) & ~7);
-    padded.set(payload);
-    expected.push({ type: completion ? VmPacketType.COMP : VmPacketType.DATA_INBAND, id, bytes: padded });
-    bytes += payload.length;
-    sent++;
-    if (sent % 16 === 0) take();
-  }
-  for (let spins = 0; head < expected.length; spins++) {
-    take();
-    if (spins > 100_000) cpu.fail(`vmbus: ${expected.length - head} answers never came`);
-    if (head < expected.length) cpu.pause();
+    for (let spins = 0; head < expected.length; spins++) {
+      take();
+      if (spins > 20_000) misbehaved(`vmbus: ${expected.length - head} answers never came`);
+      if (head < expected.length) cpu.pause();
+    }
+  } catch (e) {
+    if (!(e instanceof HostMisbehaved)) throw e;
+    hostileDetected = e.message;
+    cpu.log(`vmbus: the host misbehaved — ${e.message}; channel abandoned after ${head} good answers`);
   }
   client.closeChannel(channel);
-  cpu.log(
-    `vmbus: VMBus ${version >>> 16}.${version & 0xffff}, echo channel relid ${echo.relid}: ${count} packets (${bytes} bytes) echoed in order, ring full ${fullRing}×`,
-  );
-  return { version, relid: echo.relid, packets: count, bytes, fullRing };
+  if (hostileDetected === null) {
+    cpu.log(
+      `vmbus: VMBus ${version >>> 16}.${version & 0xffff}, echo channel relid ${echo.relid}: ${count} packets (${bytes} bytes) echoed in order, ring full ${fullRing}×`,
+    );
+  }
+  return { version, relid: echo.relid, packets: count, bytes, fullRing, answers: head, hostileDetected };
 }

@@ -8,6 +8,12 @@ export {
 } from '@pvlab/hypercall/host';
 export { HostAccessError, IsolationFault } from '@pvlab/isolation';
 export type { HostMemoryView, IsolatedGuestMemory } from '@pvlab/isolation/host';
+export {
+  HOSTILE_CORRUPTIONS,
+  type HostileCorruption,
+  HostileDevice,
+  type HostileEvent,
+} from './hostile-host.js';
 export { type CreateVmOptions, MAX_VCPUS, type ResolvedVmOptions, VmOptionError } from './options.js';
 export { OPTIONAL_PACKAGES } from './packages.js';
 export { type CliOutput, runPvlabHost } from './program.js';

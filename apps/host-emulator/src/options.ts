@@ -59,6 +59,10 @@ const schema = z
       })
       .strict()
       .optional(),
+    hostileHost: z
+      .object({ seed: z.number().int().min(0).max(0xffff_ffff), rate: z.number().min(0).max(1).optional() })
+      .strict()
+      .optional(),
     tlbFlush: z
       .enum(TLB_FLUSH_MODES as [TlbFlushMode, ...TlbFlushMode[]], {
         error: `accepted: ${TLB_FLUSH_MODES.map((m) => `'${m}'`).join(', ')} (default 'precise')`,
@@ -99,6 +103,13 @@ const schema = z
           message: `the shared alias window [2^${o.isolation.sharedGpaBoundaryBits}, +RAM) does not fit in physicalAddressBits ${o.physicalAddressBits}: use at most ${o.physicalAddressBits - 1}`,
         });
       }
+    }
+    if (o.hostileHost !== undefined && (o.arch !== 'x64' || o.packages['vmbus-ring'] === false)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hostileHost'],
+        message: 'the hostile host tampers with VMBus rings: it needs an x64 VM with the vmbus-ring package',
+      });
     }
     if (o.tlbFlush !== 'precise' && o.arch === 'arm64') {
       ctx.addIssue({

@@ -2,6 +2,7 @@ import type { HostExtension } from '@pvlab/hypercall/host';
 import { tlbIpiExtension } from '@pvlab/tlb-ipi/host';
 import { EchoDevice, vmbusExtension } from '@pvlab/vmbus-ring/host';
 import { vtlExtension } from '@pvlab/vtl/host';
+import { HostileDevice } from './hostile-host.js';
 import type { ResolvedVmOptions } from './options.js';
 
 /** Builds a package's host extension from the VM's resolved options. */
@@ -16,7 +17,11 @@ export const PACKAGE_EXTENSIONS: Readonly<Record<string, PackageExtensionFactory
   // After tlb-ipi: it hooks tlb-ipi's flushes for the TLB-flush inhibit.
   vtl: () => vtlExtension(),
   // VMBus: SynIC, HvCallPostMessage/SignalEvent, the channel server, and an echo device.
-  'vmbus-ring': () => vmbusExtension({ devices: [new EchoDevice()] }),
+  'vmbus-ring': (options) => {
+    const echo = new EchoDevice();
+    const device = options.hostileHost ? new HostileDevice(echo, definedOnly(options.hostileHost)) : echo;
+    return vmbusExtension({ devices: [device] });
+  },
 };
 
 /** Packages of arm64 VMs, which `createVm({ arch: 'arm64' })` composes itself (no Hyper-V dispatcher). */
@@ -30,3 +35,10 @@ export const PACKAGE_ARCH: Readonly<Record<string, 'x64' | 'arm64'>> = {
 
 /** Names accepted by the `packages` option. */
 export const OPTIONAL_PACKAGES: readonly string[] = Object.keys(PACKAGE_ARCH);
+
+/** `o` without its undefined properties (zod's optional outputs vs exactOptionalPropertyTypes). */
+export function definedOnly<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+}

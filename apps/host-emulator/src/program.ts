@@ -81,6 +81,12 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
         'an isolation VM: shared GPA boundary (vTOM) at 2^bits; guest programs get cpu.isolation',
       ).argParser(integer(12, 63, 'a boundary bit count')),
     )
+    .addOption(
+      new Option(
+        '--hostile-host <seed>',
+        'an untrusted host: the VMBus host corrupts shared ring indices, lengths and packet fields, seeded',
+      ).argParser(integer(0, 0xffff_ffff, 'a seed')),
+    )
     .option(
       '--save <file>',
       'when the run ends, write the VM (memory, host state, vCPUs) as a versioned snapshot',

@@ -34,6 +34,8 @@ export interface RunCommandOptions {
   readonly timeout?: number;
   /** `key=value` options for the guest program (`cpu.args`). */
   readonly guestArg?: readonly string[];
+  /** The VMBus host corrupts shared ring state, seeded by this. */
+  readonly hostileHost?: number;
   /** An isolation VM with its shared GPA boundary at 2^isolation. */
   readonly isolation?: number;
   /** Write the VM's snapshot here when the run ends. */
@@ -155,10 +157,10 @@ function makeVm(opts: RunCommandOptions): Vm {
         `--vcpus ${opts.vcpus}: the snapshot '${opts.restore}' has ${vm.vcpus} vCPUs (leave --vcpus out or give ${vm.vcpus})`,
       );
     }
-    if (opts.isolation !== undefined) {
+    if (opts.isolation !== undefined || opts.hostileHost !== undefined) {
       vm.close();
       throw new UsageError(
-        `--isolation ${opts.isolation}: a restored VM keeps the snapshot's isolation settings (leave --isolation out)`,
+        `--isolation/--hostile-host: a restored VM keeps the snapshot's settings (leave them out with --restore)`,
       );
     }
     if (opts.arch !== undefined && opts.arch !== vm.options.arch) {
@@ -171,6 +173,7 @@ function makeVm(opts: RunCommandOptions): Vm {
   }
   const vcpus = opts.vcpus ?? 1;
   const memoryBytes = Math.max(DEFAULT_MEMORY_BYTES, Math.ceil(kernelMemoryBytes(vcpus) / 4096) * 4096);
+  const hostile = opts.hostileHost === undefined ? {} : { hostileHost: { seed: opts.hostileHost } };
   if (opts.isolation !== undefined) {
     if (opts.arch === 'arm64') {
       throw new UsageError(`--isolation ${opts.isolation}: isolation VMs are x64 (leave out --arch arm64)`);
@@ -180,9 +183,15 @@ function makeVm(opts: RunCommandOptions): Vm {
       vcpus,
       memoryBytes,
       isolation: { sharedGpaBoundaryBits: opts.isolation },
+      ...hostile,
     }) as unknown as Vm;
   }
-  if (opts.arch !== 'arm64') return createVm({ vcpus, memoryBytes });
+  if (opts.arch !== 'arm64') return createVm({ vcpus, memoryBytes, ...hostile });
+  if (opts.hostileHost !== undefined) {
+    throw new UsageError(
+      `--hostile-host ${opts.hostileHost}: the hostile host tampers with VMBus rings, an x64 device`,
+    );
+  }
   const vm = createVm({ arch: 'arm64', vcpus, memoryBytes });
   placeStolenTimeRecords(vm);
   return vm;

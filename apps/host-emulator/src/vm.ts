@@ -32,7 +32,7 @@ import {
 } from '@pvlab/pv-time/host';
 import { VTL_PACKAGE, type VtlHostState, vtlHostState } from '@pvlab/vtl/host';
 import { type CreateVmOptions, type ResolvedVmOptions, resolveVmOptions } from './options.js';
-import { PACKAGE_EXTENSIONS } from './packages.js';
+import { definedOnly, PACKAGE_EXTENSIONS } from './packages.js';
 import { parseSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, type VmSnapshot } from './snapshot.js';
 
 /** Raised by `vm.close()` in strict mode when the guest did something the spec forbids. */
@@ -467,11 +467,4 @@ export function createVm(
 export function createVm(options?: CreateVmOptions): Vm;
 export function createVm(options: CreateVmOptions = {}): Vm | IsolationVm {
   return new Vm(resolveVmOptions(options));
-}
-
-/** `o` without its undefined properties (zod's optional outputs vs exactOptionalPropertyTypes). */
-function definedOnly<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
-    [K in keyof T]: Exclude<T[K], undefined>;
-  };
 }
