@@ -208,12 +208,9 @@ describe('GuestFault', () => {
 describe('isGuestFault across copies of the module', () => {
   it('recognises a fault made by another copy of @pvlab/hypercall (a guest image bundles its own)', () => {
     // What another bundle's GuestFault looks like from here: not our class, but branded.
-    class OtherCopyFault extends Error {
-      override readonly name = 'GuestFault';
-      readonly vector = 'MEMORY';
-      readonly [Symbol.for('@pvlab/hypercall.GuestFault')] = true;
-    }
-    const other = new OtherCopyFault('#MEMORY: elsewhere');
+    const other = Object.assign(new Error('#MEMORY: elsewhere'), { vector: 'MEMORY' });
+    Object.defineProperty(other, 'name', { value: 'GuestFault' });
+    (other as unknown as Record<symbol, unknown>)[Symbol.for('@pvlab/hypercall.GuestFault')] = true;
     expect(isGuestFault(other)).toBe(true);
     expect(isGuestFault(other, 'MEMORY')).toBe(true);
     expect(isGuestFault(other, 'GP')).toBe(false);
