@@ -6,27 +6,12 @@
  */
 
 import { fc } from '@fast-check/vitest';
-import type { HvPartition } from '@pvlab/hypercall/host';
 import { partitionGuest, testPartition } from '@pvlab/hypercall/testing';
 import { HostVisibility, IsolationFault } from '@pvlab/isolation';
 import { setHostVisibility } from '@pvlab/isolation/guest';
-import {
-  type IsolationEvent,
-  type IsolationHostState,
-  isolationExtension,
-  isolationHostState,
-} from '@pvlab/isolation/host';
 import { describe, expect, it } from 'vitest';
-import { GuestSynic, VmbusClient, VmbusGuestError, type VmbusIsolationOptions } from '../src/guest/index.ts';
-import {
-  EchoDevice,
-  HostGuestAccess,
-  hostIsolationOf,
-  type VmbusDevice,
-  type VmbusHostState,
-  vmbusExtension,
-  vmbusHostState,
-} from '../src/host/index.ts';
+import { GuestSynic, VmbusClient, VmbusGuestError } from '../src/guest/index.ts';
+import { EchoDevice, HostGuestAccess, hostIsolationOf, vmbusExtension } from '../src/host/index.ts';
 import {
   ChannelMessageType,
   InitiateContact,
@@ -50,53 +35,7 @@ import {
   VMBUS_VECTOR,
 } from './channel-fixtures.ts';
 
-const BOUNDARY_BITS = 36;
-const BOUNDARY = 1n << 36n;
-const hex = (v: bigint) => `0x${v.toString(16)}`;
-
-/** A partition with the isolation and VMBus extensions, and a guest driver whose memory is the boundary view. */
-function isolationVm(
-  devices: readonly VmbusDevice[],
-  forgetBoundary?: VmbusIsolationOptions['forgetBoundary'],
-): {
-  partition: HvPartition;
-  iso: IsolationHostState;
-  host: VmbusHostState;
-  events: IsolationEvent[];
-  client: VmbusClient;
-  hypercalls: ReturnType<typeof partitionGuest>['hypercalls'];
-} {
-  const ext = isolationExtension({ sharedGpaBoundaryBits: BOUNDARY_BITS });
-  const partition = testPartition({
-    ramBytes: RAM_BYTES,
-    vendor: 'amd',
-    extensions: [vmbusExtension({ devices }), ext],
-    extraCpuidLeaves: ext.cpuidLeaves,
-  });
-  const iso = isolationHostState(partition);
-  const events: IsolationEvent[] = [];
-  iso.onEvent((e) => events.push(e));
-  const { cpu, hypercalls } = partitionGuest(partition, 0, { memory: iso.guestMemory });
-  // The SynIC pages stay private (the paravisor serves them); the guest reaches them below the boundary.
-  const synic = new GuestSynic(cpu, partition.memory, {
-    simpPfn: SIMP_PFN,
-    siefpPfn: SIEFP_PFN,
-    vector: VMBUS_VECTOR,
-  });
-  synic.enable();
-  const client = new VmbusClient({
-    cpu,
-    memory: partition.memory,
-    hypercalls,
-    synic,
-    monitorPages: MONITOR_PAGES,
-    isolation: { boundary: BOUNDARY, memory: iso.guestMemory, ...(forgetBoundary ? { forgetBoundary } : {}) },
-  });
-  return { partition, iso, host: vmbusHostState(partition), events, client, hypercalls };
-}
-
-const refusals = (events: readonly IsolationEvent[]) =>
-  events.flatMap((e) => (e.kind === 'host-access-refused' ? [e.error] : []));
+import { BOUNDARY, hex, isolationVm, refusals } from './isolation-fixtures.ts';
 
 describe('VMBus in an isolation VM', () => {
   it('a full echo session: shared monitor pages, a GPADL over shared ring pages, 1000 echoes in order, close', () => {

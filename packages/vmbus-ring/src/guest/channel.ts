@@ -2,6 +2,8 @@ import type { HvStatusCode } from '@pvlab/hypercall';
 import type { DoubleMappedRing } from '@pvlab/isolation/guest';
 import type { RingReader } from '../ring/ring-reader.js';
 import type { PacketHeader, RingWriter } from '../ring/ring-writer.js';
+import { encodeGpaDirectRanges, type GpaDirectRange } from '../wire/gpa-direct.js';
+import { VMPACKET_DESCRIPTOR_SIZE, VmPacketType } from '../wire/packet.js';
 import type { RingCorruptError } from '../wire/validate.js';
 import type { GuestOffer } from './vmbus-client.js';
 
@@ -76,6 +78,26 @@ export class GuestChannel {
     if (!w.ok) return w;
     if (!w.signal) return { ok: true, signalled: false };
     return { ok: true, signalled: true, status: this.signalHost() };
+  }
+
+  /**
+   * `vmbus_sendpacket_mpb_desc`: one VM_PKT_DATA_USING_GPA_DIRECT packet naming guest memory by
+   * `ranges` (plain PFNs — in an isolation VM the host adds the boundary, spec 05 rule 15, so a
+   * bounce buffer is named by its pool's private PFNs), with optional in-band `payload` after the
+   * ranges. Throws a RangeError for a range that is not well formed (see `encodeGpaDirectRanges`).
+   */
+  sendGpaDirect(
+    ranges: readonly GpaDirectRange[],
+    header: { readonly flags?: number; readonly transactionId?: bigint } = {},
+    payload: Uint8Array = new Uint8Array(0),
+  ): SendOutcome {
+    const extra = encodeGpaDirectRanges(ranges);
+    return this.sendPacket([extra, payload], {
+      type: VmPacketType.DATA_USING_GPA_DIRECT,
+      offset8: (VMPACKET_DESCRIPTOR_SIZE + extra.length) / 8,
+      ...(header.flags === undefined ? {} : { flags: header.flags }),
+      ...(header.transactionId === undefined ? {} : { transactionId: header.transactionId }),
+    });
   }
 
   /**

@@ -7,9 +7,11 @@ import { readSnapshotObject, type SnapshotData, SnapshotError } from '@pvlab/hyp
 import type { RingReader } from '../ring/ring-reader.js';
 import type { RingWriter } from '../ring/ring-writer.js';
 import { ECHO_DEVICE_INTERFACE_TYPE } from '../wire/devices.js';
+import { decodeGpaDirectRanges, type GpaDirectRange } from '../wire/gpa-direct.js';
 import { guidBytes } from '../wire/guid.js';
 import { VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED, VmPacketType } from '../wire/packet.js';
 import { RING_CORRUPT_KINDS, RingCorruptError, type RingCorruptKind } from '../wire/validate.js';
+import type { HostRefusal } from './host-access.js';
 
 /** An open channel as its device sees it. */
 export interface HostChannel {
@@ -25,6 +27,13 @@ export interface HostChannel {
   readonly writer: RingWriter;
   /** Signals the guest: sets the channel's event flag (child_relid) and asserts SINT 2 on targetVp. */
   signalGuest(): void;
+  /**
+   * Reads the guest memory a GPA-direct range names, the way GPADL pages are reached (through
+   * the shared alias of host-visible pages only, in an isolation VM): the bytes, or the refusal,
+   * which is already diagnosed (`spec05.gpa-direct-page`, or `spec04.gpa-direct.not-ram`) and in
+   * the isolation trace.
+   */
+  readGuestRange(range: GpaDirectRange): Uint8Array | HostRefusal;
 }
 
 /** A synthetic device: what it offers, and what it does when its channel opens, is signalled, closes. */
@@ -76,6 +85,9 @@ function toTick(ms: number): number {
  * Answers each in-band packet (VM_PKT_DATA_INBAND) on the host→guest ring: with a completion
  * (VM_PKT_COMP, the request's trans_id, the same payload) when it asks for one
  * (COMPLETION_REQUESTED), else with an in-band packet carrying the same payload and trans_id.
+ * A GPA-direct packet (type 9) is answered the same way with the bytes its ranges name, read from
+ * guest memory (its in-band data is not echoed); hostile ranges or a page the host may not read
+ * stop the device like a corrupt ring (`corrupt`), answering nothing for that packet.
  * Other packet types are consumed and ignored. A full ring stops the drain with the packet left
  * unread (the writer has published pending_send_sz); the guest's read signal resumes it.
  */
@@ -180,12 +192,24 @@ export class EchoDevice implements VmbusDevice {
         if (p.reason === 'corrupt') this.corrupt = p.error;
         break;
       }
-      if (p.type !== VmPacketType.DATA_INBAND) {
+      let answer: Uint8Array | readonly Uint8Array[] = p.payload;
+      if (p.type === VmPacketType.DATA_USING_GPA_DIRECT) {
+        const read = this.#readGpaDirect(channel, p.extraHeader, channel.writer.maxPayload);
+        if (read instanceof RingCorruptError) {
+          // Like a corrupt ring: the packet stays unread and the channel is not used again.
+          this.corrupt = read;
+          channel.reader.revert();
+          break;
+        }
+        answer = read;
+      } else if (p.type !== VmPacketType.DATA_INBAND) {
         if (channel.reader.commit()) signalGuest = true;
         continue;
       }
+      let length = 0;
+      for (const part of answer instanceof Uint8Array ? [answer] : answer) length += part.length;
       const completion = (p.flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED) !== 0;
-      const w = channel.writer.tryWrite(p.payload, {
+      const w = channel.writer.tryWrite(answer, {
         type: completion ? VmPacketType.COMP : VmPacketType.DATA_INBAND,
         transactionId: p.transactionId,
       });
@@ -197,7 +221,7 @@ export class EchoDevice implements VmbusDevice {
       }
       const c = this.counters;
       c.packets++;
-      c.bytes += p.payload.length;
+      c.bytes += length;
       c.lastEchoMs = performance.now();
       if (c.firstEchoMs === 0) c.firstEchoMs = c.lastEchoMs;
       if (completion) c.completions++;
@@ -205,5 +229,36 @@ export class EchoDevice implements VmbusDevice {
       if (channel.reader.commit()) signalGuest = true;
     }
     if (signalGuest) channel.signalGuest();
+  }
+
+  /**
+   * The bytes a GPA-direct packet's ranges name, in order, read from guest memory; or why not:
+   * hostile range values, more bytes than one answer carries (`gpa-too-many-pages`), or a page
+   * the host may not read (`access-refused`, already diagnosed by the channel).
+   */
+  #readGpaDirect(
+    channel: HostChannel,
+    extraHeader: Uint8Array,
+    maxBytes: number,
+  ): Uint8Array[] | RingCorruptError {
+    const decoded = decodeGpaDirectRanges(extraHeader);
+    if (!decoded.ok) return decoded.error;
+    let total = 0;
+    for (const r of decoded.ranges) total += r.length;
+    if (total > maxBytes) {
+      return new RingCorruptError(
+        'gpa-too-many-pages',
+        `VM_PKT_DATA_USING_GPA_DIRECT: ${total} bytes in ${decoded.ranges.length} range(s), more than the ${maxBytes} one answer carries`,
+      );
+    }
+    const parts: Uint8Array[] = [];
+    for (const [i, range] of decoded.ranges.entries()) {
+      const bytes = channel.readGuestRange(range);
+      if (!(bytes instanceof Uint8Array)) {
+        return new RingCorruptError('access-refused', `GPA-direct range ${i}: ${bytes.message}`);
+      }
+      parts.push(bytes);
+    }
+    return parts;
   }
 }

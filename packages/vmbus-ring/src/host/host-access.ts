@@ -8,6 +8,7 @@
 import { GuestPage, HV_PAGE_SIZE } from '@pvlab/hypercall';
 import type { HvPartition } from '@pvlab/hypercall/host';
 import type { RingPageAccessor } from '../ring/ring-memory.js';
+import type { GpaDirectRange } from '../wire/gpa-direct.js';
 import { RingCorruptError } from '../wire/validate.js';
 
 /** The name the isolation package keeps its host state under (`@pvlab/isolation`'s `ISOLATION_PACKAGE`). */
@@ -30,6 +31,7 @@ export const VmbusPlace = {
   MONITOR_PAGE: 'VMBus monitor page',
   RING_BUFFER: 'VMBus ring buffer',
   GPADL: 'VMBus GPADL',
+  GPA_DIRECT: 'VMBus GPA-direct range',
 } as const;
 
 /** The isolation view of `partition`, or `null` in an ordinary VM. */
@@ -104,6 +106,36 @@ export class HostGuestAccess {
     if (refused !== null) throw refused;
     const iso = this.isolation;
     return Number(iso === null ? gpa : gpa - iso.boundary);
+  }
+
+  /**
+   * Reads a GPA-direct range (spec 04 type 9) page by page through `gpadlPageGpa` (plain PFNs;
+   * an isolation VM's host adds the boundary and needs each page host-visible): the bytes, or the
+   * first page's refusal (already reported to the view's hook). Nothing is read past a refusal.
+   */
+  readRange(range: GpaDirectRange): Uint8Array | HostRefusal {
+    const out = new Uint8Array(range.length);
+    const ram = new Uint8Array(this.#p.memory.buffer);
+    let done = 0;
+    let inPage = range.offset;
+    for (const pfn of range.pfns) {
+      if (done >= range.length) break;
+      const n = Math.min(HV_PAGE_SIZE - inPage, range.length - done);
+      const gpa = this.gpadlPageGpa(pfn) + BigInt(inPage);
+      const refused = this.refusal(gpa, n, 'read', VmbusPlace.GPA_DIRECT);
+      if (refused !== null) return refused;
+      const at = this.offsetOf(gpa, n, 'read', VmbusPlace.GPA_DIRECT);
+      out.set(ram.subarray(at, at + n), done);
+      done += n;
+      inPage = 0;
+    }
+    if (done < range.length) {
+      return new HostRefusal(
+        this.gpadlPageGpa(range.pfns[0] ?? 0n),
+        `${VmbusPlace.GPA_DIRECT}: ${range.pfns.length} PFN(s) cover ${done} of ${range.length} bytes`,
+      );
+    }
+    return out;
   }
 
   /** `true` when `gpa` names a RAM page for the host (its alias in an isolation VM); visibility is not asked. */

@@ -326,6 +326,17 @@ export class VmbusServer {
         this.counters.signals++;
         this.#synic.signalEvent(open.targetVp, VMBUS_MESSAGE_SINT, ch.relid);
       },
+      readGuestRange: (range) => {
+        const read = this.access.readRange(range);
+        if (read instanceof Uint8Array) return read;
+        const message = `channel ${ch.relid}: ${read.message}`;
+        if (this.access.isolation === null) this.#diagnose(open.targetVp, 'gpa-direct.not-ram', message);
+        else {
+          this.counters.ignored++;
+          this.#p.diagnose('spec05.gpa-direct-page', open.targetVp, message);
+        }
+        return read;
+      },
     };
   }
 

@@ -3,6 +3,7 @@ export * from './byte-struct.js';
 export * from './channel-messages.js';
 export * from './control-page.js';
 export * from './devices.js';
+export * from './gpa-direct.js';
 export * from './guid.js';
 export * from './monitor-page.js';
 export * from './packet.js';

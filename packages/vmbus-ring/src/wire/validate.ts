@@ -33,7 +33,16 @@ export type RingCorruptKind =
   | 'missing-extra-header'
   /** VM_PKT_DATA_USING_GPA_DIRECT with range_count 0 (rule 11). */
   | 'no-gpa-ranges'
-  /** The ring's pages may no longer be reached (an isolation VM's page made private, spec 05 rule 10). */
+  /** GPA_DIRECT: a range header or its PFNs lie past the extra header (offset8 × 8). */
+  | 'gpa-ranges-overrun'
+  /** GPA_DIRECT: a range with len 0 or an offset ≥ 4096 in its first page. */
+  | 'gpa-range-invalid'
+  /** GPA_DIRECT: more pages than the reader accepts (or more bytes than its answer can carry). */
+  | 'gpa-too-many-pages'
+  /**
+   * The ring's pages may no longer be reached (an isolation VM's page made private, spec 05 rule
+   * 10), or a GPA-direct range names a page the host may not read.
+   */
   | 'access-refused';
 
 /** Every `RingCorruptKind`, for readers of saved state. */
@@ -48,6 +57,9 @@ export const RING_CORRUPT_KINDS = [
   'unknown-type',
   'missing-extra-header',
   'no-gpa-ranges',
+  'gpa-ranges-overrun',
+  'gpa-range-invalid',
+  'gpa-too-many-pages',
   'access-refused',
 ] as const satisfies readonly RingCorruptKind[];
 
