@@ -39,8 +39,15 @@ export const VTL_FLAGS_GPA = KERNEL_GLOBALS_GPA + 0x100n;
 
 /** VMBus ring pages per direction: a control page and 4 data pages (16 KiB of ring). */
 export const VMBUS_RING_PAGES = 5;
-/** VMBus pages: SIMP, SIEFP, the two monitor pages, then the guest→host and host→guest rings. */
-export const VMBUS_PAGES = 4 + 2 * VMBUS_RING_PAGES;
+/** Isolation VMs: the swiotlb-like bounce pool the VMBus workload's GPA-direct packets use. */
+export const VMBUS_BOUNCE_POOL_PAGES = 8;
+/** Isolation VMs: the driver's private staging buffer (what it bounces), in pages. */
+export const VMBUS_STAGING_PAGES = 1;
+/**
+ * VMBus pages: SIMP, SIEFP, the two monitor pages, the guest→host and host→guest rings, then the
+ * bounce pool and the staging buffer (used in isolation VMs).
+ */
+export const VMBUS_PAGES = 4 + 2 * VMBUS_RING_PAGES + VMBUS_BOUNCE_POOL_PAGES + VMBUS_STAGING_PAGES;
 /** The VMBus SINT's interrupt vector. */
 export const VMBUS_VECTOR = 0xf3;
 

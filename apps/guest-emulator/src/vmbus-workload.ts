@@ -1,12 +1,14 @@
 import type { GuestHypercalls, GuestProgramCpu } from '@pvlab/hypercall/guest';
+import { type BounceMapping, BouncePool, PoolExhausted } from '@pvlab/isolation/guest';
 import {
   ECHO_DEVICE_INTERFACE_TYPE,
+  gpaRangePageCount,
   guidString,
   VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED,
   VmPacketType,
 } from '@pvlab/vmbus-ring';
 import { type GuestBoundaryView, GuestSynic, VmbusClient } from '@pvlab/vmbus-ring/guest';
-import { VMBUS_RING_PAGES, VMBUS_VECTOR } from './layout.js';
+import { VMBUS_BOUNCE_POOL_PAGES, VMBUS_RING_PAGES, VMBUS_VECTOR } from './layout.js';
 
 /** What the VMBus workload did (CPU 0). */
 export interface VmbusWorkloadReport {
@@ -21,6 +23,8 @@ export interface VmbusWorkloadReport {
   readonly answers: number;
   /** With an untrusted host: what gave the host away, when something did. */
   readonly hostileDetected: string | null;
+  /** Isolation VMs: packets sent as GPA-direct data from the bounce pool. */
+  readonly bounced: number;
 }
 
 /** The host broke the protocol: an untrusted guest abandons the channel instead of failing. */
@@ -94,8 +98,23 @@ export function runVmbusWorkload(
   const rings = Array.from({ length: 2 * VMBUS_RING_PAGES }, (_, i) => pfn(4 + i));
   const channel = client.openChannel(echo.relid, { pfns: rings, outboundPages: VMBUS_RING_PAGES });
 
+  // In an isolation VM every fourth packet goes as GPA-direct data from the bounce pool, as
+  // storvsc/netvsc DMA does (spec 05, place 4): the host reads it through the pool's alias.
+  const poolBase = 4 + 2 * VMBUS_RING_PAGES;
+  const staging = pfn(poolBase + VMBUS_BOUNCE_POOL_PAGES) << 12n;
+  let pool: BouncePool | undefined;
+  if (cpu.isolation) {
+    pool = new BouncePool(boundaryView(cpu), cpu.isolation.boundary, {
+      baseGpa: pfn(poolBase) << 12n,
+      bytes: VMBUS_BOUNCE_POOL_PAGES * 4096,
+    });
+    const shared = pool.init(hc);
+    if (!shared.ok) cpu.fail(`vmbus: the bounce pool was not made host-visible: ${shared.statusName}`);
+  }
+  let bounced = 0;
+
   const next = sizes(0x5eed);
-  const expected: { type: number; id: bigint; bytes: Uint8Array }[] = [];
+  const expected: { type: number; id: bigint; bytes: Uint8Array; mapping?: BounceMapping }[] = [];
   let head = 0;
   let bytes = 0;
   let fullRing = 0;
@@ -119,6 +138,7 @@ export function runVmbusWorkload(
       for (let i = 0; i < e.bytes.length; i++) {
         if (p.payload[i] !== e.bytes[i]) misbehaved(`${where}: payload byte ${i} differs (corrupted)`);
       }
+      if (e.mapping) pool?.unmap(e.mapping);
       head++;
     }
     if (channel.corrupt) misbehaved(`vmbus: the host→guest ring is corrupt: ${channel.corrupt.message}`);
@@ -132,11 +152,31 @@ export function runVmbusWorkload(
       for (let i = 0; i < payload.length; i++) payload[i] = (sent * 31 + i) & 0xff;
       const completion = (r & 0x10000) !== 0;
       const id = BigInt(sent) + 0x1000n;
-      const out = channel.sendPacket(payload, {
-        type: VmPacketType.DATA_INBAND,
-        flags: completion ? VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED : 0,
-        transactionId: id,
-      });
+      const flags = completion ? VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED : 0;
+      // GPA-direct through the bounce pool (isolation VMs, every fourth packet, while it has room).
+      let mapping: BounceMapping | undefined;
+      if (pool !== undefined && sent % 4 === 3 && payload.length <= 4096) {
+        cpu.memory.write(staging, payload);
+        try {
+          mapping = pool.map(staging, payload.length, 'to-device');
+        } catch (e) {
+          if (!(e instanceof PoolExhausted)) throw e; // full of answers not yet back: go in-band
+        }
+      }
+      let out: ReturnType<typeof channel.sendPacket>;
+      if (mapping !== undefined) {
+        pool?.syncForDevice(mapping);
+        const offset = Number(mapping.poolGpa & 0xfffn);
+        const first = mapping.poolGpa >> 12n;
+        const pfns = Array.from(
+          { length: gpaRangePageCount(offset, payload.length) },
+          (_, i) => first + BigInt(i),
+        );
+        out = channel.sendGpaDirect([{ pfns, offset, length: payload.length }], { flags, transactionId: id });
+        if (!out.ok) pool?.unmap(mapping);
+      } else {
+        out = channel.sendPacket(payload, { type: VmPacketType.DATA_INBAND, flags, transactionId: id });
+      }
       if (!out.ok) {
         if (out.reason === 'corrupt')
           misbehaved(`vmbus: the guest→host ring is corrupt: ${out.error.message}`);
@@ -151,7 +191,13 @@ export function runVmbusWorkload(
       }
       const padded = new Uint8Array((payload.length + 7) & ~7);
       padded.set(payload);
-      expected.push({ type: completion ? VmPacketType.COMP : VmPacketType.DATA_INBAND, id, bytes: padded });
+      expected.push({
+        type: completion ? VmPacketType.COMP : VmPacketType.DATA_INBAND,
+        id,
+        bytes: padded,
+        ...(mapping ? { mapping } : {}),
+      });
+      if (mapping) bounced++;
       bytes += payload.length;
       sent++;
       waitedForRoom = 0;
@@ -170,8 +216,17 @@ export function runVmbusWorkload(
   client.closeChannel(channel);
   if (hostileDetected === null) {
     cpu.log(
-      `vmbus: VMBus ${version >>> 16}.${version & 0xffff}, echo channel relid ${echo.relid}: ${count} packets (${bytes} bytes) echoed in order, ring full ${fullRing}×`,
+      `vmbus: VMBus ${version >>> 16}.${version & 0xffff}, echo channel relid ${echo.relid}: ${count} packets (${bytes} bytes) echoed in order, ring full ${fullRing}×${pool ? `, ${bounced} as GPA-direct from the bounce pool` : ''}`,
     );
   }
-  return { version, relid: echo.relid, packets: count, bytes, fullRing, answers: head, hostileDetected };
+  return {
+    version,
+    relid: echo.relid,
+    packets: count,
+    bytes,
+    fullRing,
+    answers: head,
+    hostileDetected,
+    bounced,
+  };
 }

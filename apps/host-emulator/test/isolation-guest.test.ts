@@ -24,6 +24,16 @@ describe('the guest-emulator in an isolation VM: the four places of spec 05', ()
     expect(vm.hostMemory.allows(0x1_0000n | (1n << 36n), 8, 'read')).toBe(false);
   });
 
+  it('runs the VMBus device over shared rings and the bounce pool (GPA-direct packets the host reads through the alias)', async () => {
+    const { r } = await boot({ workload: 'vmbus', 'vmbus-packets': '200' });
+    expect(r.failures).toEqual([]);
+    const vmbus = (r.reports[0]?.kernel as KernelCpuReport | undefined)?.vmbus;
+    expect(vmbus).toMatchObject({ packets: 200, answers: 200, hostileDetected: null, bounced: 50 });
+    expect(r.log.map((l) => l.line).join('\n')).toMatch(
+      /vmbus: VMBus 5\.3, echo channel relid 1: 200 packets \(\d+ bytes\) echoed in order, ring full \d+×, 50 as GPA-direct from the bounce pool/,
+    );
+  });
+
   it.each([
     ['monitor', 'VMBus monitor page'],
     ['ring', 'VMBus ring buffer'],
