@@ -25,26 +25,50 @@ import type { RingMemory } from './ring-memory.js';
  * One packet read from the ring. `bytes` and `payload` are views into the ring when the packet
  * neither wraps nor crosses a gap between guest pages (zero-copy), else into the reader's
  * scratch buffer; either way they are valid until the reader's next `commit()`. They are made on
- * first use: `view` and `viewOffset` reach the same bytes without allocating.
+ * first use: `view` and `viewOffset` reach the same bytes without allocating. A reader returns
+ * the same packet object from every `read()`, refilled: copy what you keep past the next read.
  */
 export class RingPacket {
   readonly ok = true;
   #bytes: Uint8Array | null = null;
-  constructor(
-    /** VM_PKT_* */
-    readonly type: number,
-    readonly flags: number,
-    readonly transactionId: bigint,
-    readonly offset8: number,
-    readonly len8: number,
-    /** Ring offset of the descriptor. */
-    readonly offset: number,
-    /** A DataView holding the packet at `viewOffset` (the ring's data area, or the scratch copy). */
-    readonly view: DataView,
-    readonly viewOffset: number,
-    /** `true` when the packet was copied (it wrapped or crossed non-contiguous pages). */
-    readonly copied: boolean,
-  ) {}
+  /** VM_PKT_* */
+  type = 0;
+  flags = 0;
+  transactionId = 0n;
+  offset8 = 0;
+  len8 = 0;
+  /** Ring offset of the descriptor. */
+  offset = 0;
+  /** A DataView holding the packet at `viewOffset` (the ring's data area, or the scratch copy). */
+  view: DataView = EMPTY_VIEW;
+  viewOffset = 0;
+  /** `true` when the packet was copied (it wrapped or crossed non-contiguous pages). */
+  copied = false;
+
+  /** @internal The reader refills its one packet object on every read (no allocation per packet). */
+  set(
+    type: number,
+    flags: number,
+    transactionId: bigint,
+    offset8: number,
+    len8: number,
+    offset: number,
+    view: DataView,
+    viewOffset: number,
+    copied: boolean,
+  ): this {
+    this.type = type;
+    this.flags = flags;
+    this.transactionId = transactionId;
+    this.offset8 = offset8;
+    this.len8 = len8;
+    this.offset = offset;
+    this.view = view;
+    this.viewOffset = viewOffset;
+    this.copied = copied;
+    this.#bytes = null;
+    return this;
+  }
 
   /** The whole packet: descriptor, extra header, payload and padding (len8 × 8 bytes). */
   get bytes(): Uint8Array {
@@ -73,6 +97,7 @@ export interface RingEmpty {
 export type ReadResult = RingPacket | RingEmpty | RingCorrupt;
 
 const EMPTY: RingEmpty = Object.freeze({ ok: false, reason: 'empty' });
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 
 /** Reads packets from a ring. */
 export class RingReader {
@@ -81,6 +106,8 @@ export class RingReader {
   readonly #size: number;
   /** Private read index: advanced by `read`, published by `commit` (rule 6). */
   #readIndex: number;
+  /** The one packet object `read` refills (valid until the next `read` or `commit`). */
+  readonly #packet = new RingPacket();
   /** The read index last published. */
   #published: number;
   #corrupt: RingCorrupt | null = null;
@@ -190,7 +217,7 @@ export class RingReader {
       }
     }
     this.#readIndex = advanceIndex(r, length + VMPACKET_TRAILER_SIZE, size);
-    return new RingPacket(type, flags, transactionId, offset8, len8, r, view, viewOffset, copied);
+    return this.#packet.set(type, flags, transactionId, offset8, len8, r, view, viewOffset, copied);
   }
 
   /**
