@@ -42,6 +42,18 @@ const archOption = (fallback: 'x64' | undefined) => {
   return fallback === undefined ? option : option.default(fallback);
 };
 
+const isolationOption = () =>
+  new Option(
+    '--isolation <bits>',
+    'an isolation VM: shared GPA boundary (vTOM) at 2^bits; guest programs get cpu.isolation',
+  ).argParser(integer(12, 63, 'a boundary bit count'));
+
+const hostileHostOption = () =>
+  new Option(
+    '--hostile-host <seed>',
+    'an untrusted host: the VMBus host corrupts shared ring indices, lengths and packet fields, seeded',
+  ).argParser(integer(0, 0xffff_ffff, 'a seed'));
+
 const guestArgOption = () =>
   new Option('--guest-arg <key=value>', 'an option for the guest program (cpu.args); repeatable')
     .argParser((value: string, previous: string[] = []) => [...previous, value])
@@ -75,18 +87,8 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
     .option('--json', 'print the summary as JSON instead of a table')
     .addOption(timeoutOption())
     .addOption(guestArgOption())
-    .addOption(
-      new Option(
-        '--isolation <bits>',
-        'an isolation VM: shared GPA boundary (vTOM) at 2^bits; guest programs get cpu.isolation',
-      ).argParser(integer(12, 63, 'a boundary bit count')),
-    )
-    .addOption(
-      new Option(
-        '--hostile-host <seed>',
-        'an untrusted host: the VMBus host corrupts shared ring indices, lengths and packet fields, seeded',
-      ).argParser(integer(0, 0xffff_ffff, 'a seed')),
-    )
+    .addOption(isolationOption())
+    .addOption(hostileHostOption())
     .option(
       '--save <file>',
       'when the run ends, write the VM (memory, host state, vCPUs) as a versioned snapshot',
@@ -108,6 +110,8 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
     .option('--trace <file>', 'where to write the trace', 'pvlab-trace.json')
     .option('--json', 'print the summary as JSON instead of a table')
     .addOption(guestArgOption())
+    .addOption(isolationOption())
+    .addOption(hostileHostOption())
     .action(async (opts: RunCommandOptions) => {
       exitCode = await runCommand(opts, io);
     });

@@ -1,6 +1,9 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { guestImageUrl, type KernelCpuReport } from '@pvlab/guest-emulator';
 import { describe, expect, it } from 'vitest';
-import { createVm, runGuest } from '../src/index.ts';
+import { createVm, runGuest, runPvlabHost } from '../src/index.ts';
 
 async function boot(args: Record<string, string>, seed = 1) {
   const vm = createVm({ vcpus: 2, memoryBytes: 16 * 1024 * 1024, isolation: { sharedGpaBoundaryBits: 36 } });
@@ -53,5 +56,29 @@ describe('the guest-emulator in an isolation VM: the four places of spec 05', ()
     const r = await runGuest(vm, { guest: guestImageUrl(), seed: 1, args: { workload: 'isolation' } });
     expect(r.failures).toEqual([]);
     expect((r.reports[0]?.kernel as KernelCpuReport | undefined)?.isolation).toBeNull();
+  });
+
+  it('pvlab-host demo --isolation 36: every place, VMBus over shared rings and the bounce pool, isolation events in the trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pvlab-iso-'));
+    try {
+      let out = '';
+      let err = '';
+      const trace = join(dir, 'iso.json');
+      const code = await runPvlabHost(['demo', '--isolation', '36', '--seed', '2', '--trace', trace], {
+        out: (t) => (out += t),
+        err: (t) => (err += t),
+      });
+      expect(err).toBe('');
+      expect(code).toBe(0);
+      expect(out).toContain('isolation: boundary 0x1000000000; monitor, ring, buffer, bounce checked');
+      expect(out).toMatch(
+        /2000 packets \(\d+ bytes\) echoed in order, ring full \d+×, 500 as GPA-direct from the bounce pool/,
+      );
+      const events = (JSON.parse(readFileSync(trace, 'utf8')) as { traceEvents: { cat?: string }[] })
+        .traceEvents;
+      expect(events.filter((e) => e.cat === 'isolation').length).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
