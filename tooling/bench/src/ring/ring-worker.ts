@@ -101,6 +101,9 @@ function pvlabConsumer(): void {
   const commitEvery = memory.dataSize / 8;
   let uncommitted = 0;
   let spun = 0;
+  // Rule 8, as Linux's hv_begin_read: interrupts masked while draining, so the writer need not
+  // look at the read index to decide whether to signal.
+  reader.beginRead();
   while (Atomics.load(ctl, Ctl.STOP) === 0) {
     const r = reader.read();
     if (r.ok) {
@@ -122,7 +125,9 @@ function pvlabConsumer(): void {
       wake(Ctl.PRODUCER_SLEEPING, Ctl.SPACE_DOORBELL);
     }
     if (++spun >= data.spinLimit) {
-      sleep(Ctl.CONSUMER_SLEEPING, Ctl.DATA_DOORBELL, () => reader.bytesAvailable > 0);
+      // hv_end_read: unmask, then look once more before sleeping (closes the race).
+      if (!reader.endRead()) sleep(Ctl.CONSUMER_SLEEPING, Ctl.DATA_DOORBELL, () => reader.bytesAvailable > 0);
+      reader.beginRead();
       spun = 0;
     }
   }
