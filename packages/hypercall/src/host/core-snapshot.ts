@@ -2,6 +2,7 @@ import type { GuestMemory } from '../memory.js';
 import type { HvPartition } from './partition.js';
 import {
   checkSnapshotVersion,
+  readSnapshotCount,
   readSnapshotObject,
   readSnapshotU64,
   type SnapshotData,
@@ -135,15 +136,8 @@ export function vcpuSnapshotPart(partition: HvPartition, vp: number): SnapshotPa
           global: e.global === true,
         };
       });
-      const counter = (key: string): number => {
-        const v = o[key];
-        if (!Number.isInteger(v) || (v as number) < 0) {
-          throw new SnapshotError(`${name}.${key} = ${JSON.stringify(v) ?? 'missing'}: expected a count ≥ 0`);
-        }
-        return v as number;
-      };
-      const longSpinWaits = counter('longSpinWaits');
-      const lastSpinCount = counter('lastSpinCount');
+      const longSpinWaits = readSnapshotCount(o.longSpinWaits, `${name}.longSpinWaits`);
+      const lastSpinCount = readSnapshotCount(o.lastSpinCount, `${name}.lastSpinCount`);
       let suspension: VpSuspension | null = null;
       if (o.suspension !== null && o.suspension !== undefined) {
         const sus = readSnapshotObject(o.suspension, `${name}.suspension`);

@@ -36,12 +36,25 @@ export function snapshotU64(value: bigint): string {
   return `0x${BigInt.asUintN(64, value).toString(16)}`;
 }
 
+/** The value as a field error shows it: one line, at most 60 characters. */
+function showSnapshotValue(value: SnapshotData | undefined): string {
+  const text = JSON.stringify(value) ?? 'missing';
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** A SnapshotError `where = value: expected …`, the form every part's field errors take. */
+export function snapshotFieldError(
+  where: string,
+  value: SnapshotData | undefined,
+  expected: string,
+): SnapshotError {
+  return new SnapshotError(`${where} = ${showSnapshotValue(value)}: expected ${expected}`);
+}
+
 /** Reads a snapshot bigint (`0x…`), or throws SnapshotError naming `where`. */
 export function readSnapshotU64(value: SnapshotData | undefined, where: string): bigint {
   if (typeof value !== 'string' || !/^0x[0-9a-f]{1,16}$/.test(value)) {
-    throw new SnapshotError(
-      `${where} = ${JSON.stringify(value) ?? 'missing'}: expected a 64-bit hex string like "0x1f"`,
-    );
+    throw snapshotFieldError(where, value, 'a 64-bit hex string like "0x1f"');
   }
   return BigInt(value);
 }
@@ -52,9 +65,29 @@ export function readSnapshotObject(
   where: string,
 ): { readonly [key: string]: SnapshotData } {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new SnapshotError(`${where} = ${JSON.stringify(value) ?? 'missing'}: expected an object`);
+    throw snapshotFieldError(where, value, 'an object');
   }
   return value as { readonly [key: string]: SnapshotData };
+}
+
+/** Reads an integer `min..max`, or throws SnapshotError naming `where`. */
+export function readSnapshotInt(
+  value: SnapshotData | undefined,
+  where: string,
+  min: number,
+  max: number,
+): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+    throw snapshotFieldError(where, value, `an integer ${min}..${max}`);
+  }
+  return value as number;
+}
+
+/** Reads a count (an integer ≥ 0), or throws SnapshotError naming `where`. */
+export function readSnapshotCount(value: SnapshotData | undefined, where: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0)
+    throw snapshotFieldError(where, value, 'a count ≥ 0');
+  return value as number;
 }
 
 /** Throws SnapshotError unless `version` is one the part reads. */

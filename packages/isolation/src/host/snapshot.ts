@@ -1,5 +1,6 @@
 import {
   checkSnapshotVersion,
+  readSnapshotCount,
   readSnapshotObject,
   type SnapshotData,
   SnapshotError,
@@ -89,15 +90,9 @@ export function isolationSnapshotPart(state: IsolationHostState): SnapshotPart {
         );
       }
       const counters = readSnapshotObject(o.counters, 'isolation.counters');
-      const restored = COUNTERS.map((k) => {
-        const v = counters[k];
-        if (!Number.isSafeInteger(v) || (v as number) < 0) {
-          throw new SnapshotError(
-            `isolation.counters.${k} = ${JSON.stringify(v) ?? 'missing'}: expected a count ≥ 0`,
-          );
-        }
-        return [k, v as number] as const;
-      });
+      const restored = COUNTERS.map(
+        (k) => [k, readSnapshotCount(counters[k], `isolation.counters.${k}`)] as const,
+      );
       for (let p = 0; p < pages; p++) state.visibility.set(p, 0);
       for (const [first, n, v] of runs) for (let p = first; p < first + n; p++) state.visibility.set(p, v);
       state.scrambler.restoreState(o.scrambler as number);

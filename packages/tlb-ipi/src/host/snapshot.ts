@@ -1,5 +1,6 @@
 import {
   checkSnapshotVersion,
+  readSnapshotCount,
   readSnapshotObject,
   readSnapshotU64,
   type SnapshotData,
@@ -48,14 +49,8 @@ export function tlbIpiSnapshotPart(state: TlbIpiHostState): SnapshotPart {
         );
       }
       const counters = readSnapshotObject(o.counters, 'tlb-ipi.counters');
-      const count = (v: SnapshotData | undefined, where: string): number => {
-        if (!Number.isSafeInteger(v) || (v as number) < 0) {
-          throw new SnapshotError(`${where} = ${JSON.stringify(v) ?? 'missing'}: expected a count ≥ 0`);
-        }
-        return v as number;
-      };
       const restoredCounters = Object.fromEntries(
-        COUNTERS.map((k) => [k, count(counters[k], `tlb-ipi.counters.${k}`)]),
+        COUNTERS.map((k) => [k, readSnapshotCount(counters[k], `tlb-ipi.counters.${k}`)]),
       ) as unknown as TlbIpiCounters;
       const fifos = readSnapshotObject(o.fifos, 'tlb-ipi.fifos');
       const loads: [number, { entry: bigint; extended: boolean }[], number, number][] = [];
@@ -79,8 +74,8 @@ export function tlbIpiSnapshotPart(state: TlbIpiHostState): SnapshotPart {
         loads.push([
           vp,
           queued,
-          count(f.overflows, `${where}.overflows`),
-          count(f.fullFlushes, `${where}.fullFlushes`),
+          readSnapshotCount(f.overflows, `${where}.overflows`),
+          readSnapshotCount(f.fullFlushes, `${where}.fullFlushes`),
         ]);
       }
       Object.assign(state.counters, restoredCounters);

@@ -2,38 +2,26 @@
  * Field readers for the `vmbus-ring` snapshot part: each checks one JSON value and throws a
  * SnapshotError naming the field, the value and what is accepted.
  */
-import { readSnapshotObject, type SnapshotData, SnapshotError } from '@pvlab/hypercall/host';
+import {
+  snapshotFieldError as fieldError,
+  readSnapshotInt as readInt,
+  readSnapshotObject,
+  type SnapshotData,
+  SnapshotError,
+} from '@pvlab/hypercall/host';
 
 export type Fields = { readonly [key: string]: SnapshotData };
 
-/** The value as the error shows it: one line, at most 60 characters. */
-function show(value: SnapshotData | undefined): string {
-  const text = JSON.stringify(value) ?? 'missing';
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-/** A SnapshotError `where = value: expected …`. */
-export function fieldError(where: string, value: SnapshotData | undefined, expected: string): SnapshotError {
-  return new SnapshotError(`${where} = ${show(value)}: expected ${expected}`);
-}
-
-/** An integer `min..max`. */
-export function readInt(value: SnapshotData | undefined, where: string, min: number, max: number): number {
-  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
-    throw fieldError(where, value, `an integer ${min}..${max}`);
-  }
-  return value as number;
-}
+/** The shared field readers, under the names this part's code uses. */
+export {
+  readSnapshotCount as readCount,
+  readSnapshotInt as readInt,
+  snapshotFieldError as fieldError,
+} from '@pvlab/hypercall/host';
 
 /** A u32. */
 export function readU32(value: SnapshotData | undefined, where: string): number {
   return readInt(value, where, 0, 0xffff_ffff);
-}
-
-/** A count ≥ 0. */
-export function readCount(value: SnapshotData | undefined, where: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 0) throw fieldError(where, value, 'a count ≥ 0');
-  return value as number;
 }
 
 export function readBoolean(value: SnapshotData | undefined, where: string): boolean {

@@ -1,5 +1,6 @@
 import {
   checkSnapshotVersion,
+  readSnapshotInt,
   readSnapshotObject,
   readSnapshotU64,
   type SnapshotData,
@@ -10,13 +11,6 @@ import {
 import { VTL_PACKAGE, type VtlHostState } from './state.js';
 
 type Fields = { readonly [key: string]: SnapshotData };
-
-function bits(v: SnapshotData | undefined, where: string, max: number): number {
-  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > max) {
-    throw new SnapshotError(`${where} = ${JSON.stringify(v) ?? 'missing'}: expected an integer 0..${max}`);
-  }
-  return v as number;
-}
 
 interface VpData {
   activeVtl: number;
@@ -74,9 +68,14 @@ export function vtlSnapshotPart(state: VtlHostState): SnapshotPart {
           `vtl.maximumVtl = ${JSON.stringify(o.maximumVtl)}: this VM implements VTLs 0..${state.maximumVtl}`,
         );
       }
-      const partitionEnabledVtls = bits(o.partitionEnabledVtls, 'vtl.partitionEnabledVtls', vtlMask);
-      const mbec = bits(o.mbecEnabledVtls, 'vtl.mbecEnabledVtls', vtlMask);
-      const sss = bits(o.sssEnabledVtls, 'vtl.sssEnabledVtls', vtlMask);
+      const partitionEnabledVtls = readSnapshotInt(
+        o.partitionEnabledVtls,
+        'vtl.partitionEnabledVtls',
+        0,
+        vtlMask,
+      );
+      const mbec = readSnapshotInt(o.mbecEnabledVtls, 'vtl.mbecEnabledVtls', 0, vtlMask);
+      const sss = readSnapshotInt(o.sssEnabledVtls, 'vtl.sssEnabledVtls', 0, vtlMask);
       if (!Array.isArray(o.partitionConfig) || o.partitionConfig.length !== state.partitionConfig.length) {
         throw new SnapshotError(
           `vtl.partitionConfig: expected ${state.partitionConfig.length} values, one per VTL`,
@@ -119,10 +118,10 @@ export function vtlSnapshotPart(state: VtlHostState): SnapshotPart {
 
 function readVp(raw: Fields, where: string, maximumVtl: number, vtlMask: number): VpData {
   const o = readSnapshotObject(raw, where);
-  const activeVtl = bits(o.activeVtl, `${where}.activeVtl`, maximumVtl);
-  const enabledVtls = bits(o.enabledVtls, `${where}.enabledVtls`, vtlMask);
+  const activeVtl = readSnapshotInt(o.activeVtl, `${where}.activeVtl`, 0, maximumVtl);
+  const enabledVtls = readSnapshotInt(o.enabledVtls, `${where}.enabledVtls`, 0, vtlMask);
   if (!Array.isArray(o.callStack)) throw new SnapshotError(`${where}.callStack: expected an array of VTLs`);
-  const callStack = o.callStack.map((v, i) => bits(v, `${where}.callStack[${i}]`, maximumVtl));
+  const callStack = o.callStack.map((v, i) => readSnapshotInt(v, `${where}.callStack[${i}]`, 0, maximumVtl));
   if (!Array.isArray(o.vtls) || o.vtls.length !== maximumVtl + 1) {
     throw new SnapshotError(`${where}.vtls: expected ${maximumVtl + 1} register files, one per VTL`);
   }
