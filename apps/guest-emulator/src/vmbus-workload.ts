@@ -83,13 +83,15 @@ export function runVmbusWorkload(
   for (let i = 0; i < 4; i++) cpu.memory.fill(pfn(i) << 12n, 4096, 0);
   const synic = new GuestSynic(cpu, cpu.memory, { simpPfn: pfn(0), siefpPfn: pfn(1), vector: VMBUS_VECTOR });
   synic.enable();
+  // The guest's boundary view in an isolation VM: rings, monitor pages and the bounce pool use it.
+  const view = cpu.isolation ? boundaryView(cpu) : undefined;
   const client = new VmbusClient({
     cpu,
     memory: cpu.memory,
     hypercalls: hc,
     synic,
     monitorPages: [pfn(2) << 12n, pfn(3) << 12n],
-    ...(cpu.isolation ? { isolation: { boundary: cpu.isolation.boundary, memory: boundaryView(cpu) } } : {}),
+    ...(cpu.isolation && view ? { isolation: { boundary: cpu.isolation.boundary, memory: view } } : {}),
   });
   const version = client.connect();
   const offers = client.requestOffers();
@@ -103,8 +105,8 @@ export function runVmbusWorkload(
   const poolBase = 4 + 2 * VMBUS_RING_PAGES;
   const staging = pfn(poolBase + VMBUS_BOUNCE_POOL_PAGES) << 12n;
   let pool: BouncePool | undefined;
-  if (cpu.isolation) {
-    pool = new BouncePool(boundaryView(cpu), cpu.isolation.boundary, {
+  if (cpu.isolation && view) {
+    pool = new BouncePool(view, cpu.isolation.boundary, {
       baseGpa: pfn(poolBase) << 12n,
       bytes: VMBUS_BOUNCE_POOL_PAGES * 4096,
     });

@@ -1,5 +1,5 @@
 import type { SnapshotData } from '@pvlab/hypercall/host';
-import type { RingMemory } from '@pvlab/vmbus-ring';
+import { RingControlWord, type RingMemory, VmPacketDescriptorOffset } from '@pvlab/vmbus-ring';
 import type { HostChannel, VmbusDevice } from '@pvlab/vmbus-ring/host';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
@@ -39,11 +39,15 @@ export interface HostileHostOptions {
   readonly rate?: number;
 }
 
-// Control-page words (spec 04): write_index, read_index, interrupt_mask, pending_send_sz.
-const WRITE_INDEX = 0;
-const READ_INDEX = 1;
-const PENDING_SEND_SZ = 3;
-const DESCRIPTOR_FIELD = { type: 0, offset8: 2, len8: 4, flags: 6, 'trans-id': 8 } as const;
+const { WRITE_INDEX, READ_INDEX, PENDING_SEND_SIZE } = RingControlWord;
+/** The descriptor field each corruption kind rewrites (spec 04's layout, from the wire module). */
+const DESCRIPTOR_FIELD = {
+  type: VmPacketDescriptorOffset.TYPE,
+  offset8: VmPacketDescriptorOffset.OFFSET8,
+  len8: VmPacketDescriptorOffset.LEN8,
+  flags: VmPacketDescriptorOffset.FLAGS,
+  'trans-id': VmPacketDescriptorOffset.TRANS_ID,
+} as const;
 
 /**
  * The untrusted host of an isolation VM (spec 05 rule 10): a device wrapper that does the inner
@@ -146,7 +150,7 @@ export class HostileDevice implements VmbusDevice {
       }
       case 'pending-send-size': {
         const v = this.#int(0, 0x7fff_ffff);
-        out.control[PENDING_SEND_SZ] = v;
+        out.control[PENDING_SEND_SIZE] = v;
         return v;
       }
       default: {

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { guestImageUrl, kernelMemoryBytes } from '@pvlab/guest-emulator';
+import { StolenTimeRecord } from '@pvlab/pv-time';
 import { EchoDevice, VMBUS_PACKAGE, type VmbusHostState } from '@pvlab/vmbus-ring/host';
 import { readSnapshotFile, writeSnapshotFile } from './snapshot.js';
 import { type RunResult, runGuest } from './threaded/run.js';
@@ -137,13 +138,11 @@ function checkOutputPath(flag: string, path: string): string {
  * the stolen-time records, one per vCPU, 64 bytes apart; each vCPU's IPA set once.
  */
 function placeStolenTimeRecords(vm: Vm): void {
-  const region =
-    Math.ceil((vm.vcpus * STOLEN_TIME_RECORD_BYTES) / PV_TIME_REGION_ALIGN) * PV_TIME_REGION_ALIGN;
+  const region = Math.ceil((vm.vcpus * StolenTimeRecord.bytes) / PV_TIME_REGION_ALIGN) * PV_TIME_REGION_ALIGN;
   const base = BigInt(vm.ram.size - region);
-  for (let i = 0; i < vm.vcpus; i++) vm.vp(i).setStolenTimeIpa(base + BigInt(i * STOLEN_TIME_RECORD_BYTES));
+  for (let i = 0; i < vm.vcpus; i++) vm.vp(i).setStolenTimeIpa(base + BigInt(i * StolenTimeRecord.bytes));
 }
 
-const STOLEN_TIME_RECORD_BYTES = 64;
 const PV_TIME_REGION_ALIGN = 64 * 1024;
 
 /** The VM to run: restored from `--restore`, or fresh with room for the guest-emulator's kernel. */
