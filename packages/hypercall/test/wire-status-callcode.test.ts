@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HvCallCode, hvCallName } from '../src/wire/call-code.ts';
+import { HV_ANY_VP, HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF } from '../src/wire/ids.ts';
 import { HvStatus, hvStatusName } from '../src/wire/status.ts';
 
 const hex4 = (code: number): string => `0x${code.toString(16).padStart(4, '0')}`;
@@ -154,5 +155,13 @@ describe('Call codes — spec 01 "Call codes used in this spec set"', () => {
     ['unknown call 0xffff', 0xffff],
   ])('open enum: an unknown call code reads as "%s"', (name, code) => {
     expect(hvCallName(code)).toBe(name);
+  });
+});
+
+describe('the "self" ids (spec 03 common encodings)', () => {
+  it('HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF and HV_ANY_VP', () => {
+    expect(HV_PARTITION_ID_SELF).toBe(0xffff_ffff_ffff_ffffn);
+    expect(HV_VP_INDEX_SELF).toBe(0xffff_fffe);
+    expect(HV_ANY_VP).toBe(0xffff_ffff);
   });
 });

@@ -4,6 +4,7 @@ export * from './call-code.js';
 export * from './control.js';
 export * from './cpuid.js';
 export * from './fast.js';
+export * from './ids.js';
 export * from './msr.js';
 export * from './page.js';
 export * from './result.js';

@@ -1,4 +1,4 @@
-import { defineBitLayout, HV_PAGE_SIZE } from '@pvlab/hypercall';
+import { defineBitLayout, HV_PAGE_SIZE, HV_PARTITION_ID_SELF } from '@pvlab/hypercall';
 
 /** The call codes of spec 05. */
 export const IsolationCallCode = {
@@ -6,8 +6,8 @@ export const IsolationCallCode = {
   HvCallQuerySparseGpaPageHostVisibility: 0x011c,
 } as const;
 
-/** HV_PARTITION_ID_SELF: the calling partition (the only id a guest may name). */
-export const HV_PARTITION_ID_SELF = 0xffff_ffff_ffff_ffffn;
+/** HV_PARTITION_ID_SELF (the only id a guest may name), declared once in the core's wire. */
+export { HV_PARTITION_ID_SELF } from '@pvlab/hypercall';
 
 /**
  * HostVisibility (bits 1:0) — spec 05 / Linux `hv_mem_host_visibility`: 0 NOT_VISIBLE (private),
