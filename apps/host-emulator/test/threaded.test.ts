@@ -93,6 +93,74 @@ describe('runGuest', () => {
     vm.close();
   });
 
+  it('fast-call slots the guest leaves out read as zero, whatever earlier exits left there', async () => {
+    const vm = createVm({ vcpus: 1 });
+    const seen: bigint[][] = [];
+    const sixIn = 0x7f01;
+    const twoOut = 0x7f02;
+    vm.partition.dispatcher.register({
+      kind: 'simple',
+      code: sixIn,
+      name: 'TestSixSlotsIn',
+      fixedInputBytes: 48,
+      outputBytes: 0,
+      fast: 'xmm',
+      handler(call) {
+        seen.push(Array.from({ length: 6 }, (_, i) => call.input.getBigUint64(8 * i, true)));
+        return 0;
+      },
+    });
+    vm.partition.dispatcher.register({
+      kind: 'simple',
+      code: twoOut,
+      name: 'TestTwoSlotsOut',
+      fixedInputBytes: 8,
+      outputBytes: 16,
+      fast: 'xmm',
+      handler(call) {
+        call.output.setBigUint64(0, 0xaan, true);
+        call.output.setBigUint64(8, 0xbbn, true);
+        return 0;
+      },
+    });
+    const url = guest('fast-slots.mjs');
+    url.search = `?sixIn=${sixIn}&twoOut=${twoOut}`;
+    try {
+      const r = await runGuest(vm, { guest: url });
+      expect(r.failures).toEqual([]);
+      expect(r.reports[0]).toEqual({ output: ['170', '187'], results: ['0', '0', '0', '0', '0', '0', '0'] });
+    } finally {
+      vm.close();
+    }
+    expect(seen).toEqual([
+      [1n, 2n, 3n, 4n, 5n, 6n],
+      [7n, 0n, 0n, 0n, 0n, 0n],
+      [0n, 0n, 0n, 0n, 0n, 0n],
+      [8n, 0n, 0n, 0n, 0n, 0n],
+      [10n, 0n, 0n, 0n, 0n, 0n],
+    ]);
+  });
+
+  it('times every hypercall exit of a parallel run, off the round trip', async () => {
+    const r = await run(2, { guest: guest('spin-wait.mjs') });
+    expect(r.passed).toBe(true);
+    const calls = r.events.filter((e) => e.kind === 'hypercall');
+    expect(calls).toHaveLength(r.hypercalls);
+    for (const vp of [0, 1]) {
+      const mine = calls.filter((e) => e.vp === vp);
+      expect(mine.length).toBeGreaterThan(0);
+      for (const [i, e] of mine.entries()) {
+        // Every exit got its vCPU's stamp and its completion time, in the run's clock.
+        expect(Number.isFinite(e.ts) && Number.isFinite(e.dur)).toBe(true);
+        expect(e.ts).toBeGreaterThanOrEqual(0);
+        expect(e.dur).toBeGreaterThanOrEqual(0);
+        expect(e.ts + e.dur).toBeLessThanOrEqual(r.durationMs * 1000);
+        // The stamps are the vCPU's own clock readings, in program order.
+        if (i > 0) expect(e.ts).toBeGreaterThanOrEqual(mine[i - 1]!.ts);
+      }
+    }
+  });
+
   it('one failing vCPU fails the run and the others unwind', async () => {
     const r = await run(3, { guest: guest('fails.mjs'), seed: 9 });
     expect(r.failures).toEqual([

@@ -98,3 +98,45 @@ describe('HypercallIo.words: the 32-bit register view', () => {
     },
   );
 });
+
+describe('HypercallDispatcher: a call code remembers its last control value (the plan cache)', () => {
+  test.prop(
+    [
+      fc.array(
+        fc.record({
+          code: fc.constantFrom(TestCall.Echo, TestCall.RepDouble, TestCall.RegisterOnly, 0x0008),
+          fast: fc.boolean(),
+          reps: fc.integer({ min: 0, max: 3 }),
+          start: fc.integer({ min: 0, max: 3 }),
+          varHdr: fc.integer({ min: 0, max: 2 }),
+          slot: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        }),
+        { minLength: 2, maxLength: 30 },
+      ),
+    ],
+    { numRuns: 200 },
+  )('a sequence of calls on one partition gives what each call gives on a fresh one', (calls) => {
+    const outcome = (
+      partition: ReturnType<typeof makeHypercallPartition>['partition'],
+      c: (typeof calls)[0],
+    ) => {
+      const io = new WordRegisters();
+      io.control =
+        BigInt(c.code) |
+        (c.fast ? 1n << 16n : 0n) |
+        (BigInt(c.varHdr) << 17n) |
+        (BigInt(c.reps) << 32n) |
+        (BigInt(c.start) << 48n);
+      for (let i = 0; i < 14; i++) io.writeFastSlot(i, c.slot ^ BigInt(i));
+      let result: string;
+      try {
+        result = `0x${partition.hypercall(0, io).toString(16)}`;
+      } catch (e) {
+        result = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      }
+      return { result, slots: Array.from({ length: 14 }, (_, i) => io.readFastSlot(i)) };
+    };
+    const shared = makeHypercallPartition().partition;
+    for (const c of calls) expect(outcome(shared, c)).toEqual(outcome(makeHypercallPartition().partition, c));
+  });
+});

@@ -65,14 +65,25 @@ const DOORBELL = 0;
 const HOST_SLEEPING = 1;
 const HEADER_BYTES = 64;
 
-// One mailbox: 48 bytes of words and times, 16 u64 registers, a message area. The state, the
-// exit's time and registers 0–1 (RCX/RAX and RDX) share the first 64-byte cache line, so a fast
-// call with one input register moves one line between the threads each way.
+// One mailbox: 48 bytes of words and times, 16 u64 registers, the hypercall stamps, a message
+// area. The state, the exit's time and registers 0–1 (RCX/RAX and RDX) share the first 64-byte
+// cache line, so a fast call with one input register moves one line between the threads each
+// way. The hypercall stamps have a line of their own: the vCPU writes one while the host handles
+// the exit, and the host reads it later, so neither waits for the other's line.
 const SLOT_BYTES = 4096;
 const WORDS_OFFSET = 0;
 const REGS_OFFSET = 48;
 const REGS = 16;
-const MSG_OFFSET = REGS_OFFSET + REGS * 8;
+/**
+ * Four float64 times, then four u32 sequence numbers: hypercall exit `seq` uses pair `seq & 3`.
+ * The host reads exit k's stamp after completing exit k + 1, by when the vCPU may have posted and
+ * stamped k + 2 — but not k + 3, which needs the host to complete k + 2 first. So four pairs
+ * never let the vCPU overwrite a stamp the host has yet to read.
+ */
+const LINE = 64;
+const STAMPS_OFFSET = Math.ceil((REGS_OFFSET + REGS * 8) / LINE) * LINE;
+const STAMP_SLOTS = 4;
+const MSG_OFFSET = STAMPS_OFFSET + LINE;
 /** Bytes a single message (log line, report, failure reason) may carry. */
 export const MESSAGE_BYTES = SLOT_BYTES - MSG_OFFSET;
 
@@ -86,9 +97,9 @@ const W_COMPLETION = 4;
 const W_OUT_SLOTS = 5;
 /** First output slot of a fast hypercall. */
 const W_OUT_FIRST = 6;
-/** Words 8–9: a float64, when the vCPU last resumed after an exit (ms since the epoch). */
+/** Words 8–9: a float64, when the vCPU last resumed after an exit (ms since the run started). */
 const W_RESUMED_AT = 8;
-/** Words 10–11: a float64, when the vCPU posted its current exit (ms since the epoch). */
+/** Words 10–11: a float64, when the vCPU posted its current exit (ms since the run started). */
 const W_EXIT_AT = 10;
 
 /** Mailbox registers 1..14 hold the 14 fast-call slots (RDX, R8, XMM0.lo … XMM5.hi). */
@@ -103,6 +114,9 @@ export const OVERSUBSCRIBED_SPIN_LIMIT = 50;
 export function spinLimitFor(threads: number, cores: number): number {
   return threads <= cores ? SPIN_LIMIT : OVERSUBSCRIBED_SPIN_LIMIT;
 }
+
+/** BigInts for the small register values (statuses of hypercall results), so reading one allocates nothing. */
+const SMALL = Array.from({ length: 256 }, (_, i) => BigInt(i));
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -124,6 +138,8 @@ export class Mailboxes {
   readonly #u32: Uint32Array;
   readonly #times: Float64Array;
   readonly #bytes: Uint8Array;
+  readonly #stampTimes: number[];
+  readonly #stampSeqs: number[];
 
   constructor(buffer: SharedArrayBuffer, vcpus: number, spinLimit = SPIN_LIMIT) {
     this.buffer = buffer;
@@ -134,6 +150,9 @@ export class Mailboxes {
     this.#u32 = new Uint32Array(buffer);
     this.#times = new Float64Array(buffer);
     this.#bytes = new Uint8Array(buffer);
+    const stamps = (vp: number) => HEADER_BYTES + vp * SLOT_BYTES + STAMPS_OFFSET;
+    this.#stampTimes = Array.from({ length: vcpus }, (_, vp) => stamps(vp) / 8);
+    this.#stampSeqs = Array.from({ length: vcpus }, (_, vp) => (stamps(vp) + 8 * STAMP_SLOTS) / 4);
   }
 
   static create(vcpus: number, spinLimit = SPIN_LIMIT): Mailboxes {
@@ -151,14 +170,25 @@ export class Mailboxes {
   // ---- registers and message area (plain accesses: ordered by the state word's Atomics) ----
 
   reg(vp: number, i: number): bigint {
-    return this.#regs[this.#reg(vp, i)]!;
+    const r = this.#reg(vp, i);
+    const lo = this.#u32[2 * r]!;
+    return this.#u32[2 * r + 1] === 0 && lo < SMALL.length ? SMALL[lo]! : this.#regs[r]!;
   }
+  /** A BigUint64Array store keeps the low 64 bits of any bigint (negative ones as two's complement). */
   setReg(vp: number, i: number, v: bigint): void {
-    this.#regs[this.#reg(vp, i)] = BigInt.asUintN(64, v);
+    this.#regs[this.#reg(vp, i)] = v;
   }
   /** Zeroes registers `from` .. `to` − 1 (no BigInt per register). */
   zeroRegs(vp: number, from: number, to: number): void {
     if (to > from) this.#u32.fill(0, this.#reg(vp, from) * 2, this.#reg(vp, to) * 2);
+  }
+  /** The registers as u64 values, and where `vp`'s register 0 is in it: for the vCPU's hot path. */
+  registers(vp: number): { regs: BigUint64Array; first: number } {
+    return { regs: this.#regs, first: this.#reg(vp, 0) };
+  }
+  /** The registers as u32 halves, and where `vp`'s register 0 starts in it: for `MailboxHypercallIo`. */
+  registerWords(vp: number): { words: Uint32Array; first: number } {
+    return { words: this.#u32, first: this.#reg(vp, 0) * 2 };
   }
   /** Half `half` (0 = bits 31:0) of register `i`, unsigned: no BigInt on the hot path. */
   regWord(vp: number, i: number, half: 0 | 1): number {
@@ -167,35 +197,58 @@ export class Mailboxes {
   setRegWord(vp: number, i: number, half: 0 | 1, v: number): void {
     this.#u32[this.#reg(vp, i) * 2 + half] = v;
   }
-  /** When `vp` posted its current exit (ms since the epoch, float64). */
+  /** When `vp` posted its current exit (ms since the run started, float64). */
   time(vp: number): number {
     return this.#times[this.#word(vp, W_EXIT_AT) / 2]!;
   }
   setTime(vp: number, t: number): void {
     this.#times[this.#word(vp, W_EXIT_AT) / 2] = t;
   }
-  /** When `vp` last resumed from an exit (ms since the epoch), if it records it (stolen-time accounting). */
+  /** When `vp` last resumed from an exit (ms since the run started), if it records it (stolen-time accounting). */
   resumedAt(vp: number): number {
     return this.#times[this.#word(vp, W_RESUMED_AT) / 2]!;
   }
   setResumedAt(vp: number, t: number): void {
     this.#times[this.#word(vp, W_RESUMED_AT) / 2] = t;
   }
+  // Kind and completion travel with the state word: plain accesses, published by its Atomics.
   kind(vp: number): ExitKindCode {
-    return Atomics.load(this.#words, this.#word(vp, W_KIND)) as ExitKindCode;
+    return this.#words[this.#word(vp, W_KIND)] as ExitKindCode;
   }
   completion(vp: number): number {
-    return Atomics.load(this.#words, this.#word(vp, W_COMPLETION));
+    return this.#words[this.#word(vp, W_COMPLETION)]!;
   }
-  outputSlots(vp: number): { first: number; count: number } {
-    return {
-      first: Atomics.load(this.#words, this.#word(vp, W_OUT_FIRST)),
-      count: Atomics.load(this.#words, this.#word(vp, W_OUT_SLOTS)),
-    };
+  /** How many fast-output slots the completed hypercall wrote (plain loads: after the state's). */
+  outputSlotCount(vp: number): number {
+    return this.#words[this.#word(vp, W_OUT_SLOTS)]!;
   }
+  outputFirstSlot(vp: number): number {
+    return this.#words[this.#word(vp, W_OUT_FIRST)]!;
+  }
+  /** Plain stores: `complete`'s store of the state publishes them. */
   setOutputSlots(vp: number, first: number, count: number): void {
-    Atomics.store(this.#words, this.#word(vp, W_OUT_FIRST), first);
-    Atomics.store(this.#words, this.#word(vp, W_OUT_SLOTS), count);
+    this.#words[this.#word(vp, W_OUT_FIRST)] = first;
+    this.#words[this.#word(vp, W_OUT_SLOTS)] = count;
+  }
+
+  /**
+   * The vCPU's clock reading for its hypercall exit `seq`, taken right after posting it (so the
+   * reading overlaps the host's handling instead of delaying the exit).
+   */
+  setHypercallStamp(vp: number, seq: number, t: number): void {
+    const slot = seq & (STAMP_SLOTS - 1);
+    this.#times[this.#stampTimes[vp]! + slot] = t;
+    this.#words[this.#stampSeqs[vp]! + slot] = seq | 0;
+  }
+  /**
+   * The stamp of hypercall exit `seq`, or NaN if the vCPU has not written it (yet). Certain to be
+   * there once the vCPU has posted any later exit.
+   */
+  hypercallStamp(vp: number, seq: number): number {
+    const slot = seq & (STAMP_SLOTS - 1);
+    return this.#words[this.#stampSeqs[vp]! + slot] === (seq | 0)
+      ? this.#times[this.#stampTimes[vp]! + slot]!
+      : Number.NaN;
   }
 
   writeMessage(vp: number, text: string): void {
@@ -220,8 +273,15 @@ export class Mailboxes {
    * Returns the completion code.
    */
   postExitAndWait(vp: number, kind: ExitKindCode): number {
+    this.postExit(vp, kind);
+    return this.waitForCompletion(vp);
+  }
+
+  /** Posts the exit already written into the mailbox (the first half of `postExitAndWait`). */
+  postExit(vp: number, kind: ExitKindCode): void {
     const w = this.#words;
-    Atomics.store(w, this.#word(vp, W_KIND), kind);
+    // The kind is a plain store: the state's sequentially consistent store publishes it.
+    w[this.#word(vp, W_KIND)] = kind;
     Atomics.store(w, this.#word(vp, W_STATE), State.EXIT);
     // The host spins on the mailboxes themselves; the doorbell only wakes a host that sleeps.
     // (Store state, then load the flag; the host stores the flag, then loads the states: with
@@ -230,9 +290,17 @@ export class Mailboxes {
       Atomics.add(w, DOORBELL, 1);
       Atomics.notify(w, DOORBELL);
     }
+  }
+
+  /**
+   * Blocks until the host completes the posted exit; returns the completion code. The state stays
+   * COMPLETE until the next post (the host waits for EXIT only), which spares a store per exit.
+   */
+  waitForCompletion(vp: number): number {
+    const w = this.#words;
     const state = this.#word(vp, W_STATE);
     for (let i = 0; i < this.spinLimit; i++) {
-      if (Atomics.load(w, state) === State.COMPLETE) return this.#resume(vp);
+      if (Atomics.load(w, state) === State.COMPLETE) return this.completion(vp);
     }
     const sleeping = this.#word(vp, W_SLEEPING);
     while (Atomics.load(w, state) !== State.COMPLETE) {
@@ -240,11 +308,6 @@ export class Mailboxes {
       Atomics.wait(w, state, State.EXIT);
       Atomics.store(w, sleeping, 0);
     }
-    return this.#resume(vp);
-  }
-
-  #resume(vp: number): number {
-    Atomics.store(this.#words, this.#word(vp, W_STATE), State.RUNNING);
     return this.completion(vp);
   }
 
@@ -267,21 +330,23 @@ export class Mailboxes {
   /**
    * Blocks until a vCPU with `watch[vp]` set posts an exit, or `timeoutMs` passes: spins on the
    * mailboxes first, then raises the host's sleeping flag, looks once more, and sleeps on the
-   * doorbell, which a vCPU rings only when it sees the flag.
+   * doorbell, which a vCPU rings only when it sees the flag. Returns `true` when spinning found an
+   * exit, `false` when it had to block (an exit may have come, or the time ran out).
    */
-  waitForExit(watch: Uint8Array, timeoutMs: number): void {
+  waitForExit(watch: Uint8Array, timeoutMs: number): boolean {
     const w = this.#words;
-    for (let i = 0; i < this.spinLimit; i++) if (this.anyExit(watch)) return;
+    for (let i = 0; i < this.spinLimit; i++) if (this.anyExit(watch)) return true;
     const seen = Atomics.load(w, DOORBELL);
     Atomics.store(w, HOST_SLEEPING, 1);
     if (!this.anyExit(watch)) Atomics.wait(w, DOORBELL, seen, timeoutMs);
     Atomics.store(w, HOST_SLEEPING, 0);
+    return false;
   }
 
   /** Completes `vp`'s exit with `completion` and wakes it if it sleeps. */
   complete(vp: number, completion: number): void {
     const w = this.#words;
-    Atomics.store(w, this.#word(vp, W_COMPLETION), completion);
+    w[this.#word(vp, W_COMPLETION)] = completion;
     Atomics.store(w, this.#word(vp, W_STATE), State.COMPLETE);
     if (Atomics.load(w, this.#word(vp, W_SLEEPING)) !== 0) Atomics.notify(w, this.#word(vp, W_STATE));
   }
@@ -299,10 +364,16 @@ export class MailboxHypercallIo implements HypercallIo, HypercallWordIo {
   readonly words: HypercallWordIo = this;
   readonly #mb: Mailboxes;
   readonly #vp: number;
+  /** The mailbox registers as u32 halves; `#r0` is this vCPU's register 0 (low half). */
+  readonly #u32: Uint32Array;
+  readonly #r0: number;
 
   constructor(mb: Mailboxes, vp: number) {
     this.#mb = mb;
     this.#vp = vp;
+    const { words, first } = mb.registerWords(vp);
+    this.#u32 = words;
+    this.#r0 = first;
   }
 
   get control(): bigint {
@@ -321,15 +392,15 @@ export class MailboxHypercallIo implements HypercallIo, HypercallWordIo {
     this.#mb.setReg(this.#vp, i + 1, value);
   }
   controlLo(): number {
-    return this.#mb.regWord(this.#vp, 0, 0);
+    return this.#u32[this.#r0]!;
   }
   controlHi(): number {
-    return this.#mb.regWord(this.#vp, 0, 1);
+    return this.#u32[this.#r0 + 1]!;
   }
   slotWord(slot: number, half: 0 | 1): number {
-    return this.#mb.regWord(this.#vp, slot + 1, half);
+    return this.#u32[this.#r0 + 2 * (slot + 1) + half]!;
   }
   setSlotWord(slot: number, half: 0 | 1, value: number): void {
-    this.#mb.setRegWord(this.#vp, slot + 1, half, value);
+    this.#u32[this.#r0 + 2 * (slot + 1) + half] = value;
   }
 }

@@ -111,6 +111,22 @@ class RawHypercallLog {
     return i;
   }
 
+  /**
+   * Hypercall exits in parallel runs are timed after they complete: the completion time first
+   * (kept in the duration column until the start is known), then the vCPU's stamp of when it
+   * posted the exit.
+   */
+  setDone(i: number, doneUs: number): void {
+    this.#dur[i] = doneUs;
+  }
+  setStart(i: number, startUs: number): void {
+    const done = this.#dur[i]!;
+    // No stamp (a vCPU stopped before writing it): the completion time, a zero-length slice.
+    const start = Number.isNaN(startUs) ? done : startUs;
+    this.#ts[i] = start;
+    this.#dur[i] = Math.max(0, done - start);
+  }
+
   entry(i: number) {
     const w = this.#words;
     const outcome = this.#outcome[i]!;
@@ -207,8 +223,12 @@ class ThreadedHost {
   readonly #pending: number[];
   /** When each halted vCPU halted (µs). */
   readonly #haltedAt: number[];
-  /** Events in order; a number is the index of a hypercall in `#raw`, decoded when the run ends. */
-  readonly #events: (RunEvent | number)[] = [];
+  /**
+   * Every event but hypercall exits, in order; hypercall exits stay in `#raw` (decoded when the
+   * run ends), and `#rawMarks[i]` is how many of them came before event `i`.
+   */
+  readonly #events: RunEvent[] = [];
+  readonly #rawMarks: number[] = [];
   readonly #raw = new RawHypercallLog();
   /** Each vCPU's mailbox registers as the dispatcher's HypercallIo (no copies). */
   readonly #io: MailboxHypercallIo[];
@@ -216,7 +236,22 @@ class ThreadedHost {
   readonly #reports: Record<string, unknown>[];
   readonly #failures = new Map<string, RunFailure & { vps: number[] }>();
   readonly #scheduler: SeededScheduler | undefined;
-  readonly #startMs = performance.timeOrigin + performance.now();
+  /**
+   * The run's clock: ms since it started, from `performance.now()`. Epoch milliseconds would do
+   * across threads, but a float64 near 1.7e12 resolves only 0.24 µs; the vCPU threads get the
+   * start as an epoch time once and count from it (`VcpuWorkerData.runStartEpochMs`).
+   */
+  readonly #startNow = performance.now();
+  readonly #startEpochMs = performance.timeOrigin + this.#startNow;
+  /**
+   * Parallel runs time hypercall exits off the round trip. Per vCPU: its hypercall exits so far
+   * (the vCPU counts the same), the log entry of the last one that still waits for its completion
+   * time, and the entry (and its exit number) that waits for the vCPU's stamp.
+   */
+  readonly #hypercallExits: Uint32Array;
+  readonly #awaitingDone: Int32Array;
+  readonly #awaitingStamp: Int32Array;
+  readonly #awaitingStampSeq: Uint32Array;
   #hypercalls = 0;
   #terminating = false;
   /** The vCPU whose exit is being handled (host-side events name it). */
@@ -225,7 +260,7 @@ class ThreadedHost {
   readonly #isolationShared: VcpuWorkerData['isolation'];
   /** Parallel arm64 runs measure each vCPU's wait between its release and its resumption (stolen time). */
   readonly #measuresSteal: boolean;
-  /** When each vCPU was last released (ms since the epoch), for stolen-time accounting. */
+  /** When each vCPU was last released (ms since the run started; 0: not since its last exit), for stolen-time accounting. */
   readonly #releasedAt: Float64Array;
   #workers: Worker[] = [];
 
@@ -260,27 +295,34 @@ class ThreadedHost {
           : e.kind === 'host-access-refused'
             ? e.error.message
             : e.fault.message;
-      this.#events.push({ kind: 'isolation', vp, ts: this.#now(), what: e.kind, message });
+      this.#event({ kind: 'isolation', vp, ts: this.#now(), what: e.kind, message });
     });
     this.#isolationShared = isolation?.shared;
     this.#releasedAt = new Float64Array(this.#n);
+    this.#hypercallExits = new Uint32Array(this.#n);
+    this.#awaitingDone = new Int32Array(this.#n).fill(-1);
+    this.#awaitingStamp = new Int32Array(this.#n).fill(-1);
+    this.#awaitingStampSeq = new Uint32Array(this.#n);
     vm.stealListeners.push((u) => {
       if (u.stolenTime !== u.previous) {
-        this.#events.push({ kind: 'steal', vp: u.vcpu, ts: this.#now(), stolenNs: u.stolenTime.toString() });
+        this.#event({ kind: 'steal', vp: u.vcpu, ts: this.#now(), stolenNs: u.stolenTime.toString() });
       }
     });
   }
 
   /** µs since the start of the run: the virtual clock when seeded. */
   #now(): number {
-    return this.#scheduler
-      ? this.#scheduler.now
-      : (performance.timeOrigin + performance.now() - this.#startMs) * 1000;
+    return this.#scheduler ? this.#scheduler.now : this.#clockMs() * 1000;
   }
 
   /** When `vp` posted its current exit (µs). */
   #exitTime(vp: number): number {
-    return this.#scheduler ? this.#scheduler.now : (this.#mb.time(vp) - this.#startMs) * 1000;
+    return this.#scheduler ? this.#scheduler.now : this.#mb.time(vp) * 1000;
+  }
+
+  /** ms since the run started (both threads' stamps count from the same start). */
+  #clockMs(): number {
+    return performance.now() - this.#startNow;
   }
 
   async run(): Promise<RunResult> {
@@ -297,6 +339,7 @@ class ThreadedHost {
       restored: this.#vm.restored,
       arch: this.#vm.options.arch,
       recordResume: this.#measuresSteal,
+      runStartEpochMs: this.#startEpochMs,
       isolation: this.#isolationShared,
     });
     const url = vcpuWorkerUrl();
@@ -328,6 +371,12 @@ class ThreadedHost {
       await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 1000).unref())]);
       await Promise.all(this.#workers.map((w) => w.terminate()));
     }
+    // Stamps the vCPUs left for exits no later exit followed (a vCPU that was stopped).
+    for (let vp = 0; vp < this.#n; vp++) {
+      this.#timeHypercalls(vp);
+      const entry = this.#awaitingStamp[vp]!;
+      if (entry >= 0) this.#stampEntry(vp, entry, this.#awaitingStampSeq[vp]!);
+    }
     return {
       passed: this.#failures.size === 0,
       failures: [...this.#failures.values()],
@@ -335,7 +384,7 @@ class ThreadedHost {
       events: this.#decodedEvents(),
       log: this.#log,
       hypercalls: this.#hypercalls,
-      durationMs: performance.timeOrigin + performance.now() - this.#startMs,
+      durationMs: this.#clockMs(),
       seed: this.#options.seed,
     };
   }
@@ -360,11 +409,7 @@ class ThreadedHost {
 
   #checkTimeout(): void {
     const limit = this.#options.timeoutMs;
-    if (
-      limit !== undefined &&
-      !this.#terminating &&
-      performance.timeOrigin + performance.now() - this.#startMs > limit
-    ) {
+    if (limit !== undefined && !this.#terminating && this.#clockMs() > limit) {
       this.#fail(-1, `the run took longer than ${limit} ms`);
       this.#terminate();
       // A vCPU spinning without exits never reads its mailbox again: stop its thread.
@@ -380,7 +425,7 @@ class ThreadedHost {
       hypercalls: this.#hypercalls,
       running: this.#phase.filter((p) => p !== 'finished').length,
       vcpus: this.#n,
-      elapsedMs: performance.timeOrigin + t - this.#startMs,
+      elapsedMs: t - this.#startNow,
     });
     this.#checkTimeout();
     // Let worker 'error'/'exit' events and timers through.
@@ -407,14 +452,17 @@ class ThreadedHost {
         handled = true;
         const after = this.#phaseOf(vp);
         if (after === 'stopped' || after === 'finished') this.#release(vp);
+        // The vCPU runs again: now the clock can be read without delaying it.
+        this.#timeHypercalls(vp);
       }
+      // The clock is read every 64 rounds and after every wait that slept: a clock read per exit
+      // would lengthen every round trip.
+      let slept = false;
       if (!handled) {
         this.#checkDeadlock();
-        mb.waitForExit(this.#watch, MAX_SLICE_MS);
+        slept = !mb.waitForExit(this.#watch, MAX_SLICE_MS);
       }
-      // The clock is read every 64 busy rounds (and after every wait): once per exit would add
-      // a clock read to each round trip.
-      if ((!handled || (++rounds & 63) === 0) && performance.now() - lastYield.t >= MAX_SLICE_MS)
+      if ((slept || (++rounds & 63) === 0) && performance.now() - lastYield.t >= MAX_SLICE_MS)
         await this.#yield(lastYield);
     }
   }
@@ -506,7 +554,7 @@ class ThreadedHost {
       this.#setPhase(vp, 'running');
       // KVM rewrites the stolen-time record as the vCPU is loaded to run again (spec 06 rule 7).
       if (this.#vm.accountsStolenTime) this.#vm.beforeRun(vp);
-      if (this.#measuresSteal) this.#releasedAt[vp] = performance.timeOrigin + performance.now();
+      if (this.#measuresSteal) this.#releasedAt[vp] = this.#clockMs();
     }
     this.#mb.complete(vp, this.#terminating ? Completion.TERMINATE : this.#pending[vp]!);
   }
@@ -539,7 +587,7 @@ class ThreadedHost {
   }
 
   #onInterrupt(vp: number, vector: number): void {
-    this.#events.push({ kind: 'interrupt', vp, ts: this.#now(), vector });
+    this.#event({ kind: 'interrupt', vp, ts: this.#now(), vector });
     // Without a seed a halted vCPU wakes at once; with one, the scheduler decides when.
     if (!this.#scheduler && this.#phase[vp] === 'halted') {
       this.#endHalt(vp);
@@ -550,7 +598,7 @@ class ThreadedHost {
   #endHalt(vp: number): void {
     const ts = this.#haltedAt[vp]!;
     const vectors = this.#vm.partition.interrupts.peek(vp);
-    this.#events.push({ kind: 'halt', vp, ts, dur: this.#now() - ts, vectors });
+    this.#event({ kind: 'halt', vp, ts, dur: this.#now() - ts, vectors });
     this.#pending[vp] = Completion.OK;
   }
 
@@ -558,7 +606,6 @@ class ThreadedHost {
   #handleExit(vp: number): void {
     const mb = this.#mb;
     const kind = mb.kind(vp);
-    const ts = this.#exitTime(vp);
     this.#currentVp = vp;
     this.#pending[vp] = Completion.OK;
     this.#setPhase(vp, 'stopped');
@@ -568,12 +615,15 @@ class ThreadedHost {
       this.#setPhase(vp, 'finished');
       return;
     }
+    if (kind === ExitKind.HYPERCALL) {
+      this.#hypercall(vp, this.#scheduler ? this.#scheduler.now : undefined);
+      return;
+    }
+    // Other exits carry their time from before they were posted.
+    const ts = this.#exitTime(vp);
     switch (kind) {
       case ExitKind.START:
       case ExitKind.YIELD:
-        return;
-      case ExitKind.HYPERCALL:
-        this.#hypercall(vp, ts);
         return;
       case ExitKind.RDMSR:
       case ExitKind.WRMSR:
@@ -591,7 +641,7 @@ class ThreadedHost {
         return;
       case ExitKind.HALT:
         if (this.#vm.partition.interrupts.pending(vp)) {
-          this.#events.push({
+          this.#event({
             kind: 'halt',
             vp,
             ts,
@@ -606,7 +656,7 @@ class ThreadedHost {
       case ExitKind.LOG: {
         const line = mb.readMessage(vp);
         this.#log.push({ vp, line });
-        this.#events.push({ kind: 'log', vp, ts, message: line });
+        this.#event({ kind: 'log', vp, ts, message: line });
         this.#options.onLog?.(vp, line);
         return;
       }
@@ -614,17 +664,17 @@ class ThreadedHost {
         const text = mb.readMessage(vp);
         const [key, value] = JSON.parse(text) as [string, unknown];
         this.#reports[vp]![key] = value;
-        this.#events.push({ kind: 'report', vp, ts, message: text });
+        this.#event({ kind: 'report', vp, ts, message: text });
         return;
       }
       case ExitKind.DONE:
         this.#setPhase(vp, 'finished');
-        this.#events.push({ kind: 'done', vp, ts, message: 'passed' });
+        this.#event({ kind: 'done', vp, ts, message: 'passed' });
         return;
       case ExitKind.FAIL: {
         const message = mb.readMessage(vp);
         this.#setPhase(vp, 'finished');
-        this.#events.push({ kind: 'fail', vp, ts, message });
+        this.#event({ kind: 'fail', vp, ts, message });
         const why = Number(mb.reg(vp, 0));
         this.#fail(
           vp,
@@ -669,7 +719,7 @@ class ThreadedHost {
     // Trailing zero arguments are the registers the guest left unused: keep the trace readable.
     while (args.length > 0 && args[args.length - 1] === 0n) args.pop();
     const dur = this.#scheduler ? VIRTUAL_EXIT_US : Math.max(0, this.#now() - ts);
-    this.#events.push({
+    this.#event({
       kind: 'smccc',
       vp,
       ts,
@@ -689,9 +739,14 @@ class ThreadedHost {
     return `#${e.vector}`;
   }
 
-  #hypercall(vp: number, ts: number): void {
+  /**
+   * Handles a hypercall exit. `ts` is when it started (µs); `undefined` for a fresh exit in a
+   * parallel run, which is timed after the vCPU runs again (`#timeHypercalls`).
+   */
+  #hypercall(vp: number, ts: number | undefined): void {
     const mb = this.#mb;
     const io = this.#io[vp]!;
+    if (ts === undefined) this.#hypercallExits[vp]!++;
     // Read before the call: the result overwrites register 0 (RCX in, RAX out).
     const ctlLo = mb.regWord(vp, 0, 0);
     const ctlHi = mb.regWord(vp, 0, 1);
@@ -713,10 +768,38 @@ class ThreadedHost {
     this.#hypercalls++;
     // Decoded into a HypercallEvent only when the run ends: decoding and naming on every exit
     // would lengthen the round trip the guest waits for.
-    const dur = this.#scheduler ? VIRTUAL_EXIT_US : Math.max(0, this.#now() - ts);
     const resLo = outcome === 0 ? mb.regWord(vp, 0, 0) : 0;
     const resHi = outcome === 0 ? mb.regWord(vp, 0, 1) : 0;
-    this.#events.push(this.#raw.push(vp, ts, dur, ctlLo, ctlHi, resLo, resHi, outcome));
+    if (ts !== undefined) {
+      const dur = this.#scheduler ? VIRTUAL_EXIT_US : Math.max(0, this.#now() - ts);
+      this.#raw.push(vp, ts, dur, ctlLo, ctlHi, resLo, resHi, outcome);
+      return;
+    }
+    this.#awaitingDone[vp] = this.#raw.push(vp, Number.NaN, Number.NaN, ctlLo, ctlHi, resLo, resHi, outcome);
+  }
+
+  /**
+   * Times `vp`'s hypercall exit that just completed (its completion time) and the one before it
+   * (its start: the vCPU stamped it after posting, and has certainly done so since it has posted
+   * a later exit). Runs after the vCPU was released, while it runs.
+   */
+  #timeHypercalls(vp: number): void {
+    const done = this.#awaitingDone[vp]!;
+    const previous = this.#awaitingStamp[vp]!;
+    if (previous >= 0 && previous !== done) {
+      this.#stampEntry(vp, previous, this.#awaitingStampSeq[vp]!);
+      this.#awaitingStamp[vp] = -1;
+    }
+    if (done < 0) return;
+    this.#raw.setDone(done, this.#now());
+    this.#awaitingDone[vp] = -1;
+    this.#awaitingStamp[vp] = done;
+    this.#awaitingStampSeq[vp] = this.#hypercallExits[vp]!;
+  }
+
+  #stampEntry(vp: number, entry: number, seq: number): void {
+    const t = this.#mb.hypercallStamp(vp, seq);
+    this.#raw.setStart(entry, t * 1000);
   }
 
   /** Re-executes the hypercall a resumed vCPU was suspended in (RIP was not advanced). */
@@ -728,28 +811,41 @@ class ThreadedHost {
 
   /** The events with every raw hypercall decoded. */
   #decodedEvents(): RunEvent[] {
-    const dispatcher = this.#vm.partition.dispatcher;
-    return this.#events.map((event) => {
-      if (typeof event !== 'number') return event;
-      const e = this.#raw.entry(event);
-      const control = decodeHypercallControl(e.control);
-      const result = typeof e.outcome === 'bigint' ? decodeHypercallResult(e.outcome) : undefined;
-      return {
-        kind: 'hypercall',
-        vp: e.vp,
-        ts: e.ts,
-        dur: e.dur,
-        name: dispatcher.descriptor(control.callCode)?.name ?? hvCallName(control.callCode),
-        callCode: control.callCode,
-        control: hex(e.control),
-        fast: control.fast,
-        variableHeaderSize: control.variableHeaderSize,
-        repCount: control.repCount,
-        repStartIndex: control.repStartIndex,
-        status: result ? hvStatusName(result.status) : (e.outcome as string),
-        repsCompleted: result ? result.repsCompleted : 0,
-      };
-    });
+    const out: RunEvent[] = [];
+    let next = 0;
+    for (const [i, event] of this.#events.entries()) {
+      for (const mark = this.#rawMarks[i]!; next < mark; next++) out.push(this.#decodedHypercall(next));
+      out.push(event);
+    }
+    for (; next < this.#raw.length; next++) out.push(this.#decodedHypercall(next));
+    return out;
+  }
+
+  /** Hypercall exit `i` of the raw log as an event. */
+  #decodedHypercall(i: number): RunEvent {
+    const e = this.#raw.entry(i);
+    const control = decodeHypercallControl(e.control);
+    const result = typeof e.outcome === 'bigint' ? decodeHypercallResult(e.outcome) : undefined;
+    return {
+      kind: 'hypercall',
+      vp: e.vp,
+      ts: e.ts,
+      dur: e.dur,
+      name: this.#vm.partition.dispatcher.descriptor(control.callCode)?.name ?? hvCallName(control.callCode),
+      callCode: control.callCode,
+      control: hex(e.control),
+      fast: control.fast,
+      variableHeaderSize: control.variableHeaderSize,
+      repCount: control.repCount,
+      repStartIndex: control.repStartIndex,
+      status: result ? hvStatusName(result.status) : (e.outcome as string),
+      repsCompleted: result ? result.repsCompleted : 0,
+    };
+  }
+
+  #event(event: RunEvent): void {
+    this.#events.push(event);
+    this.#rawMarks.push(this.#raw.length);
   }
 
   #msrOrCpuid(vp: number, kind: number, ts: number): void {
@@ -777,6 +873,6 @@ class ThreadedHost {
     }
     const dur = this.#scheduler ? VIRTUAL_EXIT_US : Math.max(0, this.#now() - ts);
     const name = kind === ExitKind.CPUID ? 'cpuid' : kind === ExitKind.RDMSR ? 'rdmsr' : 'wrmsr';
-    this.#events.push({ kind: name, vp, ts, dur, index: hex(index), value, ...(fault ? { fault } : {}) });
+    this.#event({ kind: name, vp, ts, dur, index: hex(index), value, ...(fault ? { fault } : {}) });
   }
 }

@@ -35,6 +35,8 @@ export interface VcpuWorkerData {
   readonly arch: 'x64' | 'arm64';
   /** Record when this vCPU resumes after each exit (the host accounts stolen time from it). */
   readonly recordResume: boolean;
+  /** When the run started (ms since the epoch): the mailbox's times count from it. */
+  readonly runStartEpochMs: number;
   /** Isolation VMs: what `IsolatedGuestMemory.fromShared` needs for the guest's boundary view. */
   readonly isolation:
     | { memoryBuffer: SharedArrayBuffer; visibilityBuffer: SharedArrayBuffer; sharedGpaBoundaryBits: number }
@@ -51,6 +53,8 @@ const vp = data.vp;
 const mb = new Mailboxes(data.mailboxes, data.vcpus, data.spinLimit);
 const memory = new GuestMemory(data.memory);
 const irr = new PendingInterrupts(data.vcpus, data.interrupts);
+/** This vCPU's mailbox registers (RCX/RAX at `R0`, then RDX, R8, XMM0.lo …): stored directly on the hot path. */
+const { regs, first: R0 } = mb.registers(vp);
 let terminated = false;
 
 /** RDX, R8 and XMM0..XMM5 live in mailbox registers 1..14 (the host writes output in place). */
@@ -64,10 +68,33 @@ function requireArch(arch: 'x64' | 'arm64', what: string): void {
 /** Most arguments an SMCCC call takes here (X1..X14: the mailbox's registers). */
 const SMCCC_MAX_ARGS = 14;
 
+/** ms since the run started, as the host counts (the epoch is only used once, for the offset). */
+const clockBase = performance.timeOrigin - data.runStartEpochMs;
+const clock = () => clockBase + performance.now();
+
 function exit(kind: ExitKindCode): void {
-  mb.setTime(vp, performance.timeOrigin + performance.now());
-  const completion = mb.postExitAndWait(vp, kind);
-  if (data.recordResume) mb.setResumedAt(vp, performance.timeOrigin + performance.now());
+  // Other exits write registers 1.. too (CPUID, WRMSR, SMCCC): count every fast slot as set.
+  dirtySlots = FAST_SLOTS;
+  mb.setTime(vp, clock());
+  completed(mb.postExitAndWait(vp, kind));
+}
+
+/** Hypercall exits posted so far: exit `n` leaves its stamp in slot `n & 3` (see `setHypercallStamp`). */
+let hypercallExits = 0;
+
+/**
+ * A VMCALL exit, the hot path: the clock is read after posting, while the host handles the call,
+ * so the reading does not lengthen the round trip.
+ */
+function hypercallExit(): void {
+  const seq = ++hypercallExits;
+  mb.postExit(vp, ExitKind.HYPERCALL);
+  mb.setHypercallStamp(vp, seq, clock());
+  completed(mb.waitForCompletion(vp));
+}
+
+function completed(completion: number): void {
+  if (data.recordResume) mb.setResumedAt(vp, clock());
   if (completion === Completion.OK) return;
   if (completion === Completion.TERMINATE) {
     terminated = true;
@@ -131,22 +158,37 @@ const cpu: GuestProgramCpu = {
     exit(ExitKind.WRMSR);
   },
   hypercall(control: bigint, inputGpa: bigint, outputGpa: bigint): bigint {
-    requireArch('x64', 'VMCALL');
+    if (data.arch !== 'x64') requireArch('x64', 'VMCALL');
     // RDX and R8 change; the XMM registers keep what the last call left in them.
-    mb.setReg(vp, 1, inputGpa);
-    mb.setReg(vp, 2, outputGpa);
-    return vmcall(control).result;
+    regs[R0 + 1] = inputGpa;
+    regs[R0 + 2] = outputGpa;
+    if (dirtySlots < 2) dirtySlots = 2;
+    regs[R0] = control;
+    hypercallExit();
+    noteOutputSlots();
+    return mb.reg(vp, 0);
   },
   fastHypercall(control: bigint, input: readonly bigint[]): { result: bigint; output: bigint[] } {
-    if (input.length > FAST_SLOTS) {
+    const n = input.length;
+    if (n > FAST_SLOTS) {
       throw new RangeError(
-        `fastHypercall takes at most ${FAST_SLOTS} input values (RDX, R8, XMM0..XMM5); got ${input.length}`,
+        `fastHypercall takes at most ${FAST_SLOTS} input values (RDX, R8, XMM0..XMM5); got ${n}`,
       );
     }
-    requireArch('x64', 'VMCALL');
-    for (let i = 0; i < input.length; i++) mb.setReg(vp, i + 1, input[i]!);
-    mb.zeroRegs(vp, input.length + 1, FAST_SLOTS + 1);
-    return vmcall(control);
+    if (data.arch !== 'x64') requireArch('x64', 'VMCALL');
+    for (let i = 0; i < n; i++) regs[R0 + 1 + i] = input[i]!;
+    // The slots after the input read as zero: clear those an earlier exit may have set.
+    if (dirtySlots > n) mb.zeroRegs(vp, n + 1, dirtySlots + 1);
+    dirtySlots = n;
+    regs[R0] = control;
+    hypercallExit();
+    const count = noteOutputSlots();
+    const output: bigint[] = [];
+    if (count > 0) {
+      const first = mb.outputFirstSlot(vp);
+      for (let i = 0; i < count; i++) output.push(mb.reg(vp, first + i + 1));
+    }
+    return { result: mb.reg(vp, 0), output };
   },
   halt(): number[] {
     exit(ExitKind.HALT);
@@ -180,13 +222,17 @@ const cpu: GuestProgramCpu = {
   },
 };
 
-function vmcall(control: bigint): { result: bigint; output: bigint[] } {
-  mb.setReg(vp, 0, control);
-  exit(ExitKind.HYPERCALL);
-  const { first, count } = mb.outputSlots(vp);
-  const output: bigint[] = [];
-  for (let i = 0; i < count; i++) output.push(mb.reg(vp, first + i + 1));
-  return { result: mb.reg(vp, 0), output };
+/**
+ * Fast-call slots (1-based mailbox registers 1..dirtySlots) that may hold a nonzero value: what
+ * the last input or output left there. Unknown at the start, so all of them.
+ */
+let dirtySlots: number = FAST_SLOTS;
+
+/** The output slots the completed hypercall wrote; they now count as set. */
+function noteOutputSlots(): number {
+  const count = mb.outputSlotCount(vp);
+  if (count > 0) dirtySlots = Math.max(dirtySlots, mb.outputFirstSlot(vp) + count);
+  return count;
 }
 
 /**

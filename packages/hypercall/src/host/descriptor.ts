@@ -28,7 +28,11 @@ export function requireFeatures(...names: HvFeatureName[]): HypercallGate {
   };
 }
 
-/** What every handler sees: the caller, the decoded control and the copied input. */
+/**
+ * What every handler sees: the caller, the decoded control and the copied input. The dispatcher
+ * reuses this object, its control fields and its views for later calls (a guest repeats its
+ * control values): read what you need while the handler runs, and keep no reference to it.
+ */
 export interface HypercallCall {
   /** VP index of the caller. */
   readonly vp: number;

@@ -9,9 +9,11 @@ import { encodeHypercallResult } from '../wire/result.js';
 import { HvStatus, type HvStatusCode } from '../wire/status.js';
 import type { HypercallIo } from './calling-convention.js';
 import type {
+  FastSupport,
   FeatureView,
   HypercallCall,
   HypercallDescriptor,
+  HypercallGate,
   RepHypercallCall,
   RepOutcome,
 } from './descriptor.js';
@@ -48,11 +50,106 @@ export class HostInvariantError extends Error {
   override readonly name = 'HostInvariantError';
 }
 
+/**
+ * A registered call in one fixed shape. Descriptors are object literals of several shapes, so
+ * reading their fields on every call would be a megamorphic property load each; the hot path
+ * reads these instead.
+ */
+class CallEntry {
+  readonly descriptor: HypercallDescriptor;
+  readonly name: string;
+  readonly rep: boolean;
+  readonly fast: FastSupport;
+  readonly gate: HypercallGate | undefined;
+  readonly exactControl: boolean;
+  readonly variableHeader: boolean;
+  readonly fixedInputBytes: number;
+  /** Simple calls: the output's size; rep calls: 0. */
+  readonly outputBytes: number;
+  /** Rep calls: the element sizes; simple calls: 0. */
+  readonly inputElementBytes: number;
+  readonly outputElementBytes: number;
+  readonly simpleHandler: ((call: HypercallCall) => HvStatusCode) | undefined;
+  readonly repHandler: ((call: RepHypercallCall) => RepOutcome) | undefined;
+  /** The plan of the control value this call was last made with (guests repeat theirs). */
+  plan: CallPlan | undefined = undefined;
+
+  constructor(d: HypercallDescriptor) {
+    this.descriptor = d;
+    this.name = d.name;
+    this.rep = d.kind === 'rep';
+    this.fast = d.fast ?? 'none';
+    this.gate = d.gate;
+    this.exactControl = d.exactControl === true;
+    this.variableHeader = d.variableHeader === true;
+    this.fixedInputBytes = d.fixedInputBytes;
+    this.outputBytes = d.kind === 'simple' ? d.outputBytes : 0;
+    this.inputElementBytes = d.kind === 'rep' ? d.inputElementBytes : 0;
+    this.outputElementBytes = d.kind === 'rep' ? d.outputElementBytes : 0;
+    this.simpleHandler = d.kind === 'simple' ? d.handler.bind(d) : undefined;
+    this.repHandler = d.kind === 'rep' ? d.handler.bind(d) : undefined;
+  }
+}
+
+/** A simple call's view, made once per plan: only `vp` changes between calls. */
+interface ReusableCall extends HypercallCall {
+  vp: number;
+}
+
+/**
+ * What one control value means for one registered call, worked out once: its decoded fields,
+ * the outcome of the control-only rules (2 and 3), and the list sizes. Everything here depends
+ * on the control value and the descriptor only, never on the VP, memory or features.
+ */
+class CallPlan {
+  readonly lo: number;
+  readonly hi: number;
+  readonly fields: HypercallControlFields;
+  /** INVALID_HYPERCALL_INPUT when rule 2 or 3 fails (checked after the gate), else −1. */
+  readonly ruleStatus: number;
+  readonly varBytes: number;
+  readonly inLen: number;
+  readonly outLen: number;
+  /** Fast calls: the first register slot output may use (rule 11). */
+  readonly firstOutputSlot: number;
+  /** Simple calls: the call object the handler gets, or undefined until the dispatcher makes it. */
+  simpleCall: ReusableCall | undefined = undefined;
+
+  constructor(desc: CallEntry, lo: number, hi: number) {
+    this.lo = lo;
+    this.hi = hi;
+    const fields: HypercallControlFields = {
+      callCode: lo & 0xffff,
+      fast: ((lo >>> 16) & 1) === 1,
+      variableHeaderSize: (lo >>> 17) & 0x3ff,
+      nested: false,
+      repCount: hi & 0xfff,
+      repStartIndex: (hi >>> 16) & 0xfff,
+      reservedBits: 0n,
+    };
+    this.fields = Object.freeze(fields);
+    const c = fields;
+    // Rule 2: rep fields on simple calls; RepCount 0 or RepStartIndex ≥ RepCount on rep calls.
+    const badReps = desc.rep
+      ? c.repCount === 0 || c.repStartIndex >= c.repCount
+      : c.repCount !== 0 || c.repStartIndex !== 0;
+    // Rule 3: a variable header only where the call has one.
+    const badHeader = c.variableHeaderSize !== 0 && !desc.variableHeader;
+    this.ruleStatus = badReps || badHeader ? HvStatus.INVALID_HYPERCALL_INPUT : -1;
+    this.varBytes = 8 * c.variableHeaderSize;
+    this.inLen = inputLength(desc, c);
+    this.outLen = desc.rep ? c.repCount * desc.outputElementBytes : desc.outputBytes;
+    this.firstOutputSlot = firstFastOutputSlot(this.inLen);
+  }
+}
+
 const RSVD_LO = Number(HV_HYPERCALL_RSVD_MASK & 0xffff_ffffn) | 0x8000_0000; // + Nested (bit 31)
 const RSVD_HI = Number(HV_HYPERCALL_RSVD_MASK >> 32n);
 
 const statusResult = (status: HvStatusCode): bigint => encodeHypercallResult(status, 0);
 const PAGE_OFFSET_MASK = BigInt(HV_PAGE_SIZE - 1);
+/** Every call code the TLFS defines is below this. */
+const DIRECT_CODES = 0x200;
 
 /**
  * Validates every generic rule of spec 01 (rules 1–6, 11–13) in one place, copies the input,
@@ -61,7 +158,9 @@ const PAGE_OFFSET_MASK = BigInt(HV_PAGE_SIZE - 1);
  */
 export class HypercallDispatcher {
   readonly #env: DispatcherEnvironment;
-  readonly #table = new Map<number, HypercallDescriptor>();
+  readonly #table = new Map<number, CallEntry>();
+  /** The calls with codes below `DIRECT_CODES` by code: an array index per call, not a hash lookup. */
+  readonly #direct = new Array<CallEntry | undefined>(DIRECT_CODES).fill(undefined);
   // Input and output are staged here: one parameter list is at most one page.
   readonly #inBuf = new ArrayBuffer(HV_PAGE_SIZE);
   readonly #outBuf = new ArrayBuffer(HV_PAGE_SIZE);
@@ -74,9 +173,11 @@ export class HypercallDispatcher {
   readonly #outWhole = new DataView(this.#outBuf);
   readonly #gpaLimit: bigint;
   #observer: ((record: HypercallRecord) => void) | undefined;
+  /** Reps the call being dispatched completed (set by `#run`). */
+  #reps = 0;
   /** The call being handled, for `#diagnose` and `#suspend`. */
   #curVp = -1;
-  #curDesc: HypercallDescriptor | undefined;
+  #curDesc: CallEntry | undefined;
   readonly #diagnose = (rule: string, message: string): void => {
     this.#env.diagnose(rule, this.#curVp, message);
   };
@@ -105,17 +206,19 @@ export class HypercallDispatcher {
         `call code 0x${descriptor.code.toString(16)} is already registered as ${existing.name}`,
       );
     }
-    this.#table.set(descriptor.code, descriptor);
+    const entry = new CallEntry(descriptor);
+    this.#table.set(descriptor.code, entry);
+    if (descriptor.code < DIRECT_CODES) this.#direct[descriptor.code] = entry;
   }
 
   /** The descriptor of a call code, if registered. */
   descriptor(code: number): HypercallDescriptor | undefined {
-    return this.#table.get(code);
+    return this.#table.get(code)?.descriptor;
   }
 
   /** Every registered descriptor, by call code. */
   descriptors(): HypercallDescriptor[] {
-    return [...this.#table.values()].sort((a, b) => a.code - b.code);
+    return [...this.#table.values()].map((e) => e.descriptor).sort((a, b) => a.code - b.code);
   }
 
   /** Sees every completed call (after its status is known). One observer; `undefined` removes it. */
@@ -133,16 +236,12 @@ export class HypercallDispatcher {
     const lo = words ? words.controlLo() : Number(io.control & 0xffff_ffffn);
     const hi = words ? words.controlHi() : Number((io.control >> 32n) & 0xffff_ffffn);
     const code = lo & 0xffff;
-    const fast = ((lo >>> 16) & 1) === 1;
-    const varHdr = (lo >>> 17) & 0x3ff;
-    const repCount = hi & 0xfff;
-    const repStart = (hi >>> 16) & 0xfff;
 
     let status: HvStatusCode;
     let reps = 0;
-    const desc = this.#table.get(code);
+    const desc = code < DIRECT_CODES ? this.#direct[code] : this.#table.get(code);
     // Spec 03 rule 3: calls such as VtlCall take no control fields at all; anything else is #UD.
-    if ((lo >>> 16 !== 0 || hi !== 0) && desc?.exactControl === true) {
+    if ((lo >>> 16 !== 0 || hi !== 0) && desc !== undefined && desc.exactControl) {
       throw new GuestFault(
         'UD',
         `${desc.name} with control 0x${io.control.toString(16)}: only the bare call code 0x${code.toString(16)} is accepted`,
@@ -151,31 +250,24 @@ export class HypercallDispatcher {
     // Rule 1: reserved bits (KVM counts Nested as reserved; pvlab models no nested hypervisor).
     if ((lo & RSVD_LO) !== 0 || (hi & RSVD_HI) !== 0) {
       status = HvStatus.INVALID_HYPERCALL_INPUT;
+    } else if (desc === undefined) {
+      status = HvStatus.INVALID_HYPERCALL_CODE;
+    } else if (desc.gate !== undefined && !desc.gate.isOpen(this.#env.features)) {
+      status = HvStatus.ACCESS_DENIED;
     } else {
-      if (desc === undefined) {
-        status = HvStatus.INVALID_HYPERCALL_CODE;
-      } else if (desc.gate !== undefined && !desc.gate.isOpen(this.#env.features)) {
-        status = HvStatus.ACCESS_DENIED;
-      } else {
-        const fields: HypercallControlFields = {
-          callCode: code,
-          fast,
-          variableHeaderSize: varHdr,
-          nested: false,
-          repCount,
-          repStartIndex: repStart,
-          reservedBits: 0n,
-        };
-        let outcome: RepOutcome;
-        try {
-          outcome = this.#run(vp, io, desc, fields);
-        } catch (e) {
-          if (e instanceof HypercallSuspended) this.#observeSuspension(vp, io.control, desc.name, fields, e);
-          throw e;
-        }
-        status = outcome.status;
-        reps = outcome.repsCompleted;
+      let plan = desc.plan;
+      if (plan === undefined || plan.lo !== lo || plan.hi !== hi) {
+        plan = new CallPlan(desc, lo, hi);
+        desc.plan = plan;
       }
+      try {
+        status = this.#run(vp, io, desc, plan);
+      } catch (e) {
+        if (e instanceof HypercallSuspended)
+          this.#observeSuspension(vp, io.control, desc.name, plan.fields, e);
+        throw e;
+      }
+      reps = this.#reps;
     }
     const observer = this.#observer;
     if (observer) {
@@ -184,9 +276,9 @@ export class HypercallDispatcher {
         control: io.control,
         callCode: code,
         name: desc?.name ?? hvCallName(code),
-        fast,
-        repCount,
-        repStartIndex: repStart,
+        fast: ((lo >>> 16) & 1) === 1,
+        repCount: hi & 0xfff,
+        repStartIndex: (hi >>> 16) & 0xfff,
         status,
         repsCompleted: reps,
       });
@@ -215,76 +307,68 @@ export class HypercallDispatcher {
     });
   }
 
-  #run(vp: number, io: HypercallIo, desc: HypercallDescriptor, c: HypercallControlFields): RepOutcome {
-    const isRep = desc.kind === 'rep';
-    // Rule 2: rep fields on simple calls; RepCount 0 or RepStartIndex ≥ RepCount on rep calls.
-    if (
-      isRep ? c.repCount === 0 || c.repStartIndex >= c.repCount : c.repCount !== 0 || c.repStartIndex !== 0
-    ) {
-      return fail(HvStatus.INVALID_HYPERCALL_INPUT);
-    }
-    // Rule 3: a variable header only where the call has one.
-    if (c.variableHeaderSize !== 0 && !desc.variableHeader) return fail(HvStatus.INVALID_HYPERCALL_INPUT);
-
-    const varBytes = 8 * c.variableHeaderSize;
-    const inLen = inputLength(desc, c);
-    const outLen = isRep ? c.repCount * desc.outputElementBytes : desc.outputBytes;
+  /** Runs a call that passed rule 1 and its gate; returns its status, reps completed in `#reps`. */
+  #run(vp: number, io: HypercallIo, desc: CallEntry, plan: CallPlan): HvStatusCode {
+    this.#reps = 0;
+    if (plan.ruleStatus >= 0) return plan.ruleStatus as HvStatusCode;
+    const c = plan.fields;
+    const inLen = plan.inLen;
+    const outLen = plan.outLen;
 
     let outputSlot = -1;
     if (c.fast) {
-      const staged = this.#stageFastInput(io, desc, inLen, outLen);
-      if (typeof staged === 'object') return staged;
-      outputSlot = staged;
+      if (!this.#stageFastInput(io, desc, plan)) return HvStatus.INVALID_HYPERCALL_INPUT;
+      outputSlot = plan.firstOutputSlot;
     } else {
-      const staged = this.#stageMemoryInput(vp, io, inLen, outLen);
-      if (staged !== undefined) return staged;
+      const failed = this.#stageMemoryInput(vp, io, inLen, outLen);
+      if (failed !== undefined) return failed;
     }
-    this.#outBytes.fill(0, 0, outLen);
+    if (outLen > 0) this.#outBytes.fill(0, 0, outLen);
 
     const env = this.#env;
-    const input = viewOf(this.#inViews, this.#inBuf, inLen);
-    const output = viewOf(this.#outViews, this.#outBuf, outLen);
     // The call's diagnose/suspend are made once and read the call in progress from here (handlers
     // run synchronously and never dispatch), so a call allocates no closures.
     this.#curVp = vp;
     this.#curDesc = desc;
-    const diagnose = this.#diagnose;
-    const suspend = this.#suspend;
-    let outcome: RepOutcome;
+    let status: HvStatusCode;
     let writeFrom = 0;
     let writeTo = 0;
-    if (desc.kind === 'simple') {
-      const call: HypercallCall = {
-        vp,
-        control: c,
-        input,
-        variableHeaderBytes: varBytes,
-        output,
-        diagnose,
-        suspend,
-      };
-      const status = desc.handler(call);
-      outcome = { status, repsCompleted: 0 };
+    if (desc.simpleHandler !== undefined) {
+      let call = plan.simpleCall;
+      if (call === undefined) {
+        call = {
+          vp,
+          control: c,
+          input: viewOf(this.#inViews, this.#inBuf, inLen),
+          variableHeaderBytes: plan.varBytes,
+          output: viewOf(this.#outViews, this.#outBuf, outLen),
+          diagnose: this.#diagnose,
+          suspend: this.#suspend,
+        };
+        plan.simpleCall = call;
+      }
+      call.vp = vp;
+      status = desc.simpleHandler(call);
       if (status === HvStatus.SUCCESS) writeTo = outLen;
     } else {
       const repEnd = Math.min(c.repCount, c.repStartIndex + env.maxRepsPerCall);
-      const header = desc.fixedInputBytes + varBytes;
+      const header = desc.fixedInputBytes + plan.varBytes;
       const inEl = desc.inputElementBytes;
       const outEl = desc.outputElementBytes;
       const call: RepHypercallCall = {
         vp,
         control: c,
-        input,
-        variableHeaderBytes: varBytes,
-        output,
-        diagnose,
-        suspend,
+        input: viewOf(this.#inViews, this.#inBuf, inLen),
+        variableHeaderBytes: plan.varBytes,
+        output: viewOf(this.#outViews, this.#outBuf, outLen),
+        diagnose: this.#diagnose,
+        suspend: this.#suspend,
         repStart: c.repStartIndex,
         repEnd,
         inputElementOffset: (i) => header + i * inEl,
         outputElementOffset: (i) => i * outEl,
       };
-      outcome = desc.handler(call);
+      const outcome = desc.repHandler!(call);
       if (
         !Number.isInteger(outcome.repsCompleted) ||
         outcome.repsCompleted < c.repStartIndex ||
@@ -298,6 +382,8 @@ export class HypercallDispatcher {
       }
       writeFrom = c.repStartIndex * outEl;
       writeTo = outcome.repsCompleted * outEl;
+      status = outcome.status;
+      this.#reps = outcome.repsCompleted;
     }
     if (c.fast && writeTo > 0) {
       io.fastOutputFirstSlot = outputSlot;
@@ -311,33 +397,24 @@ export class HypercallDispatcher {
           this.#env.memory.offsetOf(io.outputGpa, outLen) + writeFrom,
         );
     }
-    return outcome;
+    return status;
   }
 
-  /** Rule 11: copies register input into the staging buffer; returns the first output slot or a failure. */
-  #stageFastInput(
-    io: HypercallIo,
-    desc: HypercallDescriptor,
-    inLen: number,
-    outLen: number,
-  ): number | RepOutcome {
-    const support = desc.fast ?? 'none';
-    if (support === 'none') return fail(HvStatus.INVALID_HYPERCALL_INPUT);
-    const needsXmm = inLen > 16 || outLen > 0;
-    if (needsXmm) {
-      if (support !== 'xmm') return fail(HvStatus.INVALID_HYPERCALL_INPUT);
+  /** Rule 11: copies register input into the staging buffer; `false` for HV_STATUS_INVALID_HYPERCALL_INPUT. */
+  #stageFastInput(io: HypercallIo, desc: CallEntry, plan: CallPlan): boolean {
+    const support = desc.fast;
+    if (support === 'none') return false;
+    const inLen = plan.inLen;
+    const outLen = plan.outLen;
+    if (inLen > 16 || outLen > 0) {
+      if (support !== 'xmm') return false;
       // Rule 13 (KVM, enforced CPUID): an XMM fast call without the XMM input feature is #UD.
       if (!this.#env.features.has('XmmFastHypercallInput')) {
         throw new GuestFault('UD', `XMM fast ${desc.name} while XMM fast hypercall input is not exposed`);
       }
-      if (outLen > 0 && !this.#env.features.has('XmmFastHypercallOutput')) {
-        return fail(HvStatus.INVALID_HYPERCALL_INPUT);
-      }
+      if (outLen > 0 && !this.#env.features.has('XmmFastHypercallOutput')) return false;
     }
-    const firstOutputSlot = firstFastOutputSlot(inLen);
-    if (inLen > 8 * io.fastSlotCount || firstOutputSlot + outLen / 8 > io.fastSlotCount) {
-      return fail(HvStatus.INVALID_HYPERCALL_INPUT);
-    }
+    if (inLen > 8 * io.fastSlotCount || plan.firstOutputSlot + outLen / 8 > io.fastSlotCount) return false;
     const view = this.#inWhole;
     const words = io.words;
     if (words) {
@@ -348,7 +425,7 @@ export class HypercallDispatcher {
     } else {
       for (let s = 0; s * 8 < inLen; s++) view.setBigUint64(s * 8, io.readFastSlot(s), true);
     }
-    return firstOutputSlot;
+    return true;
   }
 
   #writeFastOutput(io: HypercallIo, firstSlot: number, from: number, to: number): void {
@@ -366,11 +443,11 @@ export class HypercallDispatcher {
   }
 
   /** Rules 4–7 for memory calls; copies the input list into the staging buffer. */
-  #stageMemoryInput(vp: number, io: HypercallIo, inLen: number, outLen: number): RepOutcome | undefined {
+  #stageMemoryInput(vp: number, io: HypercallIo, inLen: number, outLen: number): HvStatusCode | undefined {
     const inGpa = io.inputGpa;
     const outGpa = io.outputGpa;
     const bad = this.#checkList(inGpa, inLen) ?? this.#checkList(outGpa, outLen);
-    if (bad !== undefined) return fail(bad);
+    if (bad !== undefined) return bad;
     const mem = this.#env.memory;
     // Rule 7: a list in GPA space but not in RAM is a memory intercept.
     const inOff = inLen > 0 ? mem.offsetOf(inGpa, inLen) : 0;
@@ -409,18 +486,14 @@ function viewOf(cache: (DataView | undefined)[], buffer: ArrayBuffer, length: nu
 }
 
 /** Rule 3: fixed header + 8 × VariableHeaderSize + RepCount × element size. */
-function inputLength(desc: HypercallDescriptor, c: HypercallControlFields): number {
-  const reps = desc.kind === 'rep' ? c.repCount * desc.inputElementBytes : 0;
+function inputLength(desc: CallEntry, c: HypercallControlFields): number {
+  const reps = desc.rep ? c.repCount * desc.inputElementBytes : 0;
   return desc.fixedInputBytes + 8 * c.variableHeaderSize + reps;
 }
 
 /** Rule 11: fast output starts at the first register pair after the input, never in RDX:R8. */
 function firstFastOutputSlot(inLen: number): number {
   return Math.max(2 * fastInputPairs(inLen), 2);
-}
-
-function fail(status: HvStatusCode): RepOutcome {
-  return { status, repsCompleted: 0 };
 }
 
 function validateDescriptor(d: HypercallDescriptor): void {

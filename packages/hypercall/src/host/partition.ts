@@ -123,8 +123,9 @@ export class HvPartition {
   readonly physicalAddressBits: number;
   /** Partition-wide HV_X64_MSR_GUEST_OS_ID. */
   guestOsId = 0n;
-  /** Partition-wide HV_X64_MSR_HYPERCALL. */
-  hypercallMsr = 0n;
+  #hypercallMsr = 0n;
+  /** Bit 0 of `hypercallMsr`, kept as a boolean: every hypercall checks it. */
+  #hypercallsEnabled = false;
   /** Every VP's pending fixed interrupts (IRR). */
   readonly interrupts: PendingInterrupts;
   readonly #interruptListeners: ((vp: number, vector: number) => void)[] = [];
@@ -242,9 +243,18 @@ export class HvPartition {
     return this.features.cpuid(leaf);
   }
 
+  /** Partition-wide HV_X64_MSR_HYPERCALL. */
+  get hypercallMsr(): bigint {
+    return this.#hypercallMsr;
+  }
+  set hypercallMsr(value: bigint) {
+    this.#hypercallMsr = BigInt.asUintN(64, value);
+    this.#hypercallsEnabled = (value & 1n) === 1n;
+  }
+
   /** `true` once the guest has enabled the hypercall page. */
   get hypercallsEnabled(): boolean {
-    return (this.hypercallMsr & 1n) === 1n;
+    return this.#hypercallsEnabled;
   }
 
   /**
@@ -253,14 +263,14 @@ export class HvPartition {
    * calling again before `resumeWaiters` releases the VP is a host usage error.
    */
   hypercall(vp: number, io: HypercallIo): bigint {
-    const state = this.vp(vp);
+    const state = this.vps[vp] ?? this.vp(vp);
     const parked = state.suspension;
     if (parked !== null) {
       throw new Error(
         `VP ${state.index} is suspended waiting on VP ${parked.waitingOn} (${parked.reason}): resume it with resumeWaiters(${parked.waitingOn}) before its next hypercall`,
       );
     }
-    if (!this.hypercallsEnabled) {
+    if (!this.#hypercallsEnabled) {
       throw new GuestFault('UD', `hypercall from VP ${state.index} before HV_X64_MSR_HYPERCALL is enabled`);
     }
     try {

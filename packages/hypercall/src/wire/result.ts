@@ -24,16 +24,17 @@ export function decodeHypercallResult(result: bigint): HypercallResultFields {
   return { status: status.get(lo, hi), repsCompleted: reps.get(lo, hi) };
 }
 
-// Results for zero reps are the common case; keep them as ready bigints.
-const zeroRepResults = new Map<number, bigint>();
+// Results for zero reps are the common case; keep them as ready bigints, indexed by status.
+const zeroRepResults: bigint[] = [];
 
 /** Encodes a result value (reserved bits written as zero). */
 export function encodeHypercallResult(statusCode: HvStatusCode, repsCompleted = 0): bigint {
   if (repsCompleted === 0) {
-    let r = zeroRepResults.get(statusCode);
+    const s = statusCode & 0xffff;
+    let r = zeroRepResults[s];
     if (r === undefined) {
-      r = BigInt(statusCode & 0xffff);
-      zeroRepResults.set(statusCode, r);
+      r = BigInt(s);
+      zeroRepResults[s] = r;
     }
     return r;
   }

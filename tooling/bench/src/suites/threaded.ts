@@ -211,7 +211,7 @@ function rawHost(w: Int32Array, spinLimit: number, deadline: number): void {
   const exitPosted = () => Atomics.load(w, Raw.STATE) === State.EXIT;
   for (;;) {
     if (exitPosted()) {
-      Atomics.store(w, Raw.COMPLETION, 0);
+      w[Raw.COMPLETION] = 0;
       Atomics.store(w, Raw.STATE, State.COMPLETE);
       if (Atomics.load(w, Raw.SLEEPING) !== 0) Atomics.notify(w, Raw.STATE);
       continue;

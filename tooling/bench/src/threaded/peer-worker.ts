@@ -27,30 +27,23 @@ const out = new Float64Array(data.samples);
 const clock = () => performance.timeOrigin + performance.now();
 const NOTIFY_FAST = 0x10008n;
 
-/** One raw round trip: the same Atomics, in the same order, as `Mailboxes.postExitAndWait`. */
+/** One raw round trip: the same accesses, in the same order, as `Mailboxes.postExit` + `waitForCompletion`. */
 function rawRoundTrip(w: Int32Array, spinLimit: number): number {
-  Atomics.store(w, Raw.KIND, KIND_HYPERCALL);
+  w[Raw.KIND] = KIND_HYPERCALL;
   Atomics.store(w, Raw.STATE, State.EXIT);
   if (Atomics.load(w, Raw.HOST_SLEEPING) !== 0) {
     Atomics.add(w, Raw.DOORBELL, 1);
     Atomics.notify(w, Raw.DOORBELL);
   }
-  let complete = false;
   for (let i = 0; i < spinLimit; i++) {
-    if (Atomics.load(w, Raw.STATE) === State.COMPLETE) {
-      complete = true;
-      break;
-    }
+    if (Atomics.load(w, Raw.STATE) === State.COMPLETE) return w[Raw.COMPLETION]!;
   }
-  if (!complete) {
-    while (Atomics.load(w, Raw.STATE) !== State.COMPLETE) {
-      Atomics.store(w, Raw.SLEEPING, 1);
-      Atomics.wait(w, Raw.STATE, State.EXIT);
-      Atomics.store(w, Raw.SLEEPING, 0);
-    }
+  while (Atomics.load(w, Raw.STATE) !== State.COMPLETE) {
+    Atomics.store(w, Raw.SLEEPING, 1);
+    Atomics.wait(w, Raw.STATE, State.EXIT);
+    Atomics.store(w, Raw.SLEEPING, 0);
   }
-  Atomics.store(w, Raw.STATE, State.RUNNING);
-  return Atomics.load(w, Raw.COMPLETION);
+  return w[Raw.COMPLETION]!;
 }
 
 function rawBatch(w: Int32Array, spinLimit: number, n: number): number {
