@@ -623,7 +623,8 @@ export const threaded: BenchSuite = {
 
     const hostTable: BenchTable = {
       id: 'host-side',
-      title: 'host side of each 1-vCPU exit (run events: guest posts the exit → host has dispatched it)',
+      title:
+        'host side of each 1-vCPU exit (run events: the vCPU posts the exit → the host has completed it)',
       columns: ['case', 'exits', 'µs p10', 'µs p50', 'µs p90', 'µs p99'],
       rows: [...hostDetail].map(([id, perRound]) => {
         const row = rows.find((r) => r.id === id)!;
