@@ -2,7 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import type { HypercallIo, HypercallWordIo } from '../src/host/calling-convention.ts';
 import { X64HypercallRegisters } from '../src/host/calling-convention.ts';
-import { makeHypercallPartition, TestCall } from './fixtures.ts';
+import { makeHypercallPartition, RAM_BYTES, TestCall } from './fixtures.ts';
 
 /** Registers held as u32 halves only, like the threaded host's mailbox: reads through `words`. */
 class WordRegisters implements HypercallIo, HypercallWordIo {
@@ -138,5 +138,51 @@ describe('HypercallDispatcher: a call code remembers its last control value (the
     };
     const shared = makeHypercallPartition().partition;
     for (const c of calls) expect(outcome(shared, c)).toEqual(outcome(makeHypercallPartition().partition, c));
+  });
+});
+
+describe('HypercallIo.words: memory-call GPAs read as numbers', () => {
+  // GPAs around everything rules 4–7 distinguish: inside RAM, across its end, past it inside
+  // the GPA space, at and past 2^48, misaligned, across a page, and any 64-bit value.
+  const edge = fc
+    .tuple(
+      fc.constantFrom(0n, 0x1000n, BigInt(RAM_BYTES), 1n << 48n, 1n << 52n, 1n << 53n, 1n << 64n),
+      fc.integer({ min: -8, max: 8 }),
+      fc.constantFrom(0n, 0n, 0n, 4n),
+    )
+    .map(([base, k, misaligned]) => BigInt.asUintN(64, base + 8n * BigInt(k) + misaligned));
+  const gpa = fc.oneof(
+    { arbitrary: edge, weight: 4 },
+    fc.bigInt({ min: 0n, max: BigInt(RAM_BYTES) + 0x2000n }),
+    fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+  );
+  test.prop([fc.constantFrom(TestCall.Echo, TestCall.MemoryOnly, TestCall.RepDouble), gpa, gpa, fc.nat(3)], {
+    numRuns: 1500,
+  })('give the same result, memory and diagnostics as bigint registers', (code, inGpa, outGpa, reps) => {
+    const control = BigInt(code) | (code === TestCall.RepDouble ? BigInt(reps) << 32n : 0n);
+    const run = (io: HypercallIo & { control: bigint }) => {
+      const { partition } = makeHypercallPartition();
+      for (let i = 0; i < 64; i++) partition.memory.writeU8(BigInt(RAM_BYTES - 64 + i), i);
+      for (let i = 0; i < 256; i++) partition.memory.writeU8(BigInt(i), 255 - i);
+      io.control = control;
+      io.writeFastSlot(0, inGpa);
+      io.writeFastSlot(1, outGpa);
+      let outcome: string;
+      try {
+        outcome = `0x${partition.hypercall(0, io).toString(16)}`;
+      } catch (e) {
+        outcome = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      }
+      // Where output can land: the output list (if it is in RAM) and both ends of RAM.
+      const bytes = partition.memory.bytes;
+      const at = outGpa < BigInt(RAM_BYTES) ? Number(outGpa) : 0;
+      const memory = [bytes.slice(0, 0x100), bytes.slice(RAM_BYTES - 0x100), bytes.slice(at, at + 64)];
+      return { outcome, memory, diagnostics: partition.diagnostics() };
+    };
+    const words = run(new WordRegisters());
+    const big = run(new X64HypercallRegisters());
+    expect(words.outcome).toBe(big.outcome);
+    expect(words.diagnostics).toEqual(big.diagnostics);
+    expect(words.memory).toEqual(big.memory);
   });
 });

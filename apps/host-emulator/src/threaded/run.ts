@@ -252,6 +252,9 @@ class ThreadedHost {
   readonly #awaitingDone: Int32Array;
   readonly #awaitingStamp: Int32Array;
   readonly #awaitingStampSeq: Uint32Array;
+  /** The fast-output slots last written to each vCPU's mailbox (`#setOutputSlots`). */
+  readonly #outFirst: Int32Array;
+  readonly #outCount: Int32Array;
   #hypercalls = 0;
   #terminating = false;
   /** The vCPU whose exit is being handled (host-side events name it). */
@@ -260,6 +263,11 @@ class ThreadedHost {
   readonly #isolationShared: VcpuWorkerData['isolation'];
   /** Parallel arm64 runs measure each vCPU's wait between its release and its resumption (stolen time). */
   readonly #measuresSteal: boolean;
+  /**
+   * Parallel runs of VMs without stolen-time accounting (x64) take hypercall exits on a short
+   * path (`#hypercallExit`): nothing of the generic exit bookkeeping applies to them.
+   */
+  readonly #shortHypercalls: boolean;
   /** When each vCPU was last released (ms since the run started; 0: not since its last exit), for stolen-time accounting. */
   readonly #releasedAt: Float64Array;
   #workers: Worker[] = [];
@@ -285,6 +293,7 @@ class ThreadedHost {
       if (this.#phase[vp] === 'suspended') this.#setPhase(vp, 'resumed');
     });
     this.#measuresSteal = vm.accountsStolenTime && options.seed === undefined;
+    this.#shortHypercalls = !vm.accountsStolenTime && options.seed === undefined;
     // Isolation VMs: what the host was refused, and visibility changes, go in the trace.
     const isolation = vm.partition.extensionState<IsolationHostState>(ISOLATION_PACKAGE);
     isolation?.onEvent((e) => {
@@ -303,6 +312,8 @@ class ThreadedHost {
     this.#awaitingDone = new Int32Array(this.#n).fill(-1);
     this.#awaitingStamp = new Int32Array(this.#n).fill(-1);
     this.#awaitingStampSeq = new Uint32Array(this.#n);
+    this.#outFirst = new Int32Array(this.#n);
+    this.#outCount = new Int32Array(this.#n);
     vm.stealListeners.push((u) => {
       if (u.stolenTime !== u.previous) {
         this.#event({ kind: 'steal', vp: u.vcpu, ts: this.#now(), stolenNs: u.stolenTime.toString() });
@@ -448,6 +459,16 @@ class ThreadedHost {
         const before = this.#phase[vp];
         if (before === 'finished' || before === 'halted' || before === 'suspended' || !mb.hasExit(vp))
           continue;
+        if (
+          before === 'running' &&
+          this.#shortHypercalls &&
+          !this.#terminating &&
+          mb.kind(vp) === ExitKind.HYPERCALL
+        ) {
+          this.#hypercallExit(vp);
+          handled = true;
+          continue;
+        }
         this.#handleExit(vp);
         handled = true;
         const after = this.#phaseOf(vp);
@@ -754,16 +775,9 @@ class ThreadedHost {
     try {
       const result = this.#vm.partition.hypercall(vp, io);
       mb.setReg(vp, 0, result);
-      mb.setOutputSlots(vp, io.fastOutputFirstSlot, io.fastOutputSlots);
+      this.#setOutputSlots(vp, io.fastOutputFirstSlot, io.fastOutputSlots);
     } catch (e) {
-      if (isHypercallSuspended(e)) {
-        // Parked: no completion until resumeWaiters releases it (its mailbox keeps the registers).
-        this.#setPhase(vp, 'suspended');
-        outcome = OUTCOME_CODE.SUSPENDED!;
-      } else {
-        outcome = OUTCOME_CODE[this.#fault(vp, e)]!;
-        mb.setOutputSlots(vp, 0, 0);
-      }
+      outcome = this.#hypercallError(vp, e);
     }
     this.#hypercalls++;
     // Decoded into a HypercallEvent only when the run ends: decoding and naming on every exit
@@ -800,6 +814,70 @@ class ThreadedHost {
   #stampEntry(vp: number, entry: number, seq: number): void {
     const t = this.#mb.hypercallStamp(vp, seq);
     this.#raw.setStart(entry, t * 1000);
+  }
+
+  /**
+   * A hypercall exit of a running vCPU in a parallel run, the hot path: dispatch, complete, and
+   * only then log and time it — the vCPU runs meanwhile. A call that faults or suspends its caller
+   * leaves through the generic path (`#hypercallFailed`).
+   */
+  #hypercallExit(vp: number): void {
+    const mb = this.#mb;
+    const io = this.#io[vp]!;
+    this.#hypercallExits[vp]!++;
+    this.#currentVp = vp;
+    const ctlLo = io.controlLo();
+    const ctlHi = io.controlHi();
+    let result: bigint;
+    try {
+      result = this.#vm.partition.hypercall(vp, io);
+    } catch (e) {
+      this.#hypercallFailed(vp, e, ctlLo, ctlHi);
+      return;
+    }
+    mb.setReg(vp, 0, result);
+    // Read RAX back before completing: once it runs, the vCPU writes its next call there.
+    const resLo = mb.regWord(vp, 0, 0);
+    const resHi = mb.regWord(vp, 0, 1);
+    this.#setOutputSlots(vp, io.fastOutputFirstSlot, io.fastOutputSlots);
+    mb.complete(vp, Completion.OK);
+    this.#hypercalls++;
+    this.#awaitingDone[vp] = this.#raw.push(vp, Number.NaN, Number.NaN, ctlLo, ctlHi, resLo, resHi, 0);
+    this.#timeHypercalls(vp);
+  }
+
+  /** `#hypercallExit`'s call faulted or suspended its caller: what `#handleExit` would have done. */
+  #hypercallFailed(vp: number, e: unknown, ctlLo: number, ctlHi: number): void {
+    this.#setPhase(vp, 'stopped');
+    this.#pending[vp] = Completion.OK;
+    const outcome = this.#hypercallError(vp, e);
+    this.#hypercalls++;
+    this.#awaitingDone[vp] = this.#raw.push(vp, Number.NaN, Number.NaN, ctlLo, ctlHi, 0, 0, outcome);
+    if (this.#phaseOf(vp) === 'stopped') this.#release(vp);
+    this.#timeHypercalls(vp);
+  }
+
+  /** A hypercall that threw: parked (suspended) or a fault for the guest. Returns its log outcome. */
+  #hypercallError(vp: number, e: unknown): number {
+    if (isHypercallSuspended(e)) {
+      // Parked: no completion until resumeWaiters releases it (its mailbox keeps the registers).
+      this.#setPhase(vp, 'suspended');
+      return OUTCOME_CODE.SUSPENDED!;
+    }
+    const outcome = OUTCOME_CODE[this.#fault(vp, e)]!;
+    this.#setOutputSlots(vp, 0, 0);
+    return outcome;
+  }
+
+  /**
+   * The fast-output slots of the hypercall just handled, written to the mailbox only when they
+   * differ from the last ones written (the vCPU reads them after every hypercall exit).
+   */
+  #setOutputSlots(vp: number, first: number, count: number): void {
+    if (this.#outFirst[vp] === first && this.#outCount[vp] === count) return;
+    this.#outFirst[vp] = first;
+    this.#outCount[vp] = count;
+    this.#mb.setOutputSlots(vp, first, count);
   }
 
   /** Re-executes the hypercall a resumed vCPU was suspended in (RIP was not advanced). */

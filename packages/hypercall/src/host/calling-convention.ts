@@ -31,7 +31,10 @@ export interface HypercallWordIo {
   /** RCX bits 31:0 and 63:32, as unsigned 32-bit numbers. */
   controlLo(): number;
   controlHi(): number;
-  /** Half `half` (0 = bits 31:0, 1 = 63:32) of fast slot `slot`, unsigned. */
+  /**
+   * Half `half` (0 = bits 31:0, 1 = 63:32) of fast slot `slot`, unsigned. Slots 0 and 1 are RDX
+   * and R8: a memory call's input and output GPAs, which the dispatcher reads through them too.
+   */
   slotWord(slot: number, half: 0 | 1): number;
   setSlotWord(slot: number, half: 0 | 1, value: number): void;
 }
