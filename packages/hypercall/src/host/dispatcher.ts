@@ -345,15 +345,7 @@ export class HypercallDispatcher {
     if (desc.simpleHandler !== undefined) {
       let call = plan.simpleCall;
       if (call === undefined) {
-        call = {
-          vp,
-          control: c,
-          input: viewOf(this.#inViews, this.#inBuf, inLen),
-          variableHeaderBytes: plan.varBytes,
-          output: viewOf(this.#outViews, this.#outBuf, outLen),
-          diagnose: this.#diagnose,
-          suspend: this.#suspend,
-        };
+        call = this.#newCall(vp, plan);
         plan.simpleCall = call;
       }
       call.vp = vp;
@@ -365,13 +357,7 @@ export class HypercallDispatcher {
       const inEl = desc.inputElementBytes;
       const outEl = desc.outputElementBytes;
       const call: RepHypercallCall = {
-        vp,
-        control: c,
-        input: viewOf(this.#inViews, this.#inBuf, inLen),
-        variableHeaderBytes: plan.varBytes,
-        output: viewOf(this.#outViews, this.#outBuf, outLen),
-        diagnose: this.#diagnose,
-        suspend: this.#suspend,
+        ...this.#newCall(vp, plan),
         repStart: c.repStartIndex,
         repEnd,
         inputElementOffset: (i) => header + i * inEl,
@@ -404,6 +390,19 @@ export class HypercallDispatcher {
         this.#env.memory.bytes.set(this.#outBytes.subarray(writeFrom, writeTo), this.#outOffset + writeFrom);
     }
     return status;
+  }
+
+  /** What every handler sees of a call with this plan, made for VP `vp`. */
+  #newCall(vp: number, plan: CallPlan): ReusableCall {
+    return {
+      vp,
+      control: plan.fields,
+      input: viewOf(this.#inViews, this.#inBuf, plan.inLen),
+      variableHeaderBytes: plan.varBytes,
+      output: viewOf(this.#outViews, this.#outBuf, plan.outLen),
+      diagnose: this.#diagnose,
+      suspend: this.#suspend,
+    };
   }
 
   /** Rule 11: copies register input into the staging buffer; `false` for HV_STATUS_INVALID_HYPERCALL_INPUT. */
