@@ -268,6 +268,8 @@ class ThreadedHost {
    * path (`#hypercallExit`): nothing of the generic exit bookkeeping applies to them.
    */
   readonly #shortHypercalls: boolean;
+  /** More busy threads than cores: a vCPU may lose its core between posting an exit and stamping it. */
+  readonly #oversubscribed: boolean;
   /** When each vCPU was last released (ms since the run started; 0: not since its last exit), for stolen-time accounting. */
   readonly #releasedAt: Float64Array;
   #workers: Worker[] = [];
@@ -279,6 +281,7 @@ class ThreadedHost {
     // The host thread plus one per vCPU; a seeded run has only two busy at any moment.
     const busyThreads = options.seed === undefined ? this.#n + 1 : 2;
     this.#mb = Mailboxes.create(this.#n, spinLimitFor(busyThreads, availableParallelism()));
+    this.#oversubscribed = busyThreads > availableParallelism();
     this.#io = Array.from({ length: this.#n }, (_, vp) => new MailboxHypercallIo(this.#mb, vp));
     this.#phase = new Array<VpPhase>(this.#n).fill('loading');
     this.#watch = new Uint8Array(this.#n).fill(1);
@@ -351,6 +354,7 @@ class ThreadedHost {
       arch: this.#vm.options.arch,
       recordResume: this.#measuresSteal,
       runStartEpochMs: this.#startEpochMs,
+      stampBeforePosting: this.#oversubscribed,
       isolation: this.#isolationShared,
     });
     const url = vcpuWorkerUrl();

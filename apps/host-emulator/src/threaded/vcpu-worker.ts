@@ -37,6 +37,13 @@ export interface VcpuWorkerData {
   readonly recordResume: boolean;
   /** When the run started (ms since the epoch): the mailbox's times count from it. */
   readonly runStartEpochMs: number;
+  /**
+   * Stamp hypercall exits before posting them, not after. With more busy threads than cores a
+   * vCPU may lose its core right after posting, and a later stamp would then cut the slice short
+   * (to zero if the host is done first); round trips there take futex wake-ups, so the clock read
+   * no longer matters to them.
+   */
+  readonly stampBeforePosting: boolean;
   /** Isolation VMs: what `IsolatedGuestMemory.fromShared` needs for the guest's boundary view. */
   readonly isolation:
     | { memoryBuffer: SharedArrayBuffer; visibilityBuffer: SharedArrayBuffer; sharedGpaBoundaryBits: number }
@@ -84,12 +91,17 @@ let hypercallExits = 0;
 
 /**
  * A VMCALL exit, the hot path: the clock is read after posting, while the host handles the call,
- * so the reading does not lengthen the round trip.
+ * so the reading does not lengthen the round trip (before posting when oversubscribed).
  */
 function hypercallExit(): void {
   const seq = ++hypercallExits;
-  mb.postExit(vp, ExitKind.HYPERCALL);
-  mb.setHypercallStamp(vp, seq, clock());
+  if (data.stampBeforePosting) {
+    mb.setHypercallStamp(vp, seq, clock());
+    mb.postExit(vp, ExitKind.HYPERCALL);
+  } else {
+    mb.postExit(vp, ExitKind.HYPERCALL);
+    mb.setHypercallStamp(vp, seq, clock());
+  }
   completed(mb.waitForCompletion(vp));
 }
 
