@@ -57,7 +57,7 @@ interface SpinSource {
 }
 
 /** The mirror used only when the host emulator's compiled mailbox module cannot be found. */
-const MIRROR = { SPIN_LIMIT: 2000, OVERSUBSCRIBED_SPIN_LIMIT: 50 };
+const MIRROR = { SPIN_LIMIT: 2000, OVERSUBSCRIBED_SPIN_LIMIT: 500 };
 
 async function loadSpinSource(): Promise<SpinSource> {
   const require = createRequire(import.meta.url);
