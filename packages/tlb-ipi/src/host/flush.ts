@@ -160,6 +160,18 @@ function flush(
   return { status, done };
 }
 
+/** What the four flush calls share: the header size and variable header (Ex), XMM fast form, gate. */
+function flushCommon(code: number, name: string, ex: boolean) {
+  return {
+    code,
+    name,
+    fixedInputBytes: ex ? FlushExInput.fixedBytes : FlushInput.bytes,
+    variableHeader: ex,
+    fast: 'xmm',
+    gate: ex ? flushExGate : flushGate,
+  } as const;
+}
+
 function simpleFlush(
   partition: HvPartition,
   state: TlbIpiHostState,
@@ -170,13 +182,8 @@ function simpleFlush(
   const shape: FlushShape = { ex, list: false };
   return {
     kind: 'simple',
-    code,
-    name,
-    fixedInputBytes: ex ? FlushExInput.fixedBytes : FlushInput.bytes,
-    variableHeader: ex,
+    ...flushCommon(code, name, ex),
     outputBytes: 0,
-    fast: 'xmm',
-    gate: ex ? flushExGate : flushGate,
     handler(call) {
       const { status } = flush(partition, state, shape, call, undefined);
       if (status === HvStatus.SUCCESS) state.counters.flushes++;
@@ -195,14 +202,9 @@ function listFlush(
   const shape: FlushShape = { ex, list: true };
   return {
     kind: 'rep',
-    code,
-    name,
-    fixedInputBytes: ex ? FlushExInput.fixedBytes : FlushInput.bytes,
-    variableHeader: ex,
+    ...flushCommon(code, name, ex),
     inputElementBytes: GVA_RANGE_ENTRY_BYTES,
     outputElementBytes: 0,
-    fast: 'xmm',
-    gate: ex ? flushExGate : flushGate,
     handler(call) {
       const window: RepWindow = { start: call.repStart, end: call.repEnd, offset: call.inputElementOffset };
       const { status, done } = flush(partition, state, shape, call, window);
