@@ -335,12 +335,19 @@ export class Vm {
     return update;
   }
 
-  /** @internal Listeners for stolen-time updates (the threaded runner traces them). */
-  readonly stealListeners: ((update: StolenTimeUpdate) => void)[] = [];
+  readonly #stealListeners: ((update: StolenTimeUpdate) => void)[] = [];
+
+  /**
+   * @internal Calls `listener` with every stolen-time record the host rewrites (`preempt`, or a
+   * vCPU about to run again); the threaded runner traces them.
+   */
+  onStolenTimeUpdate(listener: (update: StolenTimeUpdate) => void): void {
+    this.#stealListeners.push(listener);
+  }
 
   /** @internal */
   recordSteal(update: StolenTimeUpdate): void {
-    for (const l of this.stealListeners) l(update);
+    for (const l of this.#stealListeners) l(update);
   }
 
   /** The number of VPs. */

@@ -317,7 +317,7 @@ class ThreadedHost {
     this.#awaitingStampSeq = new Uint32Array(this.#n);
     this.#outFirst = new Int32Array(this.#n);
     this.#outCount = new Int32Array(this.#n);
-    vm.stealListeners.push((u) => {
+    vm.onStolenTimeUpdate((u) => {
       if (u.stolenTime !== u.previous) {
         this.#event({ kind: 'steal', vp: u.vcpu, ts: this.#now(), stolenNs: u.stolenTime.toString() });
       }
