@@ -2,7 +2,8 @@ import { fc, test } from '@fast-check/vitest';
 import { GuestFault, HvStatus, hvStatusName } from '@pvlab/hypercall';
 import { HypercallSuspended } from '@pvlab/hypercall/host';
 import { expect } from 'vitest';
-import { selectInputVtl } from '../src/wire/input-vtl.ts';
+import { inputVtl, selectInputVtl } from '../src/wire/input-vtl.ts';
+import { HvRegisterName as R } from '../src/wire/registers.ts';
 import { FORMS, TestVm } from './fixtures.ts';
 
 const KNOWN_STATUSES = new Set<number>(Object.values(HvStatus));
@@ -92,3 +93,34 @@ test.prop([fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 2 })])(
     else expect((byte & 0xe0) !== 0 || (byte & 0x1f) > 0x12).toBe(true);
   },
 );
+
+test.prop([
+  fc.array(
+    fc.record({
+      kind: fc.constantFrom('intercept', 'secure', 'host'),
+      target: fc.integer({ min: 0, max: 3 }),
+      locked: fc.boolean(),
+      inputVtl: fc.integer({ min: 0, max: 1 }),
+    }),
+    { minLength: 1, maxLength: 20 },
+  ),
+])('TLB lock: the kept lock of every VP always equals the one worked out from its registers', (ops) => {
+  const vm = new TestVm();
+  vm.enable(1, [0, 1, 2, 3]);
+  vm.runIn(1, 1);
+  for (const op of ops) {
+    if (op.kind === 'host') vm.vtl.setTlbFlushInhibit(op.target, op.locked);
+    else {
+      const name = op.kind === 'intercept' ? R.InterceptSuspend : R.VsmVpSecureConfigVtl0;
+      // TlbLocked is bit 1 of both; whether the write is allowed is the register file's business.
+      vm.set(1, [{ name, value: op.locked ? 2n : 0n }], {
+        vpIndex: op.target,
+        inputVtl: inputVtl(op.inputVtl),
+      });
+    }
+    for (let t = 0; t < 4; t++) {
+      const kept = vm.vtl.tlbLocked(t);
+      expect(vm.vtl.refreshTlbLock(t)).toBe(kept);
+    }
+  }
+});

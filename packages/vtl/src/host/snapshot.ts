@@ -110,7 +110,9 @@ export function vtlSnapshotPart(state: VtlHostState): SnapshotPart {
         });
       }
       // A restored lock must gate flushes as the saved one did.
-      if (state.vps.some((vp) => state.tlbLocked(vp.index))) state.hookTlbIpi();
+      let anyLocked = false;
+      for (const vp of state.vps) anyLocked = state.refreshTlbLock(vp.index) || anyLocked;
+      if (anyLocked) state.hookTlbIpi();
     },
   };
   return part;

@@ -60,6 +60,11 @@ export class VpVtlState {
   readonly callStack: number[] = [];
   /** The host's KVM-style inhibit (`setTlbFlushInhibit`), ORed with the guest-visible TlbLocked bits. */
   hostTlbInhibit = false;
+  /**
+   * Whether the TLB is locked, as last worked out from the registers and the host's inhibit
+   * (`VtlHostState.refreshTlbLock`): every flush asks it of each target.
+   */
+  tlbLocked = false;
   readonly #vtls: VpVtlRegisters[];
 
   constructor(index: number, vtls: number) {
@@ -176,10 +181,22 @@ export class VtlHostState {
 
   /**
    * `true` while VP `vp`'s TLB is locked (spec 03 rule 9): InterceptSuspend.TlbLocked in any of
-   * its VTLs, VsmVpSecureConfigVtlN.TlbLocked in any of its VTLs, or the host's inhibit.
+   * its VTLs, VsmVpSecureConfigVtlN.TlbLocked in any of its VTLs, or the host's inhibit. Kept up
+   * to date by every change of those (`lockMayHaveChanged`, snapshot restore), so a flush's check
+   * of each target costs a field read.
    */
   tlbLocked(vp: number): boolean {
+    return this.vp(vp).tlbLocked;
+  }
+
+  /** Works out VP `vp`'s lock from its registers and the host's inhibit, and keeps it. */
+  refreshTlbLock(vp: number): boolean {
     const s = this.vp(vp);
+    s.tlbLocked = this.#lockedNow(s);
+    return s.tlbLocked;
+  }
+
+  #lockedNow(s: VpVtlState): boolean {
     if (s.hostTlbInhibit) return true;
     for (const regs of s.allRegisters) {
       if (HvInterceptSuspend.decode(regs.get(HvRegisterName.InterceptSuspend)).TlbLocked === 1) return true;
@@ -216,7 +233,7 @@ export class VtlHostState {
    * trigger pvlab chose for the UNVERIFIED rule 9: clearing the last lock bit). Returns them.
    */
   lockMayHaveChanged(vp: number, wasLocked: boolean): number[] {
-    const locked = this.tlbLocked(vp);
+    const locked = this.refreshTlbLock(vp);
     if (locked) this.hookTlbIpi();
     if (locked === wasLocked) return [];
     const resumed = locked ? [] : this.partition.resumeWaiters(vp);
@@ -229,7 +246,8 @@ export class VtlHostState {
     const tlb = this.partition.extensionState<TlbIpiHostState>(TLB_IPI_PACKAGE);
     if (tlb === undefined) return false;
     if (this.#hookedTlbIpi !== tlb) {
-      tlb.flushInhibit = (target) => this.tlbLocked(target);
+      const vps = this.vps;
+      tlb.flushInhibit = (target) => vps[target]?.tlbLocked === true;
       this.#hookedTlbIpi = tlb;
     }
     return true;
