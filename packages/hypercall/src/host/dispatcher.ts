@@ -356,8 +356,15 @@ export class HypercallDispatcher {
       const header = desc.fixedInputBytes + plan.varBytes;
       const inEl = desc.inputElementBytes;
       const outEl = desc.outputElementBytes;
+      // Spelled out, not spread from `#newCall`: a spread object is slow to read in the handler's loop.
       const call: RepHypercallCall = {
-        ...this.#newCall(vp, plan),
+        vp,
+        control: c,
+        input: viewOf(this.#inViews, this.#inBuf, inLen),
+        variableHeaderBytes: plan.varBytes,
+        output: viewOf(this.#outViews, this.#outBuf, outLen),
+        diagnose: this.#diagnose,
+        suspend: this.#suspend,
         repStart: c.repStartIndex,
         repEnd,
         inputElementOffset: (i) => header + i * inEl,
