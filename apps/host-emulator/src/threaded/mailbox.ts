@@ -238,8 +238,8 @@ export class Mailboxes {
   }
 
   /**
-   * The vCPU's clock reading for its hypercall exit `seq`, taken right after posting it (so the
-   * reading overlaps the host's handling instead of delaying the exit).
+   * The vCPU's clock reading for its hypercall exit `seq`, taken right after posting it, so that
+   * the reading overlaps the host's handling (just before posting it when oversubscribed).
    */
   setHypercallStamp(vp: number, seq: number, t: number): void {
     const slot = seq & (STAMP_SLOTS - 1);
