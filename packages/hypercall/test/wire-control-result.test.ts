@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeHypercallControl,
+  decodeHypercallControlWords,
   encodeHypercallControl,
   HV_HYPERCALL_REP_MAX,
   HV_HYPERCALL_RSVD_MASK,
@@ -64,6 +65,21 @@ describe('Hypercall input value (control) — spec 01 "Input value"', () => {
       expect(decodeHypercallControl(value).callCode).toBe(0x0008);
     },
   );
+
+  it('decodeHypercallControlWords decodes the u32 halves as decodeHypercallControl decodes the value', () => {
+    for (const value of [0x0002_0005_0007_0003n, 0x0008n | (1n << 63n) | (1n << 27n), 0x8000_0000n, 0n]) {
+      const lo = Number(value & 0xffff_ffffn);
+      const hi = Number(value >> 32n);
+      expect(decodeHypercallControlWords(lo, hi)).toEqual(decodeHypercallControl(value));
+    }
+    expect(decodeHypercallControlWords(0x0007_0003, 0x0002_0005)).toMatchObject({
+      callCode: 3,
+      fast: true,
+      variableHeaderSize: 3,
+      repCount: 5,
+      repStartIndex: 2,
+    });
+  });
 
   it('bit 31 is Nested, not part of the TLFS reserved mask', () => {
     expect(HypercallControl.reservedZeroBits(0x8000_0000n)).toBe(0n);

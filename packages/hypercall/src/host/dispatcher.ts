@@ -1,8 +1,11 @@
 import { GuestFault } from '../guest-fault.js';
 import type { GuestMemory } from '../memory.js';
 import { hvCallName } from '../wire/call-code.js';
-import type { HypercallControlFields } from '../wire/control.js';
-import { HV_HYPERCALL_RSVD_MASK } from '../wire/control.js';
+import {
+  decodeHypercallControlWords,
+  HV_HYPERCALL_RSVD_MASK,
+  type HypercallControlFields,
+} from '../wire/control.js';
 import { fastInputPairs } from '../wire/fast.js';
 import { HV_PAGE_SIZE, HV_PARAMETER_ALIGNMENT } from '../wire/page.js';
 import { encodeHypercallResult } from '../wire/result.js';
@@ -118,17 +121,8 @@ class CallPlan {
   constructor(desc: CallEntry, lo: number, hi: number) {
     this.lo = lo;
     this.hi = hi;
-    const fields: HypercallControlFields = {
-      callCode: lo & 0xffff,
-      fast: ((lo >>> 16) & 1) === 1,
-      variableHeaderSize: (lo >>> 17) & 0x3ff,
-      nested: false,
-      repCount: hi & 0xfff,
-      repStartIndex: (hi >>> 16) & 0xfff,
-      reservedBits: 0n,
-    };
-    this.fields = Object.freeze(fields);
-    const c = fields;
+    const c = Object.freeze(decodeHypercallControlWords(lo, hi));
+    this.fields = c;
     // Rule 2: rep fields on simple calls; RepCount 0 or RepStartIndex ≥ RepCount on rep calls.
     const badReps = desc.rep
       ? c.repCount === 0 || c.repStartIndex >= c.repCount
@@ -248,6 +242,7 @@ export class HypercallDispatcher {
 
     let status: HvStatusCode;
     let reps = 0;
+    let plan: CallPlan | undefined;
     const desc = code < DIRECT_CODES ? this.#direct[code] : this.#table.get(code);
     // Spec 03 rule 3: calls such as VtlCall take no control fields at all; anything else is #UD.
     if ((lo >>> 16 !== 0 || hi !== 0) && desc !== undefined && desc.exactControl) {
@@ -264,7 +259,7 @@ export class HypercallDispatcher {
     } else if (desc.gate !== undefined && !desc.gate.isOpen(this.#env.features)) {
       status = HvStatus.ACCESS_DENIED;
     } else {
-      let plan = desc.plan;
+      plan = desc.plan;
       if (plan === undefined || plan.lo !== lo || plan.hi !== hi) {
         plan = new CallPlan(desc, lo, hi);
         desc.plan = plan;
@@ -280,14 +275,15 @@ export class HypercallDispatcher {
     }
     const observer = this.#observer;
     if (observer) {
+      const c = plan?.fields ?? decodeHypercallControlWords(lo, hi);
       observer({
         vp,
         control: io.control,
         callCode: code,
         name: desc?.name ?? hvCallName(code),
-        fast: ((lo >>> 16) & 1) === 1,
-        repCount: hi & 0xfff,
-        repStartIndex: (hi >>> 16) & 0xfff,
+        fast: c.fast,
+        repCount: c.repCount,
+        repStartIndex: c.repStartIndex,
         status,
         repsCompleted: reps,
       });

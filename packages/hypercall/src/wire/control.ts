@@ -1,4 +1,4 @@
-import { defineBitLayout, splitU64 } from './bit-layout.js';
+import { defineBitLayout, joinU64, splitU64 } from './bit-layout.js';
 
 /** The hypercall input value (control, RCX) — spec 01 "Input value". */
 export const HypercallControl = defineBitLayout('HypercallControl', [
@@ -41,6 +41,11 @@ const repStart = HypercallControl.field('RepStartIndex');
 /** Decodes a control value into named fields. */
 export function decodeHypercallControl(control: bigint): HypercallControlFields {
   const [lo, hi] = splitU64(control);
+  return decodeHypercallControlWords(lo, hi);
+}
+
+/** `decodeHypercallControl` of a control value given as its u32 halves (a word-level register view). */
+export function decodeHypercallControlWords(lo: number, hi: number): HypercallControlFields {
   return {
     callCode: callCode.get(lo, hi),
     fast: fast.get(lo, hi) === 1,
@@ -48,7 +53,7 @@ export function decodeHypercallControl(control: bigint): HypercallControlFields 
     nested: nested.get(lo, hi) === 1,
     repCount: repCount.get(lo, hi),
     repStartIndex: repStart.get(lo, hi),
-    reservedBits: HypercallControl.reservedZeroBits(control),
+    reservedBits: HypercallControl.reservedZeroBits(joinU64(lo, hi)),
   };
 }
 
