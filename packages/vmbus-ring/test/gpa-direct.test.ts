@@ -167,14 +167,20 @@ describe('GuestChannel.sendGpaDirect', () => {
   });
 });
 
+/** An ordinary VM with an echo device, its guest driver connected, channel 1 open on `ringPages` ring pages. */
+function echoChannel(ringPages: number, outboundPages: number) {
+  const echo = new EchoDevice();
+  const vm = new ChannelVm({ devices: [echo] });
+  const { client } = guestDriver(vm);
+  client.connect();
+  client.requestOffers();
+  const channel = client.openChannel(1, { pfns: ringPfns(ringPages), outboundPages });
+  return { echo, vm, channel };
+}
+
 describe('the echo device answers GPA-direct packets with the bytes they name', () => {
   it('an ordinary VM: ranges over several pages, in-band and with completions, in order', () => {
-    const echo = new EchoDevice();
-    const vm = new ChannelVm({ devices: [echo] });
-    const { client } = guestDriver(vm);
-    client.connect();
-    client.requestOffers();
-    const channel = client.openChannel(1, { pfns: ringPfns(12), outboundPages: 6 });
+    const { echo, vm, channel } = echoChannel(12, 6);
     // Guest buffers in pages 0x200.. (away from the rings at 0x100..).
     const bufferPfns = [0x200n, 0x201n, 0x202n, 0x203n, 0x207n];
     for (const [i, pfn] of bufferPfns.entries()) vm.memory.write(pfn << 12n, pattern(4096, 37 * i));
@@ -224,12 +230,7 @@ describe('the echo device answers GPA-direct packets with the bytes they name', 
   });
 
   it('an ordinary VM: a PFN outside RAM stops the device (access-refused), diagnosed, nothing answered', () => {
-    const echo = new EchoDevice();
-    const vm = new ChannelVm({ devices: [echo] });
-    const { client } = guestDriver(vm);
-    client.connect();
-    client.requestOffers();
-    const channel = client.openChannel(1, { pfns: ringPfns(8), outboundPages: 4 });
+    const { echo, vm, channel } = echoChannel(8, 4);
     channel.sendGpaDirect([{ pfns: [0x200n, 0xf_ffffn], offset: 0, length: 8192 }], { transactionId: 7n });
     expect(channel.receivePackets()).toEqual([]);
     expect(echo.corrupt?.kind).toBe('access-refused');
@@ -245,12 +246,7 @@ describe('the echo device answers GPA-direct packets with the bytes they name', 
   });
 
   it('an answer larger than the host→guest ring carries is gpa-too-many-pages, not a throw', () => {
-    const echo = new EchoDevice();
-    const vm = new ChannelVm({ devices: [echo] });
-    const { client } = guestDriver(vm);
-    client.connect();
-    client.requestOffers();
-    const channel = client.openChannel(1, { pfns: ringPfns(6), outboundPages: 4 });
+    const { echo, channel } = echoChannel(6, 4);
     // 3 pages inbound → 8 KiB of data area; 12 KiB named.
     channel.sendGpaDirect([{ pfns: [0x200n, 0x201n, 0x202n], offset: 0, length: 3 * 4096 }]);
     expect(echo.corrupt?.kind).toBe('gpa-too-many-pages');
@@ -371,12 +367,7 @@ describe('host properties (fast-check)', () => {
         ),
         fc.boolean(),
         (extraHeader, completion) => {
-          const echo = new EchoDevice();
-          const vm = new ChannelVm({ devices: [echo] });
-          const { client } = guestDriver(vm);
-          client.connect();
-          client.requestOffers();
-          const channel = client.openChannel(1, { pfns: ringPfns(8), outboundPages: 4 });
+          const { echo, vm, channel } = echoChannel(8, 4);
           const r = channel.sendPacket([extraHeader], {
             type: VmPacketType.DATA_USING_GPA_DIRECT,
             offset8: 2 + extraHeader.length / 8,
