@@ -10,8 +10,8 @@
 //   … round-trip 8 'timing'   # only the variants whose names contain one of these (comma-separated)
 //
 // Build first (`pnpm bench --suite threaded` does). The patches match the compiled JavaScript of
-// run.ts / mailbox.ts / vcpu-worker.ts as of 2026-11-24 (session 3); when one no longer matches,
-// the script stops and names it. An experiment, not a benchmark: it is not part of `pnpm bench`.
+// run.ts / mailbox.ts / vcpu-worker.ts; when one no longer matches, the script stops and names it.
+// An experiment, not a benchmark: it is not part of `pnpm bench`.
 // Round trips move by tens of percent between runs on a shared 2-CPU machine: compare medians of
 // 8 or more rounds, and only within one invocation.
 import { execFileSync } from 'node:child_process';
