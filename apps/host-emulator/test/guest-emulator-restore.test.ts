@@ -103,6 +103,33 @@ describe('the x64 guest-emulator resumes from a snapshot written when its run en
     120_000,
   );
 
+  it('every workload at once on 4 vCPUs, seeded: the restored run replays the same way and passes', async () => {
+    const options = { guest: guestImageUrl(), seed: 11, args: { 'vmbus-packets': String(PACKETS) } };
+    const first = createVm({ vcpus: 4 });
+    expect((await runGuest(first, options)).failures).toEqual([]);
+    const snapshot = JSON.parse(JSON.stringify(first.save())) as unknown;
+    first.close();
+    const runs: RunResult[] = [];
+    for (let i = 0; i < 2; i++) {
+      const vm = restoreVm(snapshot);
+      try {
+        runs.push(await runGuest(vm, { ...options, timeoutMs: 60_000 }));
+        expect(vm.takeDiagnostics()).toEqual([]);
+      } finally {
+        vm.close();
+      }
+    }
+    const [after, again] = runs as [RunResult, RunResult];
+    expect(after.failures).toEqual([]);
+    const k = kernel(after);
+    expect(k.every((cpu) => cpu.ringIpi && cpu.tlb.shootdowns > 0)).toBe(true);
+    expect(k[1]!.vtl).toEqual({ role: 'vtl1', vtls: [1, 0] });
+    expect(k[0]!.vmbus).toMatchObject({ answers: PACKETS });
+    // Same snapshot, same seed: the same run.
+    expect(again.log).toEqual(after.log);
+    expect(again.hypercalls).toBe(after.hypercalls);
+  }, 120_000);
+
   it('an isolation VM: the channel over shared rings and the bounce pool is taken over as it is', async () => {
     const first = createVm({ ...vmOptions('isolation') });
     expect((await run(first, 'vmbus', 3)).failures).toEqual([]);
