@@ -1,5 +1,6 @@
 import type { GuestProgramCpu } from '@pvlab/hypercall/guest';
 import { hasPvStealClock, initStealClock, readStolenTime } from '@pvlab/pv-time/guest';
+import { KernelArgError } from './args.js';
 
 /**
  * The arm64 kernel keeps each CPU's stolen-time record IPA here (0 = none), as Linux keeps its
@@ -26,16 +27,16 @@ export interface Arm64CpuReport {
 const DEFAULT_WORK = 200;
 const MAX_WORK = 1_000_000;
 
-/** Reads `work=N` from `cpu.args`; anything else is refused with the accepted values. */
+/** Reads `work=N` from `cpu.args`; anything else is a `KernelArgError` naming the accepted values. */
 export function arm64KernelOptionsFromArgs(args: Readonly<Record<string, string>>): Arm64KernelOptions {
   const options: { work?: number } = {};
   for (const [key, value] of Object.entries(args)) {
     if (key !== 'work') {
-      throw new RangeError(`--guest-arg ${key}: unknown option; the arm64 guest-emulator takes work`);
+      throw new KernelArgError(`--guest-arg ${key}: unknown option; the arm64 guest-emulator takes work`);
     }
     const n = Number(value);
     if (!/^\d+$/.test(value) || n < 1 || n > MAX_WORK) {
-      throw new RangeError(`--guest-arg work=${value}: use an integer from 1 to ${MAX_WORK}`);
+      throw new KernelArgError(`--guest-arg work=${value}: use an integer from 1 to ${MAX_WORK}`);
     }
     options.work = n;
   }

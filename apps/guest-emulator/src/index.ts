@@ -1,5 +1,6 @@
 export { KernelArgError, kernelOptionsFromArgs, WORKLOADS } from './args.js';
 export * from './arm64-kernel.js';
+export { checkGuestEmulatorArgs } from './guest-args.js';
 export { guestImageUrl } from './image-url.js';
 export { type IpiRound, type IpiVerdict, IpiWorkload, vectorOf } from './ipi-workload.js';
 export * from './isolation-workload.js';

@@ -43,6 +43,7 @@ import {
   VMBUS_VECTOR,
   VP_INDEX_TABLE_GPA,
 } from './layout.js';
+import { resetRunState } from './resume.js';
 import { runTlbWorkload, type TlbWorkloadCounts } from './tlb-workload.js';
 import { runVmbusWorkload, type VmbusWorkloadReport } from './vmbus-workload.js';
 import { runVtlScenario, type VtlScenarioReport } from './vtl-workload.js';
@@ -190,6 +191,10 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
   const ctx = { cpu, memory: cpu.memory };
   let info: HyperVInfo;
   if (cpu.index === 0) {
+    if (cpu.restored) {
+      resetRunState(cpu, layout);
+      cpu.log('resume: restored VM — per-run state cleared; hypercall page, VTL and VMBus kept');
+    }
     info = enableHypercalls(ctx, { hypercallPageGpa: HYPERCALL_PAGE_GPA });
     cpu.log(
       `Hyper-V: detected, features ${hex32(info.features.eax)} ${hex32(info.features.ebx)} ${hex32(info.features.edx)}, hints ${hex32(info.hints)}, max ${info.maxVps} VPs`,

@@ -36,6 +36,8 @@ export const KernelGlobal = {
 
 /** The VTL scenario's flags (u32 words), in the kernel-globals page after the counters. */
 export const VTL_FLAGS_GPA = KERNEL_GLOBALS_GPA + 0x100n;
+/** The VMBus driver's state (see `vmbus-state.ts`): what a restored guest resumes from. */
+export const VMBUS_STATE_GPA = KERNEL_GLOBALS_GPA + 0x200n;
 
 /** VMBus ring pages per direction: a control page and 4 data pages (16 KiB of ring). */
 export const VMBUS_RING_PAGES = 5;

@@ -7,8 +7,9 @@ import {
   VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED,
   VmPacketType,
 } from '@pvlab/vmbus-ring';
-import { type GuestBoundaryView, GuestSynic, VmbusClient } from '@pvlab/vmbus-ring/guest';
+import { type GuestBoundaryView, type GuestChannel, GuestSynic, VmbusClient } from '@pvlab/vmbus-ring/guest';
 import { VMBUS_BOUNCE_POOL_PAGES, VMBUS_RING_PAGES, VMBUS_VECTOR } from './layout.js';
+import { readVmbusState, writeVmbusState } from './vmbus-state.js';
 
 /** What the VMBus workload did (CPU 0). */
 export interface VmbusWorkloadReport {
@@ -64,7 +65,10 @@ function sizes(seed: number) {
  * versions), REQUESTOFFERS, find the echo device, open a channel over one GPADL (two 5-page
  * rings — in an isolation VM both made host-visible and used through the shared alias), and send `count` in-band packets of 1 B – 3 KiB, half of them asking for completions;
  * each answer must come back in order with the same transaction id and bytes — a lost, reordered
- * or corrupted packet fails the run. Then CLOSECHANNEL and the GPADL's teardown.
+ * or corrupted packet fails the run. The channel stays open afterwards (CLOSECHANNEL and the
+ * GPADL's teardown only for a channel abandoned to an untrusted host that misbehaved). A guest
+ * restored from a snapshot (`cpu.restored`) resumes the connection and the channel it recorded in
+ * memory (`vmbus-state.ts`) instead of contacting the host again.
  */
 export function runVmbusWorkload(
   cpu: GuestProgramCpu,
@@ -80,9 +84,14 @@ export function runVmbusWorkload(
     cpu.fail(why);
   };
   const pfn = (i: number) => (pagesGpa >> 12n) + BigInt(i);
-  for (let i = 0; i < 4; i++) cpu.memory.fill(pfn(i) << 12n, 4096, 0);
+  // A restored guest finds its driver's state in memory: the SynIC is programmed (its MSRs are
+  // in the snapshot), the host still has the connection and maybe the channel.
+  const saved = cpu.restored ? readVmbusState(cpu.memory) : null;
   const synic = new GuestSynic(cpu, cpu.memory, { simpPfn: pfn(0), siefpPfn: pfn(1), vector: VMBUS_VECTOR });
-  synic.enable();
+  if (saved === null) {
+    for (let i = 0; i < 4; i++) cpu.memory.fill(pfn(i) << 12n, 4096, 0);
+    synic.enable();
+  }
   // The guest's boundary view in an isolation VM: rings, monitor pages and the bounce pool use it.
   const view = cpu.isolation ? boundaryView(cpu) : undefined;
   const client = new VmbusClient({
@@ -93,12 +102,39 @@ export function runVmbusWorkload(
     monitorPages: [pfn(2) << 12n, pfn(3) << 12n],
     ...(cpu.isolation && view ? { isolation: { boundary: cpu.isolation.boundary, memory: view } } : {}),
   });
-  const version = client.connect();
-  const offers = client.requestOffers();
-  const echo = offers.find((o) => guidString(o.interfaceType) === ECHO_DEVICE_INTERFACE_TYPE);
-  if (echo === undefined) cpu.fail(`vmbus: no echo device among ${offers.length} offers`);
-  const rings = Array.from({ length: 2 * VMBUS_RING_PAGES }, (_, i) => pfn(4 + i));
-  const channel = client.openChannel(echo.relid, { pfns: rings, outboundPages: VMBUS_RING_PAGES });
+  const rings = {
+    pfns: Array.from({ length: 2 * VMBUS_RING_PAGES }, (_, i) => pfn(4 + i)),
+    outboundPages: VMBUS_RING_PAGES,
+  };
+  const record = (open: GuestChannel | null) => writeVmbusState(cpu.memory, client.connectionState!, open);
+  const openEcho = () => {
+    const offers = client.requestOffers();
+    const echo = offers.find((o) => guidString(o.interfaceType) === ECHO_DEVICE_INTERFACE_TYPE);
+    if (echo === undefined) cpu.fail(`vmbus: no echo device among ${offers.length} offers`);
+    const opened = client.openChannel(echo.relid, rings);
+    record(opened);
+    return opened;
+  };
+  let version: number;
+  let channel: GuestChannel;
+  if (saved === null) {
+    version = client.connect();
+    record(null);
+    channel = openEcho();
+  } else {
+    // No second INITIATE_CONTACT (the host refuses one while connected); the open channel's
+    // state is all in its rings.
+    client.resume(saved.connection);
+    version = saved.connection.version;
+    channel =
+      saved.channel === null
+        ? openEcho()
+        : client.reattachChannel(saved.channel.offer, saved.channel.gpadl, rings);
+    cpu.log(
+      `vmbus: resumed the VMBus ${version >>> 16}.${version & 0xffff} connection${saved.channel === null ? '' : `, echo channel relid ${channel.relid} still open`}`,
+    );
+  }
+  const echo = channel.offer;
 
   // In an isolation VM every fourth packet goes as GPA-direct data from the bounce pool, as
   // storvsc/netvsc DMA does (spec 05, place 4): the host reads it through the pool's alias.
@@ -110,7 +146,8 @@ export function runVmbusWorkload(
       baseGpa: pfn(poolBase) << 12n,
       bytes: VMBUS_BOUNCE_POOL_PAGES * 4096,
     });
-    const shared = pool.init(hc);
+    // Made host-visible once, when the driver first came up (a restored guest finds it so).
+    const shared = saved === null ? pool.init(hc) : { ok: true as const };
     if (!shared.ok) cpu.fail(`vmbus: the bounce pool was not made host-visible: ${shared.statusName}`);
   }
   let bounced = 0;
@@ -215,8 +252,12 @@ export function runVmbusWorkload(
     hostileDetected = e.message;
     cpu.log(`vmbus: the host misbehaved — ${e.message}; channel abandoned after ${head} good answers`);
   }
-  client.closeChannel(channel);
-  if (hostileDetected === null) {
+  // The driver stays bound with its channel open (a snapshot taken now holds it open); only a
+  // channel abandoned to a misbehaving host is closed.
+  if (hostileDetected !== null) {
+    client.closeChannel(channel);
+    record(null);
+  } else {
     cpu.log(
       `vmbus: VMBus ${version >>> 16}.${version & 0xffff}, echo channel relid ${echo.relid}: ${count} packets (${bytes} bytes) echoed in order, ring full ${fullRing}×${pool ? `, ${bounced} as GPA-direct from the bounce pool` : ''}`,
     );

@@ -1,6 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { guestImageUrl, kernelMemoryBytes } from '@pvlab/guest-emulator';
+import {
+  checkGuestEmulatorArgs,
+  guestImageUrl,
+  KernelArgError,
+  kernelMemoryBytes,
+} from '@pvlab/guest-emulator';
 import { StolenTimeRecord } from '@pvlab/pv-time';
 import { EchoDevice, VMBUS_PACKAGE, type VmbusHostState } from '@pvlab/vmbus-ring/host';
 import { readSnapshotFile, writeSnapshotFile } from './snapshot.js';
@@ -196,6 +201,17 @@ function makeVm(opts: RunCommandOptions): Vm {
   return vm;
 }
 
+/** The built-in guest's `--guest-arg`s, checked before the run: a bad one is user input (exit 2). */
+function checkBuiltInGuestArgs(vm: Vm, args: Record<string, string>): void {
+  try {
+    checkGuestEmulatorArgs(vm.options.arch, args);
+  } catch (e) {
+    vm.close();
+    if (e instanceof KernelArgError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 /**
  * Runs a guest program on vCPU threads (the guest-emulator unless `--guest` names another),
  * prints its log and the per-call summary (or JSON), writes the trace. Returns the exit code.
@@ -207,6 +223,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
   const args = parseGuestArgs(opts.guestArg ?? []);
   const print = (line: string) => io.out(`${line}\n`);
   const vm = makeVm(opts);
+  if (opts.guest === undefined) checkBuiltInGuestArgs(vm, args);
   const vcpus = vm.vcpus;
 
   const progress = createProgress({ stream: io.progressStream ?? { isTTY: false, write: () => true } });

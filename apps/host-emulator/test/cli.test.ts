@@ -179,7 +179,7 @@ describe('pvlab-host', () => {
     const r = await run('run', '--vcpus', '2', '--seed', '1', '--json');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out) as { passed: boolean; vcpus: number; hypercalls: number; seed: number };
-    expect(report).toMatchObject({ passed: true, vcpus: 2, seed: 1, hypercalls: 1052 });
+    expect(report).toMatchObject({ passed: true, vcpus: 2, seed: 1, hypercalls: 1050 });
   });
 
   it('the same seed writes identical traces, timestamps included; another seed differs', async () => {

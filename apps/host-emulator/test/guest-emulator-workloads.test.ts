@@ -178,7 +178,7 @@ describe('guest-emulator workloads on vCPU threads', () => {
       HvCallFlushVirtualAddressListEx: 2,
       HvCallFlushVirtualAddressSpaceEx: 2,
     });
-  });
+  }, 120_000);
 
   it('workload=tlb runs the shootdowns alone', async () => {
     const r = await boot(2, { seed: 4, args: { workload: 'tlb' } });

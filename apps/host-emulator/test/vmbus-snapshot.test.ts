@@ -20,20 +20,26 @@ function hypercalls(vm: Vm) {
   );
 }
 
-/** A guest on VP 0 that brought VMBus up and opened the echo channel (relid 1). */
-function openEcho(vm: Vm) {
+/** The guest's VMBus driver on VP 0 (its SynIC programmed only when `enable`). */
+function driver(vm: Vm, enable: boolean) {
   const cpu = vm.vp(0);
-  cpu.writeMsr(HV_X64_MSR_GUEST_OS_ID, LINUX_OS_ID);
-  cpu.writeMsr(HV_X64_MSR_HYPERCALL, 0x1000n | 1n);
   const synic = new GuestSynic(cpu, vm.memory, { simpPfn: 4n, siefpPfn: 5n, vector: 0xf3 });
-  synic.enable();
-  const client = new VmbusClient({
+  if (enable) synic.enable();
+  return new VmbusClient({
     cpu,
     memory: vm.memory,
     hypercalls: hypercalls(vm),
     synic,
     monitorPages: [0x6000n, 0x7000n],
   });
+}
+
+/** A guest on VP 0 that brought VMBus up and opened the echo channel (relid 1). */
+function openEcho(vm: Vm, client?: VmbusClient) {
+  const cpu = vm.vp(0);
+  cpu.writeMsr(HV_X64_MSR_GUEST_OS_ID, LINUX_OS_ID);
+  cpu.writeMsr(HV_X64_MSR_HYPERCALL, 0x1000n | 1n);
+  client ??= driver(vm, true);
   client.connect();
   client.requestOffers();
   return client.openChannel(1, { pfns: PFNS, outboundPages: OUTBOUND_PAGES });
@@ -102,6 +108,36 @@ describe("createVm / restoreVm with the 'vmbus-ring' part", () => {
     }
     expect(echoOf(restored).counters.packets).toBe(echoes.sent.length);
     expect(echoOf(restored).corrupt).toBeNull();
+    expect(restored.takeDiagnostics()).toEqual([]);
+    vm.close();
+    restored.close();
+  });
+
+  it('VmbusClient.resume + reattachChannel take over the connection and open channel: no second INITIATE_CONTACT', () => {
+    const vm = createVm({ vcpus: 2 });
+    const client = driver(vm, true);
+    const channel = openEcho(vm, client);
+    const echoes = new Echoes();
+    echoes.sendUntilFull(channel);
+    const state = client.connectionState;
+    expect(state).toEqual({ version: 0x50003, msgConnId: 4, nextGpadl: channel.gpadl + 1, nextOpenId: 2 });
+    const restored = restoreVm(viaJson(vm.save()));
+    const server = vmbusHostState(restored.partition).server;
+    const messagesIn = server.counters.messagesIn;
+    const resumed = driver(restored, false);
+    resumed.resume(state!);
+    const again = resumed.reattachChannel(channel.offer, channel.gpadl, {
+      pfns: PFNS,
+      outboundPages: OUTBOUND_PAGES,
+    });
+    echoes.drain(again);
+    echoes.sendUntilFull(again);
+    echoes.drain(again);
+    expect(server.counters.messagesIn).toBe(messagesIn);
+    expect(resumed.connectionState).toEqual(state);
+    // The resumed driver goes on with the protocol: closing the channel is answered as usual.
+    resumed.closeChannel(again);
+    expect(server.channels.get(1)?.state).toBe('offered');
     expect(restored.takeDiagnostics()).toEqual([]);
     vm.close();
     restored.close();

@@ -6,18 +6,10 @@
  * returns, so polling the slot is enough; with `wait` set (e.g. `() => cpu.halt()`), an empty
  * slot waits for the next interrupt instead, up to `maxWaits` times.
  */
-import { type GuestMemory, GuestPage, HV_PAGE_SIZE, HvStatus, type HvStatusCode } from '@pvlab/hypercall';
-import type { GuestCpu, GuestHypercalls } from '@pvlab/hypercall/guest';
+import { type GuestMemory, GuestPage, HvStatus, type HvStatusCode } from '@pvlab/hypercall';
 import { HostVisibility } from '@pvlab/isolation';
-import {
-  type DoubleMappedRing,
-  mapRingThroughAlias,
-  SharedPlace,
-  setHostVisibility,
-  shareMonitorPages,
-} from '@pvlab/isolation/guest';
+import { aliasPageGpas, SharedPlace, setHostVisibility, shareMonitorPages } from '@pvlab/isolation/guest';
 import { initRingControl } from '../ring/control.js';
-import { RingMemory, type RingPageAccessor } from '../ring/ring-memory.js';
 import { RingReader } from '../ring/ring-reader.js';
 import { RingWriter } from '../ring/ring-writer.js';
 import {
@@ -50,69 +42,16 @@ import {
   VmbusVersion,
 } from '../wire/versions.js';
 import { GuestChannel } from './channel.js';
-import type { GuestSynic } from './synic.js';
+import type { GuestOffer, VmbusClientOptions, VmbusConnectionState } from './client-types.js';
+import { type ChannelRingMemories, channelRingMemories } from './ring-memories.js';
 
-/** An offer as the guest keeps it. */
-export interface GuestOffer {
-  readonly relid: number;
-  readonly interfaceType: Uint8Array;
-  readonly interfaceInstance: Uint8Array;
-  readonly connectionId: number;
-  readonly monitorId: number;
-  readonly monitorAllocated: boolean;
-  readonly dedicatedInterrupt: boolean;
-}
-
-/**
- * The guest's memory in an isolation VM as the driver needs it (`IsolatedGuestMemory` fits):
- * private GPAs below the boundary, shared aliases above it, the wrong alias an `IsolationFault`
- * naming `place`.
- */
-export interface GuestBoundaryView {
-  /** The RAM behind both aliases (ring bytes are reached through it after the alias checks). */
-  readonly ram: GuestMemory;
-  /** The RAM offset of `[gpa, gpa + length)` after the alias checks; throws a fault naming `place`. */
-  offsetOf(gpa: bigint, length: number, access?: 'read' | 'write', place?: string): number;
-  read(gpa: bigint, length: number, place?: string): Uint8Array;
-  write(gpa: bigint, data: Uint8Array, place?: string): void;
-}
-
-/** What the driver does differently in an isolation VM (spec 05 "Where Linux applies the boundary"). */
-export interface VmbusIsolationOptions {
-  /** vTOM (1 << SharedGpaBoundaryBits). */
-  readonly boundary: bigint;
-  /** The guest's view of memory with the boundary. */
-  readonly memory: GuestBoundaryView;
-  /**
-   * Reproduces "forgot the boundary" per place: `monitorPages` sends the private GPAs in
-   * INITIATE_CONTACT (the host refuses the contact), `rings` maps the rings below the boundary
-   * (the guest's view faults, naming the ring buffer).
-   */
-  readonly forgetBoundary?: { readonly monitorPages?: boolean; readonly rings?: boolean };
-}
-
-/** What the driver runs with. */
-export interface VmbusClientOptions {
-  readonly cpu: GuestCpu;
-  readonly memory: GuestMemory;
-  readonly hypercalls: GuestHypercalls;
-  readonly synic: GuestSynic;
-  /** GPAs of the two monitor pages (parent→child, child→parent), zeroed by the caller. */
-  readonly monitorPages: readonly [bigint, bigint];
-  /** The VP the host sends messages to (default 0). */
-  readonly targetVcpu?: number;
-  /** Called when an awaited message has not arrived (e.g. halt until an interrupt). */
-  readonly wait?: () => void;
-  readonly maxWaits?: number;
-  /** How often PostMessage is retried on INSUFFICIENT_BUFFERS (Linux: with a sleep between). */
-  readonly postRetries?: number;
-  /**
-   * An isolation VM: `monitorPages` and the ring pages are made host-visible (0x00DB, ≤ 510 per
-   * call), zeroed again through the alias, and reached only through it; INITIATE_CONTACT carries
-   * the monitor pages' aliases, GPADLs plain PFNs.
-   */
-  readonly isolation?: VmbusIsolationOptions;
-}
+export type {
+  GuestBoundaryView,
+  GuestOffer,
+  VmbusClientOptions,
+  VmbusConnectionState,
+  VmbusIsolationOptions,
+} from './client-types.js';
 
 /** A guest-side failure: what the host answered, or that it did not. */
 export class VmbusGuestError extends Error {
@@ -346,9 +285,9 @@ export class VmbusClient {
       throw new RangeError(
         `relid ${relid} was not offered: use one of ${[...this.offers.keys()].join(', ')}`,
       );
-    const { outbound, inbound, mappings } = this.#ringMemories(rings.pfns, rings.outboundPages);
-    initRingControl(outbound);
-    initRingControl(inbound);
+    const memories = this.#ringMemories(rings, true);
+    initRingControl(memories.outbound);
+    initRingControl(memories.inbound);
     const gpadl = this.establishGpadl(relid, rings.pfns);
     const openId = this.#nextOpenId++;
     this.#post(
@@ -371,62 +310,98 @@ export class VmbusClient {
       }
       break;
     }
-    const channel = new GuestChannel({
-      offer,
-      gpadl,
-      writer: new RingWriter(outbound),
-      reader: new RingReader(inbound),
-      signalHost: () => this.signalHost(offer, options.lowLatency ?? false),
-      ringPfns: rings.pfns,
-      ...(mappings === null ? {} : { mappings }),
-    });
-    this.channels.set(relid, channel);
-    return channel;
+    return this.#channel(offer, gpadl, rings.pfns, memories, options.lowLatency ?? false);
   }
 
   /**
-   * Zeroed ring memories over `pfns`. Isolation VM (Linux 5.16–6.2 `hv_ringbuffer_init`): the
-   * pages are made host-visible, each ring double-mapped through the alias ([header, data…,
-   * data…]) and zeroed there; the ring works over the mapping's first copy (spec 04 rule 10 lets
-   * it wrap copies explicitly) and every ring operation re-runs the alias checks. With
-   * `forgetBoundary.rings` the mapping uses the private GPAs and the guest's view faults.
+   * What the driver keeps of its connection to take it over later with `resume` (Linux keeps it
+   * in `vmbus_connection`; a guest resumed from a snapshot finds it in its memory). `null` before
+   * `connect`.
    */
-  #ringMemories(
-    pfns: readonly bigint[],
-    outboundPages: number,
-  ): {
-    outbound: RingMemory;
-    inbound: RingMemory;
-    mappings: readonly [DoubleMappedRing, DoubleMappedRing] | null;
-  } {
-    const halves = [pfns.slice(0, outboundPages), pfns.slice(outboundPages)] as const;
-    const iso = this.#o.isolation;
-    if (iso === undefined) {
-      const mem = this.#o.memory;
-      for (const pfn of pfns) mem.fill(GuestPage.address(pfn), HV_PAGE_SIZE, 0);
-      return {
-        outbound: RingMemory.fromGuestPages(mem, halves[0]),
-        inbound: RingMemory.fromGuestPages(mem, halves[1]),
-        mappings: null,
-      };
-    }
-    const changed = setHostVisibility(this.#o.hypercalls, pfns, HostVisibility.READ_WRITE);
-    if (!changed.ok) {
-      throw new VmbusGuestError(
-        `${SharedPlace.RING_BUFFER}: HvCallModifySparseGpaPageHostVisibility failed with ${changed.statusName}`,
-      );
-    }
-    const forget = iso.forgetBoundary?.rings === true;
-    const mappings = halves.map((half) => {
-      const ring = mapRingThroughAlias(iso.memory, iso.boundary, half, { forgetBoundary: forget });
-      ring.zero(0, HV_PAGE_SIZE + ring.dataSize); // the conversion left garbage
-      return ring;
-    }) as [DoubleMappedRing, DoubleMappedRing];
-    const memoryOf = (ring: DoubleMappedRing) => {
-      const gpas = ring.pageGpas.slice(0, 1 + ring.dataSize / HV_PAGE_SIZE);
-      return RingMemory.fromPages(boundaryAccessor(iso.memory, gpas, ring.place), gpas);
+  get connectionState(): VmbusConnectionState | null {
+    if (this.version === null) return null;
+    return {
+      version: this.version,
+      msgConnId: this.msgConnId,
+      nextGpadl: this.#nextGpadl,
+      nextOpenId: this.#nextOpenId,
     };
-    return { outbound: memoryOf(mappings[0]), inbound: memoryOf(mappings[1]), mappings };
+  }
+
+  /**
+   * Takes over a connection made before (e.g. by the guest a restored snapshot was taken of):
+   * no INITIATE_CONTACT, which the host refuses while it is connected. In an isolation VM the
+   * monitor pages are reached through their aliases, host-visible since `connect`.
+   */
+  resume(state: VmbusConnectionState): void {
+    this.version = state.version;
+    this.msgConnId = state.msgConnId;
+    this.#nextGpadl = state.nextGpadl;
+    this.#nextOpenId = state.nextOpenId;
+    const iso = this.#o.isolation;
+    if (iso !== undefined) {
+      const pfns = this.#o.monitorPages.map((gpa) => GuestPage.number(gpa));
+      const [p1, p2] = aliasPageGpas(pfns, iso.boundary);
+      this.#monitorAccess = [p1!, p2!];
+    }
+  }
+
+  /**
+   * A channel that is still open on the host (after `resume`): its offer, GPADL and ring pages as
+   * `openChannel` had them, the rings taken as they are — no GPADL, no OPENCHANNEL, nothing
+   * zeroed or made visible again.
+   */
+  reattachChannel(
+    offer: GuestOffer,
+    gpadl: number,
+    rings: { pfns: readonly bigint[]; outboundPages: number },
+    options: { lowLatency?: boolean } = {},
+  ): GuestChannel {
+    this.offers.set(offer.relid, offer);
+    return this.#channel(
+      offer,
+      gpadl,
+      rings.pfns,
+      this.#ringMemories(rings, false),
+      options.lowLatency ?? false,
+    );
+  }
+
+  #channel(
+    offer: GuestOffer,
+    gpadl: number,
+    ringPfns: readonly bigint[],
+    memories: ChannelRingMemories,
+    lowLatency: boolean,
+  ): GuestChannel {
+    const channel = new GuestChannel({
+      offer,
+      gpadl,
+      writer: new RingWriter(memories.outbound),
+      reader: new RingReader(memories.inbound),
+      signalHost: () => this.signalHost(offer, lowLatency),
+      ringPfns,
+      ...(memories.mappings === null ? {} : { mappings: memories.mappings }),
+    });
+    this.channels.set(offer.relid, channel);
+    return channel;
+  }
+
+  /** The rings over the GPADL's pages (see `channelRingMemories`); `fresh` zeroes them first. */
+  #ringMemories(
+    rings: { pfns: readonly bigint[]; outboundPages: number },
+    fresh: boolean,
+  ): ChannelRingMemories {
+    return channelRingMemories(
+      this.#o,
+      rings.pfns,
+      rings.outboundPages,
+      fresh,
+      (status) =>
+        new VmbusGuestError(
+          `${SharedPlace.RING_BUFFER}: HvCallModifySparseGpaPageHostVisibility failed with ${status}`,
+        ),
+    );
   }
 
   /**
@@ -527,22 +502,4 @@ export class VmbusClient {
     }
     return out;
   }
-}
-
-/**
- * A ring's pages through the guest's boundary view: each page's bytes after the alias checks,
- * and the checks again before every ring operation (a page whose visibility changed faults).
- */
-function boundaryAccessor(
-  memory: GuestBoundaryView,
-  gpas: readonly bigint[],
-  place: string,
-): RingPageAccessor {
-  return {
-    page: (gpa) =>
-      new Uint8Array(memory.ram.buffer, memory.offsetOf(gpa, HV_PAGE_SIZE, 'write', place), HV_PAGE_SIZE),
-    check: () => {
-      for (const gpa of gpas) memory.offsetOf(gpa, HV_PAGE_SIZE, 'write', place);
-    },
-  };
 }
