@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { stripVTControlCharacters } from 'node:util';
 import { fc, test } from '@fast-check/vitest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -257,6 +258,27 @@ describe('createProgress on terminals of any width', () => {
       if (layout < MIN_PROGRESS_COLUMNS) expect(frame).toBeUndefined();
       else expect([...frame!].length).toBeLessThanOrEqual(layout - 1);
     }
+    expect(stream.output.join('')).not.toContain(CURSOR_UP);
+  });
+
+  it("a terminal's resize event refits or hides the line at once, before the next update", () => {
+    const stream = Object.assign(new EventEmitter(), terminal(100));
+    vi.useFakeTimers();
+    const progress = createProgress({ stream, enabled: true });
+    tick(PROGRESS_DELAY_MS + 1);
+    progress.update(`5 hypercalls ${LONG_TEXT}`);
+    tick(100);
+    expect(progress.visible).toBe(true);
+    stream.columns = 1;
+    stream.emit('resize');
+    expect(progress.visible).toBe(false);
+    stream.columns = 30;
+    stream.emit('resize');
+    expect(progress.visible).toBe(true);
+    tick(100);
+    expect([...frames(stream).at(-1)!].length).toBe(29);
+    progress.stop();
+    expect(stream.listenerCount('resize')).toBe(0);
     expect(stream.output.join('')).not.toContain(CURSOR_UP);
   });
 

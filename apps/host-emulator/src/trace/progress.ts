@@ -10,6 +10,9 @@ export interface ProgressStream {
   readonly columns?: number | undefined;
   readonly rows?: number | undefined;
   write(chunk: string): unknown;
+  /** A terminal's `'resize'` event (node:tty emits it as soon as the window changed). */
+  on?(event: 'resize', listener: () => void): unknown;
+  off?(event: 'resize', listener: () => void): unknown;
 }
 
 /** Where and whether to show progress. */
@@ -77,7 +80,8 @@ export function createProgress(options: ProgressOptions): Progress {
   const adapter = new TtyAdapter(stream);
 
   // Shown once due, and while the terminal is wide enough; the width is read again on every
-  // update, so a resized terminal hides, shows or refits the line.
+  // update and resize, so a resized terminal hides, shows or refits the line before ora draws it
+  // (drawn for the old width, a line ora counts as several would clear the lines above it).
   const refresh = () => {
     if (stopped || !due) return;
     const columns = adapter.columns;
@@ -95,6 +99,7 @@ export function createProgress(options: ProgressOptions): Progress {
     refresh();
   }, delayMs);
   timer.unref();
+  stream.on?.('resize', refresh);
 
   return {
     update(next) {
@@ -107,6 +112,7 @@ export function createProgress(options: ProgressOptions): Progress {
       if (stopped) return;
       stopped = true;
       clearTimeout(timer);
+      stream.off?.('resize', refresh);
       spinner?.stop();
       spinner = undefined;
     },
