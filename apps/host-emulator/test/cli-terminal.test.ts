@@ -9,7 +9,13 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 const cli = fileURLToPath(new URL('../dist/cli.mjs', import.meta.url));
 const forever = fileURLToPath(new URL('./guests/hypercalls-forever.mjs', import.meta.url));
-const hasScript = spawnSync('script', ['--version']).status === 0;
+// `script` is util-linux's, in Debian's bsdutils (an Essential package, so on every Debian CI
+// image); it also needs a pseudo-terminal to open. Without either the tests skip, saying why.
+const hasScript = spawnSync('script', ['-qfec', 'true', '/dev/null']).status === 0;
+if (!hasScript)
+  console.warn(
+    'cli-terminal tests skipped: `script` (util-linux, Debian bsdutils) is missing or cannot open a pseudo-terminal',
+  );
 const dir = mkdtempSync(join(tmpdir(), 'pvlab-terminal-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -135,7 +141,7 @@ function resize(tty: string, columns: number): void {
 }
 
 describe.skipIf(!hasScript)(
-  `pvlab-host on a pseudo-terminal${hasScript ? '' : ' (skipped: `script` from util-linux is not installed; Debian: apt-get install bsdutils)'}`,
+  `pvlab-host on a pseudo-terminal${hasScript ? '' : ' (skipped: `script` from util-linux is missing or cannot open a pseudo-terminal; Debian: apt-get install bsdutils)'}`,
   () => {
     it('a terminal reporting 0 columns: the progress line shows, the run ends, the output stays bounded', async () => {
       const t = inTerminal('stty cols 0 rows 24', ['run', '--guest', forever, '--timeout', '3000']);
