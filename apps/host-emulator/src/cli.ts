@@ -12,10 +12,10 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 // SIGINT/SIGTERM stop a run (exit 130/143, no --save/--trace files written); see interrupt.ts.
-const interrupts = interruptOnSignals();
+const interrupt = interruptOnSignals();
 process.exitCode = await runPvlabHost(process.argv.slice(2), {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   progressStream: process.stderr,
-  interrupt: interrupts.signal,
+  interrupt,
 });

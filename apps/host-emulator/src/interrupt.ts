@@ -33,27 +33,20 @@ export function interruptedMessage(
 }
 
 /**
- * Makes SIGINT and SIGTERM stop the CLI promptly: the first aborts `signal` with a RunInterrupted
- * (a run in progress stops its vCPU threads, writes nothing and returns the signal's exit code)
- * and sets that exit code; a second one exits at once. Handlers run between the CLI's synchronous
- * steps, so a file write (temporary file, then rename) is never cut in half. Returns an uninstall.
+ * Makes SIGINT and SIGTERM stop the CLI promptly: the first aborts the returned signal with a
+ * RunInterrupted (a run in progress stops its vCPU threads, writes nothing and returns the
+ * signal's exit code) and sets that exit code; a second one exits at once. Handlers run between
+ * the CLI's synchronous steps, so a file write (temporary file, then rename) is never cut in half.
  */
-export function interruptOnSignals(): { readonly signal: AbortSignal; dispose(): void } {
+export function interruptOnSignals(): AbortSignal {
   const controller = new AbortController();
-  const handlers = (['SIGINT', 'SIGTERM'] as const).map((name) => {
-    const handler = () => {
+  for (const name of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(name, () => {
       const code = INTERRUPT_EXIT_CODE[name];
       if (controller.signal.aborted) process.exit(code);
       process.exitCode = code;
       controller.abort(new RunInterrupted(name));
-    };
-    process.on(name, handler);
-    return [name, handler] as const;
-  });
-  return {
-    signal: controller.signal,
-    dispose() {
-      for (const [name, handler] of handlers) process.off(name, handler);
-    },
-  };
+    });
+  }
+  return controller.signal;
 }
