@@ -14,6 +14,7 @@ export {
   HostileDevice,
   type HostileEvent,
 } from './hostile-host.js';
+export { INTERRUPT_EXIT_CODE, type InterruptSignal, RunInterrupted } from './interrupt.js';
 export { type CreateVmOptions, MAX_VCPUS, type ResolvedVmOptions, VmOptionError } from './options.js';
 export { OPTIONAL_PACKAGES } from './packages.js';
 export { type CliOutput, runPvlabHost } from './program.js';

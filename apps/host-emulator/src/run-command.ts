@@ -8,6 +8,7 @@ import {
 } from '@pvlab/guest-emulator';
 import { StolenTimeRecord } from '@pvlab/pv-time';
 import { EchoDevice, VMBUS_PACKAGE, type VmbusHostState } from '@pvlab/vmbus-ring/host';
+import { interruptedMessage, RunInterrupted } from './interrupt.js';
 import { readSnapshotFile, writeSnapshotFile } from './snapshot.js';
 import { type RunResult, runGuest } from './threaded/run.js';
 import {
@@ -55,6 +56,8 @@ export interface CommandIo {
   out(text: string): void;
   err(text: string): void;
   readonly progressStream?: NodeJS.WriteStream;
+  /** Aborted with a RunInterrupted on SIGINT/SIGTERM: the run stops and writes no files. */
+  readonly interrupt?: AbortSignal;
 }
 
 /** Exit codes: 0 passed, 1 the guest failed, 2 bad user input (flags, guest file). */
@@ -227,9 +230,10 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
   const vcpus = vm.vcpus;
 
   const progress = createProgress({ stream: io.progressStream ?? { isTTY: false, write: () => true } });
-  let result: RunResult;
+  let result: RunResult | RunInterrupted;
   try {
     result = await runGuest(vm, {
+      ...(io.interrupt === undefined ? {} : { signal: io.interrupt }),
       guest,
       args,
       ...(opts.seed === undefined ? {} : { seed: opts.seed }),
@@ -240,8 +244,16 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
           `${p.hypercalls.toLocaleString('en-US')} hypercalls · ${p.running}/${p.vcpus} vCPUs running`,
         ),
     });
+  } catch (error) {
+    if (!(error instanceof RunInterrupted)) throw error;
+    result = error;
   } finally {
     progress.stop();
+  }
+  if (result instanceof RunInterrupted) {
+    vm.close();
+    io.err(`${interruptedMessage(result, { trace: opts.trace, save: opts.save })}\n`);
+    return result.exitCode;
   }
   const diagnostics = vm.takeDiagnostics();
   const echo = echoThroughput(vm);

@@ -1,5 +1,13 @@
+import { EventEmitter } from 'node:events';
+import { stripVTControlCharacters } from 'node:util';
+import { fc, test } from '@fast-check/vitest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createProgress, PROGRESS_DELAY_MS, type ProgressStream } from '../src/trace/index.ts';
+import {
+  createProgress,
+  MIN_PROGRESS_COLUMNS,
+  PROGRESS_DELAY_MS,
+  type ProgressStream,
+} from '../src/trace/index.ts';
 
 /** A stream that records what was written to it. */
 function recorder(isTTY: boolean): ProgressStream & { readonly output: string[] } {
@@ -113,5 +121,182 @@ describe('createProgress', () => {
     } finally {
       progress.stop();
     }
+  });
+});
+
+/**
+ * A terminal of `columns` (changeable, as a resize does) that records what is written, and
+ * throws once more than `budget` characters came: a progress line that floods its terminal
+ * fails the test instead of hanging it.
+ */
+function terminal(columns: number | undefined, budget = 256 * 1024) {
+  const output: string[] = [];
+  let written = 0;
+  const stream = {
+    isTTY: true,
+    columns,
+    output,
+    write(chunk: string) {
+      written += chunk.length;
+      if (written > budget) throw new Error(`unbounded output: over ${budget} characters`);
+      output.push(chunk);
+      return true;
+    },
+  };
+  return stream;
+}
+
+/** The spinner frames written (one chunk each), without their escape sequences. */
+const frames = (s: { output: string[] }) =>
+  s.output.map((c) => stripVTControlCharacters(c)).filter((c) => c.includes('hypercalls'));
+
+/**
+ * Advances the fake clock 1 ms at a time, so a spinner frame that floods its terminal throws
+ * before another frame is drawn (fake timers would go on running the rest of a longer advance).
+ */
+function tick(ms: number): void {
+  for (let i = 0; i < ms; i++) vi.advanceTimersByTime(1);
+}
+
+const CURSOR_UP = '\u001b[1A';
+const LONG_TEXT = `${'1,234,567 hypercalls · 4/4 vCPUs running · '.repeat(4)}end`;
+
+describe('createProgress on terminals of any width', () => {
+  afterEach(() => vi.useRealTimers());
+
+  /**
+   * Runs a progress line for `steps` updates 100 ms apart, calling `each` before every update. A
+   * test that throws (a flooded terminal) leaves the line unstopped: stopping it would clear it,
+   * and clearing is what floods.
+   */
+  function drive(stream: ProgressStream, steps: number, each: (step: number) => void = () => {}) {
+    vi.useFakeTimers();
+    try {
+      const progress = createProgress({ stream, enabled: true });
+      tick(PROGRESS_DELAY_MS + 1);
+      for (let step = 0; step < steps; step++) {
+        each(step);
+        progress.update(`${step} hypercalls · 1/1 vCPUs running`);
+        tick(100);
+      }
+      progress.stop();
+      return progress;
+    } finally {
+      // Drops the timers of a line left running.
+      vi.useRealTimers();
+    }
+  }
+
+  it('a terminal reporting 0 columns (unknown) gets a one-line progress line, laid out for 80', () => {
+    const stream = terminal(0);
+    drive(stream, 20);
+    const shown = frames(stream);
+    expect(shown.length).toBeGreaterThan(5);
+    expect(shown.at(-1)).toContain('19 hypercalls · 1/1 vCPUs running');
+    // One line: clearing it never moves the cursor up.
+    expect(stream.output.join('')).not.toContain(CURSOR_UP);
+  });
+
+  it('no columns at all reads as 80 too, and a long text is cut to fit one line', () => {
+    for (const columns of [undefined, 0, Number.NaN, -3]) {
+      vi.useFakeTimers();
+      const stream = terminal(columns);
+      const progress = createProgress({ stream, enabled: true });
+      tick(PROGRESS_DELAY_MS + 1);
+      progress.update(`1 hypercalls ${LONG_TEXT}`);
+      tick(300);
+      progress.stop();
+      const last = frames(stream).at(-1)!;
+      expect([...last].length).toBe(79);
+      expect(last.endsWith('…')).toBe(true);
+      vi.useRealTimers();
+    }
+  });
+
+  it(`a terminal narrower than ${MIN_PROGRESS_COLUMNS} columns (1 here) shows no line and stays quiet`, () => {
+    const stream = terminal(1);
+    const progress = drive(stream, 20);
+    expect(progress.visible).toBe(false);
+    expect(stream.output).toEqual([]);
+  });
+
+  it('a huge terminal shows the whole text on one line', () => {
+    const stream = terminal(1_000_000);
+    vi.useFakeTimers();
+    const progress = createProgress({ stream, enabled: true });
+    tick(PROGRESS_DELAY_MS + 1);
+    progress.update(`7 hypercalls ${LONG_TEXT}`);
+    tick(300);
+    progress.stop();
+    expect(frames(stream).at(-1)).toContain(LONG_TEXT);
+    expect(stream.output.join('')).not.toContain(CURSOR_UP);
+  });
+
+  it('a resized terminal refits the line, hides it when too narrow and shows it again when wider', () => {
+    const stream = terminal(100);
+    const widths = [100, 30, 5, 0, 1, 40, 12, 200];
+    const seen: { columns: number | undefined; visible: boolean; frame: string | undefined }[] = [];
+    vi.useFakeTimers();
+    const progress = createProgress({ stream, enabled: true });
+    tick(PROGRESS_DELAY_MS + 1);
+    for (const columns of widths) {
+      stream.columns = columns;
+      const before = stream.output.length;
+      progress.update(`${columns} hypercalls ${LONG_TEXT}`);
+      tick(300);
+      const frame = stream.output.slice(before).map((c) => stripVTControlCharacters(c));
+      seen.push({
+        columns,
+        visible: progress.visible,
+        frame: frame.filter((c) => c.includes('hypercalls')).at(-1),
+      });
+    }
+    progress.stop();
+    for (const { columns, visible, frame } of seen) {
+      const layout = columns === 0 ? 80 : (columns ?? 80);
+      expect(visible).toBe(layout >= MIN_PROGRESS_COLUMNS);
+      if (layout < MIN_PROGRESS_COLUMNS) expect(frame).toBeUndefined();
+      else expect([...frame!].length).toBeLessThanOrEqual(layout - 1);
+    }
+    expect(stream.output.join('')).not.toContain(CURSOR_UP);
+  });
+
+  it("a terminal's resize event refits or hides the line at once, before the next update", () => {
+    const stream = Object.assign(new EventEmitter(), terminal(100));
+    vi.useFakeTimers();
+    const progress = createProgress({ stream, enabled: true });
+    tick(PROGRESS_DELAY_MS + 1);
+    progress.update(`5 hypercalls ${LONG_TEXT}`);
+    tick(100);
+    expect(progress.visible).toBe(true);
+    stream.columns = 1;
+    stream.emit('resize');
+    expect(progress.visible).toBe(false);
+    stream.columns = 30;
+    stream.emit('resize');
+    expect(progress.visible).toBe(true);
+    tick(100);
+    expect([...frames(stream).at(-1)!].length).toBe(29);
+    progress.stop();
+    expect(stream.listenerCount('resize')).toBe(0);
+    expect(stream.output.join('')).not.toContain(CURSOR_UP);
+  });
+
+  test.prop(
+    [
+      fc.array(fc.oneof(fc.integer({ min: -2, max: 300 }), fc.constantFrom(Number.NaN, Infinity, 1e12)), {
+        minLength: 1,
+        maxLength: 12,
+      }),
+    ],
+    {
+      numRuns: 100,
+    },
+  )('any sequence of widths gives a bounded, single-line progress line', (widths) => {
+    const stream = terminal(widths[0], 64 * 1024);
+    drive(stream, widths.length, (step) => {
+      stream.columns = widths[step];
+    });
+    expect(stream.output.join('')).not.toContain(CURSOR_UP);
   });
 });

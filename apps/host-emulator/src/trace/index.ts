@@ -21,6 +21,7 @@ export type {
 } from './events.js';
 export {
   createProgress,
+  MIN_PROGRESS_COLUMNS,
   PROGRESS_DELAY_MS,
   type Progress,
   type ProgressOptions,

@@ -1,12 +1,18 @@
 import { Writable } from 'node:stream';
-import { WriteStream } from 'node:tty';
 import ora, { type Ora } from 'ora';
 
-/** The least a progress stream must offer: `write`, and `isTTY` to say it is a terminal. */
+/**
+ * The least a progress stream must offer: `write`, and `isTTY` to say it is a terminal. Its
+ * `columns` may be anything a terminal reports (0 or missing: unknown) and may change at any time.
+ */
 export interface ProgressStream {
   readonly isTTY?: boolean;
-  readonly columns?: number;
+  readonly columns?: number | undefined;
+  readonly rows?: number | undefined;
   write(chunk: string): unknown;
+  /** A terminal's `'resize'` event (node:tty emits it as soon as the window changed). */
+  on?(event: 'resize', listener: () => void): unknown;
+  off?(event: 'resize', listener: () => void): unknown;
 }
 
 /** Where and whether to show progress. */
@@ -31,6 +37,29 @@ export interface Progress {
 /** Default time a run must last before its progress line appears. */
 export const PROGRESS_DELAY_MS = 1000;
 
+/** Below this width the progress line is not shown (it comes back when the terminal widens). */
+export const MIN_PROGRESS_COLUMNS = 20;
+
+/** The width assumed when the terminal reports none, or 0 (`script`, `docker run -t`, serial consoles). */
+const UNKNOWN_COLUMNS = 80;
+
+/** A terminal's width as the line is laid out: 0, missing or nonsense reads as unknown (80). */
+export function progressColumns(columns: number | undefined): number {
+  return columns !== undefined && Number.isFinite(columns) && columns >= 1
+    ? Math.floor(columns)
+    : UNKNOWN_COLUMNS;
+}
+
+/**
+ * `text` cut to fit one line beside the spinner frame and its space, one column short of the
+ * edge so the terminal never wraps it (a wrapped line would be cleared wrongly after a resize).
+ */
+function fitText(text: string, columns: number): string {
+  const room = columns - 3;
+  const chars = [...text];
+  return chars.length <= room ? text : `${chars.slice(0, Math.max(0, room - 1)).join('')}…`;
+}
+
 const DISABLED: Progress = { update() {}, stop() {}, visible: false };
 
 /**
@@ -47,25 +76,43 @@ export function createProgress(options: ProgressOptions): Progress {
   let text = '';
   let spinner: Ora | undefined;
   let stopped = false;
+  let due = false;
+  const adapter = new TtyAdapter(stream);
 
-  const show = () => {
-    if (stopped || spinner) return;
-    spinner = ora({ stream: oraStream(stream), isEnabled: true, discardStdin: false, text }).start();
+  // Shown once due, and while the terminal is wide enough; the width is read again on every
+  // update and resize, so a resized terminal hides, shows or refits the line before ora draws it
+  // (drawn for the old width, a line ora counts as several would clear the lines above it).
+  const refresh = () => {
+    if (stopped || !due) return;
+    const columns = adapter.columns;
+    if (columns < MIN_PROGRESS_COLUMNS) {
+      spinner?.stop();
+      spinner = undefined;
+      return;
+    }
+    const fitted = fitText(text, columns);
+    if (spinner) spinner.text = fitted;
+    else spinner = ora({ stream: adapter, isEnabled: true, discardStdin: false, text: fitted }).start();
   };
-  const timer = setTimeout(show, delayMs);
+  const timer = setTimeout(() => {
+    due = true;
+    refresh();
+  }, delayMs);
   timer.unref();
+  stream.on?.('resize', refresh);
 
   return {
     update(next) {
       if (stopped) return;
       text = next;
-      if (spinner) spinner.text = next;
-      else if (performance.now() - startedAt > delayMs) show();
+      if (!due && performance.now() - startedAt > delayMs) due = true;
+      refresh();
     },
     stop() {
       if (stopped) return;
       stopped = true;
       clearTimeout(timer);
+      stream.off?.('resize', refresh);
       spinner?.stop();
       spinner = undefined;
     },
@@ -79,14 +126,12 @@ function interactiveEnvironment(): boolean {
   return process.env['TERM'] !== 'dumb' && !('CI' in process.env);
 }
 
-/** A real terminal stream goes to ora as it is; anything else through a TTY adapter. */
-function oraStream(stream: NodeJS.WriteStream | ProgressStream): NodeJS.WritableStream {
-  return stream instanceof WriteStream ? stream : new TtyAdapter(stream);
-}
-
 /**
- * Gives a bare `{ isTTY, write }` stream the cursor methods ora calls (as the ANSI sequences
- * node:readline would write), so a progress line works on any terminal-like stream.
+ * What ora draws on, for every stream (a real terminal too): the cursor methods ora calls, as
+ * the ANSI sequences node:readline would write, and the width as `progressColumns` reads it. ora
+ * divides by `columns` to count the lines it must clear: a terminal reporting 0 columns made that
+ * Infinity, and its clearing loop wrote `ESC[1A ESC[0K` forever without yielding (so no signal
+ * handler ran either).
  */
 class TtyAdapter extends Writable {
   readonly isTTY = true;
@@ -104,7 +149,12 @@ class TtyAdapter extends Writable {
   }
 
   get columns(): number {
-    return this.#target.columns ?? 80;
+    return progressColumns(this.#target.columns);
+  }
+
+  get rows(): number | undefined {
+    const rows = this.#target.rows;
+    return rows !== undefined && Number.isFinite(rows) && rows >= 1 ? Math.floor(rows) : undefined;
   }
 
   cursorTo(x: number): boolean {
