@@ -1,9 +1,14 @@
+import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { infoCommand } from './info-command.js';
+import { type InfoCommandOptions, infoCommand } from './info-command.js';
 import { MAX_VCPUS, VmOptionError } from './options.js';
 import { type CommandIo, ExitCode, type RunCommandOptions, runCommand, UsageError } from './run-command.js';
 import { SnapshotError } from './snapshot.js';
 import { TraceWriteError } from './trace/index.js';
+import { vmFlagOptions } from './vm-flags.js';
+
+/** The package's version: src/, dist/ and the bundled bin all sit one level below package.json. */
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** Where the CLI writes; the bin passes process.stdout/stderr, tests pass collectors. */
 export type CliOutput = CommandIo;
@@ -72,9 +77,10 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
     .configureOutput({
       writeOut: (s) => io.out(s),
       writeErr: (s) => io.err(s),
-      // Commander's errors are one line; drop any hint lines after it.
-      outputError: (msg, write) => write(`${msg.split('\n')[0]}\n`),
-    });
+      // Commander's errors are one line (hint lines after it dropped), prefixed like ours.
+      outputError: (msg, write) => write(`pvlab-host: ${msg.split('\n')[0]!.replace(/^error: /, '')}\n`),
+    })
+    .version(VERSION, '--version', 'print the version of pvlab-host');
 
   program
     .command('run')
@@ -123,8 +129,12 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
     )
     .addOption(vcpusOption(1))
     .addOption(archOption('x64'))
+    .addOption(isolationOption())
     .option('--json', 'print as JSON')
-    .action((opts: { vcpus: number; arch: 'x64' | 'arm64'; json?: boolean }) => infoCommand(opts, print));
+    .action((opts: InfoCommandOptions) => infoCommand(opts, print));
+
+  // run, demo and info shape their VM with the same flags as createVm's options.
+  for (const command of program.commands) for (const option of vmFlagOptions()) command.addOption(option);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -14,6 +14,7 @@ import {
   writeTraceFile,
 } from './trace/index.js';
 import { createVm, restoreVm, type Vm } from './vm.js';
+import { givenVmFlags, type VmFlags, vmOptionsFromFlags } from './vm-flags.js';
 
 /** Bad user input for `run`/`demo`: one line, exit code 2. */
 export class UsageError extends Error {
@@ -21,7 +22,7 @@ export class UsageError extends Error {
 }
 
 /** `pvlab-host run` options, parsed. */
-export interface RunCommandOptions {
+export interface RunCommandOptions extends VmFlags {
   /** vCPUs (default 1, or the snapshot's with `restore`). */
   readonly vcpus?: number;
   /** VM architecture (default x64, or the snapshot's with `restore`). */
@@ -156,10 +157,15 @@ function makeVm(opts: RunCommandOptions): Vm {
         `--vcpus ${opts.vcpus}: the snapshot '${opts.restore}' has ${vm.vcpus} vCPUs (leave --vcpus out or give ${vm.vcpus})`,
       );
     }
-    if (opts.isolation !== undefined || opts.hostileHost !== undefined) {
+    if (opts.isolation !== undefined || opts.hostileHost !== undefined || givenVmFlags(opts).length > 0) {
       vm.close();
+      const flags = [
+        ...(opts.isolation === undefined ? [] : ['--isolation']),
+        ...(opts.hostileHost === undefined ? [] : ['--hostile-host']),
+        ...givenVmFlags(opts),
+      ];
       throw new UsageError(
-        `--isolation/--hostile-host: a restored VM keeps the snapshot's settings (leave them out with --restore)`,
+        `${flags.join(', ')}: a restored VM keeps the snapshot's settings (leave them out with --restore)`,
       );
     }
     if (opts.arch !== undefined && opts.arch !== vm.options.arch) {
@@ -171,8 +177,17 @@ function makeVm(opts: RunCommandOptions): Vm {
     return vm;
   }
   const vcpus = opts.vcpus ?? 1;
-  const memoryBytes = Math.max(DEFAULT_MEMORY_BYTES, Math.ceil(kernelMemoryBytes(vcpus) / 4096) * 4096);
-  const hostile = opts.hostileHost === undefined ? {} : { hostileHost: { seed: opts.hostileHost } };
+  const kernelBytes = Math.ceil(kernelMemoryBytes(vcpus) / 4096) * 4096;
+  if (opts.guest === undefined && opts.memory !== undefined && opts.memory < kernelBytes) {
+    throw new UsageError(
+      `--memory ${opts.memory}: the guest-emulator needs at least ${kernelBytes} bytes for ${vcpus} vCPUs`,
+    );
+  }
+  const memoryBytes = opts.memory ?? Math.max(DEFAULT_MEMORY_BYTES, kernelBytes);
+  const shape = {
+    ...vmOptionsFromFlags(opts),
+    ...(opts.hostileHost === undefined ? {} : { hostileHost: { seed: opts.hostileHost } }),
+  };
   if (opts.isolation !== undefined) {
     if (opts.arch === 'arm64') {
       throw new UsageError(`--isolation ${opts.isolation}: isolation VMs are x64 (leave out --arch arm64)`);
@@ -182,17 +197,17 @@ function makeVm(opts: RunCommandOptions): Vm {
       vcpus,
       memoryBytes,
       isolation: { sharedGpaBoundaryBits: opts.isolation },
-      ...hostile,
+      ...shape,
     }) as unknown as Vm;
   }
-  if (opts.arch !== 'arm64') return createVm({ vcpus, memoryBytes, ...hostile });
+  if (opts.arch !== 'arm64') return createVm({ vcpus, memoryBytes, ...shape });
   if (opts.hostileHost !== undefined) {
     throw new UsageError(
       `--hostile-host ${opts.hostileHost}: the hostile host tampers with VMBus rings, an x64 device`,
     );
   }
-  const vm = createVm({ arch: 'arm64', vcpus, memoryBytes });
-  placeStolenTimeRecords(vm);
+  const vm = createVm({ ...shape, arch: 'arm64', vcpus, memoryBytes });
+  if (vm.accountsStolenTime) placeStolenTimeRecords(vm);
   return vm;
 }
 
