@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { GuestBuildError } from './guest-module.js';
 import { type InfoCommandOptions, infoCommand } from './info-command.js';
 import { MAX_VCPUS, VmOptionError } from './options.js';
 import { type CommandIo, ExitCode, type RunCommandOptions, runCommand, UsageError } from './run-command.js';
@@ -145,7 +146,8 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
       e instanceof UsageError ||
       e instanceof VmOptionError ||
       e instanceof TraceWriteError ||
-      e instanceof SnapshotError
+      e instanceof SnapshotError ||
+      e instanceof GuestBuildError
     ) {
       io.err(`pvlab-host: ${e.message}\n`);
       return ExitCode.USAGE;

@@ -3,6 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { guestImageUrl, kernelMemoryBytes } from '@pvlab/guest-emulator';
 import { StolenTimeRecord } from '@pvlab/pv-time';
 import { EchoDevice, VMBUS_PACKAGE, type VmbusHostState } from '@pvlab/vmbus-ring/host';
+import { failureToJson, formatFailure } from './guest-failures.js';
+import { type PreparedGuest, prepareGuest, TYPESCRIPT_GUEST } from './guest-module.js';
 import { readSnapshotFile, writeSnapshotFile } from './snapshot.js';
 import { type RunResult, runGuest } from './threaded/run.js';
 import {
@@ -63,10 +65,8 @@ function checkGuestFile(path: string): string {
   if (!existsSync(full)) throw new UsageError(`--guest '${path}': no such file (give a .mjs or .js module)`);
   if (!statSync(full).isFile())
     throw new UsageError(`--guest '${path}': not a file (give a .mjs or .js module)`);
-  if (!/\.(mjs|js)$/.test(full)) {
-    throw new UsageError(
-      `--guest '${path}': not a JavaScript module (accepted: .mjs, .js; compile TypeScript first)`,
-    );
+  if (!/\.(mjs|js)$/.test(full) && !TYPESCRIPT_GUEST.test(full)) {
+    throw new UsageError(`--guest '${path}': not a guest module (accepted: .mjs, .js, .ts, .mts)`);
   }
   return full;
 }
@@ -216,13 +216,21 @@ function makeVm(opts: RunCommandOptions): Vm {
  * prints its log and the per-call summary (or JSON), writes the trace. Returns the exit code.
  */
 export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promise<number> {
-  const guest = opts.guest === undefined ? guestImageUrl() : checkGuestFile(opts.guest);
+  const guestFile = opts.guest === undefined ? undefined : checkGuestFile(opts.guest);
   const tracePath = opts.trace === undefined ? undefined : checkOutputPath('--trace', opts.trace);
   const savePath = opts.save === undefined ? undefined : checkOutputPath('--save', opts.save);
   const args = parseGuestArgs(opts.guestArg ?? []);
   const print = (line: string) => io.out(`${line}\n`);
   const vm = makeVm(opts);
   const vcpus = vm.vcpus;
+  let prepared: PreparedGuest | undefined;
+  try {
+    prepared = guestFile === undefined ? undefined : await prepareGuest(guestFile);
+  } catch (e) {
+    vm.close();
+    throw e;
+  }
+  const guest = prepared?.url ?? guestImageUrl();
 
   const progress = createProgress({ stream: io.progressStream ?? { isTTY: false, write: () => true } });
   let result: RunResult;
@@ -240,7 +248,10 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
     });
   } finally {
     progress.stop();
+    prepared?.cleanup();
   }
+  const mapFailure = prepared?.mapFailure ?? ((f) => f);
+  result = { ...result, failures: result.failures.map(mapFailure) };
   const diagnostics = vm.takeDiagnostics();
   const echo = echoThroughput(vm);
   // Host-side truth of each record, before the VM closes (arm64 with PV time only).
@@ -254,7 +265,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
   vm.close();
 
   if (loadFailure) {
-    io.err(`pvlab-host: ${loadFailure.message}\n`);
+    io.err(formatFailure(loadFailure));
     return ExitCode.USAGE;
   }
 
@@ -281,7 +292,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
           ...(steal ? { stolenTimeNs: steal.map((ns) => (ns === undefined ? null : ns.toString())) } : {}),
           ...(echo ? { vmbusEcho: echo.json } : {}),
           summary: summaryToJson(summary),
-          failures: result.failures,
+          failures: result.failures.map(failureToJson),
           diagnostics,
           reports: result.reports,
           log: result.log,
@@ -305,12 +316,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
     if (tracePath) print(`trace: ${tracePath} (open it in https://ui.perfetto.dev or chrome://tracing)`);
     if (savePath && !loadFailure && thrown.length === 0) print(`snapshot: ${savePath}`);
   }
-  for (const f of result.failures) {
-    const who = f.vps.length > 0 ? ` on vCPU ${f.vps.join(', ')}` : '';
-    io.err(
-      `pvlab-host: ${f.kind === 'throw' ? 'the guest program threw' : 'guest failed'}${who}: ${f.message}\n`,
-    );
-  }
+  for (const f of result.failures) io.err(formatFailure(f));
   for (const d of diagnostics) io.err(`pvlab-host: conformance [${d.rule}] VP ${d.vp}: ${d.message}\n`);
   if (thrown.length > 0) return ExitCode.USAGE;
   return passed ? ExitCode.OK : ExitCode.GUEST_FAILED;
