@@ -88,7 +88,10 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
     .description('boot a guest on vCPU worker threads: the guest-emulator, or your guest program')
     .addOption(vcpusOption(undefined, "(default: 1, or the snapshot's)"))
     .addOption(archOption(undefined))
-    .option('--guest <file>', 'a guest program module (.mjs/.js, or .ts/.mts) whose default export runs on every vCPU')
+    .option(
+      '--guest <file>',
+      'a guest program module (.mjs/.js, or .ts/.mts) whose default export runs on every vCPU',
+    )
     .addOption(seedOption())
     .option('--trace <file>', 'write a Chrome trace-event JSON file (opens in Perfetto)')
     .option('--json', 'print the summary as JSON instead of a table')
