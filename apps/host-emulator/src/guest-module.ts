@@ -122,3 +122,27 @@ function buildErrorLine(e: unknown, path: string): string {
     : path;
   return `${where}: cannot build the guest program: ${first.text}`;
 }
+
+/**
+ * Where a guest's module graph has a syntax error (`file:line:column`), for the SyntaxErrors
+ * Node reports without a place (one in a module the guest imports): esbuild parses the guest's
+ * own modules (packages left out) and names the first error. Undefined when it finds none.
+ */
+export async function syntaxErrorPlace(path: string): Promise<string | undefined> {
+  const esbuild = await import('esbuild');
+  try {
+    await esbuild.build({
+      entryPoints: [path],
+      bundle: true,
+      write: false,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      logLevel: 'silent',
+    });
+    return undefined;
+  } catch (e) {
+    const line = buildErrorLine(e, path);
+    return line.startsWith(`${path}: `) ? undefined : line.slice(0, line.indexOf(': cannot build'));
+  }
+}

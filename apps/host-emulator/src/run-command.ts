@@ -4,7 +4,7 @@ import { guestImageUrl, kernelMemoryBytes } from '@pvlab/guest-emulator';
 import { StolenTimeRecord } from '@pvlab/pv-time';
 import { EchoDevice, VMBUS_PACKAGE, type VmbusHostState } from '@pvlab/vmbus-ring/host';
 import { failureToJson, formatFailure } from './guest-failures.js';
-import { type PreparedGuest, prepareGuest, TYPESCRIPT_GUEST } from './guest-module.js';
+import { type PreparedGuest, prepareGuest, syntaxErrorPlace, TYPESCRIPT_GUEST } from './guest-module.js';
 import { readSnapshotFile, writeSnapshotFile } from './snapshot.js';
 import { type RunResult, runGuest } from './threaded/run.js';
 import {
@@ -265,7 +265,12 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
   vm.close();
 
   if (loadFailure) {
-    io.err(formatFailure(loadFailure));
+    // A SyntaxError in a module the guest imports comes without its place: find it.
+    const place =
+      guestFile !== undefined && loadFailure.stack === undefined && /SyntaxError/.test(loadFailure.message)
+        ? await syntaxErrorPlace(guestFile)
+        : undefined;
+    io.err(formatFailure(place === undefined ? loadFailure : { ...loadFailure, stack: [place] }));
     return ExitCode.USAGE;
   }
 

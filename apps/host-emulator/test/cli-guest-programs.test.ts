@@ -68,6 +68,18 @@ describe('guest programs: errors name the place', () => {
     );
   }, 30_000);
 
+  it('a syntax error in a module the guest imports names that module, line and column', async () => {
+    const lib = join(dir, 'broken-lib.mjs');
+    const main = join(dir, 'imports-broken.mjs');
+    writeFileSync(lib, 'export function f() {\n  return 1 +;\n}\n');
+    writeFileSync(main, "import { f } from './broken-lib.mjs';\nexport default function () {\n  f();\n}\n");
+    const r = await run('run', '--guest', main);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      `pvlab-host: ${lib}:2:13: cannot load the guest program: SyntaxError: Unexpected token ';'\n`,
+    );
+  }, 30_000);
+
   it('an import of a missing export names the importing line and column', async () => {
     const lib = join(dir, 'lib.mjs');
     const main = join(dir, 'imports.mjs');
