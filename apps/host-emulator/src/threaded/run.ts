@@ -608,8 +608,8 @@ class ThreadedHost {
   }
 
   #fail(vp: number, text: string, kind: RunFailure['kind'] = 'run'): void {
-    // A vCPU's failure text is the reason's line, then its stack frames (the first vCPU's are kept).
-    const [message = '', ...stack] = text.split('\n');
+    // A guest's failure text is the reason's line, then its stack frames (the first vCPU's are kept).
+    const [message = '', ...stack] = kind === 'run' ? [text] : text.split('\n');
     let failure = this.#failures.get(message);
     if (!failure) {
       failure = { kind, message, vps: [], ...(stack.length > 0 ? { stack } : {}) };
