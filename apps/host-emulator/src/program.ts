@@ -155,6 +155,8 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
       io.err(`pvlab-host: ${e.message}\n`);
       return ExitCode.USAGE;
     }
-    throw e;
+    // Anything else is a bug of pvlab-host: still prefixed, with the stack to report.
+    io.err(`pvlab-host: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return ExitCode.INTERNAL;
   }
 }

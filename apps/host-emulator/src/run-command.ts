@@ -55,8 +55,8 @@ export interface CommandIo {
   readonly progressStream?: NodeJS.WriteStream;
 }
 
-/** Exit codes: 0 passed, 1 the guest failed, 2 bad user input (flags, guest file). */
-export const ExitCode = { OK: 0, GUEST_FAILED: 1, USAGE: 2 } as const;
+/** Exit codes: 0 passed, 1 the guest failed, 2 bad user input (flags, guest file), 70 a bug of pvlab-host. */
+export const ExitCode = { OK: 0, GUEST_FAILED: 1, USAGE: 2, INTERNAL: 70 } as const;
 
 const DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024;
 

@@ -53,6 +53,18 @@ describe('pvlab-host: one prefix for every error, and --version', () => {
   });
 });
 
+it('an error that is no user error (a bug, a broken stream) is still prefixed: exit 70', async () => {
+  let err = '';
+  const code = await runPvlabHost(['info'], {
+    out: () => {
+      throw new Error('stdout is gone');
+    },
+    err: (s) => (err += s),
+  });
+  expect(code).toBe(70);
+  expect(err).toMatch(/^pvlab-host: internal error: Error: stdout is gone\n {4}at /);
+});
+
 describe('pvlab-host: the VM flags reach createVm', () => {
   it('info --json shows the VM the flags make: features, packages, memory, TLB flush, reps, isolation', async () => {
     const plain = JSON.parse((await run('info', '--json')).out) as InfoJson;
