@@ -67,7 +67,8 @@ const guestArgOption = () =>
 
 /**
  * Runs `pvlab-host` with `argv` (the arguments after the program name) and resolves to the exit
- * code: 0 on success, 1 for a failing guest, 2 for bad user input (with one line on stderr).
+ * code: 0 on success, 1 for a failing guest, 2 for bad user input (with one line on stderr), 70 for a
+ * bug of pvlab-host.
  */
 export async function runPvlabHost(argv: readonly string[], io: CliOutput): Promise<number> {
   const print = (line: string) => io.out(`${line}\n`);
