@@ -62,9 +62,10 @@ const DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024;
 
 function checkGuestFile(path: string): string {
   const full = resolve(path);
-  if (!existsSync(full)) throw new UsageError(`--guest '${path}': no such file (give a .mjs or .js module)`);
+  if (!existsSync(full))
+    throw new UsageError(`--guest '${path}': no such file (give a .mjs, .js or .ts module)`);
   if (!statSync(full).isFile())
-    throw new UsageError(`--guest '${path}': not a file (give a .mjs or .js module)`);
+    throw new UsageError(`--guest '${path}': not a file (give a .mjs, .js or .ts module)`);
   if (!/\.(mjs|js)$/.test(full) && !TYPESCRIPT_GUEST.test(full)) {
     throw new UsageError(`--guest '${path}': not a guest module (accepted: .mjs, .js, .ts, .mts)`);
   }
