@@ -27,7 +27,7 @@ export async function bundle() {
       outfile: here('./dist/cli.mjs'),
       banner: { js: `#!/usr/bin/env node\n${requireShim}` },
       // The guest-emulator finds its image beside its own module: keep it a runtime import.
-      external: ['@pvlab/guest-emulator'],
+      external: ['@pvlab/guest-emulator', 'esbuild'],
     }),
     build({
       ...common,

@@ -1,29 +1,65 @@
 import { HvFeature, type HvFeatureName, hvCallName } from '@pvlab/hypercall';
-import { createVm } from './vm.js';
+import { alignColumns } from './table.js';
+import { createVm, type Vm } from './vm.js';
+import { type VmFlags, vmOptionsFromFlags } from './vm-flags.js';
+
+/** `pvlab-host info` flags: the VM to describe, shaped as `run` shapes it. */
+export interface InfoCommandOptions extends VmFlags {
+  readonly vcpus: number;
+  readonly arch?: 'x64' | 'arm64';
+  /** An isolation VM with its shared GPA boundary at 2^isolation. */
+  readonly isolation?: number;
+  readonly json?: boolean;
+}
+
+/** One line naming the VM's shape: what the flags changed is visible before the tables. */
+function vmLine(vm: Vm): string {
+  const o = vm.options;
+  const parts = [
+    `${o.arch}`,
+    `${vm.vcpus} vCPU${vm.vcpus === 1 ? '' : 's'}`,
+    `${o.memoryBytes} bytes of RAM`,
+    ...(o.arch === 'x64' ? [`tlbFlush ${o.tlbFlush}`, `maxRepsPerCall ${o.maxRepsPerCall}`] : []),
+    ...(o.isolation ? [`isolation: shared GPA boundary 2^${o.isolation.sharedGpaBoundaryBits}`] : []),
+  ];
+  return `VM: ${parts.join(', ')}`;
+}
 
 /** `pvlab-host info --arch arm64`: the SMCCC functions the conduit answers. */
-function arm64Info(opts: { vcpus: number; json?: boolean }, print: (line: string) => void): void {
-  const vm = createVm({ vcpus: opts.vcpus, arch: 'arm64' });
+function arm64Info(vm: Vm, json: boolean, print: (line: string) => void): void {
   const functions = vm.smcccFunctions();
+  const options = vm.options;
+  const vcpus = vm.vcpus;
+  const packages = options.packages['pv-time'] === false ? [] : ['pv-time'];
+  const line = vmLine(vm);
   vm.close();
-  if (opts.json) {
-    print(JSON.stringify({ arch: 'arm64', packages: ['pv-time'], smccc: functions }, null, 2));
+  if (json) {
+    print(JSON.stringify({ arch: 'arm64', vcpus, options, packages, smccc: functions }, null, 2));
     return;
   }
-  print('SMCCC functions (HVC conduit; unknown ids answer NOT_SUPPORTED = 0xFFFFFFFFFFFFFFFF):');
-  for (const f of functions) print(`  ${f.id} ${f.name}`);
+  print(line);
+  print(`packages: ${packages.join(', ') || '-'}`);
+  print('\nSMCCC functions (HVC conduit; unknown ids answer NOT_SUPPORTED = 0xFFFFFFFFFFFFFFFF):');
+  for (const l of alignColumns(
+    functions.map((f) => [f.id, f.name]),
+    [],
+    '  ',
+  ))
+    print(l);
 }
 
 /** `pvlab-host info`: what a VM exposes — CPUID leaves, feature bits, registered hypercalls. */
-export function infoCommand(
-  opts: { vcpus: number; arch?: 'x64' | 'arm64'; json?: boolean },
-  print: (line: string) => void,
-): void {
-  if (opts.arch === 'arm64') {
-    arm64Info(opts, print);
+export function infoCommand(opts: InfoCommandOptions, print: (line: string) => void): void {
+  const vm = createVm({
+    ...vmOptionsFromFlags(opts),
+    vcpus: opts.vcpus,
+    ...(opts.arch === undefined ? {} : { arch: opts.arch }),
+    ...(opts.isolation === undefined ? {} : { isolation: { sharedGpaBoundaryBits: opts.isolation } }),
+  }) as Vm;
+  if (vm.options.arch === 'arm64') {
+    arm64Info(vm, opts.json === true, print);
     return;
   }
-  const vm = createVm({ vcpus: opts.vcpus });
   const leaves = Array.from({ length: vm.cpuid(0x4000_0000).eax - 0x4000_0000 + 1 }, (_, i) => {
     const leaf = 0x4000_0000 + i;
     return { leaf: `0x${leaf.toString(16)}`, ...vm.cpuid(leaf) };
@@ -37,22 +73,26 @@ export function infoCommand(
     gate: d.gate?.description ?? '-',
   }));
   const packages = vm.partition.packages;
+  const options = vm.options;
+  const line = vmLine(vm);
   vm.close();
   if (opts.json) {
-    print(JSON.stringify({ packages, leaves, features, hypercalls }, null, 2));
+    print(JSON.stringify({ options, packages, leaves, features, hypercalls }, null, 2));
     return;
   }
   const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
-  print('CPUID leaf   EAX        EBX        ECX        EDX');
-  for (const l of leaves)
-    print(`${l.leaf.padEnd(12)} ${hex(l.eax)} ${hex(l.ebx)} ${hex(l.ecx)} ${hex(l.edx)}`);
+  print(line);
+  print('');
+  const leafRows = leaves.map((l) => [l.leaf, hex(l.eax), hex(l.ebx), hex(l.ecx), hex(l.edx)]);
+  for (const l of alignColumns([['CPUID leaf', 'EAX', 'EBX', 'ECX', 'EDX'], ...leafRows])) print(l);
   print(`\npackages: ${packages.join(', ')}`);
   print('\nexposed features:');
-  for (const f of features) {
+  const featureRows = features.map((f) => {
     const bit = HvFeature[f as HvFeatureName];
-    print(`  ${f.padEnd(28)} CPUID 0x${bit.leaf.toString(16)} ${bit.register.toUpperCase()} bit ${bit.bit}`);
-  }
+    return [f, `CPUID 0x${bit.leaf.toString(16)} ${bit.register.toUpperCase()} bit ${bit.bit}`];
+  });
+  for (const l of alignColumns(featureRows, [], '  ')) print(l);
   print('\nhypercalls:');
-  for (const h of hypercalls)
-    print(`  ${h.code} ${h.name.padEnd(28)} ${h.kind.padEnd(6)} fast=${h.fast.padEnd(8)} gate: ${h.gate}`);
+  const callRows = hypercalls.map((h) => [h.code, h.name, h.kind, `fast=${h.fast}`, `gate: ${h.gate}`]);
+  for (const l of alignColumns(callRows, [], '  ')) print(l);
 }

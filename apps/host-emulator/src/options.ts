@@ -3,6 +3,7 @@ import { DEFAULT_SPIN_WAIT_RETRY_COUNT } from '@pvlab/hypercall/host';
 import { CONVERSION_CONTENTS, type ConversionContents } from '@pvlab/isolation/host';
 import { TLB_FLUSH_MODES, type TlbFlushMode } from '@pvlab/tlb-ipi/host';
 import { z } from 'zod';
+import { formatOptionIssue } from './option-errors.js';
 import { OPTIONAL_PACKAGES, PACKAGE_ARCH } from './packages.js';
 
 /** Bad `createVm` options (or CLI flags): the message names the option and what is accepted. */
@@ -24,9 +25,10 @@ const schema = z
       .int()
       .min(PAGE)
       .max(MAX_GUEST_MEMORY_BYTES)
-      .refine((n) => n % PAGE === 0, { message: `must be a multiple of ${PAGE}` })
+      .multipleOf(PAGE)
+      .describe(`a multiple of ${PAGE} from ${PAGE} to ${MAX_GUEST_MEMORY_BYTES} (4 GiB)`)
       .default(16 * 1024 * 1024),
-    arch: z.enum(['x64', 'arm64'], { error: "accepted: 'x64', 'arm64' (default 'x64')" }).default('x64'),
+    arch: z.enum(['x64', 'arm64']).default('x64'),
     vendor: z.enum(['intel', 'amd']).default('intel'),
     strict: z.boolean().default(true),
     packages: z
@@ -63,11 +65,7 @@ const schema = z
       .object({ seed: z.number().int().min(0).max(0xffff_ffff), rate: z.number().min(0).max(1).optional() })
       .strict()
       .optional(),
-    tlbFlush: z
-      .enum(TLB_FLUSH_MODES as [TlbFlushMode, ...TlbFlushMode[]], {
-        error: `accepted: ${TLB_FLUSH_MODES.map((m) => `'${m}'`).join(', ')} (default 'precise')`,
-      })
-      .default('precise'),
+    tlbFlush: z.enum(TLB_FLUSH_MODES as [TlbFlushMode, ...TlbFlushMode[]]).default('precise'),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -132,26 +130,9 @@ export type CreateVmOptions = z.input<typeof schema>;
 /** `createVm` options with every default applied. */
 export type ResolvedVmOptions = z.output<typeof schema>;
 
-/** Validates options; the first problem becomes one line naming the option. */
+/** Validates options; the first problem becomes one line naming the option, its value and what is accepted. */
 export function resolveVmOptions(options: unknown): ResolvedVmOptions {
   const parsed = schema.safeParse(options ?? {});
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const path = issue.path.length > 0 ? issue.path.join('.') : '(options)';
-  const detail =
-    issue.code === 'unrecognized_keys'
-      ? `unknown option ${issue.keys.map((k) => `'${k}'`).join(', ')}; accepted: ${Object.keys(schema.shape).join(', ')}`
-      : issue.message;
-  const value = valueAt(options, issue.path);
-  throw new VmOptionError(`createVm option ${path}${value === undefined ? '' : ` = ${value}`}: ${detail}`);
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): string | undefined {
-  let v: unknown = root;
-  for (const key of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[key];
-  }
-  if (v === undefined || (typeof v === 'object' && v !== null)) return undefined;
-  return typeof v === 'string' ? `'${v}'` : String(v);
+  throw new VmOptionError(formatOptionIssue(schema, options ?? {}, parsed.error.issues[0]!));
 }

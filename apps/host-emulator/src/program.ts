@@ -1,9 +1,15 @@
+import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { infoCommand } from './info-command.js';
+import { GuestBuildError } from './guest-module.js';
+import { type InfoCommandOptions, infoCommand } from './info-command.js';
 import { MAX_VCPUS, VmOptionError } from './options.js';
 import { type CommandIo, ExitCode, type RunCommandOptions, runCommand, UsageError } from './run-command.js';
 import { SnapshotError } from './snapshot.js';
 import { TraceWriteError } from './trace/index.js';
+import { vmFlagOptions } from './vm-flags.js';
+
+/** The package's version: src/, dist/ and the bundled bin all sit one level below package.json. */
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** Where the CLI writes; the bin passes process.stdout/stderr, tests pass collectors. */
 export type CliOutput = CommandIo;
@@ -61,7 +67,8 @@ const guestArgOption = () =>
 
 /**
  * Runs `pvlab-host` with `argv` (the arguments after the program name) and resolves to the exit
- * code: 0 on success, 1 for a failing guest, 2 for bad user input (with one line on stderr).
+ * code: 0 on success, 1 for a failing guest, 2 for bad user input (with one line on stderr), 70 for a
+ * bug of pvlab-host.
  */
 export async function runPvlabHost(argv: readonly string[], io: CliOutput): Promise<number> {
   const print = (line: string) => io.out(`${line}\n`);
@@ -72,16 +79,20 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
     .configureOutput({
       writeOut: (s) => io.out(s),
       writeErr: (s) => io.err(s),
-      // Commander's errors are one line; drop any hint lines after it.
-      outputError: (msg, write) => write(`${msg.split('\n')[0]}\n`),
-    });
+      // Commander's errors are one line (hint lines after it dropped), prefixed like ours.
+      outputError: (msg, write) => write(`pvlab-host: ${msg.split('\n')[0]!.replace(/^error: /, '')}\n`),
+    })
+    .version(VERSION, '--version', 'print the version of pvlab-host');
 
   program
     .command('run')
     .description('boot a guest on vCPU worker threads: the guest-emulator, or your guest program')
     .addOption(vcpusOption(undefined, "(default: 1, or the snapshot's)"))
     .addOption(archOption(undefined))
-    .option('--guest <file>', 'a guest program module (.mjs/.js) whose default export runs on every vCPU')
+    .option(
+      '--guest <file>',
+      'a guest program module (.mjs/.js, or .ts/.mts) whose default export runs on every vCPU',
+    )
     .addOption(seedOption())
     .option('--trace <file>', 'write a Chrome trace-event JSON file (opens in Perfetto)')
     .option('--json', 'print the summary as JSON instead of a table')
@@ -123,8 +134,12 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
     )
     .addOption(vcpusOption(1))
     .addOption(archOption('x64'))
+    .addOption(isolationOption())
     .option('--json', 'print as JSON')
-    .action((opts: { vcpus: number; arch: 'x64' | 'arm64'; json?: boolean }) => infoCommand(opts, print));
+    .action((opts: InfoCommandOptions) => infoCommand(opts, print));
+
+  // run, demo and info shape their VM with the same flags as createVm's options.
+  for (const command of program.commands) for (const option of vmFlagOptions()) command.addOption(option);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -135,11 +150,14 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
       e instanceof UsageError ||
       e instanceof VmOptionError ||
       e instanceof TraceWriteError ||
-      e instanceof SnapshotError
+      e instanceof SnapshotError ||
+      e instanceof GuestBuildError
     ) {
       io.err(`pvlab-host: ${e.message}\n`);
       return ExitCode.USAGE;
     }
-    throw e;
+    // Anything else is a bug of pvlab-host: still prefixed, with the stack to report.
+    io.err(`pvlab-host: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return ExitCode.INTERNAL;
   }
 }

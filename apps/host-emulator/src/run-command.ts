@@ -8,6 +8,8 @@ import {
 } from '@pvlab/guest-emulator';
 import { StolenTimeRecord } from '@pvlab/pv-time';
 import { EchoDevice, VMBUS_PACKAGE, type VmbusHostState } from '@pvlab/vmbus-ring/host';
+import { failureToJson, formatFailure } from './guest-failures.js';
+import { type PreparedGuest, prepareGuest, syntaxErrorPlace, TYPESCRIPT_GUEST } from './guest-module.js';
 import { interruptedMessage, RunInterrupted } from './interrupt.js';
 import { readSnapshotFile, writeSnapshotFile } from './snapshot.js';
 import { type RunResult, runGuest } from './threaded/run.js';
@@ -20,6 +22,7 @@ import {
   writeTraceFile,
 } from './trace/index.js';
 import { createVm, restoreVm, type Vm } from './vm.js';
+import { givenVmFlags, type VmFlags, vmOptionsFromFlags } from './vm-flags.js';
 
 /** Bad user input for `run`/`demo`: one line, exit code 2. */
 export class UsageError extends Error {
@@ -27,7 +30,7 @@ export class UsageError extends Error {
 }
 
 /** `pvlab-host run` options, parsed. */
-export interface RunCommandOptions {
+export interface RunCommandOptions extends VmFlags {
   /** vCPUs (default 1, or the snapshot's with `restore`). */
   readonly vcpus?: number;
   /** VM architecture (default x64, or the snapshot's with `restore`). */
@@ -60,20 +63,19 @@ export interface CommandIo {
   readonly interrupt?: AbortSignal;
 }
 
-/** Exit codes: 0 passed, 1 the guest failed, 2 bad user input (flags, guest file). */
-export const ExitCode = { OK: 0, GUEST_FAILED: 1, USAGE: 2 } as const;
+/** Exit codes: 0 passed, 1 the guest failed, 2 bad user input (flags, guest file), 70 a bug of pvlab-host. */
+export const ExitCode = { OK: 0, GUEST_FAILED: 1, USAGE: 2, INTERNAL: 70 } as const;
 
 const DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024;
 
 function checkGuestFile(path: string): string {
   const full = resolve(path);
-  if (!existsSync(full)) throw new UsageError(`--guest '${path}': no such file (give a .mjs or .js module)`);
+  if (!existsSync(full))
+    throw new UsageError(`--guest '${path}': no such file (give a .mjs, .js or .ts module)`);
   if (!statSync(full).isFile())
-    throw new UsageError(`--guest '${path}': not a file (give a .mjs or .js module)`);
-  if (!/\.(mjs|js)$/.test(full)) {
-    throw new UsageError(
-      `--guest '${path}': not a JavaScript module (accepted: .mjs, .js; compile TypeScript first)`,
-    );
+    throw new UsageError(`--guest '${path}': not a file (give a .mjs, .js or .ts module)`);
+  if (!/\.(mjs|js)$/.test(full) && !TYPESCRIPT_GUEST.test(full)) {
+    throw new UsageError(`--guest '${path}': not a guest module (accepted: .mjs, .js, .ts, .mts)`);
   }
   return full;
 }
@@ -164,10 +166,15 @@ function makeVm(opts: RunCommandOptions): Vm {
         `--vcpus ${opts.vcpus}: the snapshot '${opts.restore}' has ${vm.vcpus} vCPUs (leave --vcpus out or give ${vm.vcpus})`,
       );
     }
-    if (opts.isolation !== undefined || opts.hostileHost !== undefined) {
+    if (opts.isolation !== undefined || opts.hostileHost !== undefined || givenVmFlags(opts).length > 0) {
       vm.close();
+      const flags = [
+        ...(opts.isolation === undefined ? [] : ['--isolation']),
+        ...(opts.hostileHost === undefined ? [] : ['--hostile-host']),
+        ...givenVmFlags(opts),
+      ];
       throw new UsageError(
-        `--isolation/--hostile-host: a restored VM keeps the snapshot's settings (leave them out with --restore)`,
+        `${flags.join(', ')}: a restored VM keeps the snapshot's settings (leave them out with --restore)`,
       );
     }
     if (opts.arch !== undefined && opts.arch !== vm.options.arch) {
@@ -179,8 +186,17 @@ function makeVm(opts: RunCommandOptions): Vm {
     return vm;
   }
   const vcpus = opts.vcpus ?? 1;
-  const memoryBytes = Math.max(DEFAULT_MEMORY_BYTES, Math.ceil(kernelMemoryBytes(vcpus) / 4096) * 4096);
-  const hostile = opts.hostileHost === undefined ? {} : { hostileHost: { seed: opts.hostileHost } };
+  const kernelBytes = Math.ceil(kernelMemoryBytes(vcpus) / 4096) * 4096;
+  if (opts.guest === undefined && opts.memory !== undefined && opts.memory < kernelBytes) {
+    throw new UsageError(
+      `--memory ${opts.memory}: the guest-emulator needs at least ${kernelBytes} bytes for ${vcpus} vCPUs`,
+    );
+  }
+  const memoryBytes = opts.memory ?? Math.max(DEFAULT_MEMORY_BYTES, kernelBytes);
+  const shape = {
+    ...vmOptionsFromFlags(opts),
+    ...(opts.hostileHost === undefined ? {} : { hostileHost: { seed: opts.hostileHost } }),
+  };
   if (opts.isolation !== undefined) {
     if (opts.arch === 'arm64') {
       throw new UsageError(`--isolation ${opts.isolation}: isolation VMs are x64 (leave out --arch arm64)`);
@@ -190,17 +206,17 @@ function makeVm(opts: RunCommandOptions): Vm {
       vcpus,
       memoryBytes,
       isolation: { sharedGpaBoundaryBits: opts.isolation },
-      ...hostile,
+      ...shape,
     }) as unknown as Vm;
   }
-  if (opts.arch !== 'arm64') return createVm({ vcpus, memoryBytes, ...hostile });
+  if (opts.arch !== 'arm64') return createVm({ vcpus, memoryBytes, ...shape });
   if (opts.hostileHost !== undefined) {
     throw new UsageError(
       `--hostile-host ${opts.hostileHost}: the hostile host tampers with VMBus rings, an x64 device`,
     );
   }
-  const vm = createVm({ arch: 'arm64', vcpus, memoryBytes });
-  placeStolenTimeRecords(vm);
+  const vm = createVm({ ...shape, arch: 'arm64', vcpus, memoryBytes });
+  if (vm.accountsStolenTime) placeStolenTimeRecords(vm);
   return vm;
 }
 
@@ -220,7 +236,7 @@ function checkBuiltInGuestArgs(vm: Vm, args: Record<string, string>): void {
  * prints its log and the per-call summary (or JSON), writes the trace. Returns the exit code.
  */
 export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promise<number> {
-  const guest = opts.guest === undefined ? guestImageUrl() : checkGuestFile(opts.guest);
+  const guestFile = opts.guest === undefined ? undefined : checkGuestFile(opts.guest);
   const tracePath = opts.trace === undefined ? undefined : checkOutputPath('--trace', opts.trace);
   const savePath = opts.save === undefined ? undefined : checkOutputPath('--save', opts.save);
   const args = parseGuestArgs(opts.guestArg ?? []);
@@ -228,6 +244,14 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
   const vm = makeVm(opts);
   if (opts.guest === undefined) checkBuiltInGuestArgs(vm, args);
   const vcpus = vm.vcpus;
+  let prepared: PreparedGuest | undefined;
+  try {
+    prepared = guestFile === undefined ? undefined : await prepareGuest(guestFile);
+  } catch (e) {
+    vm.close();
+    throw e;
+  }
+  const guest = prepared?.url ?? guestImageUrl();
 
   const progress = createProgress({ stream: io.progressStream ?? { isTTY: false, write: () => true } });
   let result: RunResult | RunInterrupted;
@@ -249,12 +273,15 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
     result = error;
   } finally {
     progress.stop();
+    prepared?.cleanup();
   }
   if (result instanceof RunInterrupted) {
     vm.close();
     io.err(`${interruptedMessage(result, { trace: opts.trace, save: opts.save })}\n`);
     return result.exitCode;
   }
+  const mapFailure = prepared?.mapFailure ?? ((f) => f);
+  result = { ...result, failures: result.failures.map(mapFailure) };
   const diagnostics = vm.takeDiagnostics();
   const echo = echoThroughput(vm);
   // Host-side truth of each record, before the VM closes (arm64 with PV time only).
@@ -268,7 +295,12 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
   vm.close();
 
   if (loadFailure) {
-    io.err(`pvlab-host: ${loadFailure.message}\n`);
+    // A SyntaxError in a module the guest imports comes without its place: find it.
+    const place =
+      guestFile !== undefined && loadFailure.stack === undefined && /SyntaxError/.test(loadFailure.message)
+        ? await syntaxErrorPlace(guestFile)
+        : undefined;
+    io.err(formatFailure(place === undefined ? loadFailure : { ...loadFailure, stack: [place] }));
     return ExitCode.USAGE;
   }
 
@@ -295,7 +327,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
           ...(steal ? { stolenTimeNs: steal.map((ns) => (ns === undefined ? null : ns.toString())) } : {}),
           ...(echo ? { vmbusEcho: echo.json } : {}),
           summary: summaryToJson(summary),
-          failures: result.failures,
+          failures: result.failures.map(failureToJson),
           diagnostics,
           reports: result.reports,
           log: result.log,
@@ -319,12 +351,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
     if (tracePath) print(`trace: ${tracePath} (open it in https://ui.perfetto.dev or chrome://tracing)`);
     if (savePath && !loadFailure && thrown.length === 0) print(`snapshot: ${savePath}`);
   }
-  for (const f of result.failures) {
-    const who = f.vps.length > 0 ? ` on vCPU ${f.vps.join(', ')}` : '';
-    io.err(
-      `pvlab-host: ${f.kind === 'throw' ? 'the guest program threw' : 'guest failed'}${who}: ${f.message}\n`,
-    );
-  }
+  for (const f of result.failures) io.err(formatFailure(f));
   for (const d of diagnostics) io.err(`pvlab-host: conformance [${d.rule}] VP ${d.vp}: ${d.message}\n`);
   if (thrown.length > 0) return ExitCode.USAGE;
   return passed ? ExitCode.OK : ExitCode.GUEST_FAILED;

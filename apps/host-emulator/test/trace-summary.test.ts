@@ -45,11 +45,18 @@ describe('summarizeHypercalls', () => {
         callCode: 0x8,
         count: 100,
         statuses: { HV_STATUS_SUCCESS: 100 },
+        faults: {},
         meanUs: 50.5,
         p99Us: 99,
       },
     ]);
-    expect(total).toEqual({ count: 100, statuses: { HV_STATUS_SUCCESS: 100 }, meanUs: 50.5, p99Us: 99 });
+    expect(total).toEqual({
+      count: 100,
+      statuses: { HV_STATUS_SUCCESS: 100 },
+      faults: {},
+      meanUs: 50.5,
+      p99Us: 99,
+    });
   });
 
   it.each<[number[], number]>([
@@ -61,7 +68,7 @@ describe('summarizeHypercalls', () => {
     expect(summarizeHypercalls(durations.map((d) => call(SPIN, 0x8, d))).total.p99Us).toBe(p99);
   });
 
-  it('groups by call, sorts by call code, counts statuses (most frequent first) and totals everything', () => {
+  it('groups by call, sorts by call code, counts statuses and faults apart (most frequent first) and totals everything', () => {
     const events: RunEvent[] = [
       call(IPI, 0xb, 4),
       call(FLUSH, 0x2, 1, 'HV_STATUS_INVALID_ALIGNMENT'),
@@ -73,10 +80,10 @@ describe('summarizeHypercalls', () => {
       call(IPI, 0xb, 0, '#UD', 1),
     ];
     const summary = summarizeHypercalls(events);
-    expect(summary.calls.map((c) => [c.call, c.count, c.statuses, c.meanUs, c.p99Us])).toEqual([
-      [FLUSH, 3, { HV_STATUS_SUCCESS: 2, HV_STATUS_INVALID_ALIGNMENT: 1 }, 2, 3],
-      [SPIN, 1, { HV_STATUS_SUCCESS: 1 }, 2, 2],
-      [IPI, 2, { '#UD': 1, HV_STATUS_SUCCESS: 1 }, 2, 4],
+    expect(summary.calls.map((c) => [c.call, c.count, c.statuses, c.faults, c.meanUs, c.p99Us])).toEqual([
+      [FLUSH, 3, { HV_STATUS_SUCCESS: 2, HV_STATUS_INVALID_ALIGNMENT: 1 }, {}, 2, 3],
+      [SPIN, 1, { HV_STATUS_SUCCESS: 1 }, {}, 2, 2],
+      [IPI, 2, { HV_STATUS_SUCCESS: 1 }, { '#UD': 1 }, 2, 4],
     ]);
     expect(Object.keys(summary.calls[0]!.statuses)).toEqual([
       'HV_STATUS_SUCCESS',
@@ -84,7 +91,8 @@ describe('summarizeHypercalls', () => {
     ]);
     expect(summary.total).toEqual({
       count: 6,
-      statuses: { HV_STATUS_SUCCESS: 4, '#UD': 1, HV_STATUS_INVALID_ALIGNMENT: 1 },
+      statuses: { HV_STATUS_SUCCESS: 4, HV_STATUS_INVALID_ALIGNMENT: 1 },
+      faults: { '#UD': 1 },
       meanUs: 2,
       p99Us: 4,
     });
@@ -100,7 +108,10 @@ describe('summarizeHypercalls', () => {
 
   it('a run without hypercalls has no calls and an empty total', () => {
     const summary = summarizeHypercalls([{ kind: 'done', vp: 0, ts: 0, message: 'ok' }]);
-    expect(summary).toEqual({ calls: [], total: { count: 0, statuses: {}, meanUs: null, p99Us: null } });
+    expect(summary).toEqual({
+      calls: [],
+      total: { count: 0, statuses: {}, faults: {}, meanUs: null, p99Us: null },
+    });
   });
 });
 
@@ -114,11 +125,12 @@ describe('summaryToJson', () => {
           code: '0x0002',
           count: 2,
           statuses: { HV_STATUS_SUCCESS: 2 },
+          faults: {},
           meanUs: 0.5,
           p99Us: 0.667,
         },
       ],
-      total: { count: 2, statuses: { HV_STATUS_SUCCESS: 2 }, meanUs: 0.5, p99Us: 0.667 },
+      total: { count: 2, statuses: { HV_STATUS_SUCCESS: 2 }, faults: {}, meanUs: 0.5, p99Us: 0.667 },
     });
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
   });
@@ -127,6 +139,7 @@ describe('summaryToJson', () => {
     expect(summaryToJson(summarizeHypercalls([])).total).toEqual({
       count: 0,
       statuses: {},
+      faults: {},
       meanUs: null,
       p99Us: null,
     });
@@ -174,6 +187,44 @@ describe('formatSummaryTable', () => {
         '-----  -----  --------  -------  ------',
         'total      0  -               -       -',
       ].join('\n'),
+    );
+  });
+
+  it('a call that faulted (#MEMORY: its input GPA outside RAM) shows in a faults column, not as a status', () => {
+    const table = formatSummaryTable(
+      summarizeHypercalls([call(FLUSH, 0x2, 2, '#MEMORY'), call(FLUSH, 0x2, 1), call(SPIN, 0x8, 1)]),
+    );
+    expect(table).toBe(
+      [
+        'call                            count  statuses   faults     mean µs  p99 µs',
+        '------------------------------  -----  ---------  ---------  -------  ------',
+        'HvCallFlushVirtualAddressSpace      2  SUCCESS×1  #MEMORY×1    1.500   2.000',
+        'HvCallNotifyLongSpinWait            1  SUCCESS×1  -            1.000   1.000',
+        '------------------------------  -----  ---------  ---------  -------  ------',
+        'total                               3  SUCCESS×2  #MEMORY×1    1.333   2.000',
+      ].join('\n'),
+    );
+  });
+
+  it('stays aligned for any content: names with astral characters, huge counts and times', () => {
+    const name = 'HvCallTest🚀ÄÖÜ';
+    const many = Array.from({ length: 12_345 }, () => call(name, 0x7777, 123_456.789));
+    const lines = formatSummaryTable(summarizeHypercalls([...many, call(SPIN, 0x8, 0.5, '#GP')])).split('\n');
+    const width = (l: string) => [...l].length;
+    const ruleWidths = lines[1]!.split('  ').map((d) => d.length);
+    for (const line of lines) {
+      // Each column boundary is two spaces at the same code-point offset on every row.
+      const points = [...line];
+      let end = 0;
+      for (const w of ruleWidths.slice(0, -1)) {
+        end += w;
+        expect(points.slice(end, end + 2).join('')).toBe('  ');
+        end += 2;
+      }
+      expect(width(line)).toBeLessThanOrEqual(end + ruleWidths.at(-1)!);
+    }
+    expect(lines.find((l) => l.startsWith(name))).toMatch(
+      /12345 {2}SUCCESS×12345 {2}- +123456\.789 {2}123456\.789$/,
     );
   });
 });

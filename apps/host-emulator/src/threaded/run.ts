@@ -60,6 +60,11 @@ export interface RunFailure {
   readonly message: string;
   /** The vCPUs that failed this way (empty for run failures). */
   readonly vps: readonly number[];
+  /**
+   * An exception's stack: the guest's own frames (`fn (file:line:column)`), innermost first; a
+   * load-time SyntaxError's place (`file:line:column`). Absent when there is none.
+   */
+  readonly stack?: readonly string[];
 }
 
 /** How a run ended. */
@@ -611,10 +616,12 @@ class ThreadedHost {
     }
   }
 
-  #fail(vp: number, message: string, kind: RunFailure['kind'] = 'run'): void {
+  #fail(vp: number, text: string, kind: RunFailure['kind'] = 'run'): void {
+    // A guest's failure text is the reason's line, then its stack frames (the first vCPU's are kept).
+    const [message = '', ...stack] = kind === 'run' ? [text] : text.split('\n');
     let failure = this.#failures.get(message);
     if (!failure) {
-      failure = { kind, message, vps: [] };
+      failure = { kind, message, vps: [], ...(stack.length > 0 ? { stack } : {}) };
       this.#failures.set(message, failure);
     }
     if (vp >= 0) failure.vps.push(vp);

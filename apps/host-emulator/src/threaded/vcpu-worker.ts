@@ -15,6 +15,8 @@ import {
 } from '@pvlab/hypercall';
 import { type GuestProgram, type GuestProgramCpu, GuestProgramFailure } from '@pvlab/hypercall/guest';
 import { IsolatedGuestMemory } from '@pvlab/isolation/host';
+import { errorHeadline, failureText, guestFrames, syntaxErrorLocation } from './guest-error.js';
+import { resolveHostPackagesFor } from './host-packages.js';
 import { Completion, ExitKind, type ExitKindCode, FAST_SLOT_REGS, FailKind, Mailboxes } from './mailbox.js';
 
 /** What the host hands each vCPU thread. */
@@ -259,15 +261,26 @@ function failKind(e: unknown): number {
   return failed ? FailKind.PROGRAM : FailKind.THROW;
 }
 
+/** Frames a failure reports at most (the message area holds a few KiB). */
+const MAX_FRAMES = 12;
+
+/** The failure text: `cpu.fail()`'s reason as given; an exception with the guest's frames. */
 function describe(e: unknown): string {
-  if (e instanceof GuestProgramFailure) return e.message;
-  if (e instanceof Error) return `${e.name}: ${e.message}`;
-  return `guest threw ${String(e)}`;
+  if (e instanceof GuestProgramFailure) return e.message.replace(/\s*\n\s*/g, ' ');
+  const frames = e instanceof Error ? guestFrames(e.stack, import.meta.url).slice(0, MAX_FRAMES) : [];
+  return failureText(errorHeadline(e), frames);
+}
+
+/** A load failure: a SyntaxError names its place (`file:line:column`) as its one frame. */
+function describeLoad(e: unknown): string {
+  const where = e instanceof Error ? syntaxErrorLocation(e, data.guestUrl) : undefined;
+  return where === undefined ? describe(e) : failureText(errorHeadline(e), [where]);
 }
 
 async function main(): Promise<void> {
   let program: GuestProgram;
   try {
+    resolveHostPackagesFor(data.guestUrl, import.meta.url);
     const mod = (await import(data.guestUrl)) as { default?: unknown };
     if (typeof mod.default !== 'function') {
       throw new TypeError(
@@ -278,7 +291,7 @@ async function main(): Promise<void> {
   } catch (e) {
     // Every vCPU fails to load the same way; the host reports the reason once.
     mb.setReg(vp, 0, BigInt(FailKind.LOAD));
-    message(ExitKind.FAIL, `cannot load the guest program: ${describe(e)}`);
+    message(ExitKind.FAIL, `cannot load the guest program: ${describeLoad(e)}`);
     return;
   }
   try {

@@ -3,13 +3,19 @@ import type { HypercallEvent, RunEvent, SmcccEvent } from './events.js';
 /** The calls a summary counts: Hyper-V hypercalls and arm64 SMCCC calls. */
 type CallEvent = HypercallEvent | SmcccEvent;
 
+import { alignColumns, columnWidths } from '../table.js';
 import { compareStrings, hexCallCode, round3 } from './units.js';
 
 /** Count, status histogram and latency of a set of hypercalls. */
 export interface LatencyStats {
   readonly count: number;
-  /** Status name → count, most frequent first (ties by name). */
+  /** Status name → count of the calls that completed, most frequent first (ties by name). */
   readonly statuses: Readonly<Record<string, number>>;
+  /**
+   * Fault → count of the calls that did not complete but faulted (`#UD`, `#GP`, `#MEMORY` — an
+   * input or output GPA outside RAM), most frequent first.
+   */
+  readonly faults: Readonly<Record<string, number>>;
   /** Mean of `dur` in µs; null when there were no calls. */
   readonly meanUs: number | null;
   /** 99th percentile of `dur` in µs by nearest rank; null when there were no calls. */
@@ -37,12 +43,14 @@ export interface HypercallSummaryJson {
     readonly code: string;
     readonly count: number;
     readonly statuses: Readonly<Record<string, number>>;
+    readonly faults: Readonly<Record<string, number>>;
     readonly meanUs: number;
     readonly p99Us: number;
   }[];
   readonly total: {
     readonly count: number;
     readonly statuses: Readonly<Record<string, number>>;
+    readonly faults: Readonly<Record<string, number>>;
     readonly meanUs: number | null;
     readonly p99Us: number | null;
   };
@@ -85,16 +93,32 @@ export function summarizeHypercalls(events: readonly RunEvent[]): HypercallSumma
   return { calls, total: latencyStats(all) };
 }
 
-function latencyStats(calls: readonly CallEvent[]): LatencyStats {
+/** A call that faulted records the fault (`#MEMORY`) where a completed one has its status. */
+const isFault = (status: string) => status.startsWith('#');
+
+/** Name → count, most frequent first (ties by name). */
+function histogram(names: readonly string[]): Record<string, number> {
   const counts = new Map<string, number>();
-  for (const c of calls) counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
-  const statuses = Object.fromEntries([...counts].sort(([a, m], [b, n]) => n - m || compareStrings(a, b)));
-  if (calls.length === 0) return { count: 0, statuses, meanUs: null, p99Us: null };
+  for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
+  return Object.fromEntries([...counts].sort(([a, m], [b, n]) => n - m || compareStrings(a, b)));
+}
+
+function latencyStats(calls: readonly CallEvent[]): LatencyStats {
+  const outcomes = calls.map((c) => c.status);
+  const statuses = histogram(outcomes.filter((o) => !isFault(o)));
+  const faults = histogram(outcomes.filter(isFault));
+  if (calls.length === 0) return { count: 0, statuses, faults, meanUs: null, p99Us: null };
   const durations = Float64Array.from(calls, (c) => c.dur).sort();
   // Summing the sorted values makes the mean independent of the order events arrived in.
   let sum = 0;
   for (const d of durations) sum += d;
-  return { count: calls.length, statuses, meanUs: sum / calls.length, p99Us: nearestRank(durations, 99) };
+  return {
+    count: calls.length,
+    statuses,
+    faults,
+    meanUs: sum / calls.length,
+    p99Us: nearestRank(durations, 99),
+  };
 }
 
 /** The JSON form of a summary for `--json`: call codes as `0xNNNN`, times rounded to 3 decimals. */
@@ -106,12 +130,14 @@ export function summaryToJson(summary: HypercallSummary): HypercallSummaryJson {
       code: hexCallCode(c.callCode),
       count: c.count,
       statuses: c.statuses,
+      faults: c.faults,
       meanUs: round3(c.meanUs),
       p99Us: round3(c.p99Us),
     })),
     total: {
       count: summary.total.count,
       statuses: summary.total.statuses,
+      faults: summary.total.faults,
       meanUs: time(summary.total.meanUs),
       p99Us: time(summary.total.p99Us),
     },
@@ -121,30 +147,34 @@ export function summaryToJson(summary: HypercallSummary): HypercallSummaryJson {
 /**
  * Renders a summary as a plain-text table (call, count, statuses, mean µs, p99 µs; numbers
  * right-aligned, `HV_STATUS_` dropped from status names, no colours), ending with a totals row.
+ * Calls that faulted (`#MEMORY`, `#GP`, `#UD`) get a faults column after the statuses; columns
+ * are as wide as their widest cell, whatever the names and counts.
  */
 export function formatSummaryTable(summary: HypercallSummary): string {
   const time = (us: number | null) => (us === null ? '-' : us.toFixed(3));
-  const statuses = (s: Readonly<Record<string, number>>) =>
+  const histogram = (s: Readonly<Record<string, number>>) =>
     Object.entries(s)
       .map(([name, n]) => `${name.replace(/^HV_STATUS_/, '')}×${n}`)
       .join(' ') || '-';
+  const withFaults = Object.keys(summary.total.faults).length > 0;
   const row = (call: string, stats: LatencyStats) => [
     call,
     String(stats.count),
-    statuses(stats.statuses),
+    histogram(stats.statuses),
+    ...(withFaults ? [histogram(stats.faults)] : []),
     time(stats.meanUs),
     time(stats.p99Us),
   ];
-  const head = ['call', 'count', 'statuses', 'mean µs', 'p99 µs'];
-  const rightAligned = [false, true, false, true, true];
+  const head = ['call', 'count', 'statuses', ...(withFaults ? ['faults'] : []), 'mean µs', 'p99 µs'];
+  const rightAligned = [false, true, false, ...(withFaults ? [false] : []), true, true];
   const body = summary.calls.map((c) => row(c.call, c));
   const total = row('total', summary.total);
-  const widths = head.map((h, i) => Math.max(h.length, total[i]!.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) => (rightAligned[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  const rule = line(widths.map((w) => '-'.repeat(w)));
-  return [line(head), rule, ...body.map(line), ...(body.length > 0 ? [rule] : []), line(total)].join('\n');
+  const table = [head, ...body, total];
+  const [headLine, ...rows] = alignColumns(table, rightAligned);
+  const rule = columnWidths(table)
+    .map((w) => '-'.repeat(w))
+    .join('  ');
+  const bodyLines = rows.slice(0, body.length);
+  const totalLine = rows.at(-1)!;
+  return [headLine, rule, ...bodyLines, ...(body.length > 0 ? [rule] : []), totalLine].join('\n');
 }
