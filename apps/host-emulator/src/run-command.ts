@@ -8,6 +8,7 @@ import { type RunResult, runGuest } from './threaded/run.js';
 import {
   createProgress,
   formatSummaryTable,
+  type ProgressStream,
   summarizeHypercalls,
   summaryToJson,
   toChromeTrace,
@@ -49,7 +50,7 @@ export interface RunCommandOptions {
 export interface CommandIo {
   out(text: string): void;
   err(text: string): void;
-  readonly progressStream?: NodeJS.WriteStream;
+  readonly progressStream?: ProgressStream;
 }
 
 /** Exit codes: 0 passed, 1 the guest failed, 2 bad user input (flags, guest file). */

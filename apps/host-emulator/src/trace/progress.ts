@@ -11,7 +11,7 @@ export interface ProgressStream {
 
 /** Where and whether to show progress. */
 export interface ProgressOptions {
-  readonly stream: NodeJS.WriteStream | ProgressStream;
+  readonly stream: ProgressStream;
   /** Default: on when `stream` is a TTY, TERM is not `dumb` and CI is unset. Never on without a TTY. */
   readonly enabled?: boolean;
   /** How long a run must last before the line appears (ms, default 1000). */
@@ -80,7 +80,7 @@ function interactiveEnvironment(): boolean {
 }
 
 /** A real terminal stream goes to ora as it is; anything else through a TTY adapter. */
-function oraStream(stream: NodeJS.WriteStream | ProgressStream): NodeJS.WritableStream {
+function oraStream(stream: ProgressStream): NodeJS.WritableStream {
   return stream instanceof WriteStream ? stream : new TtyAdapter(stream);
 }
 
