@@ -13,6 +13,10 @@ export function pvlabProject(name: string) {
       name,
       include: ['test/**/*.test.ts'],
       environment: 'node',
+      // A timeout catches a hang, never slowness: on 2 cores under load a test can run 10x slower
+      // than on a quiet machine, so vitest's 5 s default would fail correct code.
+      testTimeout: 120_000,
+      hookTimeout: 120_000,
     },
   });
 }

@@ -5,7 +5,10 @@
 //  2. lint each tarball with publint — any message, even a suggestion, fails;
 //  3. `npm install` all tarballs together into a fresh project outside the workspace (external
 //     dependencies come from the registry), then with plain `node` import every `exports` entry,
-//     create a VM, and run each installed bin with `--help`.
+//     create a VM, and run each installed bin with `--help`;
+//  4. typecheck a strict TypeScript consumer that imports every entry point, with each compiler in
+//     CONSUMER_TYPESCRIPT and default settings otherwise (no `types`, no `skipLibCheck`): the
+//     published .d.ts files must stand on their own, without @types/node.
 //
 // Needs the packages built (`dist/`): `pnpm smoke` and `pnpm test` build first.
 // Prints one line per check, then `Smoke: N passed, M failed`; exits non-zero on any failure.
@@ -27,6 +30,9 @@ import { formatMessage } from 'publint/utils';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const PUBLISHABLE_DIRS = ['packages', 'apps'];
+// The compilers a consumer may use, pinned: the last 5.x and the native 7.x. npm aliases let both
+// live in one project. TypeScript 7's `types` defaults to [], so a .d.ts naming `NodeJS.*` fails there.
+const CONSUMER_TYPESCRIPT = { 'typescript-5.9': 'typescript@5.9.3', 'typescript-7.0': 'typescript@7.0.2' };
 
 // https://no-color.org: set and non-empty disables colour.
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -201,6 +207,64 @@ async function smoke(tmp) {
         r.ok && !usage ? `no usage text:\n${r.output}` : r.ok ? '' : r.output,
       );
     }
+  }
+
+  // 7. A strict TypeScript consumer that imports every entry point typechecks.
+  typecheckConsumer(project, manifests.flatMap(entryPoints));
+}
+
+/** Writes a strict nodenext TypeScript project importing `specs`, and runs each pinned `tsc` on it. */
+function typecheckConsumer(project, specs) {
+  const aliases = Object.entries(CONSUMER_TYPESCRIPT).map(([alias, spec]) => `${alias}@npm:${spec}`);
+  const install = run(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      '--no-update-notifier',
+      '--save-dev',
+      ...aliases,
+    ],
+    { cwd: project, env: consumerEnv, timeoutMs: 180_000 },
+  );
+  report(
+    install.ok,
+    `npm install ${Object.values(CONSUMER_TYPESCRIPT).join(', ')}`,
+    install.ok ? '' : install.output,
+  );
+  if (!install.ok) return;
+
+  // Only what the issue calls default settings, plus strict: no `types`, `lib` or `skipLibCheck`.
+  const tsconfig = {
+    compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', noEmit: true },
+    include: ['consumer.ts'],
+  };
+  writeFileSync(join(project, 'tsconfig.json'), `${JSON.stringify(tsconfig, null, 2)}\n`);
+  const imports = specs.map((spec, i) => `import * as m${i} from '${spec}';`);
+  // Using the API too: createVm's options and result types must resolve, not only the modules.
+  const body = `
+    import { createVm } from '@pvlab/host-emulator';
+    const vm = createVm({ vcpus: 2 });
+    const vendor: number = vm.cpuid(0x40000000).ebx;
+    vm.close();
+    export const modules = [${specs.map((_, i) => `m${i}`).join(', ')}] as const;
+    export { vendor };
+  `;
+  writeFileSync(join(project, 'consumer.ts'), `${imports.join('\n')}\n${body}`);
+  for (const [alias, spec] of Object.entries(CONSUMER_TYPESCRIPT)) {
+    const tsc = join(project, 'node_modules', alias, 'bin', 'tsc');
+    const r = run(process.execPath, [tsc, '-p', 'tsconfig.json'], {
+      cwd: project,
+      env: consumerEnv,
+      timeoutMs: 120_000,
+    });
+    report(
+      r.ok,
+      `tsc ${spec.split('@')[1]}: a strict nodenext consumer of ${specs.length} entry points typechecks`,
+      r.ok ? '' : r.output,
+    );
   }
 }
 

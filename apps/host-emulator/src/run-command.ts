@@ -16,6 +16,7 @@ import { type RunResult, runGuest } from './threaded/run.js';
 import {
   createProgress,
   formatSummaryTable,
+  type ProgressStream,
   summarizeHypercalls,
   summaryToJson,
   toChromeTrace,
@@ -58,7 +59,7 @@ export interface RunCommandOptions extends VmFlags {
 export interface CommandIo {
   out(text: string): void;
   err(text: string): void;
-  readonly progressStream?: NodeJS.WriteStream;
+  readonly progressStream?: ProgressStream;
   /** Aborted with a RunInterrupted on SIGINT/SIGTERM: the run stops and writes no files. */
   readonly interrupt?: AbortSignal;
 }

@@ -17,7 +17,7 @@ export interface ProgressStream {
 
 /** Where and whether to show progress. */
 export interface ProgressOptions {
-  readonly stream: NodeJS.WriteStream | ProgressStream;
+  readonly stream: ProgressStream;
   /** Default: on when `stream` is a TTY, TERM is not `dumb` and CI is unset. Never on without a TTY. */
   readonly enabled?: boolean;
   /** How long a run must last before the line appears (ms, default 1000). */
