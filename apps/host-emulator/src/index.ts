@@ -17,6 +17,7 @@ export {
 export { type CreateVmOptions, MAX_VCPUS, type ResolvedVmOptions, VmOptionError } from './options.js';
 export { OPTIONAL_PACKAGES } from './packages.js';
 export { type CliOutput, runPvlabHost } from './program.js';
+export { restoreVm, restoreVmFile } from './restore.js';
 export {
   parseSnapshot,
   readSnapshotFile,
@@ -35,4 +36,4 @@ export {
   ThreadedHostError,
 } from './threaded/run.js';
 export * from './trace/index.js';
-export { ConformanceError, createVm, type IsolationVm, restoreVm, VirtualProcessor, Vm } from './vm.js';
+export { ConformanceError, createVm, type IsolationVm, VirtualProcessor, Vm } from './vm.js';

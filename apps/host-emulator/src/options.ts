@@ -153,5 +153,7 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): string | undefine
     v = (v as Record<PropertyKey, unknown>)[key];
   }
   if (v === undefined || (typeof v === 'object' && v !== null)) return undefined;
-  return typeof v === 'string' ? `'${v}'` : String(v);
+  const text = typeof v === 'string' ? `'${v}'` : String(v);
+  // A long value is cut: the message stays one readable line.
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }

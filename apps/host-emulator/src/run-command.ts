@@ -3,7 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { guestImageUrl, kernelMemoryBytes } from '@pvlab/guest-emulator';
 import { StolenTimeRecord } from '@pvlab/pv-time';
 import { EchoDevice, VMBUS_PACKAGE, type VmbusHostState } from '@pvlab/vmbus-ring/host';
-import { readSnapshotFile, writeSnapshotFile } from './snapshot.js';
+import { restoreVmFile } from './restore.js';
+import { writeSnapshotFile } from './snapshot.js';
 import { type RunResult, runGuest } from './threaded/run.js';
 import {
   createProgress,
@@ -13,7 +14,7 @@ import {
   toChromeTrace,
   writeTraceFile,
 } from './trace/index.js';
-import { createVm, restoreVm, type Vm } from './vm.js';
+import { createVm, type Vm } from './vm.js';
 
 /** Bad user input for `run`/`demo`: one line, exit code 2. */
 export class UsageError extends Error {
@@ -148,8 +149,7 @@ const PV_TIME_REGION_ALIGN = 64 * 1024;
 /** The VM to run: restored from `--restore`, or fresh with room for the guest-emulator's kernel. */
 function makeVm(opts: RunCommandOptions): Vm {
   if (opts.restore !== undefined) {
-    const snapshot = readSnapshotFile(opts.restore);
-    const vm = restoreVm(snapshot);
+    const vm = restoreVmFile(opts.restore);
     if (opts.vcpus !== undefined && opts.vcpus !== vm.vcpus) {
       vm.close();
       throw new UsageError(

@@ -87,7 +87,7 @@ describe('pvlab-host', () => {
   });
 
   it.each([
-    [['--restore', 'no-such.json'], /cannot read snapshot no-such.json: no such file$/m],
+    [['--restore', 'no-such.json'], /^pvlab-host: no-such.json: cannot read the snapshot: no such file$/m],
     [
       ['--save', '/no/such/dir/s.json'],
       /--save '\/no\/such\/dir\/s.json': directory '\/no\/such\/dir' does not exist/,
@@ -104,7 +104,7 @@ describe('pvlab-host', () => {
     writeFileSync(bogus, '{"format":"something-else"}');
     const r = await run('run', '--restore', bogus);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^pvlab-host: snapshot format: expected format 'pvlab-vm-snapshot'\n$/);
+    expect(r.err).toBe(`pvlab-host: ${bogus}: snapshot format: expected format 'pvlab-vm-snapshot'\n`);
     const snap = join(dir, 'two.snapshot.json');
     expect(
       (await run('run', '--vcpus', '2', '--guest', guest('resume-counter.mjs'), '--json', '--save', snap))

@@ -123,7 +123,7 @@ describe('vm.save / restoreVm', () => {
     [
       'an unknown part',
       (s) => ({ ...s, parts: { ...s.parts, 'no-such-package': { version: 1, data: {} } } }),
-      /snapshot part 'no-such-package' is not known to this host \(it knows: memory, hypercall, .*vcpu\/2\)/,
+      /snapshot part 'no-such-package' not known to this host \(it knows 'memory', 'hypercall', .*'vcpu\/2'\)/,
     ],
     [
       'a part version this host cannot read',
@@ -162,7 +162,7 @@ describe('vm.save / restoreVm', () => {
       }),
       /vcpu\/0.pendingVectors: expected an array of vectors 0..255/,
     ],
-    ['bad options', (s) => ({ ...s, options: { ...s.options, vcpus: 0 } }), /createVm option vcpus = 0/],
+    ['bad options', (s) => ({ ...s, options: { ...s.options, vcpus: 0 } }), /snapshot options.vcpus = 0/],
   ];
   it.each(broken)('refuses %s with a message naming it', (_what, mutate, message) => {
     const vm = runFrom(createVm(options), 0, 10);
