@@ -64,18 +64,18 @@ export function parseSnapshot(value: unknown): VmSnapshot {
   const proto = prototypeKeyPath(value);
   if (proto !== undefined)
     throw new SnapshotError(
-      `snapshot ${proto.slice(1) || '(snapshot)'}: the key '__proto__' is not accepted`,
+      `snapshot${proto === '' ? '' : ` ${proto.slice(1)}`}: the key '__proto__' is not accepted`,
     );
   const parsed = envelope.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const where =
-      issue.path.length > 0 ? issue.path.map((k) => showSnapshotText(String(k))).join('.') : '(snapshot)';
+      issue.path.length > 0 ? ` ${issue.path.map((k) => showSnapshotText(String(k))).join('.')}` : '';
     const detail =
       issue.code === 'unrecognized_keys'
         ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${listSnapshotNames(issue.keys, 3)}`
         : issue.message;
-    throw new SnapshotError(`snapshot ${where}: ${detail}`);
+    throw new SnapshotError(`snapshot${where}: ${detail}`);
   }
   return parsed.data as unknown as VmSnapshot;
 }

@@ -11,7 +11,14 @@ import { encodeModifyVisibilityInput, HostVisibility, IsolationCallCode } from '
 import { SmcccFunction } from '@pvlab/pv-time';
 import { SynicCallCode } from '@pvlab/vmbus-ring';
 import { describe, expect } from 'vitest';
-import { createVm, restoreVm, SnapshotError, type Vm, type VmSnapshot } from '../src/index.ts';
+import {
+  type CreateVmOptions,
+  createVm,
+  restoreVm,
+  SnapshotError,
+  type Vm,
+  type VmSnapshot,
+} from '../src/index.ts';
 import { openEcho } from './vmbus-echo.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -61,7 +68,13 @@ function bases(): Record<string, Base> {
   x64.vp(1).tlb.fill(0x5000n, 0x9000n, { addressSpace: 2n });
   x64.partition.deliverInterrupt(1, 0x31);
 
-  const isolated = createVm({ vcpus: 2, memoryBytes: 1024 * 1024, isolation: { sharedGpaBoundaryBits: 36 } });
+  // Typed as options in general, so createVm gives a plain Vm (the workload uses `ram`).
+  const isolation: CreateVmOptions = {
+    vcpus: 2,
+    memoryBytes: 1024 * 1024,
+    isolation: { sharedGpaBoundaryBits: 36 },
+  };
+  const isolated = createVm(isolation);
   enableTestHypercalls(isolated.vp(0));
   isolated.ram.write(INPUT_GPA, encodeModifyVisibilityInput(HostVisibility.READ_WRITE, [0x40n, 0x41n]));
   isolated.vp(0).hypercall(

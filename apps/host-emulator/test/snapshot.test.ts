@@ -171,6 +171,60 @@ describe('vm.save / restoreVm', () => {
     vm.close();
   });
 
+  it('keeps every refusal to one line of at most 300 characters, however long what it names', () => {
+    const vm = createVm(options);
+    const snapshot = viaJson(vm.save()) as VmSnapshot;
+    vm.close();
+    const refusal = (value: unknown): string => {
+      try {
+        restoreVm(value);
+      } catch (e) {
+        expect(e).toBeInstanceOf(SnapshotError);
+        const message = (e as Error).message;
+        expect(message).not.toMatch(/\n/);
+        expect(message.length).toBeLessThanOrEqual(300);
+        return message;
+      }
+      throw new Error('restoreVm accepted it');
+    };
+    const many = Object.fromEntries(
+      Array.from({ length: 4099 }, (_, i) => [`p${i}`, { version: 1, data: {} }]),
+    );
+    expect(refusal({ ...snapshot, parts: { ...snapshot.parts, ...many } })).toMatch(
+      /^snapshot parts 'p0', 'p1', 'p2' and 4,096 more not known to this host \(it knows 'memory', /,
+    );
+    const long = 'x'.repeat(100_000);
+    expect(refusal({ ...snapshot, options: { ...snapshot.options, vendor: long } })).toMatch(
+      /^snapshot options\.vendor = 'x{39}…: /,
+    );
+    expect(refusal({ ...snapshot, parts: { ...snapshot.parts, [long]: { version: 1, data: {} } } })).toMatch(
+      /^snapshot part 'x{40}…' not known/,
+    );
+    expect(refusal({ ...snapshot, savedAt: 'now' })).toBe("snapshot: unknown field 'savedAt'");
+    const hypercall = snapshot.parts.hypercall!;
+    expect(
+      refusal({
+        ...snapshot,
+        parts: {
+          ...snapshot.parts,
+          hypercall: { ...hypercall, data: { ...(hypercall.data as object), extra: 1 } },
+        },
+      }),
+    ).toBe("hypercall: unknown field 'extra' (it has guestOsId, hypercallMsr)");
+    // JSON.parse keeps an own __proto__ key; the snapshot names it instead of dropping it.
+    const text = JSON.stringify(snapshot);
+    expect(
+      refusal(JSON.parse(text.replace('"parts":{', '"parts":{"__proto__":{"version":1,"data":{}},'))),
+    ).toBe("snapshot parts: the key '__proto__' is not accepted");
+    expect(
+      refusal(
+        JSON.parse(
+          text.replace(/"packages":\{(\}?)/, (_, end) => `"packages":{"__proto__":true${end ? '}' : ','}`),
+        ),
+      ),
+    ).toBe("snapshot options.packages: the key '__proto__' is not accepted");
+  });
+
   it('refuses with a SnapshotError, before changing anything, when any part is unknown', () => {
     const vm = createVm(options);
     const snapshot = viaJson(vm.save()) as VmSnapshot;
