@@ -4,7 +4,13 @@
  * restores to the same bytes (save → restore → save).
  */
 import { fc, test } from '@fast-check/vitest';
-import { encodeHypercallControl, HvCallCode, isGuestFault } from '@pvlab/hypercall';
+import {
+  decodeHypercallResult,
+  encodeHypercallControl,
+  HvCallCode,
+  HvStatus,
+  isGuestFault,
+} from '@pvlab/hypercall';
 import { isHypercallSuspended, SNAPSHOT_MESSAGE_MAX } from '@pvlab/hypercall/host';
 import { enableTestHypercalls, INPUT_GPA } from '@pvlab/hypercall/testing';
 import { encodeModifyVisibilityInput, HostVisibility, IsolationCallCode } from '@pvlab/isolation';
@@ -38,6 +44,8 @@ function x64Workload(vm: Vm): void {
     vm.ram.write(INPUT_GPA, new Uint8Array(32));
     vm.ram.view.setBigUint64(Number(INPUT_GPA) + 8, FLUSH_ALL_PROCESSORS, true);
     for (const [control, input] of calls) {
+      // A parked VP does not run until the host resumes it.
+      if (vp.suspendedOn !== null) break;
       try {
         vp.hypercall(control, input, 0n);
       } catch (e) {
@@ -45,6 +53,26 @@ function x64Workload(vm: Vm): void {
         if (!isGuestFault(e) && !isHypercallSuspended(e)) throw e;
       }
     }
+  }
+}
+
+/** HvCallEnablePartitionVtl then HvCallEnableVpVtl of VTL1 on `vp`, from `vp` (PARTITION_SELF, VP_SELF). */
+function enableVtl1(vm: Vm, vp: number): void {
+  const v = vm.ram.view;
+  const at = Number(INPUT_GPA);
+  for (const [code, vpIndex] of [
+    [HvCallCode.HvCallEnablePartitionVtl, undefined],
+    [HvCallCode.HvCallEnableVpVtl, 0xffff_fffe],
+  ] as const) {
+    vm.ram.fill(INPUT_GPA, 240, 0);
+    v.setBigUint64(at, 0xffff_ffff_ffff_ffffn, true);
+    if (vpIndex === undefined) v.setUint8(at + 8, 1);
+    else {
+      v.setUint32(at + 8, vpIndex, true);
+      v.setUint8(at + 12, 1);
+    }
+    const r = vm.vp(vp).hypercall(encodeHypercallControl({ callCode: code }), INPUT_GPA, 0n);
+    expect(decodeHypercallResult(r).status).toBe(HvStatus.SUCCESS);
   }
 }
 
@@ -65,6 +93,8 @@ function bases(): Record<string, Base> {
   const x64 = createVm({ vcpus: 2, memoryBytes: 0x11_0000, tlbFlush: 'kvm-fifo' });
   openEcho(x64);
   for (let i = 0; i < 3; i++) x64Workload(x64);
+  enableVtl1(x64, 1);
+  x64.vp(1).hypercall(BigInt(HvCallCode.HvCallVtlCall), 0n, 0n);
   x64.vp(1).tlb.fill(0x5000n, 0x9000n, { addressSpace: 2n });
   x64.partition.deliverInterrupt(1, 0x31);
 
