@@ -193,13 +193,21 @@ type Mutation =
   | { kind: 'delete'; path: Path };
 type Path = (string | number)[];
 
-/** One mutation of part `name`'s data: a field set near its edges or to any edge value, a key added or removed. */
+/** Where a case mutates: part `name`'s data, or the snapshot's options. */
+function rootOf(name: string): Path {
+  return name === 'options' ? ['options'] : ['parts', name, 'data'];
+}
+
+const at = (value: Json, path: Path): Json =>
+  path.reduce<Json>((v, k) => (v as Record<string, Json>)[k]!, value);
+
+/** One mutation under `name`: a field set near its edges or to any edge value, a key added or removed. */
 function mutationOf(snapshot: VmSnapshot, name: string): fc.Arbitrary<Mutation> {
-  const data = snapshot.parts[name]!.data as Json;
+  const data = at(snapshot as unknown as Json, rootOf(name));
   const all = paths(data);
   return fc.integer({ min: 0, max: all.length - 1 }).chain((i) => {
     const path = all[i]!;
-    const current = path.reduce<Json>((v, k) => (v as Record<string, Json>)[k]!, data);
+    const current = at(data, path);
     return fc.oneof(
       { weight: 4, arbitrary: nearValue(current).map((value): Mutation => ({ kind: 'set', path, value })) },
       { weight: 2, arbitrary: edgeValue.map((value): Mutation => ({ kind: 'set', path, value })) },
@@ -214,12 +222,11 @@ function mutationOf(snapshot: VmSnapshot, name: string): fc.Arbitrary<Mutation> 
   });
 }
 
-/** A copy of `snapshot` with part `name`'s data mutated once. */
+/** A copy of `snapshot` mutated once under `name`. */
 function mutate(snapshot: VmSnapshot, name: string, m: Mutation): unknown {
-  const copy = JSON.parse(JSON.stringify(snapshot)) as { parts: Record<string, { data: Json }> };
-  const holder = copy.parts[name]!;
-  const path = ['data', ...m.path];
-  let parent: Json = holder as unknown as Json;
+  const copy = JSON.parse(JSON.stringify(snapshot)) as Json;
+  const path = [...rootOf(name), ...m.path];
+  let parent: Json = copy;
   for (const k of path.slice(0, -1)) parent = (parent as Record<string, Json>)[k]!;
   const last = path.at(-1)!;
   const target = (parent as Record<string, Json>)[last]!;
@@ -236,12 +243,13 @@ const cases = Object.entries(BASES).flatMap(([config, base]) =>
   Object.keys(base.snapshot.parts)
     // One vCPU part per configuration: the others are the same code.
     .filter((name) => name !== 'vcpu/1' && !(config !== 'x64' && name === 'memory'))
-    .map((name) => [config, name] as const),
+    .map((name) => [config, name] as const)
+    .concat(config === 'isolation' ? [] : [[config, 'options'] as const]),
 );
 
-describe('restoreVm of a snapshot with one field of one part mutated', () => {
+describe('restoreVm of a snapshot with one field of one part (or of its options) mutated', () => {
   test.each(cases)(
-    '%s: part %s is refused in one line or restores, runs and saves again',
+    '%s: %s is refused in one line or restores, runs and saves again',
     (config, name) => {
       const base = BASES[config]!;
       fc.assert(
@@ -256,7 +264,12 @@ describe('restoreVm of a snapshot with one field of one part mutated', () => {
             const message = (e as Error).message;
             expect(message).not.toMatch(/[\r\n]/);
             expect(message.length).toBeLessThanOrEqual(SNAPSHOT_MESSAGE_MAX);
-            expect(message).toContain(name);
+            // An option names itself, or the part that no longer fits the VM it makes.
+            const named = name === 'options' ? ['options', ...Object.keys(base.snapshot.parts)] : [name];
+            expect(
+              named.some((n) => message.includes(n)),
+              message,
+            ).toBe(true);
             // The refusal did not touch what it was given.
             expect(JSON.stringify(input)).toBe(text);
             return;
