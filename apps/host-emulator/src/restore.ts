@@ -47,3 +47,21 @@ export function restoreVmFile(path: string): Vm {
     throw new SnapshotError(`${snapshotFileLabel(path)}: ${error.message}`, { cause: error });
   }
 }
+
+/**
+ * `restoreVmFile` for guest programs (`pvlab-host run --restore`): a program restarts from its
+ * entry over the restored memory, so a VP parked in a hypercall (a flush waiting on a locked VP,
+ * whose registers a snapshot does not hold) could never resume under it and is refused.
+ */
+export function restoreVmFileForPrograms(path: string): Vm {
+  const vm = restoreVmFile(path);
+  const parked = vm.partition.suspendedVps()[0];
+  if (parked !== undefined) {
+    vm.takeDiagnostics();
+    vm.close();
+    throw new SnapshotError(
+      `${snapshotFileLabel(path)}: vcpu/${parked.vp}.suspension: VP ${parked.vp} is parked in a hypercall waiting on VP ${parked.waitingOn}; a guest program restarts from its entry and cannot resume it (restore it with restoreVm and resume it in the direct harness)`,
+    );
+  }
+  return vm;
+}

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { guestImageUrl, kernelMemoryBytes } from '@pvlab/guest-emulator';
 import { StolenTimeRecord } from '@pvlab/pv-time';
 import { EchoDevice, VMBUS_PACKAGE, type VmbusHostState } from '@pvlab/vmbus-ring/host';
-import { restoreVmFile } from './restore.js';
+import { restoreVmFileForPrograms } from './restore.js';
 import { writeSnapshotFile } from './snapshot.js';
 import { type RunResult, runGuest } from './threaded/run.js';
 import {
@@ -149,7 +149,7 @@ const PV_TIME_REGION_ALIGN = 64 * 1024;
 /** The VM to run: restored from `--restore`, or fresh with room for the guest-emulator's kernel. */
 function makeVm(opts: RunCommandOptions): Vm {
   if (opts.restore !== undefined) {
-    const vm = restoreVmFile(opts.restore);
+    const vm = restoreVmFileForPrograms(opts.restore);
     if (opts.vcpus !== undefined && opts.vcpus !== vm.vcpus) {
       vm.close();
       throw new UsageError(

@@ -163,6 +163,24 @@ describe('pvlab-host', () => {
     expect(p.err).toBe(`pvlab-host: ${proto}: snapshot parts: the key '__proto__' is not accepted\n`);
   });
 
+  it('run --restore refuses a VP parked in a hypercall: a guest program restarts and could not resume it', async () => {
+    const snap = join(dir, 'parked.snapshot.json');
+    expect((await run('run', '--vcpus', '2', '--guest', guest('spin-wait.mjs'), '--save', snap)).code).toBe(
+      0,
+    );
+    const s = JSON.parse(readFileSync(snap, 'utf8'));
+    s.parts['vcpu/0'].data.suspension = { waitingOn: 1, reason: 'TLB flush of VP 1 inhibited' };
+    writeFileSync(snap, JSON.stringify(s));
+    const r = await run('run', '--restore', snap, '--guest', guest('spin-wait.mjs'));
+    expect(r.code).toBe(2);
+    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(
+      r.err.startsWith(
+        `pvlab-host: ${snap}: vcpu/0.suspension: VP 0 is parked in a hypercall waiting on VP 1; `,
+      ),
+    ).toBe(true);
+  });
+
   it('--restore, --save, --restore: a VM restored with its counters at the top saves a snapshot it reads back', async () => {
     const snap = join(dir, 'top.snapshot.json');
     expect((await run('run', '--vcpus', '2', '--guest', guest('spin-wait.mjs'), '--save', snap)).code).toBe(
