@@ -6,8 +6,8 @@ import {
   HvStatus,
 } from '@pvlab/hypercall';
 import { enableTestHypercalls, HYPERCALL_PAGE_GPA, INPUT_GPA } from '@pvlab/hypercall/testing';
-import { describe, expect, it } from 'vitest';
-import { createVm, restoreVm, SnapshotError, type Vm, type VmSnapshot } from '../src/index.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { createVm, restoreVm, SnapshotError, Vm, type VmSnapshot } from '../src/index.ts';
 
 const FLUSH_ALL = HvCallCode.HvCallFlushVirtualAddressSpace;
 const HV_FLUSH_ALL_PROCESSORS = 1n;
@@ -223,6 +223,24 @@ describe('vm.save / restoreVm', () => {
         ),
       ),
     ).toBe("snapshot options.packages: the key '__proto__' is not accepted");
+  });
+
+  it('closes the fresh VM it made when a part is refused, and leaves the snapshot as it was', () => {
+    const vm = runFrom(createVm(options), 0, 10);
+    const snapshot = viaJson(vm.save()) as VmSnapshot;
+    vm.close();
+    (snapshot.parts['vcpu/2']!.data as { longSpinWaits: unknown }).longSpinWaits = -1;
+    const text = JSON.stringify(snapshot);
+    const close = vi.spyOn(Vm.prototype, 'close');
+    try {
+      expect(() => restoreVm(snapshot)).toThrow(
+        /^vcpu\/2\.longSpinWaits = -1: expected a count 0\.\.2\^53-1$/,
+      );
+      expect(close).toHaveBeenCalledTimes(1);
+    } finally {
+      close.mockRestore();
+    }
+    expect(JSON.stringify(snapshot)).toBe(text);
   });
 
   it('refuses with a SnapshotError, before changing anything, when any part is unknown', () => {
