@@ -18,6 +18,7 @@ export { INTERRUPT_EXIT_CODE, type InterruptSignal, RunInterrupted } from './int
 export { type CreateVmOptions, MAX_VCPUS, type ResolvedVmOptions, VmOptionError } from './options.js';
 export { OPTIONAL_PACKAGES } from './packages.js';
 export { type CliOutput, runPvlabHost } from './program.js';
+export { restoreVm, restoreVmFile } from './restore.js';
 export {
   parseSnapshot,
   readSnapshotFile,
@@ -36,4 +37,4 @@ export {
   ThreadedHostError,
 } from './threaded/run.js';
 export * from './trace/index.js';
-export { ConformanceError, createVm, type IsolationVm, restoreVm, VirtualProcessor, Vm } from './vm.js';
+export { ConformanceError, createVm, type IsolationVm, VirtualProcessor, Vm } from './vm.js';

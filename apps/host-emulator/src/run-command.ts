@@ -11,7 +11,8 @@ import { EchoDevice, VMBUS_PACKAGE, type VmbusHostState } from '@pvlab/vmbus-rin
 import { failureToJson, formatFailure } from './guest-failures.js';
 import { type PreparedGuest, prepareGuest, syntaxErrorPlace, TYPESCRIPT_GUEST } from './guest-module.js';
 import { interruptedMessage, RunInterrupted } from './interrupt.js';
-import { readSnapshotFile, writeSnapshotFile } from './snapshot.js';
+import { restoreVmFileForPrograms } from './restore.js';
+import { writeSnapshotFile } from './snapshot.js';
 import { type RunResult, runGuest } from './threaded/run.js';
 import {
   createProgress,
@@ -22,7 +23,7 @@ import {
   toChromeTrace,
   writeTraceFile,
 } from './trace/index.js';
-import { createVm, restoreVm, type Vm } from './vm.js';
+import { createVm, type Vm } from './vm.js';
 import { givenVmFlags, type VmFlags, vmOptionsFromFlags } from './vm-flags.js';
 
 /** Bad user input for `run`/`demo`: one line, exit code 2. */
@@ -159,8 +160,7 @@ const PV_TIME_REGION_ALIGN = 64 * 1024;
 /** The VM to run: restored from `--restore`, or fresh with room for the guest-emulator's kernel. */
 function makeVm(opts: RunCommandOptions): Vm {
   if (opts.restore !== undefined) {
-    const snapshot = readSnapshotFile(opts.restore);
-    const vm = restoreVm(snapshot);
+    const vm = restoreVmFileForPrograms(opts.restore);
     if (opts.vcpus !== undefined && opts.vcpus !== vm.vcpus) {
       vm.close();
       throw new UsageError(

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type SnapshotData, SnapshotError } from '@pvlab/hypercall/host';
+import { listSnapshotNames, type SnapshotData, SnapshotError, showSnapshotText } from '@pvlab/hypercall/host';
 import { z } from 'zod';
 import type { ResolvedVmOptions } from './options.js';
 import { describeFsError, writeFileAtomically } from './trace/write.js';
@@ -24,7 +24,7 @@ export interface VmSnapshot {
   readonly parts: Readonly<Record<string, { readonly version: number; readonly data: SnapshotData }>>;
 }
 
-const envelope = z.object({
+const envelope = z.strictObject({
   format: z.literal(SNAPSHOT_FORMAT, { error: `expected format '${SNAPSHOT_FORMAT}'` }),
   formatVersion: z.literal(SNAPSHOT_FORMAT_VERSION, {
     error: `this host reads snapshot format version ${SNAPSHOT_FORMAT_VERSION}`,
@@ -33,45 +33,87 @@ const envelope = z.object({
   options: z.record(z.string(), z.unknown()),
   parts: z.record(
     z.string(),
-    z.object(
+    z.strictObject(
       { version: z.number().int().min(1), data: z.unknown() },
       { error: 'expected { version, data }' },
     ),
   ),
 });
 
+/**
+ * The path of the first own `__proto__` key in `value`, or undefined. JSON.parse makes such a
+ * key an ordinary property, but a parser that copies objects would drop it without a word.
+ */
+function prototypeKeyPath(value: unknown): string | undefined {
+  const stack: [unknown, string][] = [[value, '']];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [v, path] = next;
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) stack.push([v[i], `${path}[${i}]`]);
+    } else {
+      if (Object.hasOwn(v, '__proto__')) return path;
+      for (const [k, item] of Object.entries(v)) stack.push([item, `${path}.${showSnapshotText(k)}`]);
+    }
+  }
+  return undefined;
+}
+
 /** Checks a snapshot's envelope (not its parts: each part checks its own data on restore). */
 export function parseSnapshot(value: unknown): VmSnapshot {
+  const proto = prototypeKeyPath(value);
+  if (proto !== undefined)
+    throw new SnapshotError(
+      `snapshot${proto === '' ? '' : ` ${proto.slice(1)}`}: the key '__proto__' is not accepted`,
+    );
   const parsed = envelope.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const where = issue.path.length > 0 ? issue.path.join('.') : '(snapshot)';
-    throw new SnapshotError(`snapshot ${where}: ${issue.message}`);
+    const where =
+      issue.path.length > 0 ? ` ${issue.path.map((k) => showSnapshotText(String(k))).join('.')}` : '';
+    const detail =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${listSnapshotNames(issue.keys, 3)}`
+        : issue.message;
+    throw new SnapshotError(`snapshot${where}: ${detail}`);
   }
   return parsed.data as unknown as VmSnapshot;
 }
 
-/** Reads a snapshot file; a missing or malformed file is a one-line SnapshotError. */
+/** A file name as a refusal starts: `<file>: `, a long name cut. */
+export function snapshotFileLabel(path: string): string {
+  return path.length > 80 ? `…${path.slice(-79)}` : path;
+}
+
+/**
+ * Reads a snapshot file; a missing or malformed file is a one-line SnapshotError that starts
+ * with the file's name.
+ */
 export function readSnapshotFile(path: string): VmSnapshot {
+  const file = snapshotFileLabel(path);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const missing = error instanceof Error && 'code' in error && error.code === 'ENOENT';
     throw new SnapshotError(
-      `cannot read snapshot ${path}: ${missing ? 'no such file' : describeFsError(error)}`,
-      {
-        cause: error,
-      },
+      `${file}: cannot read the snapshot: ${missing ? 'no such file' : describeFsError(error)}`,
+      { cause: error },
     );
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new SnapshotError(`snapshot ${path}: not JSON (was it written by pvlab-host run --save?)`);
+    throw new SnapshotError(`${file}: not JSON (was it written by pvlab-host run --save?)`);
   }
-  return parseSnapshot(json);
+  try {
+    return parseSnapshot(json);
+  } catch (error) {
+    if (error instanceof SnapshotError)
+      throw new SnapshotError(`${file}: ${error.message}`, { cause: error });
+    throw error;
+  }
 }
 
 /** Writes a snapshot atomically: a failed save leaves no partial file. */

@@ -10,7 +10,6 @@ import {
   memorySnapshotPart,
   partitionSnapshotPart,
   type SnapshotData,
-  SnapshotError,
   type SnapshotPart,
   type SoftwareTlb,
   vcpuSnapshotPart,
@@ -33,7 +32,8 @@ import {
 import { VTL_PACKAGE, type VtlHostState, vtlHostState } from '@pvlab/vtl/host';
 import { type CreateVmOptions, type ResolvedVmOptions, resolveVmOptions } from './options.js';
 import { definedOnly, PACKAGE_EXTENSIONS } from './packages.js';
-import { parseSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, type VmSnapshot } from './snapshot.js';
+import { SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, type VmSnapshot } from './snapshot.js';
+import { restoreSnapshotParts } from './snapshot-parts.js';
 
 /** Raised by `vm.close()` in strict mode when the guest did something the spec forbids. */
 export class ConformanceError extends Error {
@@ -411,17 +411,7 @@ export class Vm {
 
   /** @internal Restores every part of `snapshot` into this fresh VM (see `restoreVm`). */
   restoreParts(snapshot: VmSnapshot): void {
-    const known = new Map(this.#snapshotParts().map((p) => [p.name, p]));
-    // Every name first: an unknown part refuses the snapshot before anything changes.
-    for (const name of Object.keys(snapshot.parts)) {
-      if (!known.has(name)) {
-        throw new SnapshotError(
-          `snapshot part '${name}' is not known to this host (it knows: ${[...known.keys()].join(', ')})`,
-        );
-      }
-    }
-    for (const [name, { version, data }] of Object.entries(snapshot.parts))
-      known.get(name)!.restore(data, version);
+    restoreSnapshotParts(this.#snapshotParts(), snapshot);
     this.#restored = true;
   }
 
@@ -446,19 +436,6 @@ export class Vm {
     this.#closed = true;
     if (this.options.strict && pending.length > 0) throw new ConformanceError(pending);
   }
-}
-
-/**
- * Creates a VM from a snapshot written by `vm.save()` (or `pvlab-host run --save`): same options,
- * then each part restored by its name and version. A part this host does not know, or a part
- * version it cannot read, is a SnapshotError naming the part and the versions it supports; parts
- * the snapshot lacks (a package added since it was written) start fresh.
- */
-export function restoreVm(snapshot: unknown): Vm {
-  const s = parseSnapshot(snapshot);
-  const vm = new Vm(resolveVmOptions(s.options));
-  vm.restoreParts(s);
-  return vm;
 }
 
 /** A VM with a shared GPA boundary: `memory` is the guest's view, `hostMemory` the host's. */

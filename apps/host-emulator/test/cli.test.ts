@@ -87,7 +87,7 @@ describe('pvlab-host', () => {
   });
 
   it.each([
-    [['--restore', 'no-such.json'], /cannot read snapshot no-such.json: no such file$/m],
+    [['--restore', 'no-such.json'], /^pvlab-host: no-such.json: cannot read the snapshot: no such file$/m],
     [
       ['--save', '/no/such/dir/s.json'],
       /--save '\/no\/such\/dir\/s.json': directory '\/no\/such\/dir' does not exist/,
@@ -104,7 +104,7 @@ describe('pvlab-host', () => {
     writeFileSync(bogus, '{"format":"something-else"}');
     const r = await run('run', '--restore', bogus);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^pvlab-host: snapshot format: expected format 'pvlab-vm-snapshot'\n$/);
+    expect(r.err).toBe(`pvlab-host: ${bogus}: snapshot format: expected format 'pvlab-vm-snapshot'\n`);
     const snap = join(dir, 'two.snapshot.json');
     expect(
       (await run('run', '--vcpus', '2', '--guest', guest('resume-counter.mjs'), '--json', '--save', snap))
@@ -121,6 +121,95 @@ describe('pvlab-host', () => {
     );
     expect(mismatch.code).toBe(2);
     expect(mismatch.err).toMatch(/--vcpus 3: the snapshot .* has 2 vCPUs/);
+  });
+
+  it('run --restore of a snapshot with a refused field prints one `pvlab-host: <file>: …` line and exits 2', async () => {
+    const snap = join(dir, 'to-break.snapshot.json');
+    expect((await run('run', '--vcpus', '2', '--guest', guest('spin-wait.mjs'), '--save', snap)).code).toBe(
+      0,
+    );
+    const s = JSON.parse(readFileSync(snap, 'utf8'));
+    s.parts['tlb-ipi'].data.counters.flushes = 'x'.repeat(100_000);
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify(s));
+    const r = await run(
+      'run',
+      '--restore',
+      bad,
+      '--guest',
+      guest('spin-wait.mjs'),
+      '--save',
+      join(dir, 'no.json'),
+    );
+    expect(r.code).toBe(2);
+    expect(r.err.endsWith('\n')).toBe(true);
+    const lines = r.err.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.startsWith(`pvlab-host: ${bad}: tlb-ipi.counters.flushes = "xxxx`)).toBe(true);
+    expect(lines[0]!.length).toBeLessThanOrEqual('pvlab-host: '.length + 300);
+    expect(existsSync(join(dir, 'no.json'))).toBe(false);
+
+    // A part named __proto__ is refused by name, not dropped.
+    const proto = join(dir, 'proto.json');
+    writeFileSync(
+      proto,
+      JSON.stringify(JSON.parse(readFileSync(snap, 'utf8'))).replace(
+        '"parts":{',
+        '"parts":{"__proto__":{"version":1,"data":{}},',
+      ),
+    );
+    const p = await run('run', '--restore', proto, '--guest', guest('spin-wait.mjs'));
+    expect(p.code).toBe(2);
+    expect(p.err).toBe(`pvlab-host: ${proto}: snapshot parts: the key '__proto__' is not accepted\n`);
+  });
+
+  it('run --restore refuses a VP parked in a hypercall: a guest program restarts and could not resume it', async () => {
+    const snap = join(dir, 'parked.snapshot.json');
+    expect((await run('run', '--vcpus', '2', '--guest', guest('spin-wait.mjs'), '--save', snap)).code).toBe(
+      0,
+    );
+    const s = JSON.parse(readFileSync(snap, 'utf8'));
+    s.parts['vcpu/0'].data.suspension = { waitingOn: 1, reason: 'TLB flush of VP 1 inhibited' };
+    writeFileSync(snap, JSON.stringify(s));
+    const r = await run('run', '--restore', snap, '--guest', guest('spin-wait.mjs'));
+    expect(r.code).toBe(2);
+    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(
+      r.err.startsWith(
+        `pvlab-host: ${snap}: vcpu/0.suspension: VP 0 is parked in a hypercall waiting on VP 1; `,
+      ),
+    ).toBe(true);
+  });
+
+  it('--restore, --save, --restore: a VM restored with its counters at the top saves a snapshot it reads back', async () => {
+    const snap = join(dir, 'top.snapshot.json');
+    expect((await run('run', '--vcpus', '2', '--guest', guest('spin-wait.mjs'), '--save', snap)).code).toBe(
+      0,
+    );
+    const s = JSON.parse(readFileSync(snap, 'utf8'));
+    s.parts['vcpu/0'].data.longSpinWaits = Number.MAX_SAFE_INTEGER;
+    writeFileSync(snap, JSON.stringify(s));
+    const again = join(dir, 'top-again.snapshot.json');
+    const second = await run('run', '--restore', snap, '--guest', guest('spin-wait.mjs'), '--save', again);
+    expect(second.err).toBe('');
+    expect(second.code).toBe(0);
+    const third = await run('run', '--restore', again, '--guest', guest('spin-wait.mjs'));
+    expect(third.err).toBe('');
+    expect(third.code).toBe(0);
+  });
+
+  it('arm64: a VM restored with a run delay near 2^64 keeps running and saving', async () => {
+    const snap = join(dir, 'arm64.snapshot.json');
+    expect((await run('run', '--arch', 'arm64', '--vcpus', '2', '--save', snap)).code).toBe(0);
+    const s = JSON.parse(readFileSync(snap, 'utf8'));
+    for (const v of Object.values(s.parts['pv-time'].data.vcpus) as { runDelayNs: string }[])
+      v.runDelayNs = '0xfffffffffffffff0';
+    writeFileSync(snap, JSON.stringify(s));
+    const again = join(dir, 'arm64-again.snapshot.json');
+    const r = await run('run', '--restore', snap, '--save', again);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect((await run('run', '--restore', again)).code).toBe(0);
   });
 
   it('run --save writes no snapshot when the guest would not load', async () => {

@@ -6,8 +6,8 @@ import {
   HvStatus,
 } from '@pvlab/hypercall';
 import { enableTestHypercalls, HYPERCALL_PAGE_GPA, INPUT_GPA } from '@pvlab/hypercall/testing';
-import { describe, expect, it } from 'vitest';
-import { createVm, restoreVm, SnapshotError, type Vm, type VmSnapshot } from '../src/index.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { createVm, restoreVm, SnapshotError, Vm, type VmSnapshot } from '../src/index.ts';
 
 const FLUSH_ALL = HvCallCode.HvCallFlushVirtualAddressSpace;
 const HV_FLUSH_ALL_PROCESSORS = 1n;
@@ -123,7 +123,7 @@ describe('vm.save / restoreVm', () => {
     [
       'an unknown part',
       (s) => ({ ...s, parts: { ...s.parts, 'no-such-package': { version: 1, data: {} } } }),
-      /snapshot part 'no-such-package' is not known to this host \(it knows: memory, hypercall, .*vcpu\/2\)/,
+      /snapshot part 'no-such-package' not known to this host \(it knows 'memory', 'hypercall', .*'vcpu\/2'\)/,
     ],
     [
       'a part version this host cannot read',
@@ -162,13 +162,85 @@ describe('vm.save / restoreVm', () => {
       }),
       /vcpu\/0.pendingVectors: expected an array of vectors 0..255/,
     ],
-    ['bad options', (s) => ({ ...s, options: { ...s.options, vcpus: 0 } }), /createVm option vcpus = 0/],
+    ['bad options', (s) => ({ ...s, options: { ...s.options, vcpus: 0 } }), /snapshot options.vcpus = 0/],
   ];
   it.each(broken)('refuses %s with a message naming it', (_what, mutate, message) => {
     const vm = runFrom(createVm(options), 0, 10);
     const snapshot = viaJson(vm.save()) as VmSnapshot;
     expect(() => restoreVm(mutate(snapshot))).toThrow(message);
     vm.close();
+  });
+
+  it('keeps every refusal to one line of at most 300 characters, however long what it names', () => {
+    const vm = createVm(options);
+    const snapshot = viaJson(vm.save()) as VmSnapshot;
+    vm.close();
+    const refusal = (value: unknown): string => {
+      try {
+        restoreVm(value);
+      } catch (e) {
+        expect(e).toBeInstanceOf(SnapshotError);
+        const message = (e as Error).message;
+        expect(message).not.toMatch(/\n/);
+        expect(message.length).toBeLessThanOrEqual(300);
+        return message;
+      }
+      throw new Error('restoreVm accepted it');
+    };
+    const many = Object.fromEntries(
+      Array.from({ length: 4099 }, (_, i) => [`p${i}`, { version: 1, data: {} }]),
+    );
+    expect(refusal({ ...snapshot, parts: { ...snapshot.parts, ...many } })).toMatch(
+      /^snapshot parts 'p0', 'p1', 'p2' and 4,096 more not known to this host \(it knows 'memory', /,
+    );
+    const long = 'x'.repeat(100_000);
+    expect(refusal({ ...snapshot, options: { ...snapshot.options, vendor: long } })).toMatch(
+      /^snapshot options\.vendor = 'x{39}…: /,
+    );
+    expect(refusal({ ...snapshot, parts: { ...snapshot.parts, [long]: { version: 1, data: {} } } })).toMatch(
+      /^snapshot part 'x{40}…' not known/,
+    );
+    expect(refusal({ ...snapshot, savedAt: 'now' })).toBe("snapshot: unknown field 'savedAt'");
+    const hypercall = snapshot.parts.hypercall!;
+    expect(
+      refusal({
+        ...snapshot,
+        parts: {
+          ...snapshot.parts,
+          hypercall: { ...hypercall, data: { ...(hypercall.data as object), extra: 1 } },
+        },
+      }),
+    ).toBe("hypercall: unknown field 'extra' (it has guestOsId, hypercallMsr)");
+    // JSON.parse keeps an own __proto__ key; the snapshot names it instead of dropping it.
+    const text = JSON.stringify(snapshot);
+    expect(
+      refusal(JSON.parse(text.replace('"parts":{', '"parts":{"__proto__":{"version":1,"data":{}},'))),
+    ).toBe("snapshot parts: the key '__proto__' is not accepted");
+    expect(
+      refusal(
+        JSON.parse(
+          text.replace(/"packages":\{(\}?)/, (_, end) => `"packages":{"__proto__":true${end ? '}' : ','}`),
+        ),
+      ),
+    ).toBe("snapshot options.packages: the key '__proto__' is not accepted");
+  });
+
+  it('closes the fresh VM it made when a part is refused, and leaves the snapshot as it was', () => {
+    const vm = runFrom(createVm(options), 0, 10);
+    const snapshot = viaJson(vm.save()) as VmSnapshot;
+    vm.close();
+    (snapshot.parts['vcpu/2']!.data as { longSpinWaits: unknown }).longSpinWaits = -1;
+    const text = JSON.stringify(snapshot);
+    const close = vi.spyOn(Vm.prototype, 'close');
+    try {
+      expect(() => restoreVm(snapshot)).toThrow(
+        /^vcpu\/2\.longSpinWaits = -1: expected a count 0\.\.2\^53-1$/,
+      );
+      expect(close).toHaveBeenCalledTimes(1);
+    } finally {
+      close.mockRestore();
+    }
+    expect(JSON.stringify(snapshot)).toBe(text);
   });
 
   it('refuses with a SnapshotError, before changing anything, when any part is unknown', () => {

@@ -145,7 +145,11 @@ describe('snapshot part pv-time', () => {
     ['vcpus missing', { visible: true }, /^pv-time\.vcpus = missing: expected an object/],
     ['vcpus as an array', { visible: true, vcpus: [] }, /^pv-time\.vcpus = \[\]: expected an object/],
     ['too few vCPUs', { visible: true, vcpus: { '0': vcpuEntry(0n, 0n, 0n) } }, /this VM has 4 vCPUs/],
-    ['a vCPU key that is not an index', v2({ x: vcpuEntry(0n, 0n, 0n) }), /keys \[0, 1, 2, 3, x\]/],
+    [
+      'a vCPU key that is not an index',
+      v2({ x: vcpuEntry(0n, 0n, 0n) }),
+      /pv-time.vcpus has key\(s\) 'x': this VM has 4 vCPUs/,
+    ],
     ['ipa not hex', v2({ '1': { ...vcpuEntry(0n, 0n, 0n), ipa: 64 } }), /pv-time\.vcpus\["1"\]\.ipa = 64/],
     [
       'ipa misaligned',
@@ -164,6 +168,11 @@ describe('snapshot part pv-time', () => {
       /pv-time\.vcpus\["0"\]\.lastStealNs = 0x6 is beyond runDelayNs = 0x5/,
     ],
     [
+      'a field this part does not have',
+      v2({ '1': { ...(vcpuEntry(0n, 0n, 0n) as object), steal: '0x0' } }),
+      /pv-time\.vcpus\["1"\]: unknown field 'steal' \(it has ipa, runDelayNs, lastStealNs\)/,
+    ],
+    [
       'a vCPU entry that is not an object',
       v2({ '0': 'x' }),
       /pv-time\.vcpus\["0"\] = "x": expected an object/,
@@ -176,6 +185,18 @@ describe('snapshot part pv-time', () => {
     expect(run).toThrow(SnapshotError);
     expect(run).toThrow(message);
     expect(Array.from({ length: VCPUS }, (_, i) => vm.pvTime.vcpuState(i))).toEqual(before);
+  });
+
+  it('a run delay near 2^64 restores, keeps accounting (stopping at 2^64-1) and saves again', () => {
+    const vm = new TestVm().withRecords();
+    const data = v2({ '1': vcpuEntry(recordIpa(1), (1n << 64n) - 10n, 0n) });
+    vm.pvTime.snapshotPart().restore(data, 2);
+    vm.pvTime.preempt(1, 1_000_000_000_000n);
+    const again = new TestVm().withRecords();
+    again.pvTime.snapshotPart().restore(vm.pvTime.snapshotPart().save(), 2);
+    expect(again.pvTime.vcpuState(1).runDelayNs).toBe((1n << 64n) - 1n);
+    again.pvTime.preempt(1, 7n);
+    expect(again.pvTime.vcpuState(1)).toEqual(vm.pvTime.vcpuState(1));
   });
 
   it('a host without stolen-time accounting refuses a snapshot with an IPA set (rule 10)', () => {

@@ -281,7 +281,7 @@ describe("vmbusSnapshotPart: the VMBus host state as snapshot part 'vmbus-ring' 
         server(d).nextRelid = '3';
       }),
       1,
-      /vmbus-ring\.server\.nextRelid = "3": expected an integer 1\.\.4294967295/,
+      /vmbus-ring\.server\.nextRelid = "3": expected an integer 1\.\.2147483648/,
     ],
     [
       'a field out of range',

@@ -2,17 +2,27 @@ import type { GuestMemory } from '../memory.js';
 import type { HvPartition } from './partition.js';
 import {
   checkSnapshotVersion,
+  readSnapshotBase64,
+  readSnapshotBoolean,
   readSnapshotCount,
+  readSnapshotInt,
   readSnapshotObject,
   readSnapshotU64,
   type SnapshotData,
   SnapshotError,
   type SnapshotPart,
+  showSnapshotText,
+  showSnapshotValue,
+  snapshotCount,
+  snapshotFieldError,
   snapshotU64,
 } from './snapshot.js';
 import type { VpSuspension } from './suspend.js';
 
 const PAGE = 4096;
+const VCPU_FIELDS = ['pendingVectors', 'tlb', 'longSpinWaits', 'lastSpinCount', 'suspension'];
+/** A suspension's reason is a handler's short sentence. */
+const REASON_MAX = 200;
 
 /**
  * Guest RAM as a snapshot part `memory` (v1): `{ bytes, pages: { "<pfn hex>": base64 } }` with
@@ -34,27 +44,27 @@ export function memorySnapshotPart(memory: GuestMemory): SnapshotPart {
     },
     restore(data: SnapshotData, version: number): void {
       checkSnapshotVersion(part, version);
-      const o = readSnapshotObject(data, 'memory');
+      const o = readSnapshotObject(data, 'memory', ['bytes', 'pages']);
       if (o.bytes !== memory.size) {
         throw new SnapshotError(
-          `memory.bytes = ${JSON.stringify(o.bytes)}: this VM has ${memory.size} bytes of RAM (create it with memoryBytes: ${JSON.stringify(o.bytes)})`,
+          `memory.bytes = ${showSnapshotValue(o.bytes)}: this VM has ${memory.size} bytes of RAM (the snapshot's options.memoryBytes)`,
         );
       }
       const pages = readSnapshotObject(o.pages, 'memory.pages');
       const decoded: [number, Uint8Array][] = [];
       for (const [pfn, b64] of Object.entries(pages)) {
         const off = Number.parseInt(pfn, 16) * PAGE;
-        const where = `memory.pages["${pfn}"]`;
-        if (!/^[0-9a-f]+$/.test(pfn) || off >= memory.size) {
+        const where = `memory.pages["${showSnapshotText(pfn)}"]`;
+        // One spelling per page (no leading zeros): two keys cannot name the same page.
+        if (!/^(0|[1-9a-f][0-9a-f]{0,12})$/.test(pfn) || off >= memory.size) {
           throw new SnapshotError(
             `${where}: not a page number of this VM (0..${((memory.size - 1) / PAGE) | 0} in hex)`,
           );
         }
-        if (typeof b64 !== 'string') throw new SnapshotError(`${where}: expected a base64 string`);
-        const bytes = Buffer.from(b64, 'base64');
-        if (bytes.length !== Math.min(PAGE, memory.size - off)) {
-          throw new SnapshotError(`${where}: ${bytes.length} bytes; a page holds ${PAGE}`);
-        }
+        const size = Math.min(PAGE, memory.size - off);
+        const bytes = readSnapshotBase64(b64, where, size);
+        if (bytes.length !== size)
+          throw new SnapshotError(`${where}: ${bytes.length} bytes; a page holds ${size}`);
         decoded.push([off, bytes]);
       }
       // Validated first: a bad page leaves memory untouched.
@@ -79,7 +89,7 @@ export function partitionSnapshotPart(partition: HvPartition): SnapshotPart {
     },
     restore(data: SnapshotData, version: number): void {
       checkSnapshotVersion(part, version);
-      const o = readSnapshotObject(data, 'hypercall');
+      const o = readSnapshotObject(data, 'hypercall', ['guestOsId', 'hypercallMsr']);
       const guestOsId = readSnapshotU64(o.guestOsId, 'hypercall.guestOsId');
       const hypercallMsr = readSnapshotU64(o.hypercallMsr, 'hypercall.hypercallMsr');
       partition.guestOsId = guestOsId;
@@ -110,7 +120,7 @@ export function vcpuSnapshotPart(partition: HvPartition, vp: number): SnapshotPa
           addressSpace: snapshotU64(e.addressSpace),
           global: e.global,
         })),
-        longSpinWaits: s.longSpinWaits,
+        longSpinWaits: snapshotCount(s.longSpinWaits),
         lastSpinCount: s.lastSpinCount,
         suspension:
           s.suspension === null ? null : { waitingOn: s.suspension.waitingOn, reason: s.suspension.reason },
@@ -118,7 +128,7 @@ export function vcpuSnapshotPart(partition: HvPartition, vp: number): SnapshotPa
     },
     restore(data: SnapshotData, version: number): void {
       checkSnapshotVersion(part, version);
-      const o = readSnapshotObject(data, name);
+      const o = readSnapshotObject(data, name, VCPU_FIELDS);
       const vectors = o.pendingVectors;
       if (
         !Array.isArray(vectors) ||
@@ -128,19 +138,21 @@ export function vcpuSnapshotPart(partition: HvPartition, vp: number): SnapshotPa
       }
       if (!Array.isArray(o.tlb)) throw new SnapshotError(`${name}.tlb: expected an array of entries`);
       const entries = o.tlb.map((raw, i) => {
-        const e = readSnapshotObject(raw, `${name}.tlb[${i}]`);
+        const at = `${name}.tlb[${i}]`;
+        const e = readSnapshotObject(raw, at, ['gva', 'gpa', 'addressSpace', 'global']);
         return {
-          gva: readSnapshotU64(e.gva, `${name}.tlb[${i}].gva`),
-          gpa: readSnapshotU64(e.gpa, `${name}.tlb[${i}].gpa`),
-          addressSpace: readSnapshotU64(e.addressSpace, `${name}.tlb[${i}].addressSpace`),
-          global: e.global === true,
+          gva: readSnapshotU64(e.gva, `${at}.gva`),
+          gpa: readSnapshotU64(e.gpa, `${at}.gpa`),
+          addressSpace: readSnapshotU64(e.addressSpace, `${at}.addressSpace`),
+          global: readSnapshotBoolean(e.global, `${at}.global`),
         };
       });
       const longSpinWaits = readSnapshotCount(o.longSpinWaits, `${name}.longSpinWaits`);
-      const lastSpinCount = readSnapshotCount(o.lastSpinCount, `${name}.lastSpinCount`);
+      // SpinCount is the u32 the guest passes.
+      const lastSpinCount = readSnapshotInt(o.lastSpinCount, `${name}.lastSpinCount`, 0, 0xffff_ffff);
       let suspension: VpSuspension | null = null;
       if (o.suspension !== null && o.suspension !== undefined) {
-        const sus = readSnapshotObject(o.suspension, `${name}.suspension`);
+        const sus = readSnapshotObject(o.suspension, `${name}.suspension`, ['waitingOn', 'reason']);
         const waitingOn = sus.waitingOn;
         if (
           !Number.isInteger(waitingOn) ||
@@ -148,10 +160,16 @@ export function vcpuSnapshotPart(partition: HvPartition, vp: number): SnapshotPa
           (waitingOn as number) >= partition.vps.length
         ) {
           throw new SnapshotError(
-            `${name}.suspension.waitingOn = ${JSON.stringify(waitingOn)}: not a VP of this VM`,
+            `${name}.suspension.waitingOn = ${showSnapshotValue(waitingOn)}: not a VP of this VM`,
           );
         }
-        suspension = { waitingOn: waitingOn as number, reason: String(sus.reason ?? '') };
+        if (typeof sus.reason !== 'string' || sus.reason.length > REASON_MAX)
+          throw snapshotFieldError(
+            `${name}.suspension.reason`,
+            sus.reason,
+            `text of at most ${REASON_MAX} characters`,
+          );
+        suspension = { waitingOn: waitingOn as number, reason: sus.reason };
       }
       const s = partition.vp(vp);
       partition.interrupts.take(vp);

@@ -5,6 +5,8 @@ import {
   type SnapshotData,
   SnapshotError,
   type SnapshotPart,
+  showSnapshotValue,
+  snapshotCounts,
 } from '@pvlab/hypercall/host';
 import { isHostVisibility } from '../wire/visibility.js';
 import { ISOLATION_PACKAGE, type IsolationCounters, type IsolationHostState } from './state.js';
@@ -47,15 +49,20 @@ export function isolationSnapshotPart(state: IsolationHostState): SnapshotPart {
         sharedGpaBoundaryBits: state.config.sharedGpaBoundaryBits,
         visible: visibleRuns(state),
         scrambler: state.scrambler.state,
-        counters: { ...state.counters },
+        counters: snapshotCounts(state.counters),
       };
     },
     restore(data: SnapshotData, version: number): void {
       checkSnapshotVersion(part, version);
-      const o = readSnapshotObject(data, 'isolation');
+      const o = readSnapshotObject(data, 'isolation', [
+        'sharedGpaBoundaryBits',
+        'visible',
+        'scrambler',
+        'counters',
+      ]);
       if (o.sharedGpaBoundaryBits !== state.config.sharedGpaBoundaryBits) {
         throw new SnapshotError(
-          `isolation.sharedGpaBoundaryBits = ${JSON.stringify(o.sharedGpaBoundaryBits) ?? 'missing'}: this VM has ${state.config.sharedGpaBoundaryBits} (the snapshot's options disagree with its state)`,
+          `isolation.sharedGpaBoundaryBits = ${showSnapshotValue(o.sharedGpaBoundaryBits)}: this VM has ${state.config.sharedGpaBoundaryBits} (the snapshot's options disagree with its state)`,
         );
       }
       const pages = state.visibility.pages;
@@ -75,7 +82,7 @@ export function isolationSnapshotPart(state: IsolationHostState): SnapshotPart {
           !isHostVisibility(v)
         ) {
           throw new SnapshotError(
-            `isolation.visible[${i}] = ${JSON.stringify(run)}: expected [firstPfn, pages ≥ 1, 1 or 3] inside ${pages} pages`,
+            `isolation.visible[${i}] = ${showSnapshotValue(run)}: expected [firstPfn, pages ≥ 1, 1 or 3] inside ${pages} pages`,
           );
         }
         return [first as number, n as number, v] as const;
@@ -85,11 +92,9 @@ export function isolationSnapshotPart(state: IsolationHostState): SnapshotPart {
         (o.scrambler as number) < 0 ||
         (o.scrambler as number) > 0xffff_ffff
       ) {
-        throw new SnapshotError(
-          `isolation.scrambler = ${JSON.stringify(o.scrambler) ?? 'missing'}: expected a u32`,
-        );
+        throw new SnapshotError(`isolation.scrambler = ${showSnapshotValue(o.scrambler)}: expected a u32`);
       }
-      const counters = readSnapshotObject(o.counters, 'isolation.counters');
+      const counters = readSnapshotObject(o.counters, 'isolation.counters', COUNTERS);
       const restored = COUNTERS.map(
         (k) => [k, readSnapshotCount(counters[k], `isolation.counters.${k}`)] as const,
       );

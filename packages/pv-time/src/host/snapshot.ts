@@ -1,5 +1,7 @@
 import {
   checkSnapshotVersion,
+  listSnapshotNames,
+  readSnapshotBoolean,
   readSnapshotObject,
   readSnapshotU64,
   type SnapshotData,
@@ -16,7 +18,6 @@ export const PV_TIME_SNAPSHOT_PART = 'pv-time';
 export const PV_TIME_SNAPSHOT_VERSION = 2;
 /** Every format version this host reads: v1 lacks `visible` (restored as the host's own setting). */
 export const PV_TIME_SNAPSHOT_VERSIONS: readonly number[] = [1, 2];
-
 /**
  * The PV-time host state as snapshot part `pv-time` (v2):
  * `{ visible, vcpus: { "<i>": { ipa, runDelayNs, lastStealNs } } }`, 64-bit values as hex.
@@ -42,22 +43,21 @@ export function pvTimeSnapshotPart(host: PvTimeHost): SnapshotPart {
     restore(data: SnapshotData, version: number): void {
       checkSnapshotVersion(part, version);
       const where = PV_TIME_SNAPSHOT_PART;
-      const o = readSnapshotObject(data, where);
+      const o = readSnapshotObject(data, where, version >= 2 ? ['visible', 'vcpus'] : ['vcpus']);
       let hidden = host.hidden;
-      if (version >= 2) {
-        if (typeof o.visible !== 'boolean') {
-          throw new SnapshotError(
-            `${where}.visible = ${JSON.stringify(o.visible) ?? 'missing'}: expected true or false`,
-          );
-        }
-        hidden = !o.visible;
-      }
+      if (version >= 2) hidden = !readSnapshotBoolean(o.visible, `${where}.visible`);
       const vcpus = readSnapshotObject(o.vcpus, `${where}.vcpus`);
       const expected = Array.from({ length: host.vcpus }, (_, i) => String(i));
       const keys = Object.keys(vcpus);
-      if (keys.length !== expected.length || !expected.every((k) => k in vcpus)) {
+      const extra = keys.filter((k) => !expected.includes(k));
+      const missing = expected.filter((k) => !Object.hasOwn(vcpus, k));
+      if (extra.length > 0 || missing.length > 0) {
+        const wrong =
+          extra.length > 0
+            ? `has key(s) ${listSnapshotNames(extra, 4)}`
+            : `lacks key(s) ${listSnapshotNames(missing, 4)}`;
         throw new SnapshotError(
-          `${where}.vcpus has keys [${keys.join(', ')}]: this VM has ${host.vcpus} vCPUs (keys 0..${host.vcpus - 1})`,
+          `${where}.vcpus ${wrong}: this VM has ${host.vcpus} vCPUs (keys 0..${host.vcpus - 1})`,
         );
       }
       // Everything is validated before anything changes: a bad field leaves the host untouched.
@@ -69,7 +69,7 @@ export function pvTimeSnapshotPart(host: PvTimeHost): SnapshotPart {
 }
 
 function readVcpu(host: PvTimeHost, raw: SnapshotData | undefined, where: string): PvTimeVcpuState {
-  const o = readSnapshotObject(raw, where);
+  const o = readSnapshotObject(raw, where, ['ipa', 'runDelayNs', 'lastStealNs']);
   const ipa = readSnapshotU64(o.ipa, `${where}.ipa`);
   const runDelayNs = readSnapshotU64(o.runDelayNs, `${where}.runDelayNs`);
   const lastStealNs = readSnapshotU64(o.lastStealNs, `${where}.lastStealNs`);

@@ -3,7 +3,15 @@
  * drives, the `HostChannel` an open channel gives it (its two rings and the guest signal), and
  * `EchoDevice`, which answers every in-band packet.
  */
-import { readSnapshotObject, type SnapshotData, SnapshotError } from '@pvlab/hypercall/host';
+import {
+  readSnapshotCount,
+  readSnapshotObject,
+  type SnapshotData,
+  SnapshotError,
+  showSnapshotValue,
+  snapshotCount,
+  snapshotFieldError,
+} from '@pvlab/hypercall/host';
 import type { RingReader } from '../ring/ring-reader.js';
 import type { RingWriter } from '../ring/ring-writer.js';
 import { ECHO_DEVICE_INTERFACE_TYPE } from '../wire/devices.js';
@@ -126,10 +134,10 @@ export class EchoDevice implements VmbusDevice {
     const c = this.counters;
     return {
       counters: {
-        packets: c.packets,
-        bytes: c.bytes,
-        completions: c.completions,
-        stalls: c.stalls,
+        packets: snapshotCount(c.packets),
+        bytes: snapshotCount(c.bytes),
+        completions: snapshotCount(c.completions),
+        stalls: snapshotCount(c.stalls),
         echoSpanMs: toTick(c.lastEchoMs - c.firstEchoMs),
       },
       corrupt: this.corrupt === null ? null : { kind: this.corrupt.kind, detail: this.corrupt.detail },
@@ -137,17 +145,16 @@ export class EchoDevice implements VmbusDevice {
   }
 
   prepareRestore(data: SnapshotData, where: string): () => void {
-    const o = readSnapshotObject(data, where);
-    const raw = readSnapshotObject(o.counters, `${where}.counters`);
-    const count = (k: 'packets' | 'bytes' | 'completions' | 'stalls') => {
-      const v = raw[k];
-      if (!Number.isSafeInteger(v) || (v as number) < 0) {
-        throw new SnapshotError(
-          `${where}.counters.${k} = ${JSON.stringify(v) ?? 'missing'}: expected a count ≥ 0`,
-        );
-      }
-      return v as number;
-    };
+    const o = readSnapshotObject(data, where, ['counters', 'corrupt']);
+    const raw = readSnapshotObject(o.counters, `${where}.counters`, [
+      'packets',
+      'bytes',
+      'completions',
+      'stalls',
+      'echoSpanMs',
+    ]);
+    const count = (k: 'packets' | 'bytes' | 'completions' | 'stalls') =>
+      readSnapshotCount(raw[k], `${where}.counters.${k}`);
     const counts = {
       packets: count('packets'),
       bytes: count('bytes'),
@@ -155,20 +162,20 @@ export class EchoDevice implements VmbusDevice {
       stalls: count('stalls'),
     };
     const span = raw.echoSpanMs;
-    if (typeof span !== 'number' || !Number.isFinite(span) || span < 0 || span !== toTick(span)) {
-      throw new SnapshotError(
-        `${where}.counters.echoSpanMs = ${JSON.stringify(span) ?? 'missing'}: expected milliseconds ≥ 0 in 1/1024 steps`,
-      );
+    // At most 2^40 ms (35 years): `now - span` keeps its 1/1024 steps, so the span saves back exactly.
+    if (typeof span !== 'number' || !(span >= 0 && span <= 2 ** 40) || span !== toTick(span)) {
+      throw snapshotFieldError(`${where}.counters.echoSpanMs`, span, 'milliseconds 0..2^40 in 1/1024 steps');
     }
     let corrupt: RingCorruptError | null = null;
     if (o.corrupt !== null) {
-      const c = readSnapshotObject(o.corrupt, `${where}.corrupt`);
+      const c = readSnapshotObject(o.corrupt, `${where}.corrupt`, ['kind', 'detail']);
       if (!RING_CORRUPT_KINDS.includes(c.kind as RingCorruptKind)) {
         throw new SnapshotError(
-          `${where}.corrupt.kind = ${JSON.stringify(c.kind) ?? 'missing'}: expected one of ${RING_CORRUPT_KINDS.join(', ')}`,
+          `${where}.corrupt.kind = ${showSnapshotValue(c.kind)}: expected one of ${RING_CORRUPT_KINDS.join(', ')}`,
         );
       }
-      if (typeof c.detail !== 'string') throw new SnapshotError(`${where}.corrupt.detail: expected a string`);
+      if (typeof c.detail !== 'string' || c.detail.length > 1000)
+        throw snapshotFieldError(`${where}.corrupt.detail`, c.detail, 'text of at most 1000 characters');
       corrupt = new RingCorruptError(c.kind as RingCorruptKind, c.detail);
     }
     return () => {

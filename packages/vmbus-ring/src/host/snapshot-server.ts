@@ -5,20 +5,29 @@
  * connection table and each device's own state.
  */
 import { GuestPage, HV_PAGE_SIZE } from '@pvlab/hypercall';
-import { readSnapshotU64, type SnapshotData, SnapshotError, snapshotU64 } from '@pvlab/hypercall/host';
+import {
+  readSnapshotU64,
+  type SnapshotData,
+  SnapshotError,
+  showSnapshotText,
+  showSnapshotValue,
+  snapshotCounts,
+  snapshotU64,
+} from '@pvlab/hypercall/host';
 import { type RingMemory, splitChannelGpadl } from '../ring/ring-memory.js';
 import { RingReader } from '../ring/ring-reader.js';
 import { RingWriter } from '../ring/ring-writer.js';
 import { OpenChannel } from '../wire/channel-messages.js';
 import { guidString } from '../wire/guid.js';
 import { MONITOR_IDS } from '../wire/monitor-page.js';
-import { HV_EVENT_FLAGS_COUNT, HV_SYNIC_SINT_COUNT } from '../wire/synic.js';
+import { HV_SYNIC_SINT_COUNT } from '../wire/synic.js';
 import { initiateContactConnectionId, VmbusVersion, vmbusVersionName } from '../wire/versions.js';
 import type { VmbusDevice } from './device.js';
 import {
   base64,
-  type Fields,
+  FIELDS,
   fieldError,
+  MAX_NEXT_RELID,
   readBase64,
   readBoolean,
   readCount,
@@ -27,7 +36,8 @@ import {
   readObject,
   readU32,
 } from './snapshot-fields.js';
-import type { EventConnection, SynicPorts } from './synic-hypercalls.js';
+import { readPorts } from './snapshot-ports.js';
+import type { SynicPorts } from './synic-hypercalls.js';
 import {
   type ChannelState,
   ServerChannel,
@@ -71,7 +81,7 @@ export function saveServer(server: VmbusServer): SnapshotData {
           },
     nextRelid: s.nextRelid,
     nextMonitorId: s.nextMonitorId,
-    counters: { ...s.counters },
+    counters: snapshotCounts(s.counters),
     channels: s.channels.map((ch) => {
       const index = server.devices.indexOf(ch.device);
       const o = ch.open;
@@ -114,13 +124,6 @@ export function saveServer(server: VmbusServer): SnapshotData {
   };
 }
 
-export function savePorts(ports: SynicPorts): SnapshotData {
-  return {
-    messageConnectionIds: ports.messageConnections(),
-    eventConnections: ports.eventConnections().map((e) => ({ ...e })),
-  };
-}
-
 export function saveDevices(server: VmbusServer): SnapshotData {
   return server.devices.map((d) => ({
     name: d.name,
@@ -148,12 +151,12 @@ export function prepareServer(
   where: string,
 ): () => void {
   const { server } = ctx;
-  const o = readObject(data.server, `${where}.server`);
+  const o = readObject(data.server, `${where}.server`, FIELDS.server);
   const at = `${where}.server`;
   const connection = readConnection(ctx, o.connection, `${at}.connection`);
-  const nextRelid = readInt(o.nextRelid, `${at}.nextRelid`, 1, 0xffff_ffff);
+  const nextRelid = readInt(o.nextRelid, `${at}.nextRelid`, 1, MAX_NEXT_RELID);
   const nextMonitorId = readInt(o.nextMonitorId, `${at}.nextMonitorId`, 0, MONITOR_IDS);
-  const rawCounters = readObject(o.counters, `${at}.counters`);
+  const rawCounters = readObject(o.counters, `${at}.counters`, COUNTERS);
   const counters = Object.fromEntries(
     COUNTERS.map((k) => [k, readCount(rawCounters[k], `${at}.counters.${k}`)]),
   ) as unknown as VmbusServerCounters;
@@ -166,7 +169,7 @@ export function prepareServer(
   const monitorIds = new Set<number>();
   readList(o.channels, `${at}.channels`).forEach((raw, i) => {
     const w = `${at}.channels[${i}]`;
-    const c = readObject(raw, w);
+    const c = readObject(raw, w, FIELDS.channel);
     const relid = readInt(c.relid, `${w}.relid`, 1, nextRelid - 1);
     if (channels.some((ch) => ch.relid === relid))
       throw fieldError(`${w}.relid`, relid, 'a relid no other channel has');
@@ -231,7 +234,7 @@ function readConnection(
   where: string,
 ): VmbusConnection | null {
   if (raw === null) return null;
-  const c = readObject(raw, where);
+  const c = readObject(raw, where, FIELDS.connection);
   const version = c.version;
   if (typeof version !== 'number' || !ctx.server.versions.includes(version)) {
     throw fieldError(
@@ -255,7 +258,7 @@ function readConnection(
       messageSint,
       `2 before ${vmbusVersionName(VmbusVersion.WIN10_V5)}`,
     );
-  const pages = readObject(c.monitorPages, `${where}.monitorPages`);
+  const pages = readObject(c.monitorPages, `${where}.monitorPages`, FIELDS.monitorPages);
   const page = (k: 'parentToChild' | 'childToParent') => {
     const gpa = readSnapshotU64(pages[k], `${where}.monitorPages.${k}`);
     if (!ctx.server.access.reachesPage(gpa))
@@ -271,15 +274,15 @@ function readConnection(
 
 /** A device named by its index in the server's order, checked by its instance GUID. */
 function readDeviceRef(server: VmbusServer, raw: SnapshotData | undefined, where: string): VmbusDevice {
-  const d = readObject(raw, where);
+  const d = readObject(raw, where, FIELDS.deviceRef);
   const index = d.index;
   const device = Number.isSafeInteger(index) ? server.devices[index as number] : undefined;
-  const name = typeof d.name === 'string' ? ` '${d.name}'` : '';
+  const name = typeof d.name === 'string' ? ` '${showSnapshotText(d.name)}'` : '';
   const instance = typeof d.instance === 'string' ? d.instance : '?';
   if (device === undefined || guidString(device.interfaceInstance) !== instance) {
     const has = server.devices.map((dev, i) => deviceLabel(i, dev)).join(', ') || 'none';
     throw new SnapshotError(
-      `${where}: device #${JSON.stringify(index) ?? '?'}${name} (instance ${instance}) is not on this VM (it has: ${has})`,
+      `${where}: device #${showSnapshotValue(index)}${name} (instance ${showSnapshotText(instance)}) is not on this VM (it has: ${has})`,
     );
   }
   return device;
@@ -291,7 +294,7 @@ function readGpadl(
   where: string,
   channels: readonly ServerChannel[],
 ): ServerGpadl {
-  const g = readObject(raw, where);
+  const g = readObject(raw, where, FIELDS.gpadl);
   const id = readInt(g.id, `${where}.id`, 1, 0xffff_ffff);
   const relid = readU32(g.relid, `${where}.relid`);
   if (!channels.some((ch) => ch.relid === relid))
@@ -314,7 +317,7 @@ function readGpadl(
   let bytes = 0;
   const ranges = rawRanges.map((rawRange, r) => {
     const w = `${where}.ranges[${r}]`;
-    const range = readObject(rawRange, w);
+    const range = readObject(rawRange, w, FIELDS.range);
     const byteCount = readInt(range.byteCount, `${w}.byteCount`, 1, 0xffff_ffff);
     const byteOffset = readInt(range.byteOffset, `${w}.byteOffset`, 0, HV_PAGE_SIZE - 1);
     const pages = Math.ceil((byteOffset + byteCount) / HV_PAGE_SIZE);
@@ -343,7 +346,7 @@ function readOpen(
   where: string,
   gpadls: readonly ServerGpadl[],
 ): void {
-  const o = readObject(raw, where);
+  const o = readObject(raw, where, FIELDS.open);
   const openId = readU32(o.openId, `${where}.openId`);
   const gpadlId = readU32(o.gpadl, `${where}.gpadl`);
   const g = gpadls.find((x) => x.id === gpadlId);
@@ -391,49 +394,13 @@ function readOpen(
   ch.open = { openId, gpadl: g.id, downstreamRingPageOffset: offset, host };
 }
 
-function readPorts(
-  ctx: ServerContext,
-  raw: SnapshotData | undefined,
-  where: string,
-  channels: readonly ServerChannel[],
-): EventConnection[] {
-  const o = readObject(raw, where);
-  const mine = ctx.ports.messageConnections();
-  const ids = readList(o.messageConnectionIds, `${where}.messageConnectionIds`);
-  if (ids.length !== mine.length || ids.some((v, i) => v !== mine[i]))
-    throw fieldError(`${where}.messageConnectionIds`, ids, `[${mine.join(', ')}] (this VM's message ports)`);
-  const events: EventConnection[] = readList(o.eventConnections, `${where}.eventConnections`).map((e, i) => {
-    const w = `${where}.eventConnections[${i}]`;
-    const f: Fields = readObject(e, w);
-    return {
-      connectionId: readU32(f.connectionId, `${w}.connectionId`),
-      flagCount: readInt(f.flagCount, `${w}.flagCount`, 1, HV_EVENT_FLAGS_COUNT),
-      deleted: readBoolean(f.deleted, `${w}.deleted`),
-    };
-  });
-  events.forEach((e, i) => {
-    const w = `${where}.eventConnections[${i}]`;
-    if (events.findIndex((x) => x.connectionId === e.connectionId) !== i)
-      throw fieldError(`${w}.connectionId`, e.connectionId, 'a connection id listed once');
-    if (!e.deleted && !channels.some((ch) => ch.open !== null && ch.connectionId === e.connectionId))
-      throw fieldError(`${w}.deleted`, e.deleted, 'true: only an open channel has a live event port');
-  });
-  for (const ch of channels) {
-    if (ch.open !== null && !events.some((e) => !e.deleted && e.connectionId === ch.connectionId))
-      throw new SnapshotError(
-        `${where}.eventConnections: open channel ${ch.relid} has no live port on connection ${ch.connectionId}`,
-      );
-  }
-  return events;
-}
-
 function prepareDevices(server: VmbusServer, raw: SnapshotData | undefined, where: string): () => void {
   const list = readList(raw, where);
   const applies: (() => void)[] = [];
   list.forEach((d, i) => {
     const w = `${where}[${i}]`;
-    const f = readObject(d, w);
-    const device = readDeviceRef(server, { ...f, index: i }, w);
+    const f = readObject(d, w, FIELDS.device);
+    const device = readDeviceRef(server, { index: i, instance: f.instance ?? null, name: f.name ?? null }, w);
     if (f.state === null) return;
     if (device.prepareRestore === undefined)
       throw fieldError(`${w}.state`, f.state, `null: device ${deviceLabel(i, device)} keeps no state`);

@@ -5,7 +5,14 @@
  * its own: it only retries the queues).
  */
 import { GuestPage } from '@pvlab/hypercall';
-import { readSnapshotU64, type SnapshotData, SnapshotError, snapshotU64 } from '@pvlab/hypercall/host';
+import {
+  readSnapshotU64,
+  type SnapshotData,
+  SnapshotError,
+  showSnapshotText,
+  snapshotCounts,
+  snapshotU64,
+} from '@pvlab/hypercall/host';
 import {
   HV_MESSAGE_PAYLOAD_BYTES,
   HV_SYNIC_FIRST_VALID_VECTOR,
@@ -16,6 +23,7 @@ import {
 } from '../wire/synic.js';
 import {
   base64,
+  FIELDS,
   type Fields,
   fieldError,
   numberedEntries,
@@ -49,7 +57,7 @@ export function saveSynic(synic: SynicHost): SnapshotData {
       queues,
     };
   });
-  return { counters: { ...synic.counters }, vps };
+  return { counters: snapshotCounts(synic.counters), vps };
 }
 
 interface VpLoad {
@@ -67,8 +75,8 @@ export function prepareSynic(
   where: string,
   ramContains: (gpa: bigint) => boolean,
 ): () => void {
-  const o = readObject(data, where);
-  const rawCounters = readObject(o.counters, `${where}.counters`);
+  const o = readObject(data, where, FIELDS.synic);
+  const rawCounters = readObject(o.counters, `${where}.counters`, COUNTERS);
   const counters = COUNTERS.map((k) => [k, readCount(rawCounters[k], `${where}.counters.${k}`)] as const);
   const vps = new Map<number, VpLoad>();
   const vpsAt = `${where}.vps`;
@@ -96,7 +104,7 @@ export function prepareSynic(
 }
 
 function readVp(raw: SnapshotData, where: string, ramContains: (gpa: bigint) => boolean): VpLoad {
-  const o = readObject(raw, where);
+  const o = readObject(raw, where, FIELDS.synicVp);
   const page = (field: 'simp' | 'siefp') => {
     const v = readSnapshotU64(o[field], `${where}.${field}`);
     const p = SynicPageMsr.decode(v);
@@ -117,7 +125,7 @@ function readVp(raw: SnapshotData, where: string, ramContains: (gpa: bigint) => 
   }
   for (const key of Object.keys(rawSints)) {
     if (!/^(0|[1-9]\d?)$/.test(key) || Number(key) >= HV_SYNIC_SINT_COUNT)
-      throw new SnapshotError(`${sintsAt}["${key}"]: not a SINT (0..15)`);
+      throw new SnapshotError(`${sintsAt}["${showSnapshotText(key)}"]: not a SINT (0..15)`);
   }
   const queues: QueuedMessage[][] = Array.from({ length: HV_SYNIC_SINT_COUNT }, () => []);
   const queuesAt = `${where}.queues`;
@@ -129,7 +137,7 @@ function readVp(raw: SnapshotData, where: string, ramContains: (gpa: bigint) => 
   )) {
     const at = `${queuesAt}["${sint}"]`;
     queues[sint] = readList(list, at).map((m, i) => {
-      const f: Fields = readObject(m, `${at}[${i}]`);
+      const f: Fields = readObject(m, `${at}[${i}]`, FIELDS.message);
       return {
         messageType: readU32(f.messageType, `${at}[${i}].messageType`),
         sender: readSnapshotU64(f.sender, `${at}[${i}].sender`),

@@ -6,7 +6,9 @@ import {
   type SnapshotPart,
 } from '@pvlab/hypercall/host';
 import { VMBUS_PACKAGE, type VmbusHostState } from './extension.js';
-import { prepareServer, saveDevices, savePorts, saveServer } from './snapshot-server.js';
+import { FIELDS } from './snapshot-fields.js';
+import { savePorts } from './snapshot-ports.js';
+import { prepareServer, saveDevices, saveServer } from './snapshot-server.js';
 import { prepareSynic, saveSynic } from './snapshot-synic.js';
 
 /**
@@ -33,7 +35,7 @@ export function vmbusSnapshotPart(state: VmbusHostState): SnapshotPart {
     },
     restore(data: SnapshotData, version: number): void {
       checkSnapshotVersion(part, version);
-      const o = readSnapshotObject(data, VMBUS_PACKAGE);
+      const o = readSnapshotObject(data, VMBUS_PACKAGE, FIELDS.part);
       const partition = state.server.partition;
       const ramContains = (gpa: bigint) => partition.memory.contains(gpa, HV_PAGE_SIZE);
       const applySynic = prepareSynic(state.synic, o.synic, `${VMBUS_PACKAGE}.synic`, ramContains);

@@ -1,16 +1,24 @@
 import {
   checkSnapshotVersion,
+  readSnapshotBase64,
+  readSnapshotBoolean,
   readSnapshotInt,
   readSnapshotObject,
   readSnapshotU64,
   type SnapshotData,
   SnapshotError,
   type SnapshotPart,
+  showSnapshotText,
+  showSnapshotValue,
   snapshotU64,
 } from '@pvlab/hypercall/host';
+import { EnableVpVtlInput } from '../wire/vtl-management.js';
 import { VTL_PACKAGE, type VtlHostState } from './state.js';
 
 type Fields = { readonly [key: string]: SnapshotData };
+
+/** The initial VP context HvCallEnableVpVtl keeps: the input from its context field on. */
+const CONTEXT_BYTES = EnableVpVtlInput.bytes - EnableVpVtlInput.context;
 
 interface VpData {
   activeVtl: number;
@@ -62,10 +70,17 @@ export function vtlSnapshotPart(state: VtlHostState): SnapshotPart {
     },
     restore(data: SnapshotData, version: number): void {
       checkSnapshotVersion(part, version);
-      const o = readSnapshotObject(data, 'vtl');
+      const o = readSnapshotObject(data, 'vtl', [
+        'maximumVtl',
+        'partitionEnabledVtls',
+        'mbecEnabledVtls',
+        'sssEnabledVtls',
+        'partitionConfig',
+        'vps',
+      ]);
       if (o.maximumVtl !== state.maximumVtl) {
         throw new SnapshotError(
-          `vtl.maximumVtl = ${JSON.stringify(o.maximumVtl)}: this VM implements VTLs 0..${state.maximumVtl}`,
+          `vtl.maximumVtl = ${showSnapshotValue(o.maximumVtl)}: this VM implements VTLs 0..${state.maximumVtl}`,
         );
       }
       const partitionEnabledVtls = readSnapshotInt(
@@ -85,10 +100,10 @@ export function vtlSnapshotPart(state: VtlHostState): SnapshotPart {
       const vpsData = readSnapshotObject(o.vps, 'vtl.vps');
       const restored = new Map<number, VpData>();
       for (const [key, raw] of Object.entries(vpsData)) {
-        const where = `vtl.vps["${key}"]`;
+        const where = `vtl.vps["${showSnapshotText(key)}"]`;
         const index = Number(key);
-        if (!/^\d+$/.test(key) || index >= state.vps.length)
-          throw new SnapshotError(`${where}: not a VP of this VM`);
+        if (!/^(0|[1-9]\d*)$/.test(key) || index >= state.vps.length)
+          throw new SnapshotError(`${where}: not a VP of this VM (0..${state.vps.length - 1})`);
         restored.set(index, readVp(raw as Fields, where, state.maximumVtl, vtlMask));
       }
       state.partitionEnabledVtls = partitionEnabledVtls;
@@ -119,7 +134,13 @@ export function vtlSnapshotPart(state: VtlHostState): SnapshotPart {
 }
 
 function readVp(raw: Fields, where: string, maximumVtl: number, vtlMask: number): VpData {
-  const o = readSnapshotObject(raw, where);
+  const o = readSnapshotObject(raw, where, [
+    'activeVtl',
+    'enabledVtls',
+    'callStack',
+    'hostTlbInhibit',
+    'vtls',
+  ]);
   const activeVtl = readSnapshotInt(o.activeVtl, `${where}.activeVtl`, 0, maximumVtl);
   const enabledVtls = readSnapshotInt(o.enabledVtls, `${where}.enabledVtls`, 0, vtlMask);
   if (!Array.isArray(o.callStack)) throw new SnapshotError(`${where}.callStack: expected an array of VTLs`);
@@ -131,24 +152,22 @@ function readVp(raw: Fields, where: string, maximumVtl: number, vtlMask: number)
   const initialContexts: (Uint8Array | undefined)[] = [];
   o.vtls.forEach((rawVtl, vtl) => {
     const at = `${where}.vtls[${vtl}]`;
-    const v = readSnapshotObject(rawVtl, at);
+    const v = readSnapshotObject(rawVtl, at, ['registers', 'initialContext']);
     const regs = new Map<number, bigint>();
     for (const [name, value] of Object.entries(readSnapshotObject(v.registers, `${at}.registers`))) {
-      if (!/^0x[0-9a-f]{1,8}$/.test(name))
-        throw new SnapshotError(`${at}.registers["${name}"]: not a register name (0x…)`);
+      if (!/^0x(0|[1-9a-f][0-9a-f]{0,7})$/.test(name))
+        throw new SnapshotError(`${at}.registers["${showSnapshotText(name)}"]: not a register name (0x…)`);
       regs.set(Number(name), readSnapshotU64(value, `${at}.registers["${name}"]`));
     }
     registers.push(regs);
     if (v.initialContext === null || v.initialContext === undefined) initialContexts.push(undefined);
-    else if (typeof v.initialContext === 'string')
-      initialContexts.push(new Uint8Array(Buffer.from(v.initialContext, 'base64')));
-    else throw new SnapshotError(`${at}.initialContext: expected base64 or null`);
+    else initialContexts.push(readSnapshotBase64(v.initialContext, `${at}.initialContext`, CONTEXT_BYTES));
   });
   return {
     activeVtl,
     enabledVtls,
     callStack,
-    hostTlbInhibit: o.hostTlbInhibit === true,
+    hostTlbInhibit: readSnapshotBoolean(o.hostTlbInhibit, `${where}.hostTlbInhibit`),
     registers,
     initialContexts,
   };
