@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { guestImageUrl, kernelMemoryBytes } from '@pvlab/guest-emulator';
 import { StolenTimeRecord } from '@pvlab/pv-time';
@@ -8,6 +9,7 @@ import { type RunResult, runGuest } from './threaded/run.js';
 import {
   createProgress,
   formatSummaryTable,
+  type SummaryClock,
   summarizeHypercalls,
   summaryToJson,
   toChromeTrace,
@@ -244,6 +246,11 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
   }
 
   const summary = summarizeHypercalls(result.events);
+  // Parallel runs keep a thread per vCPU and the host thread busy.
+  const clock: SummaryClock =
+    opts.seed === undefined
+      ? { clock: 'real', threads: vcpus + 1, cores: availableParallelism() }
+      : { clock: 'virtual' };
   if (tracePath) {
     const meta = {
       vcpus,
@@ -266,6 +273,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
           ...(steal ? { stolenTimeNs: steal.map((ns) => (ns === undefined ? null : ns.toString())) } : {}),
           ...(echo ? { vmbusEcho: echo.json } : {}),
           summary: summaryToJson(summary),
+          times: clock.clock === 'real' ? { ...clock, oversubscribed: clock.threads > clock.cores } : clock,
           failures: result.failures,
           diagnostics,
           reports: result.reports,
@@ -280,7 +288,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
     );
   } else {
     print('');
-    print(formatSummaryTable(summary));
+    print(formatSummaryTable(summary, clock));
     const mode = opts.seed === undefined ? 'parallel' : `seed ${opts.seed}`;
     if (steal) print(`\n${formatStealTable(steal)}`);
     if (echo) print(`\n${echo.line}`);

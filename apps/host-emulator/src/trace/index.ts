@@ -28,10 +28,12 @@ export {
 } from './progress.js';
 export {
   type CallStats,
+  clockNote,
   formatSummaryTable,
   type HypercallSummary,
   type HypercallSummaryJson,
   type LatencyStats,
+  type SummaryClock,
   summarizeHypercalls,
   summaryToJson,
 } from './summary.js';

@@ -119,10 +119,28 @@ export function summaryToJson(summary: HypercallSummary): HypercallSummaryJson {
 }
 
 /**
- * Renders a summary as a plain-text table (call, count, statuses, mean µs, p99 µs; numbers
- * right-aligned, `HV_STATUS_` dropped from status names, no colours), ending with a totals row.
+ * What the summary's times are: the seeded scheduler's `virtual` clock, or `real` time measured
+ * with `threads` busy threads (vCPUs + the host) on `cores` cores.
  */
-export function formatSummaryTable(summary: HypercallSummary): string {
+export type SummaryClock =
+  | { readonly clock: 'virtual' }
+  | { readonly clock: 'real'; readonly threads: number; readonly cores: number };
+
+/** The line under the table that says what its times are, or '' when nothing needs saying. */
+export function clockNote(clock: SummaryClock | undefined): string {
+  if (clock === undefined) return '';
+  if (clock.clock === 'virtual')
+    return 'times are virtual: the seeded scheduler counts each exit, nothing is measured';
+  if (clock.threads <= clock.cores) return '';
+  return `times are real but oversubscribed: ${clock.threads} busy threads (vCPUs + host) on ${clock.cores} cores, so latencies include waits for a core`;
+}
+
+/**
+ * Renders a summary as a plain-text table (call, count, statuses, mean µs, p99 µs; numbers
+ * right-aligned, `HV_STATUS_` dropped from status names, no colours), ending with a totals row
+ * and, given `clock`, a line saying when the times are virtual or oversubscribed.
+ */
+export function formatSummaryTable(summary: HypercallSummary, clock?: SummaryClock): string {
   const time = (us: number | null) => (us === null ? '-' : us.toFixed(3));
   const statuses = (s: Readonly<Record<string, number>>) =>
     Object.entries(s)
@@ -146,5 +164,13 @@ export function formatSummaryTable(summary: HypercallSummary): string {
       .join('  ')
       .trimEnd();
   const rule = line(widths.map((w) => '-'.repeat(w)));
-  return [line(head), rule, ...body.map(line), ...(body.length > 0 ? [rule] : []), line(total)].join('\n');
+  const note = clockNote(clock);
+  return [
+    line(head),
+    rule,
+    ...body.map(line),
+    ...(body.length > 0 ? [rule] : []),
+    line(total),
+    ...(note ? [note] : []),
+  ].join('\n');
 }
