@@ -8,6 +8,7 @@ import { readSnapshotFile, writeSnapshotFile } from './snapshot.js';
 import { type RunResult, runGuest } from './threaded/run.js';
 import {
   createProgress,
+  failedCalls,
   formatSummaryTable,
   type SummaryClock,
   summarizeHypercalls,
@@ -210,6 +211,8 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
   const print = (line: string) => io.out(`${line}\n`);
   const vm = makeVm(opts);
   const vcpus = vm.vcpus;
+  // Decoding each call costs more than the call: only when a trace or --json will show it.
+  if (tracePath !== undefined || opts.json) vm.partition.dispatcher.recordDetails(true);
 
   const progress = createProgress({ stream: io.progressStream ?? { isTTY: false, write: () => true } });
   let result: RunResult;
@@ -273,6 +276,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
           ...(steal ? { stolenTimeNs: steal.map((ns) => (ns === undefined ? null : ns.toString())) } : {}),
           ...(echo ? { vmbusEcho: echo.json } : {}),
           summary: summaryToJson(summary),
+          failedCalls: failedCalls(result.events),
           times: clock.clock === 'real' ? { ...clock, oversubscribed: clock.threads > clock.cores } : clock,
           failures: result.failures,
           diagnostics,

@@ -29,6 +29,8 @@ export {
 export {
   type CallStats,
   clockNote,
+  type FailedCallJson,
+  failedCalls,
   formatSummaryTable,
   type HypercallSummary,
   type HypercallSummaryJson,

@@ -1,3 +1,4 @@
+import type { HypercallDetail } from '@pvlab/hypercall/host';
 import type { HypercallEvent, RunEvent, SmcccEvent } from './events.js';
 
 /** The calls a summary counts: Hyper-V hypercalls and arm64 SMCCC calls. */
@@ -173,4 +174,38 @@ export function formatSummaryTable(summary: HypercallSummary, clock?: SummaryClo
     line(total),
     ...(note ? [note] : []),
   ].join('\n');
+}
+
+/** A hypercall that did not succeed, as `--json` lists it: who, when, what, and why. */
+export interface FailedCallJson extends HypercallDetail {
+  readonly vp: number;
+  /** µs from the start of the run (virtual with a seed), 3 decimals. */
+  readonly ts: number;
+  readonly call: string;
+  readonly control: string;
+  /** HV_STATUS name, or the fault (`#UD`, `#GP`, `#MEMORY`) or `SUSPENDED`. */
+  readonly status: string;
+  readonly repsCompleted: number;
+}
+
+/**
+ * Every hypercall of a run whose status was not SUCCESS, in run order, with its detail (reason,
+ * GPAs, decoded input) when the run recorded details. The trace has every call; this is the part
+ * a user reads first when a guest misbehaves.
+ */
+export function failedCalls(events: readonly RunEvent[]): FailedCallJson[] {
+  const out: FailedCallJson[] = [];
+  for (const e of events) {
+    if (e.kind !== 'hypercall' || e.status === 'HV_STATUS_SUCCESS') continue;
+    out.push({
+      vp: e.vp,
+      ts: round3(e.ts),
+      call: e.name,
+      control: e.control,
+      status: e.status,
+      repsCompleted: e.repsCompleted,
+      ...e.detail,
+    });
+  }
+  return out;
 }
