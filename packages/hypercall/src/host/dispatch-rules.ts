@@ -1,8 +1,9 @@
 import type { HypercallControlFields } from '../wire/control.js';
 import { fastInputPairs } from '../wire/fast.js';
-import { HV_PAGE_SIZE } from '../wire/page.js';
+import { HV_PAGE_SIZE, HV_PARAMETER_ALIGNMENT } from '../wire/page.js';
 import type { HypercallDescriptor } from './descriptor.js';
 import { HostInvariantError } from './invariant.js';
+import { HypercallSuspended } from './suspend.js';
 
 /** The dispatcher's pure helpers: list sizes, register slots, staging views, descriptor checks. */
 
@@ -48,4 +49,30 @@ export function validateDescriptor(d: HypercallDescriptor): void {
     problems.push('outputBytes is not a multiple of 8 within a page');
   }
   if (problems.length > 0) throw new HostInvariantError(`descriptor ${d.name}: ${problems.join('; ')}`);
+}
+
+/** Which parameter list a rule 4–5 check refused, and which check. */
+export type ListName = 'input' | 'output';
+export type ListCheck = 'align' | 'cross' | 'limit';
+
+/** The reason for a list rules 4–5 refused (details only). */
+export function listReason(
+  list: ListName,
+  check: ListCheck,
+  len: number,
+  physicalAddressBits: number,
+): string {
+  const why =
+    check === 'align'
+      ? `is not ${HV_PARAMETER_ALIGNMENT}-byte aligned (spec 01 rule 4)`
+      : check === 'cross'
+        ? `(${len} B) crosses a page boundary (spec 01 rule 4)`
+        : `is beyond the ${physicalAddressBits}-bit GPA space (spec 01 rule 5)`;
+  return `${list} list GPA ${why}`;
+}
+
+/** A thrown call's reason: the suspension's or the fault's message. */
+export function errorReason(e: unknown): string {
+  if (e instanceof HypercallSuspended) return `suspended: ${e.reason}`;
+  return e instanceof Error ? e.message : String(e);
 }

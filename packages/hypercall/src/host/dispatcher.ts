@@ -13,11 +13,11 @@ import { buildDetail, type HypercallDetail } from './call-detail.js';
 import { CallEntry, CallPlan, type ReusableCall } from './call-plan.js';
 import type { HypercallIo } from './calling-convention.js';
 import type { FeatureView, HypercallDescriptor, RepHypercallCall } from './descriptor.js';
-import { validateDescriptor, viewOf } from './dispatch-rules.js';
+import { errorReason, type ListName, listReason, validateDescriptor, viewOf } from './dispatch-rules.js';
 import { HostInvariantError } from './invariant.js';
 import { HypercallSuspended } from './suspend.js';
 
-export { HostInvariantError };
+export { HostInvariantError } from './invariant.js';
 
 /** What the dispatcher needs from its partition. */
 export interface DispatcherEnvironment {
@@ -49,14 +49,6 @@ export interface HypercallRecord {
 
 const RSVD_LO = Number(HV_HYPERCALL_RSVD_MASK & 0xffff_ffffn) | 0x8000_0000; // + Nested (bit 31)
 const RSVD_HI = Number(HV_HYPERCALL_RSVD_MASK >> 32n);
-
-type ListName = 'input' | 'output';
-
-/** A thrown call's reason: the fault's or the suspension's message. */
-function errorReason(e: unknown): string {
-  if (e instanceof HypercallSuspended) return `suspended: ${e.reason}`;
-  return e instanceof Error ? e.message : String(e);
-}
 
 const statusResult = (status: HvStatusCode): bigint => encodeHypercallResult(status, 0);
 const PAGE_OFFSET_MASK = BigInt(HV_PAGE_SIZE - 1);
@@ -203,14 +195,11 @@ export class HypercallDispatcher {
     }
     // Rule 1: reserved bits (KVM counts Nested as reserved; pvlab models no nested hypervisor).
     if ((lo & RSVD_LO) !== 0 || (hi & RSVD_HI) !== 0) {
-      status = this.#rule(
-        HvStatus.INVALID_HYPERCALL_INPUT,
-        'reserved or Nested control bits set (spec 01 rule 1)',
-      );
+      status = HvStatus.INVALID_HYPERCALL_INPUT;
     } else if (desc === undefined) {
-      status = this.#rule(HvStatus.INVALID_HYPERCALL_CODE, 'no hypercall has this call code');
+      status = HvStatus.INVALID_HYPERCALL_CODE;
     } else if (desc.gate !== undefined && !desc.gate.isOpen(this.#env.features)) {
-      status = this.#rule(HvStatus.ACCESS_DENIED, `not exposed: ${desc.gate.description}`);
+      status = HvStatus.ACCESS_DENIED;
     } else {
       plan = desc.plan;
       if (plan === undefined || plan.lo !== lo || plan.hi !== hi) {
@@ -220,16 +209,14 @@ export class HypercallDispatcher {
       try {
         status = this.#run(vp, io, desc, plan);
       } catch (e) {
-        // Only a suspended call got as far as its handler, so only its input was staged.
-        if (this.#detailOn)
-          this.#describe(io, lo, desc, plan, e instanceof HypercallSuspended, 0, errorReason(e));
+        if (this.#detailOn) this.#describe(io, lo, hi, desc, plan, 0, HvStatus.SUCCESS, e);
         if (e instanceof HypercallSuspended)
           this.#observeSuspension(vp, io.control, desc.name, plan.fields, e);
         throw e;
       }
       reps = this.#reps;
     }
-    if (this.#detailOn) this.#describe(io, lo, desc, plan, !this.#ruleFailed, reps, undefined, status);
+    if (this.#detailOn) this.#describe(io, lo, hi, desc, plan, reps, status, undefined);
     const observer = this.#observer;
     if (observer) {
       const c = plan?.fields ?? decodeHypercallControlWords(lo, hi);
@@ -278,17 +265,36 @@ export class HypercallDispatcher {
     return status;
   }
 
-  /** Records the detail of the call just dispatched (details on); `staged`: its input was copied. */
+  /**
+   * Records the detail of the call just dispatched (details on), `thrown` what it threw if it did.
+   * The checks `dispatch` makes before the plan and rules 2–3 are re-derived here, keeping their
+   * reasons off the hot path; later rules set `#reason` as they fail.
+   */
   #describe(
     io: HypercallIo,
     lo: number,
+    hi: number,
     desc: CallEntry | undefined,
     plan: CallPlan | undefined,
-    staged: boolean,
     reps: number,
-    thrown: string | undefined,
-    status: HvStatusCode = HvStatus.SUCCESS,
+    status: HvStatusCode,
+    thrown: unknown,
   ): void {
+    let reason = thrown === undefined ? this.#reason : errorReason(thrown);
+    // Only a suspended call got as far as its handler, so only its input was staged.
+    let staged = thrown === undefined ? !this.#ruleFailed : thrown instanceof HypercallSuspended;
+    if (plan === undefined) {
+      staged = false;
+      reason =
+        (lo & RSVD_LO) !== 0 || (hi & RSVD_HI) !== 0
+          ? 'reserved or Nested control bits set (spec 01 rule 1)'
+          : desc === undefined
+            ? 'no hypercall has this call code'
+            : `not exposed: ${desc.gate?.description}`;
+    } else if (plan.ruleStatus >= 0) {
+      staged = false;
+      reason = plan.ruleReason;
+    }
     const c = plan?.fields;
     const fast = c?.fast ?? (lo & 0x1_0000) !== 0;
     this.#lastDetail = buildDetail({
@@ -308,11 +314,12 @@ export class HypercallDispatcher {
           : undefined,
       outputWritten:
         thrown === undefined &&
+        staged &&
         plan !== undefined &&
         (desc?.rep ? reps > plan.fields.repStartIndex : status === HvStatus.SUCCESS) &&
         plan.outLen > 0,
       status,
-      reason: thrown ?? this.#reason,
+      reason,
     });
     this.#reason = undefined;
     this.#ruleFailed = false;
@@ -321,7 +328,7 @@ export class HypercallDispatcher {
   /** Runs a call that passed rule 1 and its gate; returns its status, reps completed in `#reps`. */
   #run(vp: number, io: HypercallIo, desc: CallEntry, plan: CallPlan): HvStatusCode {
     this.#reps = 0;
-    if (plan.ruleStatus >= 0) return this.#rule(plan.ruleStatus as HvStatusCode, plan.ruleReason);
+    if (plan.ruleStatus >= 0) return plan.ruleStatus as HvStatusCode;
     const c = plan.fields;
     const inLen = plan.inLen;
     const outLen = plan.outLen;
@@ -547,13 +554,10 @@ export class HypercallDispatcher {
 
   /** Rules 4–5: INVALID_ALIGNMENT, with which check failed as the reason. */
   #badList(list: ListName, check: 'align' | 'cross' | 'limit', len: number): HvStatusCode {
-    const why =
-      check === 'align'
-        ? `is not ${HV_PARAMETER_ALIGNMENT}-byte aligned (spec 01 rule 4)`
-        : check === 'cross'
-          ? `(${len} B) crosses a page boundary (spec 01 rule 4)`
-          : `is beyond the ${this.#env.physicalAddressBits}-bit GPA space (spec 01 rule 5)`;
-    return this.#rule(HvStatus.INVALID_ALIGNMENT, `${list} list GPA ${why}`);
+    return this.#rule(
+      HvStatus.INVALID_ALIGNMENT,
+      listReason(list, check, len, this.#env.physicalAddressBits),
+    );
   }
 
   /** Rules 4–5: alignment, one page, inside the GPA space. Nothing is checked for an empty list. */
