@@ -187,6 +187,11 @@ describe('pvlab-host', () => {
       hypercalls: 1052,
       times: { clock: 'virtual' },
     });
+    // Every call that did not succeed, each with the reason the host chose its status.
+    const failed = (report as unknown as { failedCalls: { status: string; reason: string }[] }).failedCalls;
+    expect(failed.length).toBeGreaterThan(0);
+    for (const f of failed)
+      expect(f).toMatchObject({ status: expect.not.stringMatching(/SUCCESS/), reason: expect.any(String) });
   });
 
   it('the same seed writes identical traces, timestamps included; another seed differs', async () => {
