@@ -5,6 +5,7 @@ import {
   type CompleteEvent,
   createVm,
   failedCalls,
+  type HypercallEvent,
   type IsolationVm,
   type RunResult,
   runGuest,
@@ -164,5 +165,59 @@ describe('details off (no --trace, no --json)', () => {
         ].sort(),
       );
     }
+  });
+});
+
+describe('toChromeTrace and failedCalls with a detail', () => {
+  const event: HypercallEvent = {
+    kind: 'hypercall',
+    vp: 1,
+    ts: 2.5,
+    dur: 0.5,
+    name: 'HvCallSendSyntheticClusterIpi',
+    callCode: 0x000b,
+    control: '0x1000b',
+    fast: true,
+    variableHeaderSize: 0,
+    repCount: 0,
+    repStartIndex: 0,
+    status: 'HV_STATUS_INVALID_PARAMETER',
+    repsCompleted: 0,
+    detail: {
+      input: { vector: '0x5', targetVtl: 0, processorMask: '0x6', vps: [1, 2] },
+      reason: 'Vector 0x5 is outside 0x10..0xff',
+    },
+  };
+
+  it('puts the detail beside the control fields in the slice args', () => {
+    const trace = toChromeTrace([event], { vcpus: 2, guest: 'test' });
+    const slice = trace.traceEvents.find((e) => e.ph === 'X');
+    expect(slice?.args).toEqual({
+      code: '0x000b',
+      control: '0x1000b',
+      fast: true,
+      variableHeaderSize: 0,
+      repCount: 0,
+      repStartIndex: 0,
+      status: 'HV_STATUS_INVALID_PARAMETER',
+      repsCompleted: 0,
+      input: { vector: '0x5', targetVtl: 0, processorMask: '0x6', vps: [1, 2] },
+      reason: 'Vector 0x5 is outside 0x10..0xff',
+    });
+  });
+
+  it('failedCalls lists the failing call with its detail, and no successful one', () => {
+    const ok: HypercallEvent = { ...event, status: 'HV_STATUS_SUCCESS', detail: {} };
+    expect(failedCalls([ok, event])).toEqual([
+      {
+        vp: 1,
+        ts: 2.5,
+        call: 'HvCallSendSyntheticClusterIpi',
+        control: '0x1000b',
+        status: 'HV_STATUS_INVALID_PARAMETER',
+        repsCompleted: 0,
+        ...event.detail,
+      },
+    ]);
   });
 });
