@@ -331,8 +331,8 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
     idt.spinUntil(() => Atomics.load(globals, KernelGlobal.drained / 4) === cpu.vcpus);
     const verdict = ipiWorkload.verdict();
     if (verdict.problems.length > 0) {
-      const more = verdict.problems.length > 1 ? ` (and ${verdict.problems.length - 1} more)` : '';
-      cpu.fail(`${verdict.problems[0]}${more}`);
+      // Every problem, one a line, not the first and a count: the user wants each IPI that went astray.
+      cpu.fail(verdict.problems.join('\n'));
     }
     cpu.log(`ipi: ${verdict.delivered}/${verdict.sent} workload IPIs reached their target CPU`);
   }

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import {
   checkGuestEmulatorArgs,
@@ -16,8 +17,10 @@ import { writeSnapshotFile } from './snapshot.js';
 import { type RunResult, runGuest } from './threaded/run.js';
 import {
   createProgress,
+  failedCalls,
   formatSummaryTable,
   type ProgressStream,
+  type SummaryClock,
   summarizeHypercalls,
   summaryToJson,
   toChromeTrace,
@@ -253,6 +256,8 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
     throw e;
   }
   const guest = prepared?.url ?? guestImageUrl();
+  // Decoding each call costs more than the call: only when a trace or --json will show it.
+  if (tracePath !== undefined || opts.json) vm.partition.dispatcher.recordDetails(true);
 
   const progress = createProgress({ stream: io.progressStream ?? { isTTY: false, write: () => true } });
   let result: RunResult | RunInterrupted;
@@ -306,6 +311,11 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
   }
 
   const summary = summarizeHypercalls(result.events);
+  // Parallel runs keep a thread per vCPU and the host thread busy.
+  const clock: SummaryClock =
+    opts.seed === undefined
+      ? { clock: 'real', threads: vcpus + 1, cores: availableParallelism() }
+      : { clock: 'virtual' };
   if (tracePath) {
     const meta = {
       vcpus,
@@ -328,6 +338,8 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
           ...(steal ? { stolenTimeNs: steal.map((ns) => (ns === undefined ? null : ns.toString())) } : {}),
           ...(echo ? { vmbusEcho: echo.json } : {}),
           summary: summaryToJson(summary),
+          failedCalls: failedCalls(result.events),
+          times: clock.clock === 'real' ? { ...clock, oversubscribed: clock.threads > clock.cores } : clock,
           failures: result.failures.map(failureToJson),
           diagnostics,
           reports: result.reports,
@@ -342,7 +354,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
     );
   } else {
     print('');
-    print(formatSummaryTable(summary));
+    print(formatSummaryTable(summary, clock));
     const mode = opts.seed === undefined ? 'parallel' : `seed ${opts.seed}`;
     if (steal) print(`\n${formatStealTable(steal)}`);
     if (echo) print(`\n${echo.line}`);

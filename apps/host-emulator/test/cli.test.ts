@@ -223,6 +223,7 @@ describe('pvlab-host', () => {
     const fixed = await run('run', '--vcpus', '2', '--seed', '3', '--guest-arg', 'workload=none');
     expect(fixed.code).toBe(0);
     expect(fixed.out).toMatch(/CPU1: online, VP index 1, .*, VTL 0/);
+    expect(fixed.out).toMatch(/^times are virtual: the seeded scheduler counts each exit/m);
     const bug = await run(
       'run',
       '--vcpus',
@@ -268,7 +269,18 @@ describe('pvlab-host', () => {
     const r = await run('run', '--vcpus', '2', '--seed', '1', '--json');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out) as { passed: boolean; vcpus: number; hypercalls: number; seed: number };
-    expect(report).toMatchObject({ passed: true, vcpus: 2, seed: 1, hypercalls: 1050 });
+    expect(report).toMatchObject({
+      passed: true,
+      vcpus: 2,
+      seed: 1,
+      hypercalls: 1050,
+      times: { clock: 'virtual' },
+    });
+    // Every call that did not succeed, each with the reason the host chose its status.
+    const failed = (report as unknown as { failedCalls: { status: string; reason: string }[] }).failedCalls;
+    expect(failed.length).toBeGreaterThan(0);
+    for (const f of failed)
+      expect(f).toMatchObject({ status: expect.not.stringMatching(/SUCCESS/), reason: expect.any(String) });
   });
 
   it('the same seed writes identical traces, timestamps included; another seed differs', async () => {

@@ -158,6 +158,15 @@ describe('guest-emulator workloads on vCPU threads', () => {
     expect(r.failures).toEqual([{ kind: 'program', vps: [0], message: expect.stringMatching(message) }]);
   });
 
+  it('vp-index-bug, seed 0: the failure lists every lost IPI, one a line, not a count of the rest', async () => {
+    const r = await boot(4, { seed: 0, args: { 'vp-index-bug': '1' } });
+    const message = r.failures[0]!.message;
+    expect(message).not.toMatch(/and \d+ more/);
+    const lines = message.split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    for (const line of lines) expect(line).toMatch(/^lost IPI: CPU \d → CPU \d \(vector 0xc\d, seq \d+\); /);
+  });
+
   it('an unknown --guest-arg fails the run with what is accepted', async () => {
     const r = await boot(1, { args: { workload: 'bogus' } });
     expect(r.failures).toEqual([

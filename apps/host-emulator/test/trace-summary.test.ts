@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  clockNote,
   formatSummaryTable,
   type HypercallEvent,
   type RunEvent,
@@ -178,6 +179,27 @@ describe('formatSummaryTable', () => {
       // Each boundary between columns is two spaces in every row.
       for (const end of ends.slice(0, -1)) expect(line.slice(end, end + 2)).toBe('  ');
     }
+  });
+
+  it('a seeded run says its times are virtual, under the totals', () => {
+    const lines = formatSummaryTable(summary, { clock: 'virtual' }).split('\n');
+    expect(lines.slice(0, -1).join('\n')).toBe(formatSummaryTable(summary));
+    expect(lines.at(-1)).toBe(
+      'times are virtual: the seeded scheduler counts each exit, nothing is measured',
+    );
+  });
+
+  it.each([
+    [
+      { clock: 'real', threads: 5, cores: 2 } as const,
+      /oversubscribed: 5 busy threads \(vCPUs \+ host\) on 2 cores/,
+    ],
+    [{ clock: 'real', threads: 2, cores: 2 } as const, /^$/],
+    [{ clock: 'real', threads: 2, cores: 8 } as const, /^$/],
+  ])('a parallel run notes oversubscription next to its latencies (%j)', (clock, note) => {
+    expect(clockNote(clock)).toMatch(note);
+    const table = formatSummaryTable(summary, clock);
+    expect(table.endsWith(clockNote(clock) || '120.250')).toBe(true);
   });
 
   it('an empty run renders the header and a total of 0', () => {

@@ -16,6 +16,7 @@ import { ISOLATION_PACKAGE, type IsolationHostState } from '@pvlab/isolation/hos
 import { smcccFunctionName, smcccReturnCodeName } from '@pvlab/pv-time';
 import type { RunEvent } from '../trace/events.js';
 import type { IsolationVm, Vm } from '../vm.js';
+import { CallDetails } from './call-details.js';
 import { Completion, ExitKind, FailKind, Mailboxes, MailboxHypercallIo, spinLimitFor } from './mailbox.js';
 import { SeededScheduler, VIRTUAL_EXIT_US, VIRTUAL_SEGMENT_US } from './scheduler.js';
 import type { VcpuWorkerData } from './vcpu-worker.js';
@@ -240,6 +241,8 @@ class ThreadedHost {
   readonly #events: RunEvent[] = [];
   readonly #rawMarks: number[] = [];
   readonly #raw = new RawHypercallLog();
+  /** Each exit's decoded call, when the dispatcher records details (`--trace`, `--json`). */
+  readonly #details: CallDetails | undefined;
   /** Each vCPU's mailbox registers as the dispatcher's HypercallIo (no copies). */
   readonly #io: MailboxHypercallIo[];
   readonly #log: { vp: number; line: string }[] = [];
@@ -293,6 +296,8 @@ class ThreadedHost {
     this.#mb = Mailboxes.create(this.#n, spinLimitFor(busyThreads, availableParallelism()));
     this.#oversubscribed = busyThreads > availableParallelism();
     this.#io = Array.from({ length: this.#n }, (_, vp) => new MailboxHypercallIo(this.#mb, vp));
+    const dispatcher = vm.partition.dispatcher;
+    this.#details = dispatcher.recordsDetails ? new CallDetails(dispatcher) : undefined;
     this.#phase = new Array<VpPhase>(this.#n).fill('loading');
     this.#watch = new Uint8Array(this.#n).fill(1);
     this.#pending = new Array<number>(this.#n).fill(Completion.OK);
@@ -792,12 +797,14 @@ class ThreadedHost {
     const ctlLo = mb.regWord(vp, 0, 0);
     const ctlHi = mb.regWord(vp, 0, 1);
     let outcome = 0;
+    let error: unknown;
     try {
       const result = this.#vm.partition.hypercall(vp, io);
       mb.setReg(vp, 0, result);
       this.#setOutputSlots(vp, io.fastOutputFirstSlot, io.fastOutputSlots);
     } catch (e) {
       outcome = this.#hypercallError(vp, e);
+      error = e;
     }
     this.#hypercalls++;
     // Decoded into a HypercallEvent only when the run ends: decoding and naming on every exit
@@ -805,7 +812,8 @@ class ThreadedHost {
     const resLo = outcome === 0 ? mb.regWord(vp, 0, 0) : 0;
     const resHi = outcome === 0 ? mb.regWord(vp, 0, 1) : 0;
     const dur = this.#scheduler ? VIRTUAL_EXIT_US : Math.max(0, this.#now() - ts);
-    this.#raw.push(vp, ts, dur, ctlLo, ctlHi, resLo, resHi, outcome);
+    const exit = this.#raw.push(vp, ts, dur, ctlLo, ctlHi, resLo, resHi, outcome);
+    this.#details?.keep(exit, error);
   }
 
   /**
@@ -859,6 +867,7 @@ class ThreadedHost {
     mb.complete(vp, Completion.OK);
     this.#hypercalls++;
     this.#awaitingDone[vp] = this.#raw.push(vp, Number.NaN, Number.NaN, ctlLo, ctlHi, resLo, resHi, 0);
+    this.#details?.keep(this.#awaitingDone[vp]!);
     this.#timeHypercalls(vp);
   }
 
@@ -869,6 +878,7 @@ class ThreadedHost {
     const outcome = this.#hypercallError(vp, e);
     this.#hypercalls++;
     this.#awaitingDone[vp] = this.#raw.push(vp, Number.NaN, Number.NaN, ctlLo, ctlHi, 0, 0, outcome);
+    this.#details?.keep(this.#awaitingDone[vp]!, e);
     if (this.#phaseOf(vp) === 'stopped') this.#release(vp);
     this.#timeHypercalls(vp);
   }
@@ -920,6 +930,7 @@ class ThreadedHost {
     const e = this.#raw.entry(i);
     const control = decodeHypercallControl(e.control);
     const result = typeof e.outcome === 'bigint' ? decodeHypercallResult(e.outcome) : undefined;
+    const detail = this.#details?.get(i);
     return {
       kind: 'hypercall',
       vp: e.vp,
@@ -934,6 +945,7 @@ class ThreadedHost {
       repStartIndex: control.repStartIndex,
       status: result ? hvStatusName(result.status) : (e.outcome as string),
       repsCompleted: result ? result.repsCompleted : 0,
+      ...(detail ? { detail } : {}),
     };
   }
 

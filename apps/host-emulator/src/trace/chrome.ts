@@ -1,3 +1,4 @@
+import type { DetailValue } from '@pvlab/hypercall/host';
 import type { RunEvent } from './events.js';
 import { hexCallCode, hexVector, round3 } from './units.js';
 
@@ -9,8 +10,8 @@ export interface TraceMeta {
   readonly guest: string;
 }
 
-/** A value in a trace event's `args`. */
-export type TraceArg = string | number | boolean | readonly string[];
+/** A value in a trace event's `args`: a decoded call's input and output are nested JSON. */
+export type TraceArg = DetailValue;
 
 /** `ph: 'M'`: names and orders the process and the vCPU tracks. */
 export interface MetadataEvent {
@@ -165,6 +166,8 @@ function convert(event: RunEvent): CompleteEvent | InstantEvent {
         repStartIndex: event.repStartIndex,
         status: event.status,
         repsCompleted: event.repsCompleted,
+        // The decoded call: inputGpa/outputGpa, input, output, reason (see HypercallDetail).
+        ...event.detail,
       });
     case 'smccc':
       return slice(event, event.name, 'smccc', {

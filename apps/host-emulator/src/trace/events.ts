@@ -1,3 +1,5 @@
+import type { HypercallDetail } from '@pvlab/hypercall/host';
+
 /**
  * What a run records. Times are microseconds from the start of the run: real time without a
  * seed, the virtual clock with one (so the same seed gives the same events, times included).
@@ -21,6 +23,8 @@ export interface HypercallEvent {
   /** HV_STATUS name, or the fault (`#UD`) when the call faulted. */
   readonly status: string;
   readonly repsCompleted: number;
+  /** What the call was (GPAs, decoded input/output, why its status): only when details were recorded. */
+  readonly detail?: HypercallDetail;
 }
 
 /** An arm64 SMCCC call (HVC): function id, arguments and the x0..x3 it returned. */

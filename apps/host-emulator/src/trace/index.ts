@@ -29,10 +29,14 @@ export {
 } from './progress.js';
 export {
   type CallStats,
+  clockNote,
+  type FailedCallJson,
+  failedCalls,
   formatSummaryTable,
   type HypercallSummary,
   type HypercallSummaryJson,
   type LatencyStats,
+  type SummaryClock,
   summarizeHypercalls,
   summaryToJson,
 } from './summary.js';

@@ -1,3 +1,4 @@
+import type { HypercallDetail } from '@pvlab/hypercall/host';
 import type { HypercallEvent, RunEvent, SmcccEvent } from './events.js';
 
 /** The calls a summary counts: Hyper-V hypercalls and arm64 SMCCC calls. */
@@ -145,12 +146,30 @@ export function summaryToJson(summary: HypercallSummary): HypercallSummaryJson {
 }
 
 /**
- * Renders a summary as a plain-text table (call, count, statuses, mean µs, p99 µs; numbers
- * right-aligned, `HV_STATUS_` dropped from status names, no colours), ending with a totals row.
- * Calls that faulted (`#MEMORY`, `#GP`, `#UD`) get a faults column after the statuses; columns
- * are as wide as their widest cell, whatever the names and counts.
+ * What the summary's times are: the seeded scheduler's `virtual` clock, or `real` time measured
+ * with `threads` busy threads (vCPUs + the host) on `cores` cores.
  */
-export function formatSummaryTable(summary: HypercallSummary): string {
+export type SummaryClock =
+  | { readonly clock: 'virtual' }
+  | { readonly clock: 'real'; readonly threads: number; readonly cores: number };
+
+/** The line under the table that says what its times are, or '' when nothing needs saying. */
+export function clockNote(clock: SummaryClock | undefined): string {
+  if (clock === undefined) return '';
+  if (clock.clock === 'virtual')
+    return 'times are virtual: the seeded scheduler counts each exit, nothing is measured';
+  if (clock.threads <= clock.cores) return '';
+  return `times are real but oversubscribed: ${clock.threads} busy threads (vCPUs + host) on ${clock.cores} cores, so latencies include waits for a core`;
+}
+
+/**
+ * Renders a summary as a plain-text table (call, count, statuses, mean µs, p99 µs; numbers
+ * right-aligned, `HV_STATUS_` dropped from status names, no colours), ending with a totals row
+ * and, given `clock`, a line saying when the times are virtual or oversubscribed. Calls that
+ * faulted (`#MEMORY`, `#GP`, `#UD`) get a faults column after the statuses; columns are as wide
+ * as their widest cell, whatever the names and counts.
+ */
+export function formatSummaryTable(summary: HypercallSummary, clock?: SummaryClock): string {
   const time = (us: number | null) => (us === null ? '-' : us.toFixed(3));
   const histogram = (s: Readonly<Record<string, number>>) =>
     Object.entries(s)
@@ -176,5 +195,47 @@ export function formatSummaryTable(summary: HypercallSummary): string {
     .join('  ');
   const bodyLines = rows.slice(0, body.length);
   const totalLine = rows.at(-1)!;
-  return [headLine, rule, ...bodyLines, ...(body.length > 0 ? [rule] : []), totalLine].join('\n');
+  const note = clockNote(clock);
+  return [
+    headLine,
+    rule,
+    ...bodyLines,
+    ...(body.length > 0 ? [rule] : []),
+    totalLine,
+    ...(note ? [note] : []),
+  ].join('\n');
+}
+
+/** A hypercall that did not succeed, as `--json` lists it: who, when, what, and why. */
+export interface FailedCallJson extends HypercallDetail {
+  readonly vp: number;
+  /** µs from the start of the run (virtual with a seed), 3 decimals. */
+  readonly ts: number;
+  readonly call: string;
+  readonly control: string;
+  /** HV_STATUS name, or the fault (`#UD`, `#GP`, `#MEMORY`) or `SUSPENDED`. */
+  readonly status: string;
+  readonly repsCompleted: number;
+}
+
+/**
+ * Every hypercall of a run whose status was not SUCCESS, in run order, with its detail (reason,
+ * GPAs, decoded input) when the run recorded details. The trace has every call; this is the part
+ * a user reads first when a guest misbehaves.
+ */
+export function failedCalls(events: readonly RunEvent[]): FailedCallJson[] {
+  const out: FailedCallJson[] = [];
+  for (const e of events) {
+    if (e.kind !== 'hypercall' || e.status === 'HV_STATUS_SUCCESS') continue;
+    out.push({
+      vp: e.vp,
+      ts: round3(e.ts),
+      call: e.name,
+      control: e.control,
+      status: e.status,
+      repsCompleted: e.repsCompleted,
+      ...e.detail,
+    });
+  }
+  return out;
 }

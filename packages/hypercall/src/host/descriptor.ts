@@ -1,6 +1,7 @@
 import type { HypercallControlFields } from '../wire/control.js';
 import type { HvFeatureName } from '../wire/cpuid.js';
 import type { HvStatusCode } from '../wire/status.js';
+import type { HypercallDecoder } from './call-detail.js';
 
 /** Which fast (register) forms a hypercall accepts. `xmm` implies `register`. */
 export type FastSupport = 'none' | 'register' | 'xmm';
@@ -57,6 +58,11 @@ export interface HypercallCall {
    * `HypercallSuspended`. Call it before changing any state: the guest re-executes the call.
    */
   suspend(waitingOn: number, reason: string): never;
+  /**
+   * Returns `status` and records why the handler chose it (one phrase, e.g. `vector 0x5 is below
+   * 0x10`), for traces and `--json`: `return call.fail(HvStatus.INVALID_PARAMETER, '…')`.
+   */
+  fail(status: HvStatusCode, reason: string): HvStatusCode;
 }
 
 /** A rep call's view: the elements this invocation may process are `[repStart, repEnd)`. */
@@ -92,6 +98,8 @@ interface HypercallDescriptorBase {
    * status (spec 03 rule 3, HvCallVtlCall/HvCallVtlReturn). Checked before reserved bits and gates.
    */
   readonly exactControl?: boolean;
+  /** Decodes the call's input and output for traces and `--json` (see `HypercallDecoder`). */
+  readonly describe?: HypercallDecoder;
 }
 
 /** A simple hypercall: one operation, fixed output. */

@@ -6,21 +6,18 @@ import {
   HV_HYPERCALL_RSVD_MASK,
   type HypercallControlFields,
 } from '../wire/control.js';
-import { fastInputPairs } from '../wire/fast.js';
 import { HV_PAGE_SIZE, HV_PARAMETER_ALIGNMENT } from '../wire/page.js';
 import { encodeHypercallResult } from '../wire/result.js';
 import { HvStatus, type HvStatusCode } from '../wire/status.js';
+import { buildDetail, type HypercallDetail } from './call-detail.js';
+import { CallEntry, CallPlan, type ReusableCall } from './call-plan.js';
 import type { HypercallIo } from './calling-convention.js';
-import type {
-  FastSupport,
-  FeatureView,
-  HypercallCall,
-  HypercallDescriptor,
-  HypercallGate,
-  RepHypercallCall,
-  RepOutcome,
-} from './descriptor.js';
+import type { FeatureView, HypercallDescriptor, RepHypercallCall } from './descriptor.js';
+import { errorReason, type ListName, listReason, validateDescriptor, viewOf } from './dispatch-rules.js';
+import { HostInvariantError } from './invariant.js';
 import { HypercallSuspended } from './suspend.js';
+
+export { HostInvariantError } from './invariant.js';
 
 /** What the dispatcher needs from its partition. */
 export interface DispatcherEnvironment {
@@ -46,95 +43,8 @@ export interface HypercallRecord {
   readonly repsCompleted: number;
   /** Set when the handler suspended the caller (no status was written; see `HypercallSuspended`). */
   readonly suspendedOn?: number;
-}
-
-/** Raised when a handler breaks the dispatcher's contract: a host bug, never a guest error. */
-export class HostInvariantError extends Error {
-  override readonly name = 'HostInvariantError';
-}
-
-/**
- * A registered call in one fixed shape. Descriptors are object literals of several shapes, so
- * reading their fields on every call would be a megamorphic property load each; the hot path
- * reads these instead.
- */
-class CallEntry {
-  readonly descriptor: HypercallDescriptor;
-  readonly name: string;
-  readonly rep: boolean;
-  readonly fast: FastSupport;
-  readonly gate: HypercallGate | undefined;
-  readonly exactControl: boolean;
-  readonly variableHeader: boolean;
-  readonly fixedInputBytes: number;
-  /** Simple calls: the output's size; rep calls: 0. */
-  readonly outputBytes: number;
-  /** Rep calls: the element sizes; simple calls: 0. */
-  readonly inputElementBytes: number;
-  readonly outputElementBytes: number;
-  readonly simpleHandler: ((call: HypercallCall) => HvStatusCode) | undefined;
-  readonly repHandler: ((call: RepHypercallCall) => RepOutcome) | undefined;
-  /** The plan of the control value this call was last made with (guests repeat theirs). */
-  plan: CallPlan | undefined = undefined;
-
-  constructor(d: HypercallDescriptor) {
-    this.descriptor = d;
-    this.name = d.name;
-    this.rep = d.kind === 'rep';
-    this.fast = d.fast ?? 'none';
-    this.gate = d.gate;
-    this.exactControl = d.exactControl === true;
-    this.variableHeader = d.variableHeader === true;
-    this.fixedInputBytes = d.fixedInputBytes;
-    this.outputBytes = d.kind === 'simple' ? d.outputBytes : 0;
-    this.inputElementBytes = d.kind === 'rep' ? d.inputElementBytes : 0;
-    this.outputElementBytes = d.kind === 'rep' ? d.outputElementBytes : 0;
-    this.simpleHandler = d.kind === 'simple' ? d.handler.bind(d) : undefined;
-    this.repHandler = d.kind === 'rep' ? d.handler.bind(d) : undefined;
-  }
-}
-
-/** A simple call's view, made once per plan: only `vp` changes between calls. */
-interface ReusableCall extends HypercallCall {
-  vp: number;
-}
-
-/**
- * What one control value means for one registered call, worked out once: its decoded fields,
- * the outcome of the control-only rules (2 and 3), and the list sizes. Everything here depends
- * on the control value and the descriptor only, never on the VP, memory or features.
- */
-class CallPlan {
-  readonly lo: number;
-  readonly hi: number;
-  readonly fields: HypercallControlFields;
-  /** INVALID_HYPERCALL_INPUT when rule 2 or 3 fails (checked after the gate), else −1. */
-  readonly ruleStatus: number;
-  readonly varBytes: number;
-  readonly inLen: number;
-  readonly outLen: number;
-  /** Fast calls: the first register slot output may use (rule 11). */
-  readonly firstOutputSlot: number;
-  /** Simple calls: the call object the handler gets, or undefined until the dispatcher makes it. */
-  simpleCall: ReusableCall | undefined = undefined;
-
-  constructor(desc: CallEntry, lo: number, hi: number) {
-    this.lo = lo;
-    this.hi = hi;
-    const c = Object.freeze(decodeHypercallControlWords(lo, hi));
-    this.fields = c;
-    // Rule 2: rep fields on simple calls; RepCount 0 or RepStartIndex ≥ RepCount on rep calls.
-    const badReps = desc.rep
-      ? c.repCount === 0 || c.repStartIndex >= c.repCount
-      : c.repCount !== 0 || c.repStartIndex !== 0;
-    // Rule 3: a variable header only where the call has one.
-    const badHeader = c.variableHeaderSize !== 0 && !desc.variableHeader;
-    this.ruleStatus = badReps || badHeader ? HvStatus.INVALID_HYPERCALL_INPUT : -1;
-    this.varBytes = 8 * c.variableHeaderSize;
-    this.inLen = inputLength(desc, c);
-    this.outLen = desc.rep ? c.repCount * desc.outputElementBytes : desc.outputBytes;
-    this.firstOutputSlot = firstFastOutputSlot(this.inLen);
-  }
+  /** What the call was (GPAs, decoded input and output, reason): only while details are recorded. */
+  readonly detail?: HypercallDetail;
 }
 
 const RSVD_LO = Number(HV_HYPERCALL_RSVD_MASK & 0xffff_ffffn) | 0x8000_0000; // + Nested (bit 31)
@@ -179,6 +89,16 @@ export class HypercallDispatcher {
   /** The call being handled, for `#diagnose` and `#suspend`. */
   #curVp = -1;
   #curDesc: CallEntry | undefined;
+  /** Details (`recordDetails`): on or off, the last call's, and why its status is not SUCCESS. */
+  #detailOn = false;
+  #lastDetail: HypercallDetail | undefined;
+  #reason: string | undefined;
+  /** A generic rule refused the call before its input was staged. */
+  #ruleFailed = false;
+  readonly #fail = (status: HvStatusCode, reason: string): HvStatusCode => {
+    this.#reason = reason;
+    return status;
+  };
   readonly #diagnose = (rule: string, message: string): void => {
     this.#env.diagnose(rule, this.#curVp, message);
   };
@@ -229,6 +149,28 @@ export class HypercallDispatcher {
     this.#observer = observer;
   }
 
+  /**
+   * Records what each call was (`HypercallDetail`: GPAs, decoded input/output, why a status is
+   * not SUCCESS) for observers and `takeDetail`. Off by default: decoding costs more than the call.
+   */
+  recordDetails(on: boolean): void {
+    this.#detailOn = on;
+    this.#lastDetail = undefined;
+    this.#reason = undefined;
+    this.#ruleFailed = false;
+  }
+
+  get recordsDetails(): boolean {
+    return this.#detailOn;
+  }
+
+  /** The detail of the last call dispatched (also one that threw), once; then undefined. */
+  takeDetail(): HypercallDetail | undefined {
+    const d = this.#lastDetail;
+    this.#lastDetail = undefined;
+    return d;
+  }
+
   /** Runs one hypercall for VP `vp` and returns the TLFS result value. */
   dispatch(vp: number, io: HypercallIo): bigint {
     io.fastOutputFirstSlot = 0;
@@ -267,12 +209,14 @@ export class HypercallDispatcher {
       try {
         status = this.#run(vp, io, desc, plan);
       } catch (e) {
+        if (this.#detailOn) this.#describe(io, lo, hi, desc, plan, 0, HvStatus.SUCCESS, e);
         if (e instanceof HypercallSuspended)
           this.#observeSuspension(vp, io.control, desc.name, plan.fields, e);
         throw e;
       }
       reps = this.#reps;
     }
+    if (this.#detailOn) this.#describe(io, lo, hi, desc, plan, reps, status, undefined);
     const observer = this.#observer;
     if (observer) {
       const c = plan?.fields ?? decodeHypercallControlWords(lo, hi);
@@ -286,6 +230,7 @@ export class HypercallDispatcher {
         repStartIndex: c.repStartIndex,
         status,
         repsCompleted: reps,
+        ...(this.#lastDetail ? { detail: this.#lastDetail } : {}),
       });
     }
     return reps === 0 ? statusResult(status) : encodeHypercallResult(status, reps);
@@ -309,7 +254,75 @@ export class HypercallDispatcher {
       status: HvStatus.SUCCESS,
       repsCompleted: 0,
       suspendedOn: e.waitingOn,
+      ...(this.#lastDetail ? { detail: this.#lastDetail } : {}),
     });
+  }
+
+  /** Sets the reason of a status a generic rule chose; returns the status. */
+  #rule(status: HvStatusCode, reason: string): HvStatusCode {
+    this.#reason = reason;
+    this.#ruleFailed = true;
+    return status;
+  }
+
+  /**
+   * Records the detail of the call just dispatched (details on), `thrown` what it threw if it did.
+   * The checks `dispatch` makes before the plan and rules 2–3 are re-derived here, keeping their
+   * reasons off the hot path; later rules set `#reason` as they fail.
+   */
+  #describe(
+    io: HypercallIo,
+    lo: number,
+    hi: number,
+    desc: CallEntry | undefined,
+    plan: CallPlan | undefined,
+    reps: number,
+    status: HvStatusCode,
+    thrown: unknown,
+  ): void {
+    let reason = thrown === undefined ? this.#reason : errorReason(thrown);
+    // Only a suspended call got as far as its handler, so only its input was staged.
+    let staged = thrown === undefined ? !this.#ruleFailed : thrown instanceof HypercallSuspended;
+    if (plan === undefined) {
+      staged = false;
+      reason =
+        (lo & RSVD_LO) !== 0 || (hi & RSVD_HI) !== 0
+          ? 'reserved or Nested control bits set (spec 01 rule 1)'
+          : desc === undefined
+            ? 'no hypercall has this call code'
+            : `not exposed: ${desc.gate?.description}`;
+    } else if (plan.ruleStatus >= 0) {
+      staged = false;
+      reason = plan.ruleReason;
+    }
+    const c = plan?.fields;
+    const fast = c?.fast ?? (lo & 0x1_0000) !== 0;
+    this.#lastDetail = buildDetail({
+      inputGpa: fast || plan?.inLen === 0 ? undefined : io.inputGpa,
+      outputGpa: fast || plan?.outLen === 0 ? undefined : io.outputGpa,
+      decoder: desc?.descriptor.describe,
+      view:
+        staged && c !== undefined && plan !== undefined
+          ? {
+              control: c,
+              input: viewOf(this.#inViews, this.#inBuf, plan.inLen),
+              variableHeaderBytes: plan.varBytes,
+              output: viewOf(this.#outViews, this.#outBuf, plan.outLen),
+              status,
+              repsCompleted: reps,
+            }
+          : undefined,
+      outputWritten:
+        thrown === undefined &&
+        staged &&
+        plan !== undefined &&
+        (desc?.rep ? reps > plan.fields.repStartIndex : status === HvStatus.SUCCESS) &&
+        plan.outLen > 0,
+      status,
+      reason,
+    });
+    this.#reason = undefined;
+    this.#ruleFailed = false;
   }
 
   /** Runs a call that passed rule 1 and its gate; returns its status, reps completed in `#reps`. */
@@ -361,6 +374,7 @@ export class HypercallDispatcher {
         output: viewOf(this.#outViews, this.#outBuf, outLen),
         diagnose: this.#diagnose,
         suspend: this.#suspend,
+        fail: this.#fail,
         repStart: c.repStartIndex,
         repEnd,
         inputElementOffset: (i) => header + i * inEl,
@@ -405,24 +419,30 @@ export class HypercallDispatcher {
       output: viewOf(this.#outViews, this.#outBuf, plan.outLen),
       diagnose: this.#diagnose,
       suspend: this.#suspend,
+      fail: this.#fail,
     };
   }
 
   /** Rule 11: copies register input into the staging buffer; `false` for HV_STATUS_INVALID_HYPERCALL_INPUT. */
   #stageFastInput(io: HypercallIo, desc: CallEntry, plan: CallPlan): boolean {
     const support = desc.fast;
-    if (support === 'none') return false;
+    if (support === 'none') return this.#noFast(`${desc.name} has no fast form (spec 01 rule 11)`);
     const inLen = plan.inLen;
     const outLen = plan.outLen;
     if (inLen > 16 || outLen > 0) {
-      if (support !== 'xmm') return false;
+      if (support !== 'xmm')
+        return this.#noFast(
+          `${inLen} B in / ${outLen} B out need the XMM fast form, which ${desc.name} lacks`,
+        );
       // Rule 13 (KVM, enforced CPUID): an XMM fast call without the XMM input feature is #UD.
       if (!this.#env.features.has('XmmFastHypercallInput')) {
         throw new GuestFault('UD', `XMM fast ${desc.name} while XMM fast hypercall input is not exposed`);
       }
-      if (outLen > 0 && !this.#env.features.has('XmmFastHypercallOutput')) return false;
+      if (outLen > 0 && !this.#env.features.has('XmmFastHypercallOutput'))
+        return this.#noFast('fast output while XmmFastHypercallOutput is not exposed (spec 01 rule 11)');
     }
-    if (inLen > 8 * io.fastSlotCount || plan.firstOutputSlot + outLen / 8 > io.fastSlotCount) return false;
+    if (inLen > 8 * io.fastSlotCount || plan.firstOutputSlot + outLen / 8 > io.fastSlotCount)
+      return this.#noFast(`${inLen} B in / ${outLen} B out do not fit the fast registers (spec 01 rule 11)`);
     const view = this.#inWhole;
     const words = io.words;
     if (words) {
@@ -434,6 +454,11 @@ export class HypercallDispatcher {
       for (let s = 0; s * 8 < inLen; s++) view.setBigUint64(s * 8, io.readFastSlot(s), true);
     }
     return true;
+  }
+
+  #noFast(reason: string): false {
+    this.#rule(HvStatus.INVALID_HYPERCALL_INPUT, reason);
+    return false;
   }
 
   #writeFastOutput(io: HypercallIo, firstSlot: number, from: number, to: number): void {
@@ -463,7 +488,9 @@ export class HypercallDispatcher {
     const inHi = words.slotWord(0, 1);
     const outLo = words.slotWord(1, 0);
     const outHi = words.slotWord(1, 1);
-    const bad = this.#checkListWords(inLo, inHi, inLen) ?? this.#checkListWords(outLo, outHi, outLen);
+    const bad =
+      this.#checkListWords(inLo, inHi, inLen, 'input') ??
+      this.#checkListWords(outLo, outHi, outLen, 'output');
     if (bad !== undefined) return bad;
     const inGpa = inHi * 2 ** 32 + inLo;
     const outGpa = outHi * 2 ** 32 + outLo;
@@ -483,7 +510,7 @@ export class HypercallDispatcher {
   #stageMemoryInputBig(vp: number, io: HypercallIo, inLen: number, outLen: number): HvStatusCode | undefined {
     const inGpa = io.inputGpa;
     const outGpa = io.outputGpa;
-    const bad = this.#checkList(inGpa, inLen) ?? this.#checkList(outGpa, outLen);
+    const bad = this.#checkList(inGpa, inLen, 'input') ?? this.#checkList(outGpa, outLen, 'output');
     if (bad !== undefined) return bad;
     const mem = this.#env.memory;
     const inOff = inLen > 0 ? mem.offsetOf(inGpa, inLen) : 0;
@@ -515,65 +542,32 @@ export class HypercallDispatcher {
   }
 
   /** Rules 4–5 on a GPA given as u32 halves. */
-  #checkListWords(lo: number, hi: number, len: number): HvStatusCode | undefined {
+  #checkListWords(lo: number, hi: number, len: number, list: ListName): HvStatusCode | undefined {
     if (len === 0) return undefined;
     const pageOffset = lo & (HV_PAGE_SIZE - 1);
-    if (pageOffset % HV_PARAMETER_ALIGNMENT !== 0) return HvStatus.INVALID_ALIGNMENT;
-    if (pageOffset + len > HV_PAGE_SIZE) return HvStatus.INVALID_ALIGNMENT;
+    if (pageOffset % HV_PARAMETER_ALIGNMENT !== 0) return this.#badList(list, 'align', len);
+    if (pageOffset + len > HV_PAGE_SIZE) return this.#badList(list, 'cross', len);
     // Rounding can only make a huge GPA look larger, never bring it below the limit.
-    if (hi * 2 ** 32 + lo >= this.#gpaLimitNumber) return HvStatus.INVALID_ALIGNMENT;
+    if (hi * 2 ** 32 + lo >= this.#gpaLimitNumber) return this.#badList(list, 'limit', len);
     return undefined;
+  }
+
+  /** Rules 4–5: INVALID_ALIGNMENT, with which check failed as the reason. */
+  #badList(list: ListName, check: 'align' | 'cross' | 'limit', len: number): HvStatusCode {
+    return this.#rule(
+      HvStatus.INVALID_ALIGNMENT,
+      listReason(list, check, len, this.#env.physicalAddressBits),
+    );
   }
 
   /** Rules 4–5: alignment, one page, inside the GPA space. Nothing is checked for an empty list. */
-  #checkList(gpa: bigint, len: number): HvStatusCode | undefined {
+  #checkList(gpa: bigint, len: number, list: ListName): HvStatusCode | undefined {
     if (len === 0) return undefined;
     const pageOffset = Number(gpa & PAGE_OFFSET_MASK);
-    if (pageOffset % HV_PARAMETER_ALIGNMENT !== 0) return HvStatus.INVALID_ALIGNMENT;
-    if (pageOffset + len > HV_PAGE_SIZE) return HvStatus.INVALID_ALIGNMENT;
+    if (pageOffset % HV_PARAMETER_ALIGNMENT !== 0) return this.#badList(list, 'align', len);
+    if (pageOffset + len > HV_PAGE_SIZE) return this.#badList(list, 'cross', len);
     // The list stays in its page, so it ends below the limit exactly when its page starts below it.
-    if (gpa >= this.#gpaLimit) return HvStatus.INVALID_ALIGNMENT;
+    if (gpa >= this.#gpaLimit) return this.#badList(list, 'limit', len);
     return undefined;
   }
-}
-
-/** The cached view of the first `length` bytes of `buffer`. */
-function viewOf(cache: (DataView | undefined)[], buffer: ArrayBuffer, length: number): DataView {
-  let view = cache[length];
-  if (view === undefined) {
-    view = new DataView(buffer, 0, length);
-    cache[length] = view;
-  }
-  return view;
-}
-
-/** Rule 3: fixed header + 8 × VariableHeaderSize + RepCount × element size. */
-function inputLength(desc: CallEntry, c: HypercallControlFields): number {
-  const reps = desc.rep ? c.repCount * desc.inputElementBytes : 0;
-  return desc.fixedInputBytes + 8 * c.variableHeaderSize + reps;
-}
-
-/** Rule 11: fast output starts at the first register pair after the input, never in RDX:R8. */
-function firstFastOutputSlot(inLen: number): number {
-  return Math.max(2 * fastInputPairs(inLen), 2);
-}
-
-function validateDescriptor(d: HypercallDescriptor): void {
-  const problems: string[] = [];
-  if (!Number.isInteger(d.code) || d.code < 0 || d.code > 0xffff) problems.push('code is not a 16-bit value');
-  if (d.fixedInputBytes % 8 !== 0 || d.fixedInputBytes < 0 || d.fixedInputBytes > HV_PAGE_SIZE) {
-    problems.push('fixedInputBytes is not a multiple of 8 within a page');
-  }
-  if (d.kind === 'rep') {
-    if (!Number.isInteger(d.inputElementBytes) || d.inputElementBytes < 0) {
-      problems.push('inputElementBytes is not a byte count');
-    }
-    // Whole output elements land in whole fast-output slots.
-    if (d.outputElementBytes % 8 !== 0 || d.outputElementBytes < 0) {
-      problems.push('outputElementBytes is not a multiple of 8');
-    }
-  } else if (d.outputBytes % 8 !== 0 || d.outputBytes > HV_PAGE_SIZE) {
-    problems.push('outputBytes is not a multiple of 8 within a page');
-  }
-  if (problems.length > 0) throw new HostInvariantError(`descriptor ${d.name}: ${problems.join('; ')}`);
 }

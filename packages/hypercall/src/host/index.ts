@@ -1,3 +1,4 @@
+export * from './call-detail.js';
 export * from './calling-convention.js';
 export * from './core-snapshot.js';
 export * from './cpuid.js';

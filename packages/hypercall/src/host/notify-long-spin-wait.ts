@@ -25,6 +25,9 @@ export function notifyLongSpinWait(partition: HvPartition): SimpleHypercallDescr
       description: 'CPUID 0x40000004 EBX (spin-wait retry count) neither 0 nor 0xFFFFFFFF',
       isOpen: (f) => f.spinWaitRetryCount !== 0 && f.spinWaitRetryCount !== HV_SPIN_WAIT_NEVER_NOTIFY,
     },
+    describe: {
+      input: (v) => ({ spinCount: v.input.getUint32(0, true), rsvdZ: v.input.getUint32(4, true) }),
+    },
     handler(call) {
       const vp = partition.vp(call.vp);
       vp.longSpinWaits++;

@@ -1,4 +1,4 @@
-import { HvStatus } from '@pvlab/hypercall';
+import { HvStatus, type HvStatusCode } from '@pvlab/hypercall';
 import { type RepHypercallDescriptor, type RepOutcome, requireFeatures } from '@pvlab/hypercall/host';
 import {
   HostVisibility,
@@ -9,6 +9,7 @@ import {
   QUERY_VISIBILITY_OUTPUT_ELEMENT_BYTES,
   QueryVisibilityInput,
 } from '../wire/visibility.js';
+import { modifyVisibilityDecoder, queryVisibilityDecoder } from './describe.js';
 import type { IsolationHostState } from './state.js';
 
 /** Both calls need the Isolation privilege (CPUID 0x40000003 EBX bit 22); closed → ACCESS_DENIED. */
@@ -32,21 +33,27 @@ export function modifySparseGpaPageHostVisibility(state: IsolationHostState): Re
     outputElementBytes: 0,
     fast: 'none',
     gate: isolationGate,
+    describe: modifyVisibilityDecoder,
     handler(call): RepOutcome {
       const input = call.input;
-      const fail = (status: number): RepOutcome => ({ status, repsCompleted: call.repStart });
+      const fail = (status: HvStatusCode, reason: string): RepOutcome => ({
+        status: call.fail(status, reason),
+        repsCompleted: call.repStart,
+      });
       if (input.getBigUint64(ModifyVisibilityInput.partitionId, true) !== HV_PARTITION_ID_SELF)
-        return fail(HvStatus.ACCESS_DENIED);
+        return fail(HvStatus.ACCESS_DENIED, 'PartitionId is not HV_PARTITION_ID_SELF');
       const flags = input.getBigUint64(ModifyVisibilityInput.hostVisibility, true);
-      if (ModifyVisibilityFlags.reservedZeroBits(flags) !== 0n) return fail(HvStatus.INVALID_PARAMETER);
+      if (ModifyVisibilityFlags.reservedZeroBits(flags) !== 0n)
+        return fail(HvStatus.INVALID_PARAMETER, 'RsvdZ bits set');
       const visibility = ModifyVisibilityFlags.decode(flags).HostVisibility;
-      if (visibility === 2) return fail(HvStatus.INVALID_PARAMETER);
+      if (visibility === 2) return fail(HvStatus.INVALID_PARAMETER, 'HostVisibility 2 is undefined');
       if (visibility === HostVisibility.READ_ONLY && state.readOnlyVisibility === 'refuse')
-        return fail(HvStatus.INVALID_PARAMETER);
+        return fail(HvStatus.INVALID_PARAMETER, "HostVisibility READ_ONLY under the 'refuse' policy");
       const pages = state.visibility.pages;
       for (let i = call.repStart; i < call.repEnd; i++) {
         const pfn = input.getBigUint64(call.inputElementOffset(i), true);
-        if (pfn >= BigInt(pages)) return fail(HvStatus.OPERATION_DENIED);
+        if (pfn >= BigInt(pages))
+          return fail(HvStatus.OPERATION_DENIED, `PFN 0x${pfn.toString(16)} (element ${i}) is outside RAM`);
       }
       const target = visibility as 0 | 1 | 3;
       let converted = 0;
@@ -90,14 +97,21 @@ export function querySparseGpaPageHostVisibility(state: IsolationHostState): Rep
     outputElementBytes: QUERY_VISIBILITY_OUTPUT_ELEMENT_BYTES,
     fast: 'none',
     gate: isolationGate,
+    describe: queryVisibilityDecoder,
     handler(call): RepOutcome {
       const input = call.input;
       if (input.getBigUint64(QueryVisibilityInput.partitionId, true) !== HV_PARTITION_ID_SELF)
-        return { status: HvStatus.ACCESS_DENIED, repsCompleted: call.repStart };
+        return {
+          status: call.fail(HvStatus.ACCESS_DENIED, 'PartitionId is not HV_PARTITION_ID_SELF'),
+          repsCompleted: call.repStart,
+        };
       const pages = BigInt(state.visibility.pages);
       for (let i = call.repStart; i < call.repEnd; i++) {
         const pfn = input.getBigUint64(call.inputElementOffset(i), true);
-        if (pfn >= pages) return { status: HvStatus.OPERATION_DENIED, repsCompleted: i };
+        if (pfn >= pages) {
+          const why = `PFN 0x${pfn.toString(16)} (element ${i}) is outside RAM`;
+          return { status: call.fail(HvStatus.OPERATION_DENIED, why), repsCompleted: i };
+        }
         call.output.setUint8(call.outputElementOffset(i), state.visibility.get(Number(pfn)));
       }
       state.counters.queryCalls++;

@@ -19,6 +19,7 @@ import {
   HV_FLUSH_USE_EXTENDED_RANGE_FORMAT,
 } from '../wire/flush.js';
 import { HvGenericSetFormat, readVpSetHeader } from '../wire/vp-set.js';
+import { bankMismatch, flushDecoder } from './describe.js';
 import type { TlbIpiHostState } from './state.js';
 
 /** Bytes of one GVA range entry (the List calls' rep element). */
@@ -58,26 +59,38 @@ function flush(
 ): { status: HvStatusCode; done: number } {
   const input = call.input;
   const start = reps?.start ?? 0;
-  const fail = (status: HvStatusCode) => ({ status, done: start });
+  const fail = (status: HvStatusCode, reason: string) => ({ status: call.fail(status, reason), done: start });
 
   let allTargets = false;
   let validBanksMask = 0n;
   if (shape.ex) {
     const header = readVpSetHeader(input, FlushExInput.vpSet);
     // Spec 02 rule 11: VariableHeaderSize = popcount(ValidBanksMask), in every Format.
-    if (8 * header.banks !== call.variableHeaderBytes) return fail(HvStatus.INVALID_HYPERCALL_INPUT);
+    if (8 * header.banks !== call.variableHeaderBytes)
+      return fail(HvStatus.INVALID_HYPERCALL_INPUT, bankMismatch(header.banks, call.variableHeaderBytes));
     if (header.format === BigInt(HvGenericSetFormat.ALL)) allTargets = true;
-    else if (header.format !== BigInt(HvGenericSetFormat.SPARSE_4K)) return fail(HvStatus.INVALID_PARAMETER);
+    else if (header.format !== BigInt(HvGenericSetFormat.SPARSE_4K))
+      return fail(
+        HvStatus.INVALID_PARAMETER,
+        `HV_VP_SET Format 0x${header.format.toString(16)} is neither SPARSE_4K nor ALL`,
+      );
     validBanksMask = header.validBanksMask;
   }
 
   // Spec 02 rule 18 (openvmm): flags outside bits 0–2 (plus bit 3 for List calls) are refused.
   const flags = input.getBigUint64(FlushInput.flags, true);
   const allowed = shape.list ? HV_FLUSH_LIST_FLAGS : HV_FLUSH_SPACE_FLAGS;
-  if ((flags & ~allowed) !== 0n) return fail(HvStatus.INVALID_PARAMETER);
+  if ((flags & ~allowed) !== 0n)
+    return fail(
+      HvStatus.INVALID_PARAMETER,
+      `undefined Flags bits 0x${(flags & ~allowed).toString(16)} (spec 02 rule 18)`,
+    );
   const extended = (flags & HV_FLUSH_USE_EXTENDED_RANGE_FORMAT) !== 0n;
   if (extended && !partition.features.has('ExtendedGvaRangesForFlush'))
-    return fail(HvStatus.INVALID_PARAMETER);
+    return fail(
+      HvStatus.INVALID_PARAMETER,
+      'USE_EXTENDED_RANGE_FORMAT while ExtendedGvaRangesForFlush is not exposed',
+    );
 
   const targets = state.targets;
   targets.clear();
@@ -135,7 +148,10 @@ function flush(
     const entry = input.getBigUint64(reps.offset(i), true);
     const range = decodeGvaRange(entry, extended);
     if (range === undefined) {
-      status = HvStatus.INVALID_PARAMETER;
+      status = call.fail(
+        HvStatus.INVALID_PARAMETER,
+        `GVA range ${i}: a large-page entry with RsvdZ bits set`,
+      );
       done = i;
       break;
     }
@@ -169,6 +185,7 @@ function flushCommon(code: number, name: string, ex: boolean) {
     variableHeader: ex,
     fast: 'xmm',
     gate: ex ? flushExGate : flushGate,
+    describe: flushDecoder(ex, code === 0x0003 || code === 0x0014),
   } as const;
 }
 

@@ -5,7 +5,7 @@
  * signals. Statuses, in the order they are checked, are in the package README.
  */
 import { HvStatus, type HvStatusCode } from '@pvlab/hypercall';
-import { requireFeatures, type SimpleHypercallDescriptor } from '@pvlab/hypercall/host';
+import { hex64, requireFeatures, type SimpleHypercallDescriptor } from '@pvlab/hypercall/host';
 import {
   HV_MESSAGE_PAYLOAD_BYTES,
   HV_MESSAGE_TYPE_HYPERVISOR_MASK,
@@ -15,6 +15,10 @@ import {
 } from '../wire/synic.js';
 
 /** Takes a message posted to a connection; returns SUCCESS or INSUFFICIENT_BUFFERS. */
+/** Returns a status with the reason it was chosen (a call's `fail`, or nothing outside a call). */
+type FailWith = (status: HvStatusCode, reason: string) => HvStatusCode;
+const noReason: FailWith = (status) => status;
+
 export type MessagePortHandler = (vp: number, messageType: number, payload: Uint8Array) => HvStatusCode;
 /** Takes a signal on a connection (flag number already checked). */
 export type EventPortHandler = (vp: number, flagNumber: number) => void;
@@ -103,29 +107,46 @@ export class SynicPorts {
   }
 
   /** HvCallPostMessage's checks after the dispatcher's, in order. */
-  post(vp: number, input: DataView): HvStatusCode {
+  post(vp: number, input: DataView, fail: FailWith = noReason): HvStatusCode {
     const at = (f: 'connectionId' | 'reserved' | 'messageType' | 'payloadSize') =>
       input.getUint32(PostMessageInput.offsetOf(f), true);
-    if (at('reserved') !== 0) return HvStatus.INVALID_HYPERCALL_INPUT;
+    if (at('reserved') !== 0) return fail(HvStatus.INVALID_HYPERCALL_INPUT, 'RsvdZ field set');
     const size = at('payloadSize');
-    if (size > HV_MESSAGE_PAYLOAD_BYTES) return HvStatus.INVALID_PARAMETER;
+    if (size > HV_MESSAGE_PAYLOAD_BYTES)
+      return fail(HvStatus.INVALID_PARAMETER, `PayloadSize ${size} is above ${HV_MESSAGE_PAYLOAD_BYTES}`);
     const type = at('messageType');
-    if (type === 0 || (type & HV_MESSAGE_TYPE_HYPERVISOR_MASK) !== 0) return HvStatus.INVALID_PARAMETER;
-    const port = this.#messages.get(at('connectionId'));
-    if (port === undefined) return HvStatus.INVALID_CONNECTION_ID;
+    if (type === 0 || (type & HV_MESSAGE_TYPE_HYPERVISOR_MASK) !== 0)
+      return fail(
+        HvStatus.INVALID_PARAMETER,
+        `MessageType 0x${type.toString(16)} is 0 or reserved for the hypervisor`,
+      );
+    const id = at('connectionId');
+    const port = this.#messages.get(id);
+    if (port === undefined)
+      return fail(HvStatus.INVALID_CONNECTION_ID, `no message port has connection id ${id}`);
     const off = input.byteOffset + PostMessageInput.offsetOf('payload');
     const payload = new Uint8Array(input.buffer.slice(off, off + size));
-    return port(vp, type, payload);
+    const status = port(vp, type, payload);
+    return status === HvStatus.SUCCESS
+      ? status
+      : fail(status, `connection ${id} refused message type 0x${type.toString(16)}`);
   }
 
   /** HvCallSignalEvent's checks after the dispatcher's, in order. */
-  signal(vp: number, value: bigint): HvStatusCode {
-    if (SignalEventInput.reservedZeroBits(value) !== 0n) return HvStatus.INVALID_HYPERCALL_INPUT;
+  signal(vp: number, value: bigint, fail: FailWith = noReason): HvStatusCode {
+    if (SignalEventInput.reservedZeroBits(value) !== 0n)
+      return fail(HvStatus.INVALID_HYPERCALL_INPUT, 'RsvdZ bits 63:48 set');
     const f = SignalEventInput.decode(value);
     const port = this.#events.get(f.ConnectionId);
-    if (port === undefined) return HvStatus.INVALID_CONNECTION_ID;
-    if (port.deleted) return HvStatus.INVALID_PORT_ID;
-    if (f.FlagNumber >= port.flagCount) return HvStatus.INVALID_PARAMETER;
+    if (port === undefined)
+      return fail(HvStatus.INVALID_CONNECTION_ID, `no event port has connection id ${f.ConnectionId}`);
+    if (port.deleted)
+      return fail(HvStatus.INVALID_PORT_ID, `the port of connection ${f.ConnectionId} was deleted`);
+    if (f.FlagNumber >= port.flagCount)
+      return fail(
+        HvStatus.INVALID_PARAMETER,
+        `FlagNumber ${f.FlagNumber} is not below the port's ${port.flagCount} flags`,
+      );
     port.handler(vp, f.FlagNumber);
     return HvStatus.SUCCESS;
   }
@@ -141,7 +162,14 @@ export function postMessageDescriptor(ports: SynicPorts): SimpleHypercallDescrip
     outputBytes: 0,
     fast: 'none',
     gate: requireFeatures('PostMessages'),
-    handler: (call) => ports.post(call.vp, call.input),
+    describe: {
+      input: (v) => ({
+        connectionId: v.input.getUint32(PostMessageInput.offsetOf('connectionId'), true),
+        messageType: hex64(v.input.getUint32(PostMessageInput.offsetOf('messageType'), true)),
+        payloadSize: v.input.getUint32(PostMessageInput.offsetOf('payloadSize'), true),
+      }),
+    },
+    handler: (call) => ports.post(call.vp, call.input, call.fail),
   };
 }
 
@@ -155,6 +183,16 @@ export function signalEventDescriptor(ports: SynicPorts): SimpleHypercallDescrip
     outputBytes: 0,
     fast: 'register',
     gate: requireFeatures('SignalEvents'),
-    handler: (call) => ports.signal(call.vp, call.input.getBigUint64(0, true)),
+    describe: {
+      input(v) {
+        const value = v.input.getBigUint64(0, true);
+        return {
+          connectionId: Number(value & 0xffff_ffffn),
+          flagNumber: Number((value >> 32n) & 0xffffn),
+          ...(value >> 48n !== 0n ? { rsvdZ: hex64(value >> 48n) } : {}),
+        };
+      },
+    },
+    handler: (call) => ports.signal(call.vp, call.input.getBigUint64(0, true), call.fail),
   };
 }

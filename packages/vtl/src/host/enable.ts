@@ -6,6 +6,7 @@ import {
   HvEnablePartitionVtlFlags,
 } from '../wire/vtl-management.js';
 import { checkPartitionId, highestBelow, resolveVpIndex } from './common.js';
+import { enablePartitionVtlDecoder, enableVpVtlDecoder } from './describe.js';
 import type { VtlHostState } from './state.js';
 
 /** The VSM calls need AccessVsm (CPUID 0x40000003 EBX bit 16). */
@@ -33,23 +34,27 @@ export function enablePartitionVtl(state: VtlHostState): SimpleHypercallDescript
     outputBytes: 0,
     fast: 'register',
     gate: vsmGate,
+    describe: enablePartitionVtlDecoder,
     handler(call) {
       const input = call.input;
       const bad = checkPartitionId(input.getBigUint64(EnablePartitionVtlInput.partitionId, true));
-      if (bad !== undefined) return bad;
+      if (bad !== undefined) return call.fail(bad, 'PartitionId is not HV_PARTITION_ID_SELF');
       const vtl = input.getUint8(EnablePartitionVtlInput.targetVtl);
       const flags = BigInt(input.getUint8(EnablePartitionVtlInput.flags));
-      if (
-        HvEnablePartitionVtlFlags.reservedZeroBits(flags) !== 0n ||
-        !zeroBytes(input, EnablePartitionVtlInput.reserved, EnablePartitionVtlInput.bytes) ||
-        vtl > state.maximumVtl
-      ) {
-        return HvStatus.INVALID_PARAMETER;
-      }
-      if (state.isPartitionVtlEnabled(vtl)) return HvStatus.VTL_ALREADY_ENABLED;
+      if (HvEnablePartitionVtlFlags.reservedZeroBits(flags) !== 0n)
+        return call.fail(HvStatus.INVALID_PARAMETER, 'reserved Flags bits set');
+      if (!zeroBytes(input, EnablePartitionVtlInput.reserved, EnablePartitionVtlInput.bytes))
+        return call.fail(HvStatus.INVALID_PARAMETER, 'RsvdZ bytes set');
+      if (vtl > state.maximumVtl)
+        return call.fail(
+          HvStatus.INVALID_PARAMETER,
+          `TargetVtl ${vtl} is above the maximum VTL ${state.maximumVtl}`,
+        );
+      if (state.isPartitionVtlEnabled(vtl))
+        return call.fail(HvStatus.VTL_ALREADY_ENABLED, `VTL${vtl} is already enabled for the partition`);
       const caller = state.activeVtl(call.vp);
       if (vtl > caller && highestBelow(state.partitionEnabledVtls, vtl) !== caller) {
-        return HvStatus.ACCESS_DENIED;
+        return call.fail(HvStatus.ACCESS_DENIED, `VTL${caller} may not enable VTL${vtl} (spec 03 rule 4)`);
       }
       const f = HvEnablePartitionVtlFlags.decode(flags);
       state.partitionEnabledVtls |= 1 << vtl;
@@ -77,21 +82,32 @@ export function enableVpVtl(state: VtlHostState): SimpleHypercallDescriptor {
     fixedInputBytes: EnableVpVtlInput.bytes,
     outputBytes: 0,
     gate: vsmGate,
+    describe: enableVpVtlDecoder,
     handler(call) {
       const input = call.input;
       const bad = checkPartitionId(input.getBigUint64(EnableVpVtlInput.partitionId, true));
-      if (bad !== undefined) return bad;
-      const vp = resolveVpIndex(state, call.vp, input.getUint32(EnableVpVtlInput.vpIndex, true));
-      if (vp === undefined) return HvStatus.INVALID_VP_INDEX;
+      if (bad !== undefined) return call.fail(bad, 'PartitionId is not HV_PARTITION_ID_SELF');
+      const vpIndex = input.getUint32(EnableVpVtlInput.vpIndex, true);
+      const vp = resolveVpIndex(state, call.vp, vpIndex);
+      if (vp === undefined) return call.fail(HvStatus.INVALID_VP_INDEX, `VpIndex ${vpIndex} names no VP`);
       const vtl = input.getUint8(EnableVpVtlInput.targetVtl);
-      if (!zeroBytes(input, EnableVpVtlInput.reserved, EnableVpVtlInput.context) || vtl > state.maximumVtl) {
-        return HvStatus.INVALID_PARAMETER;
-      }
-      if (!state.isPartitionVtlEnabled(vtl)) return HvStatus.INVALID_VTL_STATE;
-      if (state.isVpVtlEnabled(vp, vtl)) return HvStatus.VTL_ALREADY_ENABLED;
+      if (!zeroBytes(input, EnableVpVtlInput.reserved, EnableVpVtlInput.context))
+        return call.fail(HvStatus.INVALID_PARAMETER, 'RsvdZ bytes set');
+      if (vtl > state.maximumVtl)
+        return call.fail(
+          HvStatus.INVALID_PARAMETER,
+          `TargetVtl ${vtl} is above the maximum VTL ${state.maximumVtl}`,
+        );
+      if (!state.isPartitionVtlEnabled(vtl))
+        return call.fail(HvStatus.INVALID_VTL_STATE, `VTL${vtl} is not enabled for the partition`);
+      if (state.isVpVtlEnabled(vp, vtl))
+        return call.fail(HvStatus.VTL_ALREADY_ENABLED, `VTL${vtl} is already enabled on VP ${vp}`);
       const caller = state.activeVtl(call.vp);
       if (vtl > caller && highestBelow(state.partitionEnabledVtls, vtl) !== caller) {
-        return HvStatus.ACCESS_DENIED;
+        return call.fail(
+          HvStatus.ACCESS_DENIED,
+          `VTL${caller} may not enable VTL${vtl} on a VP (spec 03 rule 4)`,
+        );
       }
       const s = state.vp(vp);
       s.enabledVtls |= 1 << vtl;

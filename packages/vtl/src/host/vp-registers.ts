@@ -16,6 +16,7 @@ import {
   writeRegisterValue,
 } from '../wire/vp-registers.js';
 import { checkPartitionId, resolveVpIndex } from './common.js';
+import { getVpRegistersDecoder, registerRefusal, setVpRegistersDecoder } from './describe.js';
 import { readVpRegister, writeVpRegister } from './register-file.js';
 import type { VtlHostState } from './state.js';
 
@@ -34,14 +35,21 @@ type Target = { readonly vp: number; readonly vtl: number } | HvStatusCode;
 function target(state: VtlHostState, call: RepHypercallCall): Target {
   const h = readVpRegistersHeader(call.input);
   const badPartition = checkPartitionId(h.partitionId);
-  if (badPartition !== undefined) return badPartition;
+  if (badPartition !== undefined) return call.fail(badPartition, 'PartitionId is not HV_PARTITION_ID_SELF');
   const vp = resolveVpIndex(state, call.vp, h.vpIndex);
-  if (vp === undefined) return HvStatus.INVALID_VP_INDEX;
+  if (vp === undefined) return call.fail(HvStatus.INVALID_VP_INDEX, `VpIndex ${h.vpIndex} names no VP`);
   const callerVtl = state.activeVtl(call.vp);
   const vtl = selectInputVtl(h.inputVtl, callerVtl, state.maximumVtl);
-  if (vtl === undefined || h.reserved !== 0) return HvStatus.INVALID_PARAMETER;
-  if (vtl > callerVtl) return HvStatus.ACCESS_DENIED;
-  if (!state.isVpVtlEnabled(vp, vtl)) return HvStatus.INVALID_VTL_STATE;
+  if (vtl === undefined)
+    return call.fail(HvStatus.INVALID_PARAMETER, 'HV_INPUT_VTL names no VTL of this partition');
+  if (h.reserved !== 0) return call.fail(HvStatus.INVALID_PARAMETER, 'RsvdZ header bytes set');
+  if (vtl > callerVtl)
+    return call.fail(
+      HvStatus.ACCESS_DENIED,
+      `VTL${vtl} is above the caller's VTL${callerVtl} (spec 03 rule 2)`,
+    );
+  if (!state.isVpVtlEnabled(vp, vtl))
+    return call.fail(HvStatus.INVALID_VTL_STATE, `VTL${vtl} is not enabled on VP ${vp}`);
   return { vp, vtl };
 }
 
@@ -59,6 +67,7 @@ export function getVpRegisters(state: VtlHostState): RepHypercallDescriptor {
     outputElementBytes: HV_REGISTER_VALUE_BYTES,
     fast: 'xmm',
     gate: vpRegistersGate,
+    describe: getVpRegistersDecoder,
     handler(call): RepOutcome {
       const t = target(state, call);
       if (typeof t === 'number') return { status: t, repsCompleted: call.repStart };
@@ -66,7 +75,8 @@ export function getVpRegisters(state: VtlHostState): RepHypercallDescriptor {
       for (let i = call.repStart; i < call.repEnd; i++) {
         const name = call.input.getUint32(call.inputElementOffset(i), true);
         const r = readVpRegister(state, t.vp, t.vtl, name, who);
-        if (r.status !== HvStatus.SUCCESS) return { status: r.status, repsCompleted: i };
+        if (r.status !== HvStatus.SUCCESS)
+          return { status: call.fail(r.status, registerRefusal(r.status, name, false)), repsCompleted: i };
         writeRegisterValue(call.output, call.outputElementOffset(i), r.value);
       }
       return { status: HvStatus.SUCCESS, repsCompleted: call.repEnd };
@@ -88,6 +98,7 @@ export function setVpRegisters(state: VtlHostState): RepHypercallDescriptor {
     outputElementBytes: 0,
     fast: 'xmm',
     gate: vpRegistersGate,
+    describe: setVpRegistersDecoder,
     handler(call): RepOutcome {
       const t = target(state, call);
       if (typeof t === 'number') return { status: t, repsCompleted: call.repStart };
@@ -99,11 +110,16 @@ export function setVpRegisters(state: VtlHostState): RepHypercallDescriptor {
           input.getUint32(at + SetVpRegistersElement.reserved, true) |
           input.getUint32(at + SetVpRegistersElement.reserved + 4, true) |
           input.getUint32(at + SetVpRegistersElement.reserved + 8, true);
-        if (rsvd !== 0) return { status: HvStatus.INVALID_PARAMETER, repsCompleted: i };
+        if (rsvd !== 0)
+          return {
+            status: call.fail(HvStatus.INVALID_PARAMETER, `element ${i}: RsvdZ bytes set`),
+            repsCompleted: i,
+          };
         const name = input.getUint32(at + SetVpRegistersElement.name, true);
         const value = readRegisterValue(input, at + SetVpRegistersElement.value);
         const status = writeVpRegister(state, t.vp, t.vtl, name, value, who);
-        if (status !== HvStatus.SUCCESS) return { status, repsCompleted: i };
+        if (status !== HvStatus.SUCCESS)
+          return { status: call.fail(status, registerRefusal(status, name, true)), repsCompleted: i };
       }
       return { status: HvStatus.SUCCESS, repsCompleted: call.repEnd };
     },
