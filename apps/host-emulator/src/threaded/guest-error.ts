@@ -65,7 +65,29 @@ export function errorHeadline(e: unknown): string {
   return `guest threw ${String(e)}`.replace(/\s*\n\s*/g, ' ');
 }
 
-/** The failure text for the host: the headline, then one frame per line. */
-export function failureText(headline: string, frames: readonly string[]): string {
-  return [headline, ...frames].join('\n');
+/** What a vCPU thread reports of a failure: the reason (as many lines as it has) and the guest's frames. */
+export interface GuestFailureReport {
+  readonly message: string;
+  readonly stack: readonly string[];
+}
+
+/** The failure as it crosses the mailbox (JSON, so a reason keeps its own line breaks). */
+export function failureText(message: string, frames: readonly string[]): string {
+  return JSON.stringify({ message, stack: frames } satisfies GuestFailureReport);
+}
+
+/** The host's reading of `failureText`; anything else (a cut-off message) is all reason, no frames. */
+export function parseFailureText(text: string): GuestFailureReport {
+  try {
+    const r = JSON.parse(text) as Partial<GuestFailureReport>;
+    if (
+      typeof r.message === 'string' &&
+      Array.isArray(r.stack) &&
+      r.stack.every((f) => typeof f === 'string')
+    )
+      return { message: r.message, stack: r.stack };
+  } catch {
+    // not JSON: fall through
+  }
+  return { message: text, stack: [] };
 }

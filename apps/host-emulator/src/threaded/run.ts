@@ -17,6 +17,7 @@ import { smcccFunctionName, smcccReturnCodeName } from '@pvlab/pv-time';
 import type { RunEvent } from '../trace/events.js';
 import type { IsolationVm, Vm } from '../vm.js';
 import { CallDetails } from './call-details.js';
+import { parseFailureText } from './guest-error.js';
 import { Completion, ExitKind, FailKind, Mailboxes, MailboxHypercallIo, spinLimitFor } from './mailbox.js';
 import { SeededScheduler, VIRTUAL_EXIT_US, VIRTUAL_SEGMENT_US } from './scheduler.js';
 import type { VcpuWorkerData } from './vcpu-worker.js';
@@ -621,9 +622,8 @@ class ThreadedHost {
     }
   }
 
-  #fail(vp: number, text: string, kind: RunFailure['kind'] = 'run'): void {
-    // A guest's failure text is the reason's line, then its stack frames (the first vCPU's are kept).
-    const [message = '', ...stack] = kind === 'run' ? [text] : text.split('\n');
+  #fail(vp: number, message: string, kind: RunFailure['kind'] = 'run', stack: readonly string[] = []): void {
+    // Failures with the same reason are one, on every vCPU that had it (the first vCPU's frames are kept).
     let failure = this.#failures.get(message);
     if (!failure) {
       failure = { kind, message, vps: [], ...(stack.length > 0 ? { stack } : {}) };
@@ -722,7 +722,7 @@ class ThreadedHost {
         this.#event({ kind: 'done', vp, ts, message: 'passed' });
         return;
       case ExitKind.FAIL: {
-        const message = mb.readMessage(vp);
+        const { message, stack } = parseFailureText(mb.readMessage(vp));
         this.#setPhase(vp, 'finished');
         this.#event({ kind: 'fail', vp, ts, message });
         const why = Number(mb.reg(vp, 0));
@@ -730,6 +730,7 @@ class ThreadedHost {
           vp,
           message,
           why === FailKind.LOAD ? 'load' : why === FailKind.THROW ? 'throw' : 'program',
+          stack,
         );
         // One failing vCPU fails the run: the others are told to unwind.
         this.#terminate();

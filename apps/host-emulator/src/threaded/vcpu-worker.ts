@@ -264,17 +264,18 @@ function failKind(e: unknown): number {
 /** Frames a failure reports at most (the message area holds a few KiB). */
 const MAX_FRAMES = 12;
 
-/** The failure text: `cpu.fail()`'s reason as given; an exception with the guest's frames. */
-function describe(e: unknown): string {
-  if (e instanceof GuestProgramFailure) return e.message.replace(/\s*\n\s*/g, ' ');
+/** The failure text: `cpu.fail()`'s reason as given (every line of it); an exception with the guest's frames. */
+function describe(e: unknown, prefix = ''): string {
+  if (e instanceof GuestProgramFailure) return failureText(prefix + e.message, []);
   const frames = e instanceof Error ? guestFrames(e.stack, import.meta.url).slice(0, MAX_FRAMES) : [];
-  return failureText(errorHeadline(e), frames);
+  return failureText(prefix + errorHeadline(e), frames);
 }
 
 /** A load failure: a SyntaxError names its place (`file:line:column`) as its one frame. */
 function describeLoad(e: unknown): string {
+  const prefix = 'cannot load the guest program: ';
   const where = e instanceof Error ? syntaxErrorLocation(e, data.guestUrl) : undefined;
-  return where === undefined ? describe(e) : failureText(errorHeadline(e), [where]);
+  return where === undefined ? describe(e, prefix) : failureText(prefix + errorHeadline(e), [where]);
 }
 
 async function main(): Promise<void> {
@@ -291,7 +292,7 @@ async function main(): Promise<void> {
   } catch (e) {
     // Every vCPU fails to load the same way; the host reports the reason once.
     mb.setReg(vp, 0, BigInt(FailKind.LOAD));
-    message(ExitKind.FAIL, `cannot load the guest program: ${describeLoad(e)}`);
+    message(ExitKind.FAIL, describeLoad(e));
     return;
   }
   try {
