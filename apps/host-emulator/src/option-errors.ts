@@ -124,6 +124,26 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean;
   return { found: true, value: v };
 }
 
+/**
+ * A path as the message names it: `features.AccessVsm`, or `features['\u0020']` for a key that is
+ * not a plain name (blank, dotted, very long), so the path stays one token on one line.
+ */
+function pathText(path: readonly PropertyKey[]): string {
+  return path
+    .map((key, i) => {
+      const k = String(key);
+      if (/^[A-Za-z_$][\w$-]*$/.test(k) && k.length <= MAX_VALUE_CHARS) return i === 0 ? k : `.${k}`;
+      // Blanks, quotes and control characters escaped, so the path has no white space in it.
+      const escaped = k.replace(
+        /[\s'\\\p{C}]/gu,
+        (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`,
+      );
+      const cut = escaped.length > MAX_VALUE_CHARS ? `${escaped.slice(0, MAX_VALUE_CHARS - 1)}…` : escaped;
+      return `['${cut}']`;
+    })
+    .join('');
+}
+
 /** What an unknown key is called under `path`: `option`, `feature`, `package`. */
 function keyNoun(path: readonly PropertyKey[]): string {
   const last = path.at(-1);
@@ -135,7 +155,7 @@ function keyNoun(path: readonly PropertyKey[]): string {
 /** One line for the first issue: `createVm option <path> = <value>: <what is accepted>`. */
 export function formatOptionIssue(root: Schema, options: unknown, issue: z.core.$ZodIssue): string {
   const name = (path: readonly PropertyKey[]) =>
-    path.length > 0 ? `createVm option ${path.map(String).join('.')}` : 'createVm options';
+    path.length > 0 ? `createVm option ${pathText(path)}` : 'createVm options';
   const at = (path: readonly PropertyKey[]) => {
     const { found, value } = valueAt(options, path);
     return found && value !== undefined ? `${name(path)} = ${showValue(value)}` : name(path);

@@ -105,6 +105,15 @@ describe('createVm option errors name the option, its value and what is accepted
     }),
   );
 
+  it('names a key that is not a plain name escaped, so the path stays one token', () => {
+    expect(() => createVm({ features: { ' ': false } } as never)).toThrow(
+      /^createVm option features\['\\u0020'\] = false: unknown feature; accepted: AccessHypercallMsrs, /,
+    );
+    expect(() => createVm({ features: { [`a'b\n${'x'.repeat(100)}`]: true } } as never)).toThrow(
+      /^createVm option features\['a\\u0027b\\u000ax{20,}…'\] = true: /,
+    );
+  });
+
   test.prop([fc.constantFrom(...optionNames), junk])(
     'any bad value is one line in the README form, never raw zod text',
     (name, value) => {
