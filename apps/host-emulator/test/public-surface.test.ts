@@ -1,6 +1,10 @@
+import type { GuestPhysicalMemory } from '@pvlab/hypercall';
+import type { PageListView } from '@pvlab/isolation';
+import type { IsolatedGuestMemory } from '@pvlab/isolation/host';
 import * as tlbIpiHost from '@pvlab/tlb-ipi/host';
+import type { GuestBoundaryView } from '@pvlab/vmbus-ring/guest';
 import * as vtlHost from '@pvlab/vtl/host';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as hostEmulator from '../src/index.ts';
 import { createVm, Vm } from '../src/index.ts';
 
@@ -22,5 +26,12 @@ describe('public surface', () => {
     expect(vm).toBeInstanceOf(Vm);
     expect(Object.keys(hostEmulator)).not.toContain('vmInternals');
     vm.close();
+  });
+
+  it('has one placed-memory interface, GuestPhysicalMemory (checked by the typecheck)', () => {
+    expectTypeOf<ConstructorParameters<typeof PageListView>[0]>().toEqualTypeOf<GuestPhysicalMemory>();
+    expectTypeOf<GuestBoundaryView>().toExtend<GuestPhysicalMemory>();
+    expectTypeOf<IsolatedGuestMemory>().toExtend<GuestBoundaryView>();
+    expectTypeOf<GuestPhysicalMemory['read']>().parameter(2).toEqualTypeOf<string | undefined>();
   });
 });

@@ -6,10 +6,7 @@ export {
   IsolationFault,
   type IsolationFaultDetails,
 } from './errors.js';
-export {
-  PageListView,
-  type PlacedMemory,
-} from './page-list-view.js';
+export { PageListView } from './page-list-view.js';
 export {
   decodeIsolationConfig,
   encodeIsolationConfig,
