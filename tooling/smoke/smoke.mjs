@@ -2,7 +2,8 @@
 //
 //  1. pack every publishable package (packages/* and apps/*) with pnpm, which rewrites
 //     `workspace:^` ranges the way `pnpm publish` does;
-//  2. lint each tarball with publint — any message, even a suggestion, fails;
+//  2. lint each tarball with publint — any message, even a suggestion, fails — and check its
+//     types with attw (`--profile esm-only`: the packages are ESM only, so CommonJS is not asked);
 //  3. `npm install` all tarballs together into a fresh project outside the workspace (external
 //     dependencies come from the registry), then with plain `node` import every `exports` entry,
 //     create a VM, and run each installed bin with `--help`;
@@ -22,6 +23,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +31,9 @@ import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
+// attw's CLI (a root devDependency, pinned): resolved from its package.json, as it exports no bin path.
+const attwPackage = createRequire(import.meta.url).resolve('@arethetypeswrong/cli/package.json');
+const attwCli = join(attwPackage, '..', JSON.parse(readFileSync(attwPackage, 'utf8')).bin.attw);
 const PUBLISHABLE_DIRS = ['packages', 'apps'];
 // The compilers a consumer may use, pinned: the last 5.x and the native 7.x. npm aliases let both
 // live in one project. TypeScript 7's `types` defaults to [], so a .d.ts naming `NodeJS.*` fails there.
@@ -139,6 +144,11 @@ async function smoke(tmp) {
     const details = messages.map((m) => `${m.type}: ${formatMessage(m, pkg) ?? m.code}`).join('\n');
     report(messages.length === 0, `publint ${pkg.name}`, details);
     manifests.push(pkg);
+    const attw = run(process.execPath, [attwCli, '--profile', 'esm-only', '--no-color', tarball], {
+      cwd: root,
+      timeoutMs: 60_000,
+    });
+    report(attw.ok, `attw --profile esm-only ${pkg.name}`, attw.ok ? '' : attw.output);
   }
 
   // 3. Install all tarballs together, as a user of the published packages would.

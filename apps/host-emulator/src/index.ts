@@ -36,5 +36,47 @@ export {
   runGuest,
   ThreadedHostError,
 } from './threaded/run.js';
-export * from './trace/index.js';
+export {
+  type ChromeTrace,
+  type CompleteEvent,
+  type InstantEvent,
+  type MetadataEvent,
+  stringifyTrace,
+  TRACE_PID,
+  type TraceArg,
+  type TraceEvent,
+  type TraceMeta,
+  toChromeTrace,
+  vcpuTid,
+} from './trace/chrome.js';
+export type {
+  GuestEvent,
+  HaltEvent,
+  HypercallEvent,
+  InterruptEvent,
+  MsrEvent,
+  RunEvent,
+} from './trace/events.js';
+export {
+  createProgress,
+  MIN_PROGRESS_COLUMNS,
+  PROGRESS_DELAY_MS,
+  type Progress,
+  type ProgressOptions,
+  type ProgressStream,
+} from './trace/progress.js';
+export {
+  type CallStats,
+  clockNote,
+  type FailedCallJson,
+  failedCalls,
+  formatSummaryTable,
+  type HypercallSummary,
+  type HypercallSummaryJson,
+  type LatencyStats,
+  type SummaryClock,
+  summarizeHypercalls,
+  summaryToJson,
+} from './trace/summary.js';
+export { TraceWriteError, writeTraceFile } from './trace/write.js';
 export { ConformanceError, createVm, type IsolationVm, VirtualProcessor, Vm } from './vm.js';

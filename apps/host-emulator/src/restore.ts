@@ -7,6 +7,7 @@ import { SnapshotError } from '@pvlab/hypercall/host';
 import { resolveVmOptions, VmOptionError } from './options.js';
 import { parseSnapshot, readSnapshotFile, snapshotFileLabel } from './snapshot.js';
 import { Vm } from './vm.js';
+import { vmInternals } from './vm-internals.js';
 
 /**
  * Creates a VM from a snapshot written by `vm.save()` (or `pvlab-host run --save`): same options,
@@ -28,7 +29,7 @@ export function restoreVm(snapshot: unknown): Vm {
     });
   }
   try {
-    vm.restoreParts(s);
+    vmInternals(vm).restoreParts(s);
   } catch (error) {
     vm.takeDiagnostics();
     vm.close();

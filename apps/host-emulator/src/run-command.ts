@@ -28,6 +28,7 @@ import {
 } from './trace/index.js';
 import { createVm, type Vm } from './vm.js';
 import { givenVmFlags, type VmFlags, vmOptionsFromFlags } from './vm-flags.js';
+import { vmInternals } from './vm-internals.js';
 
 /** Bad user input for `run`/`demo`: one line, exit code 2. */
 export class UsageError extends Error {
@@ -292,7 +293,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
   const echo = echoThroughput(vm);
   // Host-side truth of each record, before the VM closes (arm64 with PV time only).
   const steal = vm.accountsStolenTime
-    ? Array.from({ length: vcpus }, (_, i) => vm.pvTimeOf('steal').recordedStolenTime(i))
+    ? Array.from({ length: vcpus }, (_, i) => vmInternals(vm).pvTimeOf('steal').recordedStolenTime(i))
     : undefined;
   const loadFailure = result.failures.find((f) => f.kind === 'load');
   const thrown = result.failures.filter((f) => f.kind === 'throw');

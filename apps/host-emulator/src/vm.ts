@@ -34,6 +34,7 @@ import { type CreateVmOptions, type ResolvedVmOptions, resolveVmOptions } from '
 import { definedOnly, PACKAGE_EXTENSIONS } from './packages.js';
 import { SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, type VmSnapshot } from './snapshot.js';
 import { restoreSnapshotParts } from './snapshot-parts.js';
+import { attachVmInternals, type VmInternals, vmInternals } from './vm-internals.js';
 
 /** Raised by `vm.close()` in strict mode when the guest did something the spec forbids. */
 export class ConformanceError extends Error {
@@ -51,10 +52,12 @@ export class ConformanceError extends Error {
 export class VirtualProcessor implements GuestCpu {
   readonly index: number;
   readonly #vm: Vm;
+  readonly #internals: VmInternals;
   readonly #state: HvVpState;
 
   constructor(vm: Vm, state: HvVpState) {
     this.#vm = vm;
+    this.#internals = vmInternals(vm);
     this.#state = state;
     this.index = state.index;
   }
@@ -72,13 +75,13 @@ export class VirtualProcessor implements GuestCpu {
   /** WRMSR; throws GuestFault{vector:'GP'} when refused. */
   writeMsr(msr: bigint, value: bigint): void {
     this.#x64('WRMSR');
-    this.#vm.partitionOpen().writeMsr(this.index, msr, value);
+    this.#internals.partitionOpen().writeMsr(this.index, msr, value);
   }
 
   /** RDMSR; throws GuestFault{vector:'GP'} when refused. */
   readMsr(msr: bigint): bigint {
     this.#x64('RDMSR');
-    return this.#vm.partitionOpen().readMsr(this.index, msr);
+    return this.#internals.partitionOpen().readMsr(this.index, msr);
   }
 
   /** CPUID as this VP sees it. */
@@ -94,7 +97,7 @@ export class VirtualProcessor implements GuestCpu {
    */
   hypercall(control: bigint, inputGpa: bigint, outputGpa: bigint): bigint {
     this.#x64('VMCALL');
-    const partition = this.#vm.partitionOpen();
+    const partition = this.#internals.partitionOpen();
     const regs = this.#state.registers;
     regs.control = BigInt.asUintN(64, control);
     regs.rdx = BigInt.asUintN(64, inputGpa);
@@ -108,7 +111,7 @@ export class VirtualProcessor implements GuestCpu {
    */
   fastHypercall(control: bigint, input: readonly bigint[]): { result: bigint; output: bigint[] } {
     this.#x64('VMCALL');
-    const partition = this.#vm.partitionOpen();
+    const partition = this.#internals.partitionOpen();
     const regs = this.#state.registers;
     if (input.length > regs.fastSlotCount) {
       throw new RangeError(
@@ -129,23 +132,23 @@ export class VirtualProcessor implements GuestCpu {
 
   /** This VP's software TLB: `fill(gva, gpa, { addressSpace?, global? })`, `lookup(gva, addressSpace?)`. */
   get tlb(): SoftwareTlb {
-    this.#vm.partitionOpen();
+    this.#internals.partitionOpen();
     return this.#state.tlb;
   }
 
   /** INVLPG: drops the page holding `gva` from this VP's TLB, global entries included. */
   invlpg(gva: bigint): void {
-    this.#vm.partitionOpen().invlpg(this.index, gva);
+    this.#internals.partitionOpen().invlpg(this.index, gva);
   }
 
   /** A local full flush: MOV to CR3 (non-global entries), or with `includeGlobal` a CR4.PGE toggle. */
   flushLocalTlb(includeGlobal = false): void {
-    this.#vm.partitionOpen().flushLocalTlb(this.index, includeGlobal);
+    this.#internals.partitionOpen().flushLocalTlb(this.index, includeGlobal);
   }
 
   /** Vectors delivered to this VP since the last call (IPIs, host injections), lowest first. */
   takeInterrupts(): number[] {
-    return this.#vm.partitionOpen().interrupts.take(this.index);
+    return this.#internals.partitionOpen().interrupts.take(this.index);
   }
 
   /**
@@ -153,7 +156,7 @@ export class VirtualProcessor implements GuestCpu {
    * unsigned 64-bit values, so −1 (NOT_SUPPORTED) is 0xFFFF_FFFF_FFFF_FFFF. On x64, #UD.
    */
   smccc(functionId: number, ...args: bigint[]): bigint[] {
-    return [...this.#vm.smcccCall(this.index, functionId, args)];
+    return [...this.#internals.smcccCall(this.index, functionId, args)];
   }
 
   /**
@@ -162,12 +165,12 @@ export class VirtualProcessor implements GuestCpu {
    * (already set), `ENXIO` (the VM has no PV time).
    */
   setStolenTimeIpa(ipa: bigint): void {
-    this.#vm.pvTimeOf('setStolenTimeIpa').setStolenTimeIpa(this.index, ipa);
+    this.#internals.pvTimeOf('setStolenTimeIpa').setStolenTimeIpa(this.index, ipa);
   }
 
   /** The record's IPA, or 0xFFFF_FFFF_FFFF_FFFF when unset (KVM's GET). */
   get stolenTimeIpa(): bigint {
-    return this.#vm.pvTimeOf('stolenTimeIpa').stolenTimeIpa(this.index);
+    return this.#internals.pvTimeOf('stolenTimeIpa').stolenTimeIpa(this.index);
   }
 
   /**
@@ -175,8 +178,8 @@ export class VirtualProcessor implements GuestCpu {
    * host accounts the wait and rewrites the record (one 64-bit store). Stolen time never decreases.
    */
   preempt(ns: bigint): void {
-    const update = this.#vm.pvTimeOf('preempt').preempt(this.index, ns);
-    if (update) this.#vm.recordSteal(update);
+    const update = this.#internals.pvTimeOf('preempt').preempt(this.index, ns);
+    if (update) this.#internals.recordSteal(update);
   }
 
   /**
@@ -184,7 +187,7 @@ export class VirtualProcessor implements GuestCpu {
    * HvCallVtlReturn. 0 on an arm64 VM or without the vtl package.
    */
   get activeVtl(): number {
-    const vtl = this.#vm.partitionOpen().extensionState<VtlHostState>(VTL_PACKAGE);
+    const vtl = this.#internals.partitionOpen().extensionState<VtlHostState>(VTL_PACKAGE);
     return vtl === undefined ? 0 : vtl.activeVtl(this.index);
   }
 
@@ -194,7 +197,7 @@ export class VirtualProcessor implements GuestCpu {
    * (when no TlbLocked bit holds the lock) resumes them; returns the VPs resumed.
    */
   setTlbFlushInhibit(inhibit: boolean): number[] {
-    return vtlHostState(this.#vm.partitionOpen()).setTlbFlushInhibit(this.index, inhibit);
+    return vtlHostState(this.#internals.partitionOpen()).setTlbFlushInhibit(this.index, inhibit);
   }
 
   /**
@@ -202,7 +205,7 @@ export class VirtualProcessor implements GuestCpu {
    * Once the lock is cleared it is `null` again and the guest re-issues the same hypercall.
    */
   get suspendedOn(): number | null {
-    return this.#vm.partitionOpen().vp(this.index).suspendedOn;
+    return this.#internals.partitionOpen().vp(this.index).suspendedOn;
   }
 
   /** HvCallNotifyLongSpinWait calls this VP made, and the last SpinCount it reported. */
@@ -276,30 +279,38 @@ export class Vm {
         installPvTime(this.#smccc, this.#pvTime);
       }
     }
+    attachVmInternals(this, {
+      partitionOpen: () => this.#partitionOpen(),
+      smcccCall: (vp, functionId, args) => this.#smcccCall(vp, functionId, args),
+      pvTimeOf: (what) => this.#pvTimeOf(what),
+      accountSteal: (vp, ns) => this.#accountSteal(vp, ns),
+      beforeRun: (vp) => this.#beforeRun(vp),
+      onStolenTimeUpdate: (listener) => this.#onStolenTimeUpdate(listener),
+      recordSteal: (update) => this.#recordSteal(update),
+      restoreParts: (snapshot) => this.#restoreParts(snapshot),
+    });
     this.#vps = this.#partition.vps.map((s) => new VirtualProcessor(this, s));
   }
 
   /** The host side of the partition: dispatcher, features, MSRs (for host-side tests). */
   get partition(): HvPartition {
-    return this.partitionOpen();
+    return this.#partitionOpen();
   }
 
-  /** @internal The partition, or an error once the VM is closed. */
-  partitionOpen(): HvPartition {
+  #partitionOpen(): HvPartition {
     if (this.#closed) throw new Error('this VM is closed');
     return this.#partition;
   }
 
-  /** @internal An SMCCC call from `vp`; #UD on x64. */
-  smcccCall(vp: number, functionId: number, args: readonly bigint[]): SmcccRegisters {
-    this.partitionOpen();
+  #smcccCall(vp: number, functionId: number, args: readonly bigint[]): SmcccRegisters {
+    this.#partitionOpen();
     if (this.#smccc === undefined) throw new GuestFault('UD', 'HVC (SMCCC) does not exist on x64');
     return this.#smccc.call(vp, functionId, args);
   }
 
   /** arm64: the SMCCC function ids the conduit answers (hex) with their names; empty on x64. */
   smcccFunctions(): { id: string; name: string }[] {
-    this.partitionOpen();
+    this.#partitionOpen();
     const conduit = this.#smccc;
     if (conduit === undefined) return [];
     return conduit
@@ -307,9 +318,8 @@ export class Vm {
       .map((id) => ({ id: `0x${id.toString(16).padStart(8, '0')}`, name: conduit.nameOf(id) }));
   }
 
-  /** @internal The PV-time host, or the error KVM gives without it (ENXIO), naming `what`. */
-  pvTimeOf(what: string): PvTimeHost {
-    this.partitionOpen();
+  #pvTimeOf(what: string): PvTimeHost {
+    this.#partitionOpen();
     if (this.options.arch !== 'arm64') {
       throw new Error(`${what}: PV stolen time is an arm64 interface; create the VM with arch: 'arm64'`);
     }
@@ -323,30 +333,23 @@ export class Vm {
     return this.#pvTime !== undefined;
   }
 
-  /** @internal Adds `ns` of runnable-but-waiting time to `vp` (the threaded scheduler's measure). */
-  accountSteal(vp: number, ns: bigint): void {
+  #accountSteal(vp: number, ns: bigint): void {
     this.#pvTime?.accountSteal(vp, ns);
   }
 
-  /** @internal Rule 7 before `vp` runs again; the update, when a record was rewritten. */
-  beforeRun(vp: number): StolenTimeUpdate | undefined {
+  #beforeRun(vp: number): StolenTimeUpdate | undefined {
     const update = this.#pvTime?.beforeRun(vp);
-    if (update) this.recordSteal(update);
+    if (update) this.#recordSteal(update);
     return update;
   }
 
   readonly #stealListeners: ((update: StolenTimeUpdate) => void)[] = [];
 
-  /**
-   * @internal Calls `listener` with every stolen-time record the host rewrites (`preempt`, or a
-   * vCPU about to run again); the threaded runner traces them.
-   */
-  onStolenTimeUpdate(listener: (update: StolenTimeUpdate) => void): void {
+  #onStolenTimeUpdate(listener: (update: StolenTimeUpdate) => void): void {
     this.#stealListeners.push(listener);
   }
 
-  /** @internal */
-  recordSteal(update: StolenTimeUpdate): void {
+  #recordSteal(update: StolenTimeUpdate): void {
     for (const l of this.#stealListeners) l(update);
   }
 
@@ -366,24 +369,24 @@ export class Vm {
 
   /** CPUID for a hypervisor leaf (0x40000000…); unreported leaves read as zeros. */
   cpuid(leaf: number): CpuidResult {
-    return this.partitionOpen().cpuid(leaf);
+    return this.#partitionOpen().cpuid(leaf);
   }
 
   /** Conformance diagnostics recorded so far. */
   diagnostics(): Diagnostic[] {
-    return this.partitionOpen().diagnostics();
+    return this.#partitionOpen().diagnostics();
   }
 
   /** Returns the diagnostics and clears them (so that strict `close()` will not report them). */
   takeDiagnostics(): Diagnostic[] {
-    return this.partitionOpen().diagnostics(true);
+    return this.#partitionOpen().diagnostics(true);
   }
 
   /** Adds a hypercall of your own (a host implementation under test) to this VM's dispatcher. */
   registerHypercall(
     descriptor: HypercallDescriptor | ((partition: HvPartition) => HypercallDescriptor),
   ): void {
-    const p = this.partitionOpen();
+    const p = this.#partitionOpen();
     p.dispatcher.register(typeof descriptor === 'function' ? descriptor(p) : descriptor);
   }
 
@@ -409,14 +412,13 @@ export class Vm {
     return this.#restored;
   }
 
-  /** @internal Restores every part of `snapshot` into this fresh VM (see `restoreVm`). */
-  restoreParts(snapshot: VmSnapshot): void {
+  #restoreParts(snapshot: VmSnapshot): void {
     restoreSnapshotParts(this.#snapshotParts(), snapshot);
     this.#restored = true;
   }
 
   #snapshotParts(): SnapshotPart[] {
-    const p = this.partitionOpen();
+    const p = this.#partitionOpen();
     return [
       memorySnapshotPart(this.ram),
       partitionSnapshotPart(p),

@@ -12,6 +12,7 @@ import {
   toChromeTrace,
   type Vm,
 } from '../src/index.ts';
+import { vmInternals } from '../src/vm-internals.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pvlab-arm64-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,7 +46,9 @@ describe('arm64 guest-emulator on vCPU threads', () => {
       // Three vCPUs, one running at a time: each waited while others ran.
       expect(BigInt(rep.stealNs)).toBeGreaterThan(0n);
       // The host's record agrees with what the guest read last (the guest never writes it).
-      expect(vm.pvTimeOf('test').recordedStolenTime(i)).toBeGreaterThanOrEqual(BigInt(rep.stealNs));
+      expect(vmInternals(vm).pvTimeOf('test').recordedStolenTime(i)).toBeGreaterThanOrEqual(
+        BigInt(rep.stealNs),
+      );
     }
     const smccc = r.events.filter((e) => e.kind === 'smccc').map((e) => e.name);
     expect(smccc.filter((n) => n === 'PV_TIME_ST')).toHaveLength(3);
@@ -77,7 +80,7 @@ describe('arm64 guest-emulator on vCPU threads', () => {
   it('resumes after save → restore without PV_TIME_ST: stolen time continues from where it was', async () => {
     const vm = arm64Vm(2);
     const first = steal(await boot(vm, 11));
-    const recorded = [0, 1].map((i) => vm.pvTimeOf('test').recordedStolenTime(i)!);
+    const recorded = [0, 1].map((i) => vmInternals(vm).pvTimeOf('test').recordedStolenTime(i)!);
     const snapshot = JSON.parse(JSON.stringify(vm.save()));
     vm.close();
     const resumed = restoreVm(snapshot);

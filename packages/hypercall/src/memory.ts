@@ -1,14 +1,19 @@
 import { GuestFault } from './guest-fault.js';
 import { HV_PAGE_SHIFT, HV_PAGE_SIZE } from './wire/page.js';
 
-/** Byte-range access to guest physical memory by GPA; what `vm.memory` offers. */
+/**
+ * Byte-range access to guest physical memory by GPA; what `vm.memory` offers. `place` names the
+ * guest object an access serves, so that a refusal names it (isolation views use it; plain RAM
+ * has nothing to refuse and ignores it). `GuestMemory`, `IsolatedGuestMemory` and `HostMemoryView`
+ * all fit.
+ */
 export interface GuestPhysicalMemory {
   /** Size of RAM in bytes; RAM spans GPA 0 .. size-1. */
   readonly size: number;
   /** Copies `length` bytes at `gpa` out of guest memory. */
-  read(gpa: bigint, length: number): Uint8Array;
+  read(gpa: bigint, length: number, place?: string): Uint8Array;
   /** Copies `data` into guest memory at `gpa`. */
-  write(gpa: bigint, data: Uint8Array): void;
+  write(gpa: bigint, data: Uint8Array, place?: string): void;
 }
 
 /** A page-granular GPA helper set (pages are 4 KiB). */

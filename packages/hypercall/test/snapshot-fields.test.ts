@@ -6,13 +6,13 @@ import {
   readSnapshotBoolean,
   readSnapshotCount,
   readSnapshotObject,
-  SNAPSHOT_COUNT_MAX,
   SNAPSHOT_MESSAGE_MAX,
   SnapshotError,
   snapshotCount,
   snapshotCounts,
   snapshotFieldError,
 } from '../src/host/index.ts';
+import { SNAPSHOT_COUNT_MAX } from '../src/host/snapshot.ts';
 
 describe('the shared snapshot field readers', () => {
   it('refuse a key an object does not have by name, __proto__ and constructor included', () => {

@@ -1,3 +1,27 @@
-export * from './errors.js';
-export * from './page-list-view.js';
-export * from './wire/index.js';
+export {
+  type AccessKind,
+  type HostAccessDetails,
+  HostAccessError,
+  type HostAccessRefusal,
+  IsolationFault,
+  type IsolationFaultDetails,
+} from './errors.js';
+export { PageListView } from './page-list-view.js';
+export {
+  decodeIsolationConfig,
+  encodeIsolationConfig,
+  type IsolationConfig,
+  IsolationConfigEax,
+  IsolationConfigEbx,
+  IsolationType,
+  type IsolationTypeName,
+  sharedGpaBoundary,
+} from './wire/isolation-config.js';
+export {
+  encodeModifyVisibilityInput,
+  HostVisibility,
+  type HostVisibilityValue,
+  IsolationCallCode,
+  ModifyVisibilityFlags,
+  QUERY_VISIBILITY_OUTPUT_ELEMENT_BYTES,
+} from './wire/visibility.js';

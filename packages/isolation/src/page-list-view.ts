@@ -1,13 +1,4 @@
-import { HV_PAGE_SHIFT, HV_PAGE_SIZE } from '@pvlab/hypercall';
-
-/**
- * Byte access by GPA, optionally told which guest object the access serves (`place`), so that a
- * refusal names it. `GuestMemory`, `IsolatedGuestMemory` and `HostMemoryView` all fit.
- */
-export interface PlacedMemory {
-  read(gpa: bigint, length: number, place?: string): Uint8Array;
-  write(gpa: bigint, data: Uint8Array, place?: string): void;
-}
+import { type GuestPhysicalMemory, HV_PAGE_SHIFT, HV_PAGE_SIZE } from '@pvlab/hypercall';
 
 /**
  * One contiguous view over a list of 4 KiB pages given by GPA (Linux `vmap_pfn`): byte `o` of the
@@ -15,7 +6,7 @@ export interface PlacedMemory {
  * isolation checks run on each access — a page converted back to private faults from then on.
  */
 export class PageListView {
-  readonly memory: PlacedMemory;
+  readonly memory: GuestPhysicalMemory;
   /** The GPA of each page of the view, in view order. */
   readonly pageGpas: readonly bigint[];
   /** Bytes in the view. */
@@ -23,7 +14,7 @@ export class PageListView {
   /** The guest object this view is (named in faults and refusals). */
   readonly place: string;
 
-  constructor(memory: PlacedMemory, pageGpas: readonly bigint[], place: string) {
+  constructor(memory: GuestPhysicalMemory, pageGpas: readonly bigint[], place: string) {
     for (const gpa of pageGpas) {
       if (typeof gpa !== 'bigint' || gpa < 0n || (gpa & BigInt(HV_PAGE_SIZE - 1)) !== 0n) {
         throw new RangeError(`page GPA ${String(gpa)} is not accepted: use page-aligned bigint GPAs`);

@@ -1,29 +1,29 @@
 import { HvCallCode } from '@pvlab/hypercall';
 import { describe, expect, it } from 'vitest';
 import {
-  decodeAlias,
   decodeIsolationConfig,
   encodeIsolationConfig,
   encodeModifyVisibilityInput,
-  encodeQueryVisibilityInput,
   HostVisibility,
-  HV_MAX_MODIFY_GPA_REP_COUNT,
-  HV_MAX_QUERY_GPA_REP_COUNT,
-  HV_PARTITION_ID_SELF,
-  hostVisibilityName,
   IsolationCallCode,
   IsolationConfigEax,
   IsolationConfigEbx,
   IsolationType,
-  isHostVisibility,
-  isolationTypeName,
   ModifyVisibilityFlags,
-  ModifyVisibilityInput,
-  QueryVisibilityInput,
-  sharedAliasOf,
-  sharedAliasOfPage,
   sharedGpaBoundary,
 } from '../src/index.ts';
+import { decodeAlias, sharedAliasOf, sharedAliasOfPage } from '../src/wire/alias.ts';
+import { isolationTypeName } from '../src/wire/isolation-config.ts';
+import {
+  encodeQueryVisibilityInput,
+  HV_MAX_MODIFY_GPA_REP_COUNT,
+  HV_MAX_QUERY_GPA_REP_COUNT,
+  HV_PARTITION_ID_SELF,
+  hostVisibilityName,
+  isHostVisibility,
+  ModifyVisibilityInput,
+  QueryVisibilityInput,
+} from '../src/wire/visibility.ts';
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 const ff8 = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];

@@ -8,12 +8,8 @@ import {
   type SmcccGuestCpu,
   StealClocks,
 } from '../src/guest/index.ts';
-import {
-  PV_TIME_ST_DRAFT_V4,
-  SMCCC_RET_NOT_SUPPORTED,
-  SmcccFunction,
-  writeStolenTimeRecord,
-} from '../src/index.ts';
+import { PV_TIME_ST_DRAFT_V4, SmcccFunction, writeStolenTimeRecord } from '../src/index.ts';
+import { SMCCC_RET_NOT_SUPPORTED } from '../src/wire/return-codes.ts';
 import { RAM_BYTES, recordIpa, TestVm, VCPUS } from './fixtures.ts';
 
 const NS = SMCCC_RET_NOT_SUPPORTED;

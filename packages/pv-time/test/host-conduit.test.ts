@@ -1,13 +1,12 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { SmcccConduit } from '../src/host/index.ts';
+import { PV_TIME_ST_DRAFT_V4, SmcccFunction } from '../src/index.ts';
 import {
-  PV_TIME_ST_DRAFT_V4,
   SMCCC_RET_NOT_REQUIRED,
   SMCCC_RET_NOT_SUPPORTED,
   SMCCC_RET_SUCCESS,
-  SmcccFunction,
-} from '../src/index.ts';
+} from '../src/wire/return-codes.ts';
 import { TestVm, VCPUS } from './fixtures.ts';
 
 const NS = SMCCC_RET_NOT_SUPPORTED;

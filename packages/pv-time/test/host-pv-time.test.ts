@@ -1,7 +1,8 @@
 import { GuestMemory } from '@pvlab/hypercall';
 import { describe, expect, it } from 'vitest';
 import { installPvTime, PV_TIME_IPA_UNSET, PvTimeHost, SmcccConduit, VmmError } from '../src/host/index.ts';
-import { SMCCC_RET_NOT_SUPPORTED, SMCCC_RET_SUCCESS, SmcccFunction } from '../src/index.ts';
+import { SmcccFunction } from '../src/index.ts';
+import { SMCCC_RET_NOT_SUPPORTED, SMCCC_RET_SUCCESS } from '../src/wire/return-codes.ts';
 import { RAM_BYTES, RECORDS_BASE, recordIpa, TestVm, VCPUS } from './fixtures.ts';
 
 const NS = SMCCC_RET_NOT_SUPPORTED;

@@ -2,12 +2,12 @@ import { fc, test } from '@fast-check/vitest';
 import { GuestMemory } from '@pvlab/hypercall';
 import { type SnapshotData, SnapshotError } from '@pvlab/hypercall/host';
 import { describe, expect, it } from 'vitest';
+import { PV_TIME_IPA_UNSET } from '../src/host/index.ts';
 import {
-  PV_TIME_IPA_UNSET,
   PV_TIME_SNAPSHOT_PART,
   PV_TIME_SNAPSHOT_VERSION,
   PV_TIME_SNAPSHOT_VERSIONS,
-} from '../src/host/index.ts';
+} from '../src/host/snapshot.ts';
 import { SmcccFunction } from '../src/index.ts';
 import { RAM_BYTES, recordIpa, TestVm, VCPUS } from './fixtures.ts';
 

@@ -1,31 +1,34 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import {
-  decodeSmcccFunctionId,
   decodeSmcccVersion,
-  describeSmcccFunctionIdBits,
-  encodeSmcccFunctionId,
   encodeSmcccVersion,
-  isStolenTimeRecordAligned,
   PV_TIME_ST_DRAFT_V4,
   readStolenTimeRecord,
-  SMCCC_RET_INVALID_PARAMETER,
-  SMCCC_RET_NOT_REQUIRED,
-  SMCCC_RET_NOT_SUPPORTED,
-  SMCCC_RET_SUCCESS,
-  SMCCC_VERSION_1_0,
   SmcccFunction,
   SmcccFunctionIdLayout,
-  SmcccOwner,
   SmcccReturnCode,
   StolenTimeRecord,
   smcccFunctionName,
   smcccRegister,
   smcccReturnCodeName,
   smcccSigned,
-  smcccVersionAtLeast,
   writeStolenTimeRecord,
 } from '../src/index.ts';
+import {
+  decodeSmcccFunctionId,
+  describeSmcccFunctionIdBits,
+  encodeSmcccFunctionId,
+  SmcccOwner,
+} from '../src/wire/function-id.ts';
+import {
+  SMCCC_RET_INVALID_PARAMETER,
+  SMCCC_RET_NOT_REQUIRED,
+  SMCCC_RET_NOT_SUPPORTED,
+  SMCCC_RET_SUCCESS,
+} from '../src/wire/return-codes.ts';
+import { isStolenTimeRecordAligned } from '../src/wire/stolen-time-record.ts';
+import { SMCCC_VERSION_1_0, smcccVersionAtLeast } from '../src/wire/version.ts';
 
 const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });

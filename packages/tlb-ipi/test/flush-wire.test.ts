@@ -4,13 +4,15 @@ import {
   encodeGvaRange,
   FlushExInput,
   FlushInput,
-  HV_FLUSH_ALL_PROCESSORS,
-  HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES,
   HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY,
-  HV_FLUSH_USE_EXTENDED_RANGE_FORMAT,
   IpiExInput,
   IpiInput,
 } from '../src/index.ts';
+import {
+  HV_FLUSH_ALL_PROCESSORS,
+  HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES,
+  HV_FLUSH_USE_EXTENDED_RANGE_FORMAT,
+} from '../src/wire/flush.ts';
 
 describe('flush flags (spec 02)', () => {
   it.each([

@@ -1,9 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import {
-  HV_MAX_VP_INDEX,
-  HvGenericSetFormat,
-  popcount64,
   readSparseVpSet,
   readVpSetHeader,
   sparseVpSetHas,
@@ -12,6 +9,7 @@ import {
   writeAllVpSet,
   writeSparseVpSet,
 } from '../src/index.ts';
+import { HV_MAX_VP_INDEX, HvGenericSetFormat, popcount64 } from '../src/wire/vp-set.ts';
 
 const bytes = (view: DataView, n: number) => [...new Uint8Array(view.buffer, view.byteOffset, n)];
 const u64le = (v: bigint) => Array.from({ length: 8 }, (_, i) => Number((v >> BigInt(8 * i)) & 0xffn));

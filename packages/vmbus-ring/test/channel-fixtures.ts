@@ -23,7 +23,7 @@ import {
   vmbusExtension,
   vmbusHostState,
 } from '../src/host/index.ts';
-import { PostMessageInput } from '../src/wire/index.ts';
+import { PostMessageInput } from '../src/wire/synic.ts';
 
 export const RAM_BYTES = 0x40_0000;
 export const HYPERCALL_PAGE_GPA = 0x1000n;

@@ -11,19 +11,11 @@ import {
   GpadlTorndown,
   guidBytes,
   guidString,
-  HV_MESSAGE_SIZE,
-  HV_SYNIC_SINT_RESET_VALUE,
   HV_X64_MSR_EOM,
   HV_X64_MSR_SCONTROL,
-  HV_X64_MSR_SIEFP,
-  HV_X64_MSR_SIMP,
-  HV_X64_MSR_SVERSION,
   HvMessage,
   hvSintMsr,
   InitiateContact,
-  initiateContactConnectionId,
-  initiateContactInterruptPage,
-  monitorLatencyOffset,
   monitorParameterOffset,
   monitorTrigger,
   OfferChannel,
@@ -33,12 +25,21 @@ import {
   SignalEventInput,
   SynicPageMsr,
   SynicSint,
-  siefpFlagsOffset,
-  simpSlotOffset,
   VersionResponse,
   VmbusVersion,
-  vmbusVersionName,
 } from '../src/index.ts';
+import { initiateContactInterruptPage } from '../src/wire/channel-messages.ts';
+import { monitorLatencyOffset } from '../src/wire/monitor-page.ts';
+import {
+  HV_MESSAGE_SIZE,
+  HV_SYNIC_SINT_RESET_VALUE,
+  HV_X64_MSR_SIEFP,
+  HV_X64_MSR_SIMP,
+  HV_X64_MSR_SVERSION,
+  siefpFlagsOffset,
+  simpSlotOffset,
+} from '../src/wire/synic.ts';
+import { initiateContactConnectionId, vmbusVersionName } from '../src/wire/versions.ts';
 import { hex, toHex } from './fixtures.ts';
 
 describe('SynIC MSRs and bit layouts (TLFS; hyperv-tlfs.h)', () => {

@@ -15,7 +15,6 @@ import { EchoDevice, HostGuestAccess, hostIsolationOf, vmbusExtension } from '..
 import {
   ChannelMessageType,
   InitiateContact,
-  initiateContactConnectionId,
   initRingControl,
   RingCorruptError,
   RingMemory,
@@ -25,6 +24,7 @@ import {
   VmbusVersion,
   VmPacketType,
 } from '../src/index.ts';
+import { initiateContactConnectionId } from '../src/wire/versions.ts';
 import {
   MONITOR_PAGES,
   prng,

@@ -9,9 +9,9 @@ import {
   RingMemory,
   RingReader,
   RingWriter,
-  VMPACKET_TRAILER_SIZE,
   vmPacketFootprint,
 } from '../src/index.ts';
+import { VMPACKET_TRAILER_SIZE } from '../src/wire/packet.ts';
 
 const GUARD = 0xa5;
 const DATA_PAGES = 2;

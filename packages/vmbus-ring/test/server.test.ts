@@ -5,7 +5,6 @@ import { EchoDevice } from '../src/host/index.ts';
 import {
   ChannelMessageType,
   ChannelRelidMessage,
-  channelMessageType,
   encodeGpadlMessages,
   GpadlCreated,
   GpadlHeader,
@@ -14,8 +13,8 @@ import {
   OpenChannel,
   OpenChannelResult,
   VersionResponse,
-  VMBUS_STATUS_UNSUCCESSFUL,
 } from '../src/index.ts';
+import { channelMessageType, VMBUS_STATUS_UNSUCCESSFUL } from '../src/wire/channel-messages.ts';
 import { ChannelVm, guestDriver, RAM_BYTES, ringPfns } from './channel-fixtures.ts';
 
 /** A connected guest with offers in hand; `send` posts raw bytes, `answers` takes what came back. */

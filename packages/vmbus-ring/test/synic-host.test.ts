@@ -1,16 +1,12 @@
 import { GuestFault, HvStatus } from '@pvlab/hypercall';
 import { describe, expect, it } from 'vitest';
+import { HV_X64_MSR_EOM, HV_X64_MSR_SCONTROL, hvSintMsr, SignalEventInput, SynicSint } from '../src/index.ts';
 import {
   HV_MESSAGE_FLAG_PENDING,
-  HV_X64_MSR_EOM,
-  HV_X64_MSR_SCONTROL,
   HV_X64_MSR_SIEFP,
   HV_X64_MSR_SIMP,
   HV_X64_MSR_SVERSION,
-  hvSintMsr,
-  SignalEventInput,
-  SynicSint,
-} from '../src/index.ts';
+} from '../src/wire/synic.ts';
 import { ChannelVm, INPUT_GPA, RAM_BYTES } from './channel-fixtures.ts';
 
 const SIMP = 0x4000n;

@@ -9,15 +9,9 @@ import {
   encodeRingControl,
   encodeVmPacketDescriptor,
   isValidRingIndex,
-  RING_FEATURE_BITS_OFFSET,
-  RING_INTERRUPT_MASK_OFFSET,
-  RING_PENDING_SEND_SIZE_OFFSET,
-  RING_READ_INDEX_OFFSET,
-  RING_WRITE_INDEX_OFFSET,
   RingControlWord,
   VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED,
   VMPACKET_DESCRIPTOR_HEAD,
-  VMPACKET_FLAGS_RESERVED,
   VMPACKET_TRAILER,
   VmPacketType,
   vmPacketFootprint,
@@ -26,6 +20,14 @@ import {
   vmPacketTypeName,
   writeFits,
 } from '../src/index.ts';
+import {
+  RING_FEATURE_BITS_OFFSET,
+  RING_INTERRUPT_MASK_OFFSET,
+  RING_PENDING_SEND_SIZE_OFFSET,
+  RING_READ_INDEX_OFFSET,
+  RING_WRITE_INDEX_OFFSET,
+} from '../src/wire/control-page.ts';
+import { VMPACKET_FLAGS_RESERVED } from '../src/wire/packet.ts';
 import { hex, toHex } from './fixtures.ts';
 
 describe('control page (struct hv_ring_buffer)', () => {

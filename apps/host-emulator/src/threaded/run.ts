@@ -16,6 +16,7 @@ import { ISOLATION_PACKAGE, type IsolationHostState } from '@pvlab/isolation/hos
 import { smcccFunctionName, smcccReturnCodeName } from '@pvlab/pv-time';
 import type { RunEvent } from '../trace/events.js';
 import type { IsolationVm, Vm } from '../vm.js';
+import { type VmInternals, vmInternals } from '../vm-internals.js';
 import { CallDetails } from './call-details.js';
 import { parseFailureText } from './guest-error.js';
 import { Completion, ExitKind, FailKind, Mailboxes, MailboxHypercallIo, spinLimitFor } from './mailbox.js';
@@ -225,6 +226,7 @@ export async function runGuest(vm: Vm | IsolationVm, options: RunGuestOptions): 
 
 class ThreadedHost {
   readonly #vm: Vm;
+  readonly #internals: VmInternals;
   readonly #options: RunGuestOptions;
   readonly #n: number;
   readonly #mb: Mailboxes;
@@ -290,6 +292,7 @@ class ThreadedHost {
 
   constructor(vm: Vm, options: RunGuestOptions) {
     this.#vm = vm;
+    this.#internals = vmInternals(vm);
     this.#options = options;
     this.#n = vm.vcpus;
     // The host thread plus one per vCPU; a seeded run has only two busy at any moment.
@@ -333,7 +336,7 @@ class ThreadedHost {
     this.#awaitingStampSeq = new Uint32Array(this.#n);
     this.#outFirst = new Int32Array(this.#n);
     this.#outCount = new Int32Array(this.#n);
-    vm.onStolenTimeUpdate((u) => {
+    vmInternals(vm).onStolenTimeUpdate((u) => {
       if (u.stolenTime !== u.previous) {
         this.#event({ kind: 'steal', vp: u.vcpu, ts: this.#now(), stolenNs: u.stolenTime.toString() });
       }
@@ -544,7 +547,7 @@ class ThreadedHost {
       // The others could run but wait while `vp` runs its segment and exit: virtual stolen time.
       if (this.#vm.accountsStolenTime) {
         const waitNs = BigInt(Math.round((VIRTUAL_SEGMENT_US + VIRTUAL_EXIT_US) * 1000));
-        for (const other of runnable) if (other !== vp) this.#vm.accountSteal(other, waitNs);
+        for (const other of runnable) if (other !== vp) this.#internals.accountSteal(other, waitNs);
       }
       if (this.#phase[vp] === 'halted') this.#endHalt(vp);
       if (this.#phase[vp] === 'resumed') {
@@ -598,7 +601,7 @@ class ThreadedHost {
     if (this.#phase[vp] !== 'finished') {
       this.#setPhase(vp, 'running');
       // KVM rewrites the stolen-time record as the vCPU is loaded to run again (spec 06 rule 7).
-      if (this.#vm.accountsStolenTime) this.#vm.beforeRun(vp);
+      if (this.#vm.accountsStolenTime) this.#internals.beforeRun(vp);
       if (this.#measuresSteal) this.#releasedAt[vp] = this.#clockMs();
     }
     this.#mb.complete(vp, this.#terminating ? Completion.TERMINATE : this.#pending[vp]!);
@@ -749,7 +752,7 @@ class ThreadedHost {
     const released = this.#releasedAt[vp]!;
     const resumed = this.#mb.resumedAt(vp);
     if (released > 0 && resumed > released)
-      this.#vm.accountSteal(vp, BigInt(Math.round((resumed - released) * 1e6)));
+      this.#internals.accountSteal(vp, BigInt(Math.round((resumed - released) * 1e6)));
     this.#releasedAt[vp] = 0;
   }
 
@@ -761,7 +764,7 @@ class ThreadedHost {
     let results: bigint[] = [];
     let status: string;
     try {
-      results = [...this.#vm.smcccCall(vp, functionId, args)];
+      results = [...this.#internals.smcccCall(vp, functionId, args)];
       for (const [i, v] of results.entries()) mb.setReg(vp, i, v);
       status = smcccReturnCodeName(results[0]!) ?? 'value';
     } catch (e) {

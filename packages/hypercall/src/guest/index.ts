@@ -1,7 +1,30 @@
-export * from './boot.js';
-export * from './cpu.js';
-export * from './detect.js';
-export * from './hypercalls.js';
-export * from './page-allocator.js';
-export * from './program.js';
-export * from './vp-index.js';
+export {
+  enableHypercalls,
+  type GuestCpuState,
+  initCpu,
+} from './boot.js';
+export type {
+  GuestContext,
+  GuestCpu,
+} from './cpu.js';
+export {
+  detectHyperV,
+  type HyperVInfo,
+} from './detect.js';
+export {
+  GuestHypercalls,
+  type HypercallOutcome,
+  type PerCpuHypercallPages,
+  type PerCpuPageLayout,
+  perCpuHypercallPages,
+} from './hypercalls.js';
+export { GuestPageAllocator } from './page-allocator.js';
+export {
+  type GuestProgram,
+  type GuestProgramCpu,
+  GuestProgramFailure,
+} from './program.js';
+export {
+  VP_INVAL,
+  VpIndexTable,
+} from './vp-index.js';

@@ -1,11 +1,77 @@
-export * from './call-detail.js';
-export * from './calling-convention.js';
-export * from './core-snapshot.js';
-export * from './cpuid.js';
-export * from './descriptor.js';
-export * from './dispatcher.js';
-export * from './notify-long-spin-wait.js';
-export * from './partition.js';
-export * from './snapshot.js';
-export * from './suspend.js';
-export * from './tlb.js';
+export {
+  type DescribeView,
+  type DetailFields,
+  type DetailValue,
+  type HypercallDecoder,
+  type HypercallDetail,
+  hex64,
+  setBits,
+} from './call-detail.js';
+export {
+  type HypercallIo,
+  type HypercallWordIo,
+  X64HypercallRegisters,
+} from './calling-convention.js';
+export {
+  memorySnapshotPart,
+  partitionSnapshotPart,
+  vcpuSnapshotPart,
+} from './core-snapshot.js';
+export { PartitionFeatures } from './cpuid.js';
+export {
+  type FeatureView,
+  type HypercallCall,
+  type HypercallDescriptor,
+  type HypercallGate,
+  type RepHypercallCall,
+  type RepHypercallDescriptor,
+  type RepOutcome,
+  requireFeatures,
+  type SimpleHypercallDescriptor,
+} from './descriptor.js';
+export {
+  type DispatcherEnvironment,
+  HostInvariantError,
+  HypercallDispatcher,
+  type HypercallRecord,
+} from './dispatcher.js';
+export { notifyLongSpinWait } from './notify-long-spin-wait.js';
+export {
+  CORE_FEATURES,
+  DEFAULT_SPIN_WAIT_RETRY_COUNT,
+  type Diagnostic,
+  type HostExtension,
+  HvPartition,
+  HvVpState,
+  type PartitionConfig,
+  type SyntheticMsr,
+} from './partition.js';
+export {
+  checkSnapshotVersion,
+  listSnapshotNames,
+  readSnapshotBase64,
+  readSnapshotBoolean,
+  readSnapshotCount,
+  readSnapshotInt,
+  readSnapshotObject,
+  readSnapshotU64,
+  SNAPSHOT_MESSAGE_MAX,
+  type SnapshotData,
+  SnapshotError,
+  type SnapshotPart,
+  showSnapshotText,
+  showSnapshotValue,
+  snapshotCount,
+  snapshotCounts,
+  snapshotFieldError,
+  snapshotU64,
+} from './snapshot.js';
+export {
+  HypercallSuspended,
+  isHypercallSuspended,
+  type VpSuspension,
+} from './suspend.js';
+export {
+  SoftwareTlb,
+  type TlbEntry,
+} from './tlb.js';

@@ -3,7 +3,27 @@
  * code against the real dispatcher — constants, `testPartition`, `enableTestHypercalls`,
  * `partitionGuestCpu`/`partitionGuest` and `rawCall`.
  */
-export * from './constants.js';
-export * from './guest-cpu.js';
-export * from './partition.js';
-export * from './raw-call.js';
+export {
+  HYPERCALL_PAGE_GPA,
+  INPUT_GPA,
+  LINUX_GUEST_OS_ID,
+  OUTPUT_GPA,
+  TEST_RAM_BYTES,
+} from './constants.js';
+export {
+  type PartitionGuestCpu,
+  type PartitionGuestOptions,
+  partitionGuest,
+  partitionGuestCpu,
+} from './guest-cpu.js';
+export {
+  enableTestHypercalls,
+  type MsrWriter,
+  type TestPartitionOptions,
+  testPartition,
+} from './partition.js';
+export {
+  type RawCallOptions,
+  type RawCallResult,
+  rawCall,
+} from './raw-call.js';

@@ -1,6 +1,6 @@
+import type { GuestPhysicalMemory } from '@pvlab/hypercall';
 import { HV_PAGE_SHIFT, HV_PAGE_SIZE } from '@pvlab/hypercall';
 import type { GuestHypercalls } from '@pvlab/hypercall/guest';
-import type { PlacedMemory } from '../page-list-view.js';
 import { HostVisibility } from '../wire/visibility.js';
 import { type SharedMappingOptions, SharedPlace } from './places.js';
 import { setHostVisibility, type VisibilityChangeResult } from './visibility.js';
@@ -66,7 +66,7 @@ export interface BouncePoolOptions extends SharedMappingOptions {
  * rotating index, as Linux does.
  */
 export class BouncePool {
-  readonly #memory: PlacedMemory;
+  readonly #memory: GuestPhysicalMemory;
   readonly #boundary: bigint;
   readonly baseGpa: bigint;
   readonly slotBytes: number;
@@ -78,7 +78,7 @@ export class BouncePool {
   #nextId = 1;
   #free: number;
 
-  constructor(memory: PlacedMemory, boundary: bigint, options: BouncePoolOptions) {
+  constructor(memory: GuestPhysicalMemory, boundary: bigint, options: BouncePoolOptions) {
     const { baseGpa, bytes } = options;
     const slotBytes = options.slotBytes ?? IO_TLB_SIZE;
     if (typeof baseGpa !== 'bigint' || baseGpa < 0n || baseGpa % BigInt(HV_PAGE_SIZE) !== 0n) {

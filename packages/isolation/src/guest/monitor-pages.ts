@@ -1,5 +1,6 @@
+import type { GuestPhysicalMemory } from '@pvlab/hypercall';
 import type { GuestHypercalls } from '@pvlab/hypercall/guest';
-import { PageListView, type PlacedMemory } from '../page-list-view.js';
+import { PageListView } from '../page-list-view.js';
 import { HostVisibility } from '../wire/visibility.js';
 import { aliasPageGpas, type SharedMappingOptions, SharedPlace } from './places.js';
 import { setHostVisibility, type VisibilityChangeResult } from './visibility.js';
@@ -31,7 +32,7 @@ export interface MonitorPageOptions extends SharedMappingOptions {
  */
 export function shareMonitorPages(
   hc: GuestHypercalls,
-  memory: PlacedMemory,
+  memory: GuestPhysicalMemory,
   boundary: bigint,
   monitorPfns: readonly [bigint, bigint],
   options: MonitorPageOptions = {},

@@ -1,6 +1,7 @@
+import type { GuestPhysicalMemory } from '@pvlab/hypercall';
 import { HV_PAGE_SIZE } from '@pvlab/hypercall';
 import type { GuestHypercalls } from '@pvlab/hypercall/guest';
-import { PageListView, type PlacedMemory } from '../page-list-view.js';
+import { PageListView } from '../page-list-view.js';
 import { HostVisibility } from '../wire/visibility.js';
 import { aliasPageGpas, type SharedMappingOptions, SharedPlace } from './places.js';
 import { setHostVisibility, type VisibilityChangeResult } from './visibility.js';
@@ -16,7 +17,7 @@ export class DoubleMappedRing extends PageListView {
   /** View offset of the data area's first copy (4096). */
   readonly dataOffset = HV_PAGE_SIZE;
 
-  constructor(memory: PlacedMemory, pageGpas: readonly bigint[], place: string) {
+  constructor(memory: GuestPhysicalMemory, pageGpas: readonly bigint[], place: string) {
     const data = pageGpas.slice(1);
     super(memory, [...pageGpas.slice(0, 1), ...data, ...data], place);
     this.dataSize = data.length * HV_PAGE_SIZE;
@@ -48,7 +49,7 @@ export interface RingMappingOptions extends SharedMappingOptions {
  * (the bug). Nothing is checked until the view is used: each access runs the isolation checks.
  */
 export function mapRingThroughAlias(
-  memory: PlacedMemory,
+  memory: GuestPhysicalMemory,
   boundary: bigint,
   pfns: readonly bigint[],
   options: RingMappingOptions = {},
@@ -67,7 +68,7 @@ export function mapRingThroughAlias(
  */
 export function shareRing(
   hc: GuestHypercalls,
-  memory: PlacedMemory,
+  memory: GuestPhysicalMemory,
   boundary: bigint,
   pfns: readonly bigint[],
   options: RingMappingOptions = {},

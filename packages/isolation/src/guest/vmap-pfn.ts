@@ -1,5 +1,6 @@
+import type { GuestPhysicalMemory } from '@pvlab/hypercall';
 import type { GuestHypercalls } from '@pvlab/hypercall/guest';
-import { PageListView, type PlacedMemory } from '../page-list-view.js';
+import { PageListView } from '../page-list-view.js';
 import { HostVisibility } from '../wire/visibility.js';
 import { aliasPageGpas, type SharedMappingOptions, SharedPlace } from './places.js';
 import { setHostVisibility, type VisibilityChangeResult } from './visibility.js';
@@ -10,7 +11,7 @@ import { setHostVisibility, type VisibilityChangeResult } from './visibility.js'
  * (`vmalloc_to_pfn(addr) + (boundary >> 12)`, then `vmap_pfn`).
  */
 export function vmapPfn(
-  memory: PlacedMemory,
+  memory: GuestPhysicalMemory,
   boundary: bigint,
   pfns: readonly bigint[],
   options: SharedMappingOptions = {},
@@ -30,7 +31,7 @@ export function vmapPfn(
  */
 export function shareBuffer(
   hc: GuestHypercalls,
-  memory: PlacedMemory,
+  memory: GuestPhysicalMemory,
   boundary: bigint,
   pfns: readonly bigint[],
   options: SharedMappingOptions = {},

@@ -1,8 +1,29 @@
-export * from './extension.js';
-export * from './host-memory.js';
-export * from './hypercalls.js';
-export * from './isolated-guest-memory.js';
-export * from './scramble.js';
-export * from './snapshot.js';
-export * from './state.js';
-export * from './visibility-map.js';
+export {
+  type IsolationExtension,
+  type IsolationOptions,
+  isolationExtension,
+} from './extension.js';
+export { HostMemoryView } from './host-memory.js';
+export {
+  modifySparseGpaPageHostVisibility,
+  querySparseGpaPageHostVisibility,
+} from './hypercalls.js';
+export {
+  IsolatedGuestMemory,
+  type IsolatedGuestMemoryOptions,
+} from './isolated-guest-memory.js';
+export {
+  CONVERSION_CONTENTS,
+  type ConversionContents,
+  DEFAULT_SCRAMBLE_SEED,
+  PageScrambler,
+} from './scramble.js';
+export {
+  ISOLATION_PACKAGE,
+  type IsolationCounters,
+  type IsolationEvent,
+  IsolationHostState,
+  isolationHostState,
+  type ReadOnlyVisibilityPolicy,
+} from './state.js';
+export { VisibilityMap } from './visibility-map.js';

@@ -1,3 +1,13 @@
-export * from './cpu.js';
-export * from './probe.js';
-export * from './steal-clock.js';
+export type { SmcccGuestCpu } from './cpu.js';
+export {
+  hasPvStealClock,
+  type PvStealClockProbe,
+  type PvTimeProbeStep,
+} from './probe.js';
+export {
+  initStealClock,
+  readStolenTime,
+  type StealClock,
+  type StealClockInit,
+  StealClocks,
+} from './steal-clock.js';

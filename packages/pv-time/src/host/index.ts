@@ -1,5 +1,22 @@
-export * from './conduit.js';
-export * from './install.js';
-export * from './pv-time-host.js';
-export * from './snapshot.js';
-export * from './vmm-error.js';
+export {
+  SmcccConduit,
+  type SmcccConduitOptions,
+  type SmcccRegisters,
+  type SmcccService,
+  type SmcccServiceResult,
+} from './conduit.js';
+export { installPvTime } from './install.js';
+export {
+  KVM_ARM_VCPU_PVTIME_CTRL,
+  KVM_ARM_VCPU_PVTIME_IPA,
+  PV_TIME_IPA_UNSET,
+  PvTimeHost,
+  type PvTimeHostOptions,
+  type PvTimeVcpuState,
+  type StolenTimeUpdate,
+} from './pv-time-host.js';
+export { pvTimeSnapshotPart } from './snapshot.js';
+export {
+  VmmError,
+  type VmmErrorCode,
+} from './vmm-error.js';

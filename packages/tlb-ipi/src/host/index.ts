@@ -1,7 +1,29 @@
-export * from './extension.js';
-export * from './flush.js';
-export * from './ipi.js';
-export * from './kvm-flush-fifo.js';
-export * from './snapshot.js';
-export * from './state.js';
-export * from './targets.js';
+export {
+  TLB_IPI_FEATURES,
+  type TlbIpiHostOptions,
+  tlbIpiExtension,
+} from './extension.js';
+export {
+  flushVirtualAddressList,
+  flushVirtualAddressListEx,
+  flushVirtualAddressSpace,
+  flushVirtualAddressSpaceEx,
+  GVA_RANGE_ENTRY_BYTES,
+} from './flush.js';
+export {
+  sendSyntheticClusterIpi,
+  sendSyntheticClusterIpiEx,
+} from './ipi.js';
+export {
+  KVM_HV_TLB_FLUSH_FIFO_SIZE,
+  KVM_HV_TLB_FLUSHALL_ENTRY,
+} from './kvm-flush-fifo.js';
+export { tlbIpiSnapshotPart } from './snapshot.js';
+export {
+  TLB_FLUSH_MODES,
+  TLB_IPI_PACKAGE,
+  type TlbFlushMode,
+  type TlbIpiCounters,
+  TlbIpiHostState,
+  tlbIpiHostState,
+} from './state.js';

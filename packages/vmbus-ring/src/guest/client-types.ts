@@ -1,5 +1,5 @@
 /** The guest VMBus driver's types: offers, options, the isolation view, a connection to resume. */
-import type { GuestMemory } from '@pvlab/hypercall';
+import type { GuestMemory, GuestPhysicalMemory } from '@pvlab/hypercall';
 import type { GuestCpu, GuestHypercalls } from '@pvlab/hypercall/guest';
 import type { GuestSynic } from './synic.js';
 
@@ -19,13 +19,11 @@ export interface GuestOffer {
  * private GPAs below the boundary, shared aliases above it, the wrong alias an `IsolationFault`
  * naming `place`.
  */
-export interface GuestBoundaryView {
+export interface GuestBoundaryView extends GuestPhysicalMemory {
   /** The RAM behind both aliases (ring bytes are reached through it after the alias checks). */
   readonly ram: GuestMemory;
   /** The RAM offset of `[gpa, gpa + length)` after the alias checks; throws a fault naming `place`. */
   offsetOf(gpa: bigint, length: number, access?: 'read' | 'write', place?: string): number;
-  read(gpa: bigint, length: number, place?: string): Uint8Array;
-  write(gpa: bigint, data: Uint8Array, place?: string): void;
 }
 
 /** What the driver does differently in an isolation VM (spec 05 "Where Linux applies the boundary"). */

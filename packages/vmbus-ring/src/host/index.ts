@@ -1,7 +1,48 @@
-export * from './device.js';
-export * from './extension.js';
-export * from './host-access.js';
-export * from './snapshot.js';
-export * from './synic.js';
-export * from './synic-hypercalls.js';
-export * from './vmbus-server.js';
+export {
+  type EchoCounters,
+  EchoDevice,
+  type HostChannel,
+  type VmbusDevice,
+} from './device.js';
+export {
+  VMBUS_FEATURES,
+  VMBUS_PACKAGE,
+  type VmbusHostOptions,
+  type VmbusHostState,
+  vmbusExtension,
+  vmbusHostState,
+} from './extension.js';
+export {
+  HostGuestAccess,
+  type HostIsolationView,
+  HostRefusal,
+  hostIsolationOf,
+  ISOLATION_STATE_NAME,
+  VmbusPlace,
+} from './host-access.js';
+export { vmbusSnapshotPart } from './snapshot.js';
+export {
+  type PostOutcome,
+  type QueuedMessage,
+  SynicHost,
+  SynicVpState,
+} from './synic.js';
+export {
+  type EventConnection,
+  type EventPortHandler,
+  type MessagePortHandler,
+  postMessageDescriptor,
+  SynicPorts,
+  signalEventDescriptor,
+} from './synic-hypercalls.js';
+export {
+  type ChannelState,
+  type OpenChannelInfo,
+  ServerChannel,
+  type ServerGpadl,
+  type VmbusConnection,
+  VmbusServer,
+  type VmbusServerCounters,
+  type VmbusServerOptions,
+  type VmbusServerState,
+} from './vmbus-server.js';

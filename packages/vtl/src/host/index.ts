@@ -1,8 +1,37 @@
-export * from './common.js';
-export * from './enable.js';
-export * from './extension.js';
-export * from './register-file.js';
-export * from './snapshot.js';
-export * from './state.js';
-export * from './vp-registers.js';
-export * from './vtl-call.js';
+export {
+  enablePartitionVtl,
+  enableVpVtl,
+} from './enable.js';
+export {
+  VTL_FEATURES,
+  vtlExtension,
+} from './extension.js';
+export {
+  MODELLED_REGISTERS,
+  type ModelledRegister,
+  modelledRegister,
+  type RegisterAccessor,
+  type RegisterKind,
+  type RegisterRead,
+  readVpRegister,
+  VTL_CALL_PAGE_OFFSET,
+  VTL_RETURN_PAGE_OFFSET,
+  writeVpRegister,
+} from './register-file.js';
+export {
+  VpVtlRegisters,
+  VpVtlState,
+  VTL_PACKAGE,
+  type VtlEvent,
+  type VtlHostOptions,
+  VtlHostState,
+  vtlHostState,
+} from './state.js';
+export {
+  getVpRegisters,
+  setVpRegisters,
+} from './vp-registers.js';
+export {
+  vtlCall,
+  vtlReturn,
+} from './vtl-call.js';

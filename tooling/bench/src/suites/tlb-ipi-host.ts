@@ -13,7 +13,7 @@ import {
   vpSetBytes,
   writeSparseVpSet,
 } from '@pvlab/tlb-ipi';
-import { TargetList } from '@pvlab/tlb-ipi/host';
+import { tlbIpiHostState } from '@pvlab/tlb-ipi/host';
 import { type BenchCase, type BenchRow, type BenchSuite, measure, ratio } from '../suite.js';
 
 /** Each case's input has a page of its own from here, so no case rewrites another's input. */
@@ -125,7 +125,8 @@ export const tlbIpiHost: BenchSuite = {
     // time). The VP-set codecs: the guest's encoder, the wire decoder, and the host's target collection.
     const setView = new DataView(new ArrayBuffer(vpSetBytes(64)));
     const into = new VpIndexSet();
-    const targets = new TargetList(BIG_VM);
+    // The host's own target list (TargetList is internal): sized for the 4096-VP VM.
+    const targets = tlbIpiHostState(big.partition).targets;
     for (const n of SET_SIZES) {
       const set = spreadTargets(n, n);
       const encodedView = new DataView(new ArrayBuffer(vpSetBytes(64)));
