@@ -5,6 +5,7 @@ export * from './descriptor.js';
 export * from './dispatcher.js';
 export * from './notify-long-spin-wait.js';
 export * from './partition.js';
+export { ExtensionKey, HOST_MEMORY, type HostMemoryAccess } from './ports.js';
 export * from './snapshot.js';
 export * from './suspend.js';
 export * from './tlb.js';
