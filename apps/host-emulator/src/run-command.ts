@@ -8,7 +8,7 @@ import {
   kernelMemoryBytes,
 } from '@pvlab/guest-emulator';
 import { StolenTimeRecord } from '@pvlab/pv-time';
-import { EchoDevice, VMBUS_PACKAGE, type VmbusHostState } from '@pvlab/vmbus-ring/host';
+import { EchoDevice, VMBUS_STATE } from '@pvlab/vmbus-ring/host';
 import { failureToJson, formatFailure } from './guest-failures.js';
 import { type PreparedGuest, prepareGuest, syntaxErrorPlace, TYPESCRIPT_GUEST } from './guest-module.js';
 import { interruptedMessage, RunInterrupted } from './interrupt.js';
@@ -101,8 +101,7 @@ function parseGuestArgs(pairs: readonly string[]): Record<string, string> {
  * so it stays out of the trace, which a seed makes reproducible).
  */
 function echoThroughput(vm: Vm): { line: string; json: Record<string, number> } | undefined {
-  const vmbus =
-    vm.options.arch === 'x64' ? vm.partition.extensionState<VmbusHostState>(VMBUS_PACKAGE) : undefined;
+  const vmbus = vm.options.arch === 'x64' ? vm.partition.extensionState(VMBUS_STATE) : undefined;
   const echo = [...(vmbus?.server.channels.values() ?? [])]
     .map((ch) => ch.device)
     .find((d): d is EchoDevice => d instanceof EchoDevice);

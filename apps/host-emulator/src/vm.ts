@@ -29,7 +29,7 @@ import {
   type StolenTimeUpdate,
   VmmError,
 } from '@pvlab/pv-time/host';
-import { VTL_PACKAGE, type VtlHostState, vtlHostState } from '@pvlab/vtl/host';
+import { VTL_STATE, vtlHostState } from '@pvlab/vtl/host';
 import { type CreateVmOptions, type ResolvedVmOptions, resolveVmOptions } from './options.js';
 import { definedOnly, PACKAGE_EXTENSIONS } from './packages.js';
 import { SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, type VmSnapshot } from './snapshot.js';
@@ -187,7 +187,7 @@ export class VirtualProcessor implements GuestCpu {
    * HvCallVtlReturn. 0 on an arm64 VM or without the vtl package.
    */
   get activeVtl(): number {
-    const vtl = this.#internals.partitionOpen().extensionState<VtlHostState>(VTL_PACKAGE);
+    const vtl = this.#internals.partitionOpen().extensionState(VTL_STATE);
     return vtl === undefined ? 0 : vtl.activeVtl(this.index);
   }
 

@@ -45,7 +45,7 @@ const FLUSHES: readonly { name: string; req: Req; targets: readonly number[] }[]
 
 function lockedVm(locked: Set<number>): TestVm {
   const vm = new TestVm();
-  vm.state.flushInhibit = (t) => locked.has(t);
+  for (const t of locked) vm.partition.setTlbLocked(t, true);
   vm.fillAll();
   return vm;
 }
@@ -62,7 +62,7 @@ function suspendedBy(fn: () => unknown): HypercallSuspended {
 
 const rows = FLUSHES.flatMap((f) => FORMS.map((form) => ({ ...f, form })));
 
-describe('flushInhibit hook (spec 03 rule 9: a flush that needs a locked VP suspends the caller)', () => {
+describe('locked TLBs (spec 03 rule 9: a flush that needs a locked VP suspends the caller)', () => {
   it.each(
     titled(rows, (r) => `${r.form} ${r.name}: a locked target suspends the caller, nothing is flushed`),
   )('%s', (_t, r) => {
@@ -80,10 +80,9 @@ describe('flushInhibit hook (spec 03 rule 9: a flush that needs a locked VP susp
   it.each(
     titled(rows, (r) => `${r.form} ${r.name}: after unlock + resumeWaiters the re-executed flush completes`),
   )('%s', (_t, r) => {
-    const locked = new Set([r.targets[0]!]);
-    const vm = lockedVm(locked);
+    const vm = lockedVm(new Set([r.targets[0]!]));
     suspendedBy(() => issue(vm, r.form, r.req, CALLER));
-    locked.clear();
+    vm.partition.setTlbLocked(r.targets[0]!, false);
     expect(vm.partition.resumeWaiters(r.targets[0]!)).toEqual([CALLER]);
     const before = vm.snapshot();
     const out = issue(vm, r.form, r.req, CALLER);
@@ -125,7 +124,7 @@ describe('flushInhibit hook (spec 03 rule 9: a flush that needs a locked VP susp
 
   it('IPIs are never inhibited', () => {
     const vm = new TestVm();
-    vm.state.flushInhibit = () => true;
+    for (const vp of vm.partition.vps) vm.partition.setTlbLocked(vp.index, true);
     const out = issue(
       vm,
       'fast',

@@ -6,10 +6,11 @@
  */
 
 import { fc } from '@fast-check/vitest';
+import { HOST_MEMORY, type HostMemoryAccess } from '@pvlab/hypercall/host';
 import { partitionGuest, testPartition } from '@pvlab/hypercall/testing';
 import { HostVisibility, IsolationFault } from '@pvlab/isolation';
 import { setHostVisibility } from '@pvlab/isolation/guest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { GuestSynic, VmbusClient, VmbusGuestError } from '../src/guest/index.ts';
 import { EchoDevice, HostGuestAccess, hostIsolationOf, vmbusExtension } from '../src/host/index.ts';
 import {
@@ -235,12 +236,18 @@ describe('VMBus in an isolation VM', () => {
     expect(access.ringAccessor([1n, 2n], 'read', () => {})).toBeNull();
   });
 
-  it('a partition whose isolation state has the wrong shape is an error naming what is expected', () => {
-    const partition = testPartition({ extensions: [vmbusExtension({ devices: [] })] });
-    partition.setExtensionState('isolation', { boundary: 1 });
-    expect(() => hostIsolationOf(partition)).toThrow(
-      /expected \{ boundary: bigint, hostMemory: \{ read, write, allows \} \}/,
+  it("the host view is the core's HOST_MEMORY port, which the isolation extension provides once", () => {
+    const { partition, iso } = isolationVm([]);
+    expect(partition.extensionState(HOST_MEMORY)).toBe(iso.hostMemory);
+    expect(hostIsolationOf(partition)).toBe(iso.hostMemory);
+    expect(() => partition.setExtensionState(HOST_MEMORY, iso.hostMemory)).toThrow(
+      /package host-memory already has host state in this partition/,
     );
+    // Typed: no cast to read it, and a port of the wrong shape (before: a run-time error) does not type-check.
+    expectTypeOf(partition.extensionState(HOST_MEMORY)).toEqualTypeOf<HostMemoryAccess | undefined>();
+    expectTypeOf<{ boundary: bigint }>().not.toMatchTypeOf<HostMemoryAccess>();
+    const plain = testPartition({ extensions: [vmbusExtension({ devices: [] })] });
+    expect(hostIsolationOf(plain)).toBeNull();
   });
 });
 

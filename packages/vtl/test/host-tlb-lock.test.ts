@@ -88,7 +88,7 @@ describe('TLB-flush inhibit (spec 03 rules 9–11)', () => {
     expect(vm.resumed).toEqual([0]);
   });
 
-  it('vtl installed before tlb-ipi: the hook is attached lazily when a TLB is first locked', () => {
+  it('vtl installed before tlb-ipi: a locked TLB still suspends the flush (the lock is core state)', () => {
     const vm = new TestVm({ order: 'vtl-first' });
     vm.vtl.setTlbFlushInhibit(2, true);
     suspended(() => flush(vm, 0, 0b100n));
@@ -96,9 +96,10 @@ describe('TLB-flush inhibit (spec 03 rules 9–11)', () => {
 
   it('without tlb-ipi: locks are kept and reported, nothing to inhibit', () => {
     const vm = new TestVm({ order: 'vtl-only' });
-    expect(vm.vtl.hookTlbIpi()).toBe(false);
+    expect(vm.partition.packages).toEqual(['hypercall', 'vtl']);
     vm.vtl.setTlbFlushInhibit(2, true);
     expect(vm.vtl.tlbLocked(2)).toBe(true);
+    expect(vm.partition.vp(2).tlbLocked).toBe(true);
   });
 
   it('host API errors name the value and what is accepted', () => {
@@ -133,4 +134,37 @@ describe('TLB-flush inhibit (spec 03 rules 9–11)', () => {
       /vtl unknownRegister 'NOPE': use UNKNOWN_REGISTER_NAME or INVALID_PARAMETER/,
     );
   });
+
+  it.each([['tlb-ipi-first'], ['vtl-first']] as const)(
+    'install order %s: the same locks, suspensions, resumes and flushes',
+    (order) => {
+      const vm = new TestVm({ order });
+      vm.partition.vp(2).tlb.fill(0x10_0000n, 0x20_0000n);
+      expect(vm.partition.lockedTlbs).toBe(0);
+      expect(flush(vm, 0, 0b1n).status).toBe(HvStatus.SUCCESS);
+      vm.vtl.setTlbFlushInhibit(2, true);
+      vm.vtl.setTlbFlushInhibit(3, true);
+      expect(vm.partition.vps.map((v) => v.tlbLocked)).toEqual([false, false, true, true]);
+      expect(vm.partition.lockedTlbs).toBe(2);
+      const e = suspended(() => flush(vm, 0, 0b1110n));
+      expect([e.vp, e.waitingOn]).toEqual([0, 2]);
+      expect(suspended(() => flush(vm, 1, 0b1000n)).waitingOn).toBe(3);
+      // The caller's own lock never suspends it.
+      expect(flush(vm, 2, 0b100n).status).toBe(HvStatus.SUCCESS);
+      expect(vm.vtl.setTlbFlushInhibit(2, false)).toEqual([0]);
+      // VP 0 re-executes and now waits on VP 3.
+      expect(suspended(() => flush(vm, 0, 0b1110n)).waitingOn).toBe(3);
+      expect(vm.vtl.setTlbFlushInhibit(3, false)).toEqual([0, 1]);
+      expect(vm.partition.lockedTlbs).toBe(0);
+      expect(flush(vm, 0, 0b1110n).status).toBe(HvStatus.SUCCESS);
+      expect(vm.partition.vp(2).tlb.lookup(0x10_0000n)).toBeUndefined();
+      expect(vm.resumed).toEqual([0, 0, 1]);
+      expect(vm.events.filter((x) => x.kind === 'tlb-lock').map((x) => [x.vp, x.locked])).toEqual([
+        [2, true],
+        [3, true],
+        [2, false],
+        [3, false],
+      ]);
+    },
+  );
 });

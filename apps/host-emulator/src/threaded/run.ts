@@ -12,7 +12,7 @@ import {
   isGuestFault,
 } from '@pvlab/hypercall';
 import { isHypercallSuspended } from '@pvlab/hypercall/host';
-import { ISOLATION_PACKAGE, type IsolationHostState } from '@pvlab/isolation/host';
+import { ISOLATION_STATE } from '@pvlab/isolation/host';
 import { smcccFunctionName, smcccReturnCodeName } from '@pvlab/pv-time';
 import type { RunEvent } from '../trace/events.js';
 import type { IsolationVm, Vm } from '../vm.js';
@@ -317,7 +317,7 @@ class ThreadedHost {
     this.#measuresSteal = vm.accountsStolenTime && options.seed === undefined;
     this.#shortHypercalls = !vm.accountsStolenTime && options.seed === undefined;
     // Isolation VMs: what the host was refused, and visibility changes, go in the trace.
-    const isolation = vm.partition.extensionState<IsolationHostState>(ISOLATION_PACKAGE);
+    const isolation = vm.partition.extensionState(ISOLATION_STATE);
     isolation?.onEvent((e) => {
       const vp = e.kind === 'visibility-changed' ? e.vp : this.#currentVp;
       const message =

@@ -46,6 +46,7 @@ export {
   type PartitionConfig,
   type SyntheticMsr,
 } from './partition.js';
+export { ExtensionKey, HOST_MEMORY, type HostMemoryAccess } from './ports.js';
 export {
   checkSnapshotVersion,
   listSnapshotNames,

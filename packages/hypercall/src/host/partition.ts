@@ -1,25 +1,14 @@
 import { GuestFault } from '../guest-fault.js';
 import { PendingInterrupts } from '../interrupts.js';
 import type { GuestMemory } from '../memory.js';
-import {
-  APIC_DELIVERY_FIXED,
-  APIC_MIN_VECTOR,
-  ApicShorthand,
-  X2APIC_MSR_ICR,
-  X2ApicIcr,
-} from '../wire/apic.js';
 import type { CpuidResult, HvFeatureName } from '../wire/cpuid.js';
-import {
-  HV_X64_MSR_GUEST_OS_ID,
-  HV_X64_MSR_HYPERCALL,
-  HV_X64_MSR_VP_INDEX,
-  HypercallMsr,
-} from '../wire/msr.js';
-import { type CpuVendor, HV_PAGE_SHIFT, hypercallPageCode } from '../wire/page.js';
+import type { CpuVendor } from '../wire/page.js';
 import { type HypercallIo, X64HypercallRegisters } from './calling-convention.js';
+import { installCoreMsrs } from './core-msrs.js';
 import { PartitionFeatures } from './cpuid.js';
 import { HypercallDispatcher } from './dispatcher.js';
 import { notifyLongSpinWait } from './notify-long-spin-wait.js';
+import type { ExtensionKey } from './ports.js';
 import type { SnapshotPart } from './snapshot.js';
 import { HypercallSuspended, type VpSuspension } from './suspend.js';
 import { SoftwareTlb } from './tlb.js';
@@ -99,6 +88,11 @@ export class HvVpState {
   rax = 0n;
   /** Set while a handler has this VP suspended (spec 03 rule 9); `null` while it runs. */
   suspension: VpSuspension | null = null;
+  /**
+   * `true` while this VP's TLB is locked (spec 03 rule 9): a flush that targets it suspends its
+   * caller. Written through `HvPartition.setTlbLocked` (by `@pvlab/vtl`), read by the flushes.
+   */
+  readonly tlbLocked: boolean = false;
 
   constructor(index: number) {
     this.index = index;
@@ -132,6 +126,7 @@ export class HvPartition {
   readonly #resumeListeners: ((vp: number) => void)[] = [];
   readonly #msrs = new Map<bigint, SyntheticMsr>();
   readonly #extensionState = new Map<string, unknown>();
+  #lockedTlbs = 0;
   readonly #diagnostics: Diagnostic[] = [];
   readonly #extensions: readonly HostExtension[];
 
@@ -154,7 +149,7 @@ export class HvPartition {
       maxRepsPerCall: config.maxRepsPerCall,
       diagnose: (rule, vp, message) => this.diagnose(rule, vp, message),
     });
-    this.#installCoreMsrs();
+    installCoreMsrs(this);
     this.dispatcher.register(notifyLongSpinWait(this));
     this.#extensions = config.extensions;
     for (const ext of config.extensions) ext.install(this);
@@ -186,16 +181,36 @@ export class HvPartition {
     return list;
   }
 
-  /** Keeps an installed package's host state under its name (one per package). */
-  setExtensionState(name: string, state: unknown): void {
-    if (this.#extensionState.has(name))
-      throw new Error(`package ${name} already has host state in this partition`);
-    this.#extensionState.set(name, state);
+  /** Keeps host state under `key` (one per key); `extensionState(key)` returns it typed. */
+  setExtensionState<T>(key: ExtensionKey<T>, state: T): void {
+    if (this.#extensionState.has(key.name))
+      throw new Error(`package ${key.name} already has host state in this partition`);
+    this.#extensionState.set(key.name, state);
   }
 
-  /** The host state a package installed, if any. */
-  extensionState<T>(name: string): T | undefined {
-    return this.#extensionState.get(name) as T | undefined;
+  /** The host state kept under `key`, if any. */
+  extensionState<T>(key: ExtensionKey<T>): T | undefined {
+    // Only `setExtensionState` with a key of this name put it there, typed `T`.
+    return this.#extensionState.get(key.name) as T | undefined;
+  }
+
+  /**
+   * Locks or unlocks VP `vp`'s TLB (spec 03 rule 9; `@pvlab/vtl` works out the lock). Resuming
+   * the VPs suspended on it stays with the writer (`resumeWaiters`). Returns the previous value.
+   */
+  setTlbLocked(vp: number, locked: boolean): boolean {
+    const state = this.vp(vp) as { tlbLocked: boolean };
+    const was = state.tlbLocked;
+    if (was !== locked) {
+      state.tlbLocked = locked;
+      this.#lockedTlbs += locked ? 1 : -1;
+    }
+    return was;
+  }
+
+  /** How many VPs have a locked TLB: a flush checks its targets only when this is not 0. */
+  get lockedTlbs(): number {
+    return this.#lockedTlbs;
   }
 
   /** INVLPG on VP `vp`: drops the page holding `gva` from its TLB, global entries included. */
@@ -320,101 +335,5 @@ export class HvPartition {
       throw new GuestFault('GP', `${access} of ${m.name} while ${m.gate} is not exposed`);
     }
     return m;
-  }
-
-  #installCoreMsrs(): void {
-    this.registerMsr({
-      msr: HV_X64_MSR_GUEST_OS_ID,
-      name: 'HV_X64_MSR_GUEST_OS_ID',
-      gate: 'AccessHypercallMsrs',
-      read: () => this.guestOsId,
-      write: (_vp, value) => {
-        this.guestOsId = value;
-        // Spec 01 rule 15: a zero guest OS id disables the hypercall page.
-        if (value === 0n) this.hypercallMsr &= ~1n;
-      },
-    });
-    this.registerMsr({
-      msr: HV_X64_MSR_HYPERCALL,
-      name: 'HV_X64_MSR_HYPERCALL',
-      gate: 'AccessHypercallMsrs',
-      read: () => this.hypercallMsr,
-      write: (vp, value) => this.#writeHypercallMsr(vp, value),
-    });
-    this.registerMsr({
-      msr: X2APIC_MSR_ICR,
-      name: 'x2APIC ICR',
-      read: () => 0n,
-      write: (vp, value) => this.#writeIcr(vp, value),
-    });
-    this.registerMsr({
-      msr: HV_X64_MSR_VP_INDEX,
-      name: 'HV_X64_MSR_VP_INDEX',
-      gate: 'AccessVpIndex',
-      read: (vp) => BigInt(vp),
-      write: (vp) => {
-        throw new GuestFault('GP', `VP ${vp} wrote the read-only HV_X64_MSR_VP_INDEX`);
-      },
-    });
-  }
-
-  // The x2APIC ICR: fixed IPIs by physical destination (= VP index) or shorthand.
-  #writeIcr(vp: number, value: bigint): void {
-    const icr = X2ApicIcr.decode(value);
-    if (X2ApicIcr.reservedZeroBits(value) !== 0n) {
-      throw new GuestFault(
-        'GP',
-        `VP ${vp} wrote reserved bits of the x2APIC ICR: ${X2ApicIcr.describe(value)}`,
-      );
-    }
-    if (icr.DeliveryMode !== APIC_DELIVERY_FIXED) {
-      this.diagnose(
-        'x2apic.icr.delivery-mode',
-        vp,
-        `ICR delivery mode ${icr.DeliveryMode} is not modelled; the IPI was dropped`,
-      );
-      return;
-    }
-    // An illegal vector is dropped by the APIC (send-illegal-vector error).
-    if (icr.Vector < APIC_MIN_VECTOR) return;
-    const targets =
-      icr.DestinationShorthand === ApicShorthand.SELF
-        ? [vp]
-        : icr.DestinationShorthand === ApicShorthand.NONE
-          ? [icr.Destination]
-          : this.vps
-              .map((v) => v.index)
-              .filter((i) => icr.DestinationShorthand === ApicShorthand.ALL_INCLUDING_SELF || i !== vp);
-    // A destination with no VP behind it is dropped, as on hardware.
-    for (const t of targets) if (t < this.vps.length) this.deliverInterrupt(t, icr.Vector);
-  }
-
-  #writeHypercallMsr(vp: number, value: bigint): void {
-    const cur = HypercallMsr.decode(this.hypercallMsr);
-    if (cur.Locked === 1) {
-      throw new GuestFault('GP', `VP ${vp} wrote HV_X64_MSR_HYPERCALL after it was locked`);
-    }
-    const next = HypercallMsr.decode(value);
-    if (next.Locked === 1 && !this.features.has('HypercallMsrLock')) {
-      throw new GuestFault(
-        'GP',
-        `VP ${vp} set HV_X64_MSR_HYPERCALL.Locked while HypercallMsrLock is not exposed`,
-      );
-    }
-    // Spec 01 rule 15: writes are ignored while the guest OS id is 0.
-    if (this.guestOsId === 0n) return;
-    if (next.Enable === 1) {
-      const gpa = BigInt(next.Gpfn) << BigInt(HV_PAGE_SHIFT);
-      const code = hypercallPageCode(this.vendor);
-      // TLFS: a hypercall page outside the GPA space faults the MSR write with #GP.
-      if (!this.memory.contains(gpa, code.length)) {
-        throw new GuestFault(
-          'GP',
-          `VP ${vp} put the hypercall page at GPA 0x${gpa.toString(16)}, outside RAM`,
-        );
-      }
-      this.memory.write(gpa, code);
-    }
-    this.hypercallMsr = value;
   }
 }

@@ -1,5 +1,5 @@
 import { type CpuidResult, HvCpuidLeaf, type HvFeatureName } from '@pvlab/hypercall';
-import type { HostExtension } from '@pvlab/hypercall/host';
+import { HOST_MEMORY, type HostExtension } from '@pvlab/hypercall/host';
 import {
   encodeIsolationConfig,
   type IsolationConfig,
@@ -17,6 +17,7 @@ import {
 import { isolationSnapshotPart } from './snapshot.js';
 import {
   ISOLATION_PACKAGE,
+  ISOLATION_STATE,
   IsolationHostState,
   isolationHostState,
   type ReadOnlyVisibilityPolicy,
@@ -136,7 +137,9 @@ export function isolationExtension(options: IsolationOptions): IsolationExtensio
         readOnlyVisibility,
         visibilityBuffer: buffer,
       });
-      partition.setExtensionState(ISOLATION_PACKAGE, state);
+      partition.setExtensionState(ISOLATION_STATE, state);
+      // Device models (VMBus) reach guest memory through the host's view, not around it.
+      partition.setExtensionState(HOST_MEMORY, state.hostMemory);
       partition.dispatcher.register(modifySparseGpaPageHostVisibility(state));
       partition.dispatcher.register(querySparseGpaPageHostVisibility(state));
     },

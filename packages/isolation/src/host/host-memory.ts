@@ -1,4 +1,5 @@
 import { type GuestMemory, HV_PAGE_SHIFT } from '@pvlab/hypercall';
+import type { HostMemoryAccess } from '@pvlab/hypercall/host';
 import { type AccessKind, HostAccessError, type HostAccessRefusal } from '../errors.js';
 import { HostVisibility } from '../wire/visibility.js';
 import type { VisibilityMap } from './visibility-map.js';
@@ -9,9 +10,10 @@ const PAGE_SHIFT = BigInt(HV_PAGE_SHIFT);
  * The host's view of an isolation VM's memory (`vm.hostMemory`), spec 05 rule 10: the host
  * reaches RAM only through the shared alias (GPA ≥ boundary), reads only pages the guest made
  * READ_ONLY or READ_WRITE, and writes only READ_WRITE pages. Anything else throws a
- * `HostAccessError` (after telling `onRefused`, the trace hook) — never silently.
+ * `HostAccessError` (after telling `onRefused`, the trace hook) — never silently. It is the
+ * partition's `HOST_MEMORY` port, through which device models reach guest memory.
  */
-export class HostMemoryView {
+export class HostMemoryView implements HostMemoryAccess {
   readonly #ram: GuestMemory;
   readonly #visibility: VisibilityMap;
   readonly boundary: bigint;

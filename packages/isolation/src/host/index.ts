@@ -20,6 +20,7 @@ export {
 } from './scramble.js';
 export {
   ISOLATION_PACKAGE,
+  ISOLATION_STATE,
   type IsolationCounters,
   type IsolationEvent,
   IsolationHostState,

@@ -1,5 +1,5 @@
 import type { GuestMemory } from '@pvlab/hypercall';
-import type { HvPartition } from '@pvlab/hypercall/host';
+import { ExtensionKey, type HvPartition } from '@pvlab/hypercall/host';
 import type { HostAccessError, IsolationFault } from '../errors.js';
 import type { IsolationConfig } from '../wire/isolation-config.js';
 import { HostMemoryView } from './host-memory.js';
@@ -123,9 +123,12 @@ export class IsolationHostState {
   }
 }
 
+/** The key of the isolation host state in a partition. */
+export const ISOLATION_STATE = new ExtensionKey<IsolationHostState>(ISOLATION_PACKAGE);
+
 /** The isolation host state installed in `partition`, or an Error when the package is not installed. */
 export function isolationHostState(partition: HvPartition): IsolationHostState {
-  const state = partition.extensionState<IsolationHostState>(ISOLATION_PACKAGE);
+  const state = partition.extensionState(ISOLATION_STATE);
   if (state === undefined)
     throw new Error(`the ${ISOLATION_PACKAGE} package is not installed in this partition`);
   return state;

@@ -11,6 +11,7 @@ import { tlbIpiSnapshotPart } from './snapshot.js';
 import {
   TLB_FLUSH_MODES,
   TLB_IPI_PACKAGE,
+  TLB_IPI_STATE,
   type TlbFlushMode,
   TlbIpiHostState,
   tlbIpiHostState,
@@ -45,7 +46,7 @@ export function tlbIpiExtension(options: TlbIpiHostOptions = {}): HostExtension 
     features: TLB_IPI_FEATURES,
     install(partition) {
       const state = new TlbIpiHostState(partition.vps.length, flushMode);
-      partition.setExtensionState(TLB_IPI_PACKAGE, state);
+      partition.setExtensionState(TLB_IPI_STATE, state);
       const descriptors: HypercallDescriptor[] = [
         flushVirtualAddressSpace(partition, state),
         flushVirtualAddressList(partition, state),

@@ -47,8 +47,8 @@ interface RepWindow {
  * The flush, shared by the four calls. Order of checks: VariableHeaderSize against the banks
  * (INVALID_HYPERCALL_INPUT), then Format, Flags and the extended-range feature
  * (INVALID_PARAMETER), then the GVA ranges one by one (INVALID_PARAMETER at the first bad one,
- * after the ones before it are flushed) — but a target whose TLB is locked (`state.flushInhibit`)
- * first suspends the caller. Then every target's TLB is flushed before returning.
+ * after the ones before it are flushed) — but a target whose TLB is locked (the core's
+ * `HvVpState.tlbLocked`, set by `@pvlab/vtl`) first suspends the caller. Then every target's TLB is flushed before returning.
  */
 function flush(
   partition: HvPartition,
@@ -110,16 +110,16 @@ function flush(
       : input.getBigUint64(FlushInput.addressSpace, true);
   // Spec 03 rule 9: a locked target suspends the caller before anything is flushed; the caller
   // re-executes the whole call once resumed. Its own TLB never suspends it (no one could wake it).
-  const inhibit = state.flushInhibit;
-  if (inhibit !== undefined) {
+  const vps = partition.vps;
+  // Per-VP field reads, and none while no TLB is locked: this is every flush's path.
+  if (partition.lockedTlbs !== 0) {
     for (let t = 0; t < targets.length; t++) {
       const vp = targets.vps[t]!;
-      if (vp !== call.vp && inhibit(vp))
+      if (vp !== call.vp && vps[vp]!.tlbLocked)
         call.suspend(vp, `TLB flush of VP ${vp} inhibited (its TLB is locked)`);
     }
   }
   const kvm = state.flushMode === 'kvm-fifo';
-  const vps = partition.vps;
 
   if (reps === undefined) {
     const nonGlobalOnly = (flags & HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY) !== 0n;

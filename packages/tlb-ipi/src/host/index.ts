@@ -22,6 +22,7 @@ export { tlbIpiSnapshotPart } from './snapshot.js';
 export {
   TLB_FLUSH_MODES,
   TLB_IPI_PACKAGE,
+  TLB_IPI_STATE,
   type TlbFlushMode,
   type TlbIpiCounters,
   TlbIpiHostState,

@@ -1,4 +1,4 @@
-import type { HvPartition } from '@pvlab/hypercall/host';
+import { ExtensionKey, type HvPartition } from '@pvlab/hypercall/host';
 import type { DecodedGvaRange } from '../wire/flush.js';
 import { KvmFlushFifo } from './kvm-flush-fifo.js';
 import { TargetList } from './targets.js';
@@ -37,12 +37,6 @@ export class TlbIpiHostState {
   /** The raw GVA-range entries of the List invocation being handled (reused). */
   readonly rawRanges: bigint[] = [];
   readonly counters: TlbIpiCounters = { flushes: 0, ipis: 0, interruptsDelivered: 0, targetFlushes: 0 };
-  /**
-   * TLB-flush inhibit (spec 03 rules 9–10): `true` when VP `target`'s TLB is locked. The four
-   * flush calls ask it for every target but the caller before flushing anything; the first
-   * locked target suspends the caller (`call.suspend(target, …)`). Set by `@pvlab/vtl/host`.
-   */
-  flushInhibit: ((target: number) => boolean) | undefined = undefined;
   readonly #fifos: (KvmFlushFifo | undefined)[];
 
   constructor(vcpus: number, flushMode: TlbFlushMode) {
@@ -71,9 +65,12 @@ export class TlbIpiHostState {
   }
 }
 
+/** The key of the tlb-ipi host state in a partition. */
+export const TLB_IPI_STATE = new ExtensionKey<TlbIpiHostState>(TLB_IPI_PACKAGE);
+
 /** The tlb-ipi host state installed in `partition`, or an Error when the package is not installed. */
 export function tlbIpiHostState(partition: HvPartition): TlbIpiHostState {
-  const state = partition.extensionState<TlbIpiHostState>(TLB_IPI_PACKAGE);
+  const state = partition.extensionState(TLB_IPI_STATE);
   if (state === undefined)
     throw new Error(`the ${TLB_IPI_PACKAGE} package is not installed in this partition`);
   return state;

@@ -1,5 +1,5 @@
 import type { HvFeatureName } from '@pvlab/hypercall';
-import type { HostExtension, HvPartition } from '@pvlab/hypercall/host';
+import { ExtensionKey, type HostExtension, type HvPartition } from '@pvlab/hypercall/host';
 import { vmbusSnapshotPart } from './snapshot.js';
 import { SynicHost } from './synic.js';
 import { postMessageDescriptor, SynicPorts, signalEventDescriptor } from './synic-hypercalls.js';
@@ -17,6 +17,9 @@ export interface VmbusHostState {
   readonly ports: SynicPorts;
   readonly server: VmbusServer;
 }
+
+/** The key of the VMBus host state in a partition. */
+export const VMBUS_STATE = new ExtensionKey<VmbusHostState>(VMBUS_PACKAGE);
 
 /** Options of `vmbusExtension` (those of the server). */
 export type VmbusHostOptions = VmbusServerOptions;
@@ -37,7 +40,7 @@ export function vmbusExtension(options: VmbusHostOptions = { devices: [] }): Hos
       partition.dispatcher.register(postMessageDescriptor(ports));
       partition.dispatcher.register(signalEventDescriptor(ports));
       const server = new VmbusServer(partition, synic, ports, options);
-      partition.setExtensionState(VMBUS_PACKAGE, { synic, ports, server } satisfies VmbusHostState);
+      partition.setExtensionState(VMBUS_STATE, { synic, ports, server });
     },
     snapshotPart: (partition) => vmbusSnapshotPart(vmbusHostState(partition)),
   };
@@ -45,7 +48,7 @@ export function vmbusExtension(options: VmbusHostOptions = { devices: [] }): Hos
 
 /** The VMBus host state of a partition the extension is installed in. */
 export function vmbusHostState(partition: HvPartition): VmbusHostState {
-  const s = partition.extensionState<VmbusHostState>(VMBUS_PACKAGE);
+  const s = partition.extensionState(VMBUS_STATE);
   if (s === undefined)
     throw new Error(`the partition has no ${VMBUS_PACKAGE} host: install vmbusExtension()`);
   return s;

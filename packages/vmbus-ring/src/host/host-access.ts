@@ -1,30 +1,15 @@
 /**
  * How the VMBus host reaches guest memory. In an ordinary VM: RAM by GPA. In an isolation VM
- * (spec 05, the partition has the `isolation` extension state): only through the host's view —
- * shared aliases (GPA ≥ boundary) of pages the guest made host-visible; anything else is refused
- * with the view's own error (which its event hook has already put in the trace), never silently.
- * The isolation package is reached structurally, so this package does not depend on it here.
+ * (spec 05, the partition has the core's `HOST_MEMORY` port, which `@pvlab/isolation` provides):
+ * only through the host's view — shared aliases (GPA ≥ boundary) of pages the guest made
+ * host-visible; anything else is refused with the view's own error (which its provider has
+ * already put in the trace), never silently.
  */
 import { GuestPage, HV_PAGE_SIZE } from '@pvlab/hypercall';
-import type { HvPartition } from '@pvlab/hypercall/host';
+import { HOST_MEMORY, type HostMemoryAccess, type HvPartition } from '@pvlab/hypercall/host';
 import type { RingPageAccessor } from '../ring/ring-memory.js';
 import type { GpaDirectRange } from '../wire/gpa-direct.js';
 import { RingCorruptError } from '../wire/validate.js';
-
-/** The name the isolation package keeps its host state under (`@pvlab/isolation`'s `ISOLATION_PACKAGE`). */
-export const ISOLATION_STATE_NAME = 'isolation';
-
-/** What the VMBus host needs of the isolation host state (`IsolationHostState` fits). */
-export interface HostIsolationView {
-  /** vTOM: GPA `g | boundary` is the shared alias of RAM GPA `g`. */
-  readonly boundary: bigint;
-  /** The host's accessor (`HostMemoryView`): refuses with an Error naming the GPA, page and place. */
-  readonly hostMemory: {
-    read(gpa: bigint, length: number, place?: string): Uint8Array;
-    write(gpa: bigint, data: Uint8Array, place?: string): void;
-    allows(gpa: bigint, length: number, access: 'read' | 'write'): boolean;
-  };
-}
 
 /** The guest objects a refusal names (the same words as `@pvlab/isolation`'s `SharedPlace`). */
 export const VmbusPlace = {
@@ -34,22 +19,9 @@ export const VmbusPlace = {
   GPA_DIRECT: 'VMBus GPA-direct range',
 } as const;
 
-/** The isolation view of `partition`, or `null` in an ordinary VM. */
-export function hostIsolationOf(partition: HvPartition): HostIsolationView | null {
-  const s = partition.extensionState<Partial<HostIsolationView>>(ISOLATION_STATE_NAME);
-  if (s === undefined) return null;
-  const m = s.hostMemory;
-  if (
-    typeof s.boundary !== 'bigint' ||
-    typeof m?.read !== 'function' ||
-    typeof m.write !== 'function' ||
-    typeof m.allows !== 'function'
-  ) {
-    throw new Error(
-      `the partition's '${ISOLATION_STATE_NAME}' state is not an isolation host state: expected { boundary: bigint, hostMemory: { read, write, allows } }`,
-    );
-  }
-  return s as HostIsolationView;
+/** The partition's host-memory port (an isolation VM's host view), or `null` in an ordinary VM. */
+export function hostIsolationOf(partition: HvPartition): HostMemoryAccess | null {
+  return partition.extensionState(HOST_MEMORY) ?? null;
 }
 
 /** A host access the isolation rules refused: the host view's error (already in the trace). */
@@ -64,7 +36,7 @@ export class HostRefusal extends Error {
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
-/** The VMBus host's way into guest memory, looked up per access (the isolation state may come later). */
+/** The VMBus host's way into guest memory, looked up per access (the port may be installed later). */
 export class HostGuestAccess {
   readonly #p: HvPartition;
 
@@ -72,8 +44,8 @@ export class HostGuestAccess {
     this.#p = partition;
   }
 
-  /** The isolation view, or `null` in an ordinary VM. */
-  get isolation(): HostIsolationView | null {
+  /** The host-memory port, or `null` in an ordinary VM. */
+  get isolation(): HostMemoryAccess | null {
     return hostIsolationOf(this.#p);
   }
 
@@ -96,7 +68,7 @@ export class HostGuestAccess {
         ? null
         : new HostRefusal(gpa, `${place}: GPA ${hex(gpa)} (+${length} bytes) is not RAM`);
     }
-    if (iso.hostMemory.allows(gpa, length, access)) return null;
+    if (iso.allows(gpa, length, access)) return null;
     return this.#refuse(iso, gpa, length, access, place);
   }
 
@@ -171,7 +143,7 @@ export class HostGuestAccess {
       check: () => {
         for (let i = 0; i < gpas.length; i++) {
           const access = i === 0 ? 'write' : dataAccess;
-          if (iso.hostMemory.allows(gpas[i]!, HV_PAGE_SIZE, access)) continue;
+          if (iso.allows(gpas[i]!, HV_PAGE_SIZE, access)) continue;
           const refusal = this.#refuse(iso, gpas[i]!, HV_PAGE_SIZE, access, VmbusPlace.RING_BUFFER);
           onRefused(refusal);
           throw new RingCorruptError('access-refused', refusal.message);
@@ -183,7 +155,7 @@ export class HostGuestAccess {
 
   /** Makes the view refuse (its error, reported to its hook) and wraps that error. */
   #refuse(
-    iso: HostIsolationView,
+    iso: HostMemoryAccess,
     gpa: bigint,
     length: number,
     access: 'read' | 'write',
@@ -191,8 +163,8 @@ export class HostGuestAccess {
   ): HostRefusal {
     try {
       // Only reached when `allows` said no: the view throws (and tells its hook) without touching RAM.
-      if (access === 'read') iso.hostMemory.read(gpa, length, place);
-      else iso.hostMemory.write(gpa, new Uint8Array(length), place);
+      if (access === 'read') iso.read(gpa, length, place);
+      else iso.write(gpa, new Uint8Array(length), place);
     } catch (error) {
       return new HostRefusal(gpa, error instanceof Error ? error.message : String(error), { cause: error });
     }

@@ -7,6 +7,7 @@ export {
 export {
   VMBUS_FEATURES,
   VMBUS_PACKAGE,
+  VMBUS_STATE,
   type VmbusHostOptions,
   type VmbusHostState,
   vmbusExtension,
@@ -14,10 +15,8 @@ export {
 } from './extension.js';
 export {
   HostGuestAccess,
-  type HostIsolationView,
   HostRefusal,
   hostIsolationOf,
-  ISOLATION_STATE_NAME,
   VmbusPlace,
 } from './host-access.js';
 export { vmbusSnapshotPart } from './snapshot.js';

@@ -22,6 +22,7 @@ export {
   VpVtlRegisters,
   VpVtlState,
   VTL_PACKAGE,
+  VTL_STATE,
   type VtlEvent,
   type VtlHostOptions,
   VtlHostState,

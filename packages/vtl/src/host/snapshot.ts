@@ -125,9 +125,7 @@ export function vtlSnapshotPart(state: VtlHostState): SnapshotPart {
         });
       }
       // A restored lock must gate flushes as the saved one did.
-      let anyLocked = false;
-      for (const vp of state.vps) anyLocked = state.refreshTlbLock(vp.index) || anyLocked;
-      if (anyLocked) state.hookTlbIpi();
+      for (const vp of state.vps) state.refreshTlbLock(vp.index);
     },
   };
   return part;

@@ -1,6 +1,5 @@
 import { HvStatus, hvStatusName } from '@pvlab/hypercall';
-import type { HvPartition } from '@pvlab/hypercall/host';
-import { TLB_IPI_PACKAGE, type TlbIpiHostState } from '@pvlab/tlb-ipi/host';
+import { ExtensionKey, type HvPartition } from '@pvlab/hypercall/host';
 import { HV_MAX_IMPLEMENTED_VTL } from '../wire/ids.js';
 import {
   HvInterceptSuspend,
@@ -60,11 +59,6 @@ export class VpVtlState {
   readonly callStack: number[] = [];
   /** The host's KVM-style inhibit (`setTlbFlushInhibit`), ORed with the guest-visible TlbLocked bits. */
   hostTlbInhibit = false;
-  /**
-   * Whether the TLB is locked, as last worked out from the registers and the host's inhibit
-   * (`VtlHostState.refreshTlbLock`): every flush asks it of each target.
-   */
-  tlbLocked = false;
   readonly #vtls: VpVtlRegisters[];
 
   constructor(index: number, vtls: number) {
@@ -127,7 +121,6 @@ export class VtlHostState {
   readonly partitionConfig: bigint[];
   readonly vps: readonly VpVtlState[];
   readonly #listeners: ((event: VtlEvent) => void)[] = [];
-  #hookedTlbIpi: TlbIpiHostState | undefined;
 
   constructor(partition: HvPartition, options: VtlHostOptions = {}) {
     const { maximumVtl: max, unknownRegister: unknown } = resolveVtlOptions(options);
@@ -181,19 +174,20 @@ export class VtlHostState {
 
   /**
    * `true` while VP `vp`'s TLB is locked (spec 03 rule 9): InterceptSuspend.TlbLocked in any of
-   * its VTLs, VsmVpSecureConfigVtlN.TlbLocked in any of its VTLs, or the host's inhibit. Kept up
-   * to date by every change of those (`lockMayHaveChanged`, snapshot restore), so a flush's check
-   * of each target costs a field read.
+   * its VTLs, VsmVpSecureConfigVtlN.TlbLocked in any of its VTLs, or the host's inhibit. Kept in
+   * the core (`HvVpState.tlbLocked`) by every change of those (`lockMayHaveChanged`, snapshot
+   * restore), so a flush's check of each target costs a field read.
    */
   tlbLocked(vp: number): boolean {
-    return this.vp(vp).tlbLocked;
+    return this.partition.vp(this.vp(vp).index).tlbLocked;
   }
 
-  /** Works out VP `vp`'s lock from its registers and the host's inhibit, and keeps it. */
+  /** Works out VP `vp`'s lock from its registers and the host's inhibit, and keeps it in the core. */
   refreshTlbLock(vp: number): boolean {
     const s = this.vp(vp);
-    s.tlbLocked = this.#lockedNow(s);
-    return s.tlbLocked;
+    const locked = this.#lockedNow(s);
+    this.partition.setTlbLocked(s.index, locked);
+    return locked;
   }
 
   #lockedNow(s: VpVtlState): boolean {
@@ -228,29 +222,16 @@ export class VtlHostState {
   }
 
   /**
-   * After anything that can change VP `vp`'s TLB lock: hooks the tlb-ipi flushes (lazily, so the
-   * install order does not matter), and on unlock resumes the VPs waiting on `vp` (the unlock
-   * trigger pvlab chose for the UNVERIFIED rule 9: clearing the last lock bit). Returns them.
+   * After anything that can change VP `vp`'s TLB lock: keeps it in the core, and on unlock
+   * resumes the VPs waiting on `vp` (the unlock trigger pvlab chose for the UNVERIFIED rule 9:
+   * clearing the last lock bit). Returns them.
    */
   lockMayHaveChanged(vp: number, wasLocked: boolean): number[] {
     const locked = this.refreshTlbLock(vp);
-    if (locked) this.hookTlbIpi();
     if (locked === wasLocked) return [];
     const resumed = locked ? [] : this.partition.resumeWaiters(vp);
     this.emit({ kind: 'tlb-lock', vp, locked, resumed });
     return resumed;
-  }
-
-  /** Installs the flush-inhibit hook in tlb-ipi's host state, if tlb-ipi is installed. */
-  hookTlbIpi(): boolean {
-    const tlb = this.partition.extensionState<TlbIpiHostState>(TLB_IPI_PACKAGE);
-    if (tlb === undefined) return false;
-    if (this.#hookedTlbIpi !== tlb) {
-      const vps = this.vps;
-      tlb.flushInhibit = (target) => vps[target]?.tlbLocked === true;
-      this.#hookedTlbIpi = tlb;
-    }
-    return true;
   }
 
   /**
@@ -297,9 +278,12 @@ export class VtlHostState {
   }
 }
 
+/** The key of the vtl host state in a partition. */
+export const VTL_STATE = new ExtensionKey<VtlHostState>(VTL_PACKAGE);
+
 /** The vtl host state installed in `partition`, or an Error when the package is not installed. */
 export function vtlHostState(partition: HvPartition): VtlHostState {
-  const state = partition.extensionState<VtlHostState>(VTL_PACKAGE);
+  const state = partition.extensionState(VTL_STATE);
   if (state === undefined) throw new Error(`the ${VTL_PACKAGE} package is not installed in this partition`);
   return state;
 }
