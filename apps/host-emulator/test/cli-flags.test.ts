@@ -4,17 +4,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPvlabHost } from '../src/index.ts';
+import { guest, run } from './cli-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pvlab-cli-flags-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const guest = (name: string) => fileURLToPath(new URL(`./guests/${name}`, import.meta.url));
-
-async function run(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runPvlabHost(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
 
 interface InfoJson {
   options: { memoryBytes: number; tlbFlush: string; maxRepsPerCall: number; isolation?: object };

@@ -1,19 +1,8 @@
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runPvlabHost } from '../src/index.ts';
-
-const guest = (name: string) => fileURLToPath(new URL(`./guests/${name}`, import.meta.url));
-const example = (name: string) => fileURLToPath(new URL(`../examples/${name}`, import.meta.url));
-
-async function run(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runPvlabHost(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
+import { example, guest, run } from './cli-harness.ts';
 
 describe('guest programs: faults', () => {
   it('a hypercall whose input GPA is outside RAM is a #MEMORY fault: the guest sees it, the summary counts it as a fault', async () => {

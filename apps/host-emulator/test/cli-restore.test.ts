@@ -5,17 +5,11 @@ import { HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL } from '@pvlab/hypercall';
 import { GuestHypercalls, perCpuHypercallPages } from '@pvlab/hypercall/guest';
 import { GuestSynic, VmbusClient } from '@pvlab/vmbus-ring/guest';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createVm, runPvlabHost } from '../src/index.ts';
+import { createVm } from '../src/index.ts';
+import { run } from './cli-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pvlab-cli-restore-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function run(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runPvlabHost(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
 
 describe('pvlab-host run --save / --restore with the built-in guest-emulator', () => {
   it("the README's example: the restored run resumes the VMBus connection and channel and passes", async () => {

@@ -1,21 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runPvlabHost } from '../src/index.ts';
+import { example, guest, run } from './cli-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pvlab-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const guest = (name: string) => fileURLToPath(new URL(`./guests/${name}`, import.meta.url));
-const example = (name: string) => fileURLToPath(new URL(`../examples/${name}`, import.meta.url));
-
-async function run(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runPvlabHost(argv, { out: (s) => (out += s), err: (s) => (err += s) });
-  return { code, out, err };
-}
 
 describe('pvlab-host', () => {
   it('--help lists the commands and exits 0', async () => {
