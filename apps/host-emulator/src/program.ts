@@ -5,7 +5,7 @@ import { type InfoCommandOptions, infoCommand } from './info-command.js';
 import { MAX_VCPUS, VmOptionError } from './options.js';
 import { type CommandIo, ExitCode, type RunCommandOptions, runCommand, UsageError } from './run-command.js';
 import { SnapshotError } from './snapshot.js';
-import { TraceWriteError } from './trace/index.js';
+import { TraceWriteError } from './trace/write.js';
 import { vmFlagOptions } from './vm-flags.js';
 
 /** The package's version: src/, dist/ and the bundled bin all sit one level below package.json. */

@@ -15,17 +15,16 @@ import { interruptedMessage, RunInterrupted } from './interrupt.js';
 import { restoreVmFileForPrograms } from './restore.js';
 import { writeSnapshotFile } from './snapshot.js';
 import { type RunResult, runGuest } from './threaded/run.js';
+import { toChromeTrace } from './trace/chrome.js';
+import { createProgress, type ProgressStream } from './trace/progress.js';
 import {
-  createProgress,
   failedCalls,
   formatSummaryTable,
-  type ProgressStream,
   type SummaryClock,
   summarizeHypercalls,
   summaryToJson,
-  toChromeTrace,
-  writeTraceFile,
-} from './trace/index.js';
+} from './trace/summary.js';
+import { writeTraceFile } from './trace/write.js';
 import { createVm, type Vm } from './vm.js';
 import { givenVmFlags, type VmFlags, vmOptionsFromFlags } from './vm-flags.js';
 import { vmInternals } from './vm-internals.js';

@@ -8,7 +8,7 @@ import {
   TRACE_PID,
   type TraceEvent,
   toChromeTrace,
-} from '../src/trace/index.ts';
+} from '../src/index.ts';
 
 const META = { vcpus: 4, guest: 'guest-emulator' } as const;
 

@@ -7,7 +7,7 @@ import {
   MIN_PROGRESS_COLUMNS,
   PROGRESS_DELAY_MS,
   type ProgressStream,
-} from '../src/trace/index.ts';
+} from '../src/index.ts';
 
 /** A stream that records what was written to it. */
 function recorder(isTTY: boolean): ProgressStream & { readonly output: string[] } {

@@ -6,7 +6,7 @@ import {
   type RunEvent,
   summarizeHypercalls,
   summaryToJson,
-} from '../src/trace/index.ts';
+} from '../src/index.ts';
 
 function call(
   name: string,

@@ -10,7 +10,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stringifyTrace, TraceWriteError, toChromeTrace, writeTraceFile } from '../src/trace/index.ts';
+import { stringifyTrace, TraceWriteError, toChromeTrace, writeTraceFile } from '../src/index.ts';
 
 const trace = toChromeTrace(
   [
