@@ -16,10 +16,11 @@ import {
 } from '../wire/flush.js';
 import { IpiExInput, IpiInput } from '../wire/ipi.js';
 import {
-  HV_VP_SET_BANK_SIZE,
   HV_VP_SET_HEADER_BYTES,
   HvGenericSetFormat,
+  readSparseVpSet,
   readVpSetHeader,
+  VpIndexSet,
 } from '../wire/vp-set.js';
 
 const FLAG_NAMES: readonly [bigint, string][] = [
@@ -43,11 +44,11 @@ function flagNames(flags: bigint): string[] {
 export function describeVpSet(view: DataView, offset: number): DetailFields {
   const h = readVpSetHeader(view, offset);
   if (h.format === BigInt(HvGenericSetFormat.ALL)) return { format: 'ALL', vps: 'all' };
-  const vps: number[] = [];
-  let element = 0;
-  for (const bank of setBits(view, offset + 8)) {
-    vps.push(...setBits(view, offset + HV_VP_SET_HEADER_BYTES + 8 * element++, bank * HV_VP_SET_BANK_SIZE));
-  }
+  // Only the banks the input holds: the first `held` valid banks, in ascending order.
+  const held = Math.max(0, Math.floor((view.byteLength - offset - HV_VP_SET_HEADER_BYTES) / 8));
+  let mask = 0n;
+  for (const bank of setBits(view, offset + 8).slice(0, held)) mask |= 1n << BigInt(bank);
+  const vps = readSparseVpSet(view, offset, mask, new VpIndexSet()).toArray();
   return {
     format: h.format === BigInt(HvGenericSetFormat.SPARSE_4K) ? 'SPARSE_4K' : hex64(h.format),
     validBanksMask: hex64(h.validBanksMask),
