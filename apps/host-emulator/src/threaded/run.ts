@@ -336,7 +336,7 @@ class ThreadedHost {
     this.#awaitingStampSeq = new Uint32Array(this.#n);
     this.#outFirst = new Int32Array(this.#n);
     this.#outCount = new Int32Array(this.#n);
-    vmInternals(vm).onStolenTimeUpdate((u) => {
+    this.#internals.onStolenTimeUpdate((u) => {
       if (u.stolenTime !== u.previous) {
         this.#event({ kind: 'steal', vp: u.vcpu, ts: this.#now(), stolenNs: u.stolenTime.toString() });
       }
