@@ -1,9 +1,10 @@
 import type { HvFeatureName } from '@pvlab/hypercall';
 import { ExtensionKey, type HostExtension, type HvPartition } from '@pvlab/hypercall/host';
+import type { VmbusServerOptions } from './server-state.js';
 import { vmbusSnapshotPart } from './snapshot.js';
 import { SynicHost } from './synic.js';
 import { postMessageDescriptor, SynicPorts, signalEventDescriptor } from './synic-hypercalls.js';
-import { VmbusServer, type VmbusServerOptions } from './vmbus-server.js';
+import { VmbusServer } from './vmbus-server.js';
 
 /** The package name the host state is kept under. */
 export const VMBUS_PACKAGE = 'vmbus-ring';

@@ -19,6 +19,16 @@ export {
   hostIsolationOf,
   VmbusPlace,
 } from './host-access.js';
+export {
+  type ChannelState,
+  type OpenChannelInfo,
+  ServerChannel,
+  type ServerGpadl,
+  type VmbusConnection,
+  type VmbusServerCounters,
+  type VmbusServerOptions,
+  type VmbusServerState,
+} from './server-state.js';
 export { vmbusSnapshotPart } from './snapshot.js';
 export {
   type PostOutcome,
@@ -34,14 +44,4 @@ export {
   SynicPorts,
   signalEventDescriptor,
 } from './synic-hypercalls.js';
-export {
-  type ChannelState,
-  type OpenChannelInfo,
-  ServerChannel,
-  type ServerGpadl,
-  type VmbusConnection,
-  VmbusServer,
-  type VmbusServerCounters,
-  type VmbusServerOptions,
-  type VmbusServerState,
-} from './vmbus-server.js';
+export { VmbusServer } from './vmbus-server.js';

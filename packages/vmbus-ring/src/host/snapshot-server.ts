@@ -24,6 +24,13 @@ import { HV_SYNIC_SINT_COUNT } from '../wire/synic.js';
 import { initiateContactConnectionId, VmbusVersion, vmbusVersionName } from '../wire/versions.js';
 import type { VmbusDevice } from './device.js';
 import {
+  type ChannelState,
+  ServerChannel,
+  type ServerGpadl,
+  type VmbusConnection,
+  type VmbusServerCounters,
+} from './server-state.js';
+import {
   base64,
   FIELDS,
   fieldError,
@@ -38,14 +45,7 @@ import {
 } from './snapshot-fields.js';
 import { readPorts } from './snapshot-ports.js';
 import type { SynicPorts } from './synic-hypercalls.js';
-import {
-  type ChannelState,
-  ServerChannel,
-  type ServerGpadl,
-  type VmbusConnection,
-  type VmbusServer,
-  type VmbusServerCounters,
-} from './vmbus-server.js';
+import type { VmbusServer } from './vmbus-server.js';
 
 const COUNTERS: readonly (keyof VmbusServerCounters)[] = [
   'messagesIn',
