@@ -6,12 +6,8 @@ export {
 } from './device.js';
 export {
   VMBUS_FEATURES,
-  VMBUS_PACKAGE,
-  VMBUS_STATE,
   type VmbusHostOptions,
-  type VmbusHostState,
   vmbusExtension,
-  vmbusHostState,
 } from './extension.js';
 export {
   HostGuestAccess,
@@ -44,4 +40,10 @@ export {
   SynicPorts,
   signalEventDescriptor,
 } from './synic-hypercalls.js';
+export {
+  VMBUS_PACKAGE,
+  VMBUS_STATE,
+  type VmbusHostState,
+  vmbusHostState,
+} from './vmbus-host-state.js';
 export { VmbusServer } from './vmbus-server.js';
