@@ -1,3 +1,4 @@
+export { VmbusPlace } from '../places.js';
 export {
   type EchoCounters,
   EchoDevice,
@@ -13,7 +14,6 @@ export {
   HostGuestAccess,
   HostRefusal,
   hostIsolationOf,
-  VmbusPlace,
 } from './host-access.js';
 export {
   type ChannelState,

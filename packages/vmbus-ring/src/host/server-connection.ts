@@ -5,6 +5,7 @@
  * aliases in an isolation VM); UNLOAD closes every channel and ends the connection.
  */
 import { GuestPage, HV_PAGE_SIZE } from '@pvlab/hypercall';
+import { VmbusPlace } from '../places.js';
 import {
   ChannelMessageHeader,
   ChannelMessageType,
@@ -20,7 +21,6 @@ import {
   VmbusVersion,
   vmbusVersionName,
 } from '../wire/versions.js';
-import { VmbusPlace } from './host-access.js';
 import { closeChannel } from './server-channels.js';
 import type { ServerCore } from './server-core.js';
 import { forgetChannel } from './server-offers.js';

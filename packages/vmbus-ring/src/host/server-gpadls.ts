@@ -6,6 +6,7 @@
  * GPADL whose rings are not open.
  */
 import { GuestPage, HV_PAGE_SIZE } from '@pvlab/hypercall';
+import { VmbusPlace } from '../places.js';
 import {
   ChannelMessageType,
   GpadlBody,
@@ -17,7 +18,6 @@ import {
   VMBUS_STATUS_SUCCESS,
   VMBUS_STATUS_UNSUCCESSFUL,
 } from '../wire/channel-messages.js';
-import { VmbusPlace } from './host-access.js';
 import type { ServerCore } from './server-core.js';
 import type { ServerGpadl } from './server-state.js';
 

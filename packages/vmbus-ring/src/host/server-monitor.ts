@@ -5,12 +5,13 @@
  * pending bit and signals the channel's device. In an isolation VM every word is
  * reached through the page's shared alias, checked first.
  */
+
+import { VmbusPlace } from '../places.js';
 import {
   MONITOR_TRIGGER_STATE_OFFSET,
   monitorParameterOffset,
   monitorTrigger,
 } from '../wire/monitor-page.js';
-import { VmbusPlace } from './host-access.js';
 import type { ServerCore } from './server-core.js';
 import type { ServerChannel } from './server-state.js';
 
