@@ -23,7 +23,7 @@ const CORE_ENTRIES = ['@pvlab/hypercall', '@pvlab/hypercall/guest', '@pvlab/hype
 const TEST_ONLY_LINKS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   vtl: {
     '@pvlab/tlb-ipi':
-      'the TLB-lock tests install vtl with tlb-ipi in both orders and flush through tlb-ipi (vtl/test/fixtures.ts)',
+      "vtl's test partition installs tlb-ipi, before or after vtl, to check that a locked TLB suspends its flushes (vtl/test/fixtures.ts)",
   },
 };
 
