@@ -1,5 +1,5 @@
 import type { GuestHypercalls, GuestProgramCpu } from '@pvlab/hypercall/guest';
-import { type BounceMapping, BouncePool, PoolExhausted } from '@pvlab/isolation/guest';
+import { type BounceMapping, BouncePool, guestMemorySharing, PoolExhausted } from '@pvlab/isolation/guest';
 import {
   ECHO_DEVICE_INTERFACE_TYPE,
   gpaRangePageCount,
@@ -7,7 +7,7 @@ import {
   VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED,
   VmPacketType,
 } from '@pvlab/vmbus-ring';
-import { type GuestBoundaryView, type GuestChannel, GuestSynic, VmbusClient } from '@pvlab/vmbus-ring/guest';
+import { type GuestChannel, GuestSynic, VmbusClient } from '@pvlab/vmbus-ring/guest';
 import { VMBUS_BOUNCE_POOL_PAGES, VMBUS_RING_PAGES, VMBUS_VECTOR } from './layout.js';
 import { readVmbusState, writeVmbusState } from './vmbus-state.js';
 
@@ -31,18 +31,6 @@ export interface VmbusWorkloadReport {
 /** The host broke the protocol: an untrusted guest abandons the channel instead of failing. */
 class HostMisbehaved extends Error {
   override readonly name = 'HostMisbehaved';
-}
-
-/**
- * The guest's boundary view as the VMBus driver needs it: the isolation VM's `cpu.isolation.memory`
- * is an `IsolatedGuestMemory`, typed in the guest-program contract only as plain memory.
- */
-function boundaryView(cpu: GuestProgramCpu): GuestBoundaryView {
-  const view = cpu.isolation?.memory as Partial<GuestBoundaryView> | undefined;
-  if (view?.ram === undefined || typeof view.offsetOf !== 'function') {
-    cpu.fail('vmbus: cpu.isolation.memory is not a boundary view (offsetOf, ram)');
-  }
-  return view as GuestBoundaryView;
 }
 
 /** Tries to send into a full guest→host ring before the host counts as stuck. */
@@ -92,15 +80,17 @@ export function runVmbusWorkload(
     for (let i = 0; i < 4; i++) cpu.memory.fill(pfn(i) << 12n, 4096, 0);
     synic.enable();
   }
-  // The guest's boundary view in an isolation VM: rings, monitor pages and the bounce pool use it.
-  const view = cpu.isolation ? boundaryView(cpu) : undefined;
+  // In an isolation VM the driver shares its monitor pages and rings as isolation's guest helpers
+  // do (this app composes the two packages); the bounce pool below uses the same boundary view.
+  const isolation = cpu.isolation;
+  const sharing = isolation ? guestMemorySharing(isolation.boundary, isolation.memory) : undefined;
   const client = new VmbusClient({
     cpu,
     memory: cpu.memory,
     hypercalls: hc,
     synic,
     monitorPages: [pfn(2) << 12n, pfn(3) << 12n],
-    ...(cpu.isolation && view ? { isolation: { boundary: cpu.isolation.boundary, memory: view } } : {}),
+    ...(sharing ? { isolation: { sharing } } : {}),
   });
   const rings = {
     pfns: Array.from({ length: 2 * VMBUS_RING_PAGES }, (_, i) => pfn(4 + i)),
@@ -141,8 +131,8 @@ export function runVmbusWorkload(
   const poolBase = 4 + 2 * VMBUS_RING_PAGES;
   const staging = pfn(poolBase + VMBUS_BOUNCE_POOL_PAGES) << 12n;
   let pool: BouncePool | undefined;
-  if (cpu.isolation && view) {
-    pool = new BouncePool(view, cpu.isolation.boundary, {
+  if (isolation) {
+    pool = new BouncePool(isolation.memory, isolation.boundary, {
       baseGpa: pfn(poolBase) << 12n,
       bytes: VMBUS_BOUNCE_POOL_PAGES * 4096,
     });

@@ -14,7 +14,7 @@ import {
 } from '@pvlab/hypercall';
 import { type GuestCpu, GuestHypercalls, perCpuHypercallPages } from '@pvlab/hypercall/guest';
 import { CORE_FEATURES, HvPartition, X64HypercallRegisters } from '@pvlab/hypercall/host';
-import { GuestSynic, VmbusClient } from '../src/guest/index.ts';
+import { GuestSynic, VmbusClient, type VmbusIsolationOptions } from '../src/guest/index.ts';
 import {
   VMBUS_FEATURES,
   type VmbusDevice,
@@ -158,8 +158,11 @@ export class ChannelVm {
   }
 }
 
-/** A guest driver on VP 0 with its SynIC enabled. */
-export function guestDriver(vm: ChannelVm, options: { wait?: () => void } = {}) {
+/** A guest driver on VP 0 with its SynIC enabled (in an isolation VM when `isolation` is given). */
+export function guestDriver(
+  vm: ChannelVm,
+  options: { wait?: () => void; isolation?: VmbusIsolationOptions } = {},
+) {
   const cpu = vm.cpu(0);
   const hypercalls = new GuestHypercalls(
     { cpu, memory: vm.memory },
@@ -178,6 +181,7 @@ export function guestDriver(vm: ChannelVm, options: { wait?: () => void } = {}) 
     synic,
     monitorPages: MONITOR_PAGES,
     ...(options.wait ? { wait: options.wait } : {}),
+    ...(options.isolation ? { isolation: options.isolation } : {}),
   });
   return { cpu, hypercalls, synic, client };
 }

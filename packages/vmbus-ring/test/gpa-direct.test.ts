@@ -1,12 +1,10 @@
 /**
  * VM_PKT_DATA_USING_GPA_DIRECT (spec 04 type 9; rule 11): the extra header and ranges on the wire,
- * the guest's `sendGpaDirect`, and the echo device answering with the bytes the ranges name —
- * in an ordinary VM, and in an isolation VM through a bounce pool (spec 05: plain PFNs, the host
- * adds the boundary), with a private page refused visibly.
+ * the guest's `sendGpaDirect`, and the echo device answering with the bytes the ranges name in
+ * an ordinary VM. In an isolation VM, through a bounce pool: the host-emulator's
+ * `vmbus-isolation-gpa-direct.test.ts`, where vmbus-ring and isolation are composed.
  */
 import { fc } from '@fast-check/vitest';
-import { HostVisibility } from '@pvlab/isolation';
-import { BouncePool } from '@pvlab/isolation/guest';
 import { describe, expect, it } from 'vitest';
 import { GuestChannel, type GuestOffer } from '../src/guest/index.ts';
 import { EchoDevice } from '../src/host/index.ts';
@@ -22,7 +20,6 @@ import {
 } from '../src/index.ts';
 import { ChannelVm, guestDriver, RAM_BYTES, ringPfns } from './channel-fixtures.ts';
 import { dataBytes, hex, pattern, ring, toHex } from './fixtures.ts';
-import { BOUNDARY, isolationVm, refusals } from './isolation-fixtures.ts';
 
 /** Two ranges: 6 KiB from 0x800 of pages 0x100–0x101, and 16 bytes at 0xff0 of one high page. */
 const TWO_RANGES: readonly GpaDirectRange[] = [
@@ -251,84 +248,6 @@ describe('the echo device answers GPA-direct packets with the bytes they name', 
     channel.sendGpaDirect([{ pfns: [0x200n, 0x201n, 0x202n], offset: 0, length: 3 * 4096 }]);
     expect(echo.corrupt?.kind).toBe('gpa-too-many-pages');
     expect(echo.corrupt?.detail).toMatch(/12288 bytes in 1 range\(s\), more than the \d+ one answer carries/);
-  });
-});
-
-describe('GPA-direct in an isolation VM (spec 05 bounce buffers)', () => {
-  const POOL_GPA = 0x20_0000n;
-  const PRIVATE_GPA = 0x30_0000n;
-
-  it('a private buffer bounced through the pool: the pool’s private PFNs on the wire, the host reads the alias', () => {
-    const echo = new EchoDevice();
-    const { partition, iso, hypercalls, events, client } = isolationVm([echo]);
-    client.connect();
-    client.requestOffers();
-    const channel = client.openChannel(1, { pfns: ringPfns(10), outboundPages: 5 });
-    const pool = new BouncePool(iso.guestMemory, BOUNDARY, { baseGpa: POOL_GPA, bytes: 8 * 4096 });
-    expect(pool.init(hypercalls).ok).toBe(true);
-
-    const data = pattern(10_000, 3);
-    iso.guestMemory.write(PRIVATE_GPA, data);
-    // Take a slot first so that the mapping starts mid-page.
-    pool.map(PRIVATE_GPA, 1, 'to-device');
-    const m = pool.map(PRIVATE_GPA, data.length, 'to-device');
-    pool.syncForDevice(m);
-    expect(m.poolGpa % 4096n).toBe(2048n);
-    const first = m.poolGpa >> 12n;
-    const offset = Number(m.poolGpa & 0xfffn);
-    const pages = gpaRangePageCount(offset, data.length);
-    const range = {
-      pfns: Array.from({ length: pages }, (_, i) => first + BigInt(i)),
-      offset,
-      length: data.length,
-    };
-    // Plain PFNs: below the boundary.
-    for (const pfn of range.pfns) expect(pfn << 12n).toBeLessThan(BOUNDARY);
-
-    const r = channel.sendGpaDirect([range], {
-      flags: VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED,
-      transactionId: 42n,
-    });
-    expect(r.ok).toBe(true);
-    const [answer] = channel.receivePackets();
-    expect(answer?.type).toBe(VmPacketType.COMP);
-    expect(answer?.transactionId).toBe(42n);
-    expect(answer?.payload.subarray(0, data.length)).toEqual(data);
-    expect(echo.corrupt).toBeNull();
-    expect(partition.diagnostics()).toEqual([]);
-    expect(refusals(events)).toEqual([]);
-  });
-
-  it('a range naming a private page is refused visibly: diagnostic, isolation event, device stopped', () => {
-    const echo = new EchoDevice();
-    const { partition, iso, events, client } = isolationVm([echo]);
-    client.connect();
-    client.requestOffers();
-    const channel = client.openChannel(1, { pfns: ringPfns(6), outboundPages: 3 });
-    iso.guestMemory.write(PRIVATE_GPA, pattern(64));
-    expect(iso.visibility.get(Number(PRIVATE_GPA >> 12n)) ?? HostVisibility.NOT_VISIBLE).toBe(
-      HostVisibility.NOT_VISIBLE,
-    );
-    channel.sendGpaDirect([{ pfns: [PRIVATE_GPA >> 12n], offset: 0, length: 64 }], { transactionId: 9n });
-    expect(channel.receivePackets()).toEqual([]);
-    const alias = `0x${(PRIVATE_GPA | BOUNDARY).toString(16)}`;
-    expect(echo.corrupt?.kind).toBe('access-refused');
-    expect(echo.corrupt?.message).toMatch(
-      new RegExp(
-        `^corrupt VMBus ring \\(access-refused\\): GPA-direct range 0: VMBus GPA-direct range: host read of GPA ${alias} .*is private`,
-      ),
-    );
-    const diags = partition.diagnostics();
-    expect(diags.map((d) => d.rule)).toEqual(['spec05.gpa-direct-page']);
-    expect(diags[0]!.message).toContain(`channel 1: VMBus GPA-direct range: host read of GPA ${alias}`);
-    expect(refusals(events).map((e) => [e.details.place, e.details.reason])).toEqual([
-      ['VMBus GPA-direct range', 'not-visible'],
-    ]);
-    // Stopped: a later packet is not answered and nothing more is diagnosed.
-    channel.sendPacket(Uint8Array.of(1), { type: VmPacketType.DATA_INBAND, transactionId: 10n });
-    channel.signalHost();
-    expect(channel.receivePackets()).toEqual([]);
-    expect(partition.diagnostics()).toHaveLength(1);
   });
 });
 

@@ -18,6 +18,12 @@ export {
   type PerCpuPageLayout,
   perCpuHypercallPages,
 } from './hypercalls.js';
+export type {
+  DoubleMappedRingView,
+  GuestBoundaryView,
+  GuestMemorySharing,
+  HostVisibilityChange,
+} from './memory-sharing.js';
 export { GuestPageAllocator } from './page-allocator.js';
 export {
   type GuestProgram,

@@ -1,5 +1,6 @@
-import type { GuestMemory, GuestPhysicalMemory } from '../memory.js';
+import type { GuestMemory } from '../memory.js';
 import type { GuestCpu } from './cpu.js';
+import type { GuestBoundaryView } from './memory-sharing.js';
 
 /**
  * What a guest program's function gets on each vCPU when `pvlab-host run` (or `runGuest`) runs it
@@ -33,9 +34,10 @@ export interface GuestProgramCpu extends GuestCpu {
    * Isolation VMs (`createVm({ isolation })`): the shared GPA boundary and the guest's view with
    * it — private pages below the boundary, host-visible pages only through `gpa | boundary`; the
    * wrong alias is a `GuestFault` (MEMORY). `undefined` in an ordinary VM. `memory` above stays
-   * the RAM itself, which is how the guest reaches its own private data.
+   * the RAM itself, which is how the guest reaches its own private data. A guest hands both to
+   * `guestMemorySharing` (`@pvlab/isolation/guest`) for drivers that share memory with the host.
    */
-  readonly isolation?: { readonly boundary: bigint; readonly memory: GuestPhysicalMemory } | undefined;
+  readonly isolation?: { readonly boundary: bigint; readonly memory: GuestBoundaryView } | undefined;
   /** Guest RAM, shared by every vCPU (GPA = offset). */
   readonly memory: GuestMemory;
   /**

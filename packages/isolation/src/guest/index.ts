@@ -11,6 +11,7 @@ export {
   type IsolationEra,
   readIsolationConfig,
 } from './config.js';
+export { guestMemorySharing } from './memory-sharing.js';
 export {
   type MonitorPageOptions,
   type SharedMonitorPages,

@@ -1,11 +1,11 @@
 import type { HvStatusCode } from '@pvlab/hypercall';
-import type { DoubleMappedRing } from '@pvlab/isolation/guest';
+import type { DoubleMappedRingView } from '@pvlab/hypercall/guest';
 import type { RingReader } from '../ring/ring-reader.js';
 import type { PacketHeader, RingWriter } from '../ring/ring-writer.js';
 import { encodeGpaDirectRanges, type GpaDirectRange } from '../wire/gpa-direct.js';
 import { VMPACKET_DESCRIPTOR_SIZE, VmPacketType } from '../wire/packet.js';
 import type { RingCorruptError } from '../wire/validate.js';
-import type { GuestOffer } from './vmbus-client.js';
+import type { GuestOffer } from './client-types.js';
 
 /** A packet the guest received, copied out of the ring. */
 export interface ReceivedPacket {
@@ -34,7 +34,7 @@ export class GuestChannel {
    * Isolation VM: the guest's double mappings ([header, data…, data…] through the alias) of the
    * guest→host and host→guest rings; `null` in an ordinary VM.
    */
-  readonly mappings: readonly [DoubleMappedRing, DoubleMappedRing] | null;
+  readonly mappings: readonly [DoubleMappedRingView, DoubleMappedRingView] | null;
   readonly #signal: () => HvStatusCode;
   /** Signals sent to the host (for tests and traces). */
   signals = 0;
@@ -48,7 +48,7 @@ export class GuestChannel {
     reader: RingReader;
     signalHost: () => HvStatusCode;
     ringPfns?: readonly bigint[];
-    mappings?: readonly [DoubleMappedRing, DoubleMappedRing];
+    mappings?: readonly [DoubleMappedRingView, DoubleMappedRingView];
   }) {
     this.ringPfns = o.ringPfns ?? [];
     this.mappings = o.mappings ?? null;

@@ -1,6 +1,6 @@
-/** The guest VMBus driver's types: offers, options, the isolation view, a connection to resume. */
-import type { GuestMemory, GuestPhysicalMemory } from '@pvlab/hypercall';
-import type { GuestCpu, GuestHypercalls } from '@pvlab/hypercall/guest';
+/** The guest VMBus driver's types: offers, options (isolation VMs too), a connection to resume. */
+import type { GuestMemory } from '@pvlab/hypercall';
+import type { GuestCpu, GuestHypercalls, GuestMemorySharing } from '@pvlab/hypercall/guest';
 import type { GuestSynic } from './synic.js';
 
 /** An offer as the guest keeps it. */
@@ -14,24 +14,14 @@ export interface GuestOffer {
   readonly dedicatedInterrupt: boolean;
 }
 
-/**
- * The guest's memory in an isolation VM as the driver needs it (`IsolatedGuestMemory` fits):
- * private GPAs below the boundary, shared aliases above it, the wrong alias an `IsolationFault`
- * naming `place`.
- */
-export interface GuestBoundaryView extends GuestPhysicalMemory {
-  /** The RAM behind both aliases (ring bytes are reached through it after the alias checks). */
-  readonly ram: GuestMemory;
-  /** The RAM offset of `[gpa, gpa + length)` after the alias checks; throws a fault naming `place`. */
-  offsetOf(gpa: bigint, length: number, access?: 'read' | 'write', place?: string): number;
-}
-
 /** What the driver does differently in an isolation VM (spec 05 "Where Linux applies the boundary"). */
 export interface VmbusIsolationOptions {
-  /** vTOM (1 << SharedGpaBoundaryBits). */
-  readonly boundary: bigint;
-  /** The guest's view of memory with the boundary. */
-  readonly memory: GuestBoundaryView;
+  /**
+   * How this guest shares memory with the host: its boundary (vTOM), its view of memory with the
+   * boundary and the visibility calls — `guestMemorySharing(boundary, view)` from
+   * `@pvlab/isolation/guest`, which the app composing both packages hands over.
+   */
+  readonly sharing: GuestMemorySharing;
   /**
    * Reproduces "forgot the boundary" per place: `monitorPages` sends the private GPAs in
    * INITIATE_CONTACT (the host refuses the contact), `rings` maps the rings below the boundary

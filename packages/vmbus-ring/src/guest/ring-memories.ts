@@ -4,17 +4,15 @@
  * resumes a channel that is still open on the host.
  */
 import { type GuestMemory, GuestPage, HV_PAGE_SIZE } from '@pvlab/hypercall';
-import type { GuestHypercalls } from '@pvlab/hypercall/guest';
-import { HostVisibility } from '@pvlab/isolation';
-import { type DoubleMappedRing, mapRingThroughAlias, setHostVisibility } from '@pvlab/isolation/guest';
+import type { DoubleMappedRingView, GuestBoundaryView, GuestHypercalls } from '@pvlab/hypercall/guest';
 import { RingMemory, type RingPageAccessor } from '../ring/ring-memory.js';
-import type { GuestBoundaryView, VmbusIsolationOptions } from './client-types.js';
+import type { VmbusIsolationOptions } from './client-types.js';
 
 /** Both rings of a channel, and in an isolation VM their double mappings. */
 export interface ChannelRingMemories {
   readonly outbound: RingMemory;
   readonly inbound: RingMemory;
-  readonly mappings: readonly [DoubleMappedRing, DoubleMappedRing] | null;
+  readonly mappings: readonly [DoubleMappedRingView, DoubleMappedRingView] | null;
 }
 
 /** The error for a refused visibility change (given the call's status name). */
@@ -45,19 +43,20 @@ export function channelRingMemories(
       mappings: null,
     };
   }
+  const { sharing } = iso;
   if (fresh) {
-    const changed = setHostVisibility(o.hypercalls, pfns, HostVisibility.READ_WRITE);
+    const changed = sharing.makeHostVisible(o.hypercalls, pfns);
     if (!changed.ok) throw refused(changed.statusName);
   }
   const forget = iso.forgetBoundary?.rings === true;
   const mappings = halves.map((half) => {
-    const ring = mapRingThroughAlias(iso.memory, iso.boundary, half, { forgetBoundary: forget });
+    const ring = sharing.mapRing(half, { forgetBoundary: forget });
     if (fresh) ring.zero(0, HV_PAGE_SIZE + ring.dataSize); // the conversion left garbage
     return ring;
-  }) as [DoubleMappedRing, DoubleMappedRing];
-  const memoryOf = (ring: DoubleMappedRing) => {
+  }) as [DoubleMappedRingView, DoubleMappedRingView];
+  const memoryOf = (ring: DoubleMappedRingView) => {
     const gpas = ring.pageGpas.slice(0, 1 + ring.dataSize / HV_PAGE_SIZE);
-    return RingMemory.fromPages(boundaryAccessor(iso.memory, gpas, ring.place), gpas);
+    return RingMemory.fromPages(boundaryAccessor(sharing.memory, gpas, ring.place), gpas);
   };
   return { outbound: memoryOf(mappings[0]), inbound: memoryOf(mappings[1]), mappings };
 }

@@ -5,10 +5,13 @@
  * SIMP slot of SINT 2. In the direct harness the host has answered by the time the hypercall
  * returns, so polling the slot is enough; with `wait` set (e.g. `() => cpu.halt()`), an empty
  * slot waits for the next interrupt instead, up to `maxWaits` times.
+ *
+ * This module is the driver's public face, its offers and its resumable state; the work lives
+ * beside it: `client-messages` (the message link), `client-contact` (version negotiation),
+ * `client-monitor` (monitor pages, signalling the host), `client-channels` (GPADLs, OPENCHANNEL)
+ * and `ring-memories` (the rings over the GPADL's pages).
  */
-import { type GuestMemory, GuestPage, HvStatus, type HvStatusCode } from '@pvlab/hypercall';
-import { HostVisibility } from '@pvlab/isolation';
-import { aliasPageGpas, SharedPlace, setHostVisibility, shareMonitorPages } from '@pvlab/isolation/guest';
+import type { GuestMemory, HvStatusCode } from '@pvlab/hypercall';
 import { initRingControl } from '../ring/control.js';
 import { RingReader } from '../ring/ring-reader.js';
 import { RingWriter } from '../ring/ring-writer.js';
@@ -17,57 +20,39 @@ import {
   ChannelMessageType,
   ChannelRelidMessage,
   channelMessageType,
-  channelMessageTypeName,
-  encodeGpadlMessages,
-  GpadlCreated,
-  GpadlTeardown,
-  GpadlTorndown,
-  InitiateContact,
   OFFER_DEDICATED_INTERRUPT,
   OFFER_MONITOR_ALLOCATED,
   OfferChannel,
-  OpenChannel,
-  OpenChannelResult,
-  VersionResponse,
-  VMBUS_STATUS_SUCCESS,
 } from '../wire/channel-messages.js';
-import { monitorTrigger } from '../wire/monitor-page.js';
-import { PostMessageInput, SynicCallCode } from '../wire/synic.js';
-import {
-  initiateContactConnectionId,
-  LINUX_VMBUS_VERSIONS,
-  VMBUS_HV_MESSAGE_TYPE,
-  VMBUS_MESSAGE_CONNECTION_ID,
-  VMBUS_MESSAGE_SINT,
-  VmbusVersion,
-} from '../wire/versions.js';
+import { LINUX_VMBUS_VERSIONS, VMBUS_MESSAGE_CONNECTION_ID, VMBUS_MESSAGE_SINT } from '../wire/versions.js';
 import { GuestChannel } from './channel.js';
+import {
+  establishGpadl,
+  releaseRingPages,
+  requestOpen,
+  ringVisibilityRefused,
+  teardownGpadl,
+} from './client-channels.js';
+import { negotiateVersion } from './client-contact.js';
+import { ChannelMessages } from './client-messages.js';
+import { sharedMonitorPageAccess, shareMonitorPages, signalHost } from './client-monitor.js';
 import type { GuestOffer, VmbusClientOptions, VmbusConnectionState } from './client-types.js';
 import { type ChannelRingMemories, channelRingMemories } from './ring-memories.js';
 
-export type {
-  GuestBoundaryView,
-  GuestOffer,
-  VmbusClientOptions,
-  VmbusConnectionState,
-  VmbusIsolationOptions,
-} from './client-types.js';
-
-/** A guest-side failure: what the host answered, or that it did not. */
-export class VmbusGuestError extends Error {
-  override readonly name = 'VmbusGuestError';
-}
+/** A channel's ring pages: the GPADL's PFNs, the first `outboundPages` the guest→host ring. */
+type RingPages = { pfns: readonly bigint[]; outboundPages: number };
 
 /** The guest's VMBus connection. */
 export class VmbusClient {
   readonly #o: VmbusClientOptions;
+  readonly #messages: ChannelMessages;
   /** The negotiated version, once connected. */
   version: number | null = null;
   /** The connection id further messages go to. */
   msgConnId = VMBUS_MESSAGE_CONNECTION_ID;
   readonly offers = new Map<number, GuestOffer>();
   /** Messages that arrived while waiting for another (e.g. RESCIND_CHANNELOFFER), oldest first. */
-  readonly unsolicited: Uint8Array[] = [];
+  readonly unsolicited: Uint8Array[];
   readonly channels = new Map<number, GuestChannel>();
   #nextGpadl = 0xe1e10;
   #nextOpenId = 1;
@@ -76,13 +61,9 @@ export class VmbusClient {
 
   constructor(options: VmbusClientOptions) {
     this.#o = options;
+    this.#messages = new ChannelMessages(options, () => this.msgConnId);
+    this.unsolicited = this.#messages.unsolicited;
     this.#monitorAccess = options.monitorPages;
-    const iso = options.isolation;
-    if (iso !== undefined && (typeof iso.boundary !== 'bigint' || iso.boundary <= 0n)) {
-      throw new RangeError(
-        `isolation boundary ${String(iso.boundary)} is not accepted: use the shared GPA boundary (a bigint > 0)`,
-      );
-    }
   }
 
   get memory(): GuestMemory {
@@ -91,138 +72,44 @@ export class VmbusClient {
 
   /** HvCallPostMessage of a channel message to `connectionId`, retried on INSUFFICIENT_BUFFERS. */
   postMessage(bytes: Uint8Array, connectionId = this.msgConnId): HvStatusCode {
-    const input = PostMessageInput.encode({
-      connectionId,
-      messageType: VMBUS_HV_MESSAGE_TYPE,
-      payloadSize: bytes.length,
-      payload: bytes,
-    });
-    const retries = this.#o.postRetries ?? 10;
-    for (let attempt = 0; ; attempt++) {
-      this.#o.hypercalls.writeInput(input);
-      const status = this.#o.hypercalls.call(BigInt(SynicCallCode.HvCallPostMessage)).status;
-      if (status !== HvStatus.INSUFFICIENT_BUFFERS || attempt >= retries) return status;
-      // The host's queue toward us is full: take what is waiting, then retry.
-      this.#drainToUnsolicited();
-    }
-  }
-
-  #drainToUnsolicited(): void {
-    for (let m = this.#take(); m !== null; m = this.#take()) this.unsolicited.push(m);
-  }
-
-  #take(): Uint8Array | null {
-    const m = this.#o.synic.pollMessage(this.#sint());
-    return m === null ? null : m.payload;
-  }
-
-  #sint(): number {
-    return this.#o.synic.sint;
+    return this.#messages.post(bytes, connectionId);
   }
 
   /** The next message of type `type` (others are kept in `unsolicited`); throws when none comes. */
   awaitMessage(type: number): Uint8Array {
-    const i = this.unsolicited.findIndex((m) => channelMessageType(m) === type);
-    if (i >= 0) return this.unsolicited.splice(i, 1)[0]!;
-    const maxWaits = this.#o.wait === undefined ? 0 : (this.#o.maxWaits ?? 1000);
-    for (let waits = 0; ; ) {
-      const m = this.#take();
-      if (m !== null) {
-        if (channelMessageType(m) === type) return m;
-        this.unsolicited.push(m);
-        continue;
-      }
-      if (waits++ >= maxWaits) {
-        throw new VmbusGuestError(`no ${channelMessageTypeName(type)} from the host`);
-      }
-      this.#o.wait?.();
-    }
+    return this.#messages.awaitMessage(type);
+  }
+
+  /** The next message of any type; throws when none comes. */
+  awaitAny(): Uint8Array {
+    return this.#messages.awaitAny();
   }
 
   /**
    * `vmbus_connect`: INITIATE_CONTACT with each version of `versions` in turn (newest first) until
    * the host accepts one; from 5.0 on the message SINT goes in the request and the host's
    * msg_conn_id is used afterwards. Returns the version; throws when every version is refused.
+   * In an isolation VM the monitor pages are shared with the host first.
    */
   connect(versions: readonly number[] = LINUX_VMBUS_VERSIONS): number {
-    const [p1, p2] = this.#shareMonitorPages();
-    for (const version of versions) {
-      const modern = version >= VmbusVersion.WIN10_V5;
-      const msg = InitiateContact.encode({
-        msgtype: ChannelMessageType.INITIATE_CONTACT,
-        version,
-        targetVcpu: this.#o.targetVcpu ?? 0,
-        monitorPage1: p1,
-        monitorPage2: p2,
-        ...(modern ? { msgSint: VMBUS_MESSAGE_SINT } : {}),
-      });
-      const status = this.postMessage(msg, initiateContactConnectionId(version));
-      if (status !== HvStatus.SUCCESS)
-        throw new VmbusGuestError(`INITIATE_CONTACT: HvCallPostMessage status 0x${status.toString(16)}`);
-      const r = VersionResponse.decode(this.awaitMessage(ChannelMessageType.VERSION_RESPONSE));
-      if (r !== null && r.versionSupported !== 0) {
-        this.version = version;
-        if (modern) this.msgConnId = r.msgConnId;
-        return version;
-      }
-    }
-    throw new VmbusGuestError(
-      `the host refused every version of ${versions.map((v) => `0x${v.toString(16)}`).join(', ')}`,
-    );
-  }
-
-  /**
-   * The monitor page GPAs INITIATE_CONTACT carries. Isolation VM (Linux `vmbus_connect`): make
-   * both pages host-visible, zero them through the alias (the conversion scrambled them) and
-   * pass the aliases — or, with `forgetBoundary.monitorPages`, the private GPAs (the bug).
-   */
-  #shareMonitorPages(): readonly [bigint, bigint] {
-    const iso = this.#o.isolation;
-    if (iso === undefined) return this.#o.monitorPages;
-    const pfns = this.#o.monitorPages.map((gpa) => GuestPage.number(gpa)) as [bigint, bigint];
-    const shared = shareMonitorPages(this.#o.hypercalls, iso.memory, iso.boundary, pfns);
-    if (!shared.ok) {
-      throw new VmbusGuestError(
-        `${SharedPlace.MONITOR_PAGE}: HvCallModifySparseGpaPageHostVisibility failed with ${shared.statusName}`,
-      );
-    }
-    this.#monitorAccess = [shared.monitorPage1, shared.monitorPage2];
-    return iso.forgetBoundary?.monitorPages === true ? this.#o.monitorPages : this.#monitorAccess;
+    const pages = shareMonitorPages(this.#o);
+    this.#monitorAccess = pages.access;
+    const accepted = negotiateVersion(this.#messages, versions, pages.sent, this.#o.targetVcpu ?? 0);
+    this.version = accepted.version;
+    if (accepted.msgConnId !== null) this.msgConnId = accepted.msgConnId;
+    return accepted.version;
   }
 
   /** REQUESTOFFERS, then every OFFERCHANNEL up to ALLOFFERS_DELIVERED. */
   requestOffers(): GuestOffer[] {
-    this.#post(ChannelMessageHeader.encode({ msgtype: ChannelMessageType.REQUESTOFFERS }));
+    this.#messages.send(ChannelMessageHeader.encode({ msgtype: ChannelMessageType.REQUESTOFFERS }));
     const out: GuestOffer[] = [];
+    const kinds = [ChannelMessageType.OFFERCHANNEL, ChannelMessageType.ALLOFFERS_DELIVERED];
     for (;;) {
-      const i = this.unsolicited.findIndex((m) => {
-        const t = channelMessageType(m);
-        return t === ChannelMessageType.OFFERCHANNEL || t === ChannelMessageType.ALLOFFERS_DELIVERED;
-      });
-      const m = i >= 0 ? this.unsolicited.splice(i, 1)[0]! : this.#nextOfferMessage();
+      const m = this.#messages.awaitOneOf(kinds);
       if (channelMessageType(m) === ChannelMessageType.ALLOFFERS_DELIVERED) return out;
       const offer = this.recordOffer(m);
       if (offer) out.push(offer);
-    }
-  }
-
-  #nextOfferMessage(): Uint8Array {
-    for (;;) {
-      const m = this.awaitAny();
-      const t = channelMessageType(m);
-      if (t === ChannelMessageType.OFFERCHANNEL || t === ChannelMessageType.ALLOFFERS_DELIVERED) return m;
-      this.unsolicited.push(m);
-    }
-  }
-
-  /** The next message of any type; throws when none comes. */
-  awaitAny(): Uint8Array {
-    const maxWaits = this.#o.wait === undefined ? 0 : (this.#o.maxWaits ?? 1000);
-    for (let waits = 0; ; waits++) {
-      const m = this.#take();
-      if (m !== null) return m;
-      if (waits >= maxWaits) throw new VmbusGuestError('no message from the host');
-      this.#o.wait?.();
     }
   }
 
@@ -243,30 +130,14 @@ export class VmbusClient {
     return offer;
   }
 
-  #post(bytes: Uint8Array): void {
-    const status = this.postMessage(bytes);
-    if (status !== HvStatus.SUCCESS) {
-      throw new VmbusGuestError(
-        `${channelMessageTypeName(channelMessageType(bytes) ?? 0)}: HvCallPostMessage status 0x${status.toString(16)}`,
-      );
-    }
-  }
-
   /**
    * `vmbus_establish_gpadl`: GPADL_HEADER (≤ 26 PFNs) and GPADL_BODY messages (≤ 28 each), then
    * waits for GPADL_CREATED; returns the GPADL id, or throws with the creation status.
    */
   establishGpadl(relid: number, pfns: readonly bigint[]): number {
     const gpadl = this.#nextGpadl++;
-    for (const m of encodeGpadlMessages(relid, gpadl, pfns)) this.#post(m);
-    for (;;) {
-      const created = GpadlCreated.decode(this.awaitMessage(ChannelMessageType.GPADL_CREATED));
-      if (created === null || created.gpadl !== gpadl) continue;
-      if (created.creationStatus !== VMBUS_STATUS_SUCCESS) {
-        throw new VmbusGuestError(`GPADL ${gpadl} refused: status 0x${created.creationStatus.toString(16)}`);
-      }
-      return gpadl;
-    }
+    establishGpadl(this.#messages, relid, gpadl, pfns);
+    return gpadl;
   }
 
   /**
@@ -277,7 +148,7 @@ export class VmbusClient {
    */
   openChannel(
     relid: number,
-    rings: { pfns: readonly bigint[]; outboundPages: number },
+    rings: RingPages,
     options: { targetVp?: number; userData?: Uint8Array; lowLatency?: boolean } = {},
   ): GuestChannel {
     const offer = this.offers.get(relid);
@@ -290,26 +161,14 @@ export class VmbusClient {
     initRingControl(memories.inbound);
     const gpadl = this.establishGpadl(relid, rings.pfns);
     const openId = this.#nextOpenId++;
-    this.#post(
-      OpenChannel.encode({
-        msgtype: ChannelMessageType.OPENCHANNEL,
-        childRelid: relid,
-        openId,
-        ringBufferGpadl: gpadl,
-        targetVp: options.targetVp ?? 0,
-        downstreamRingPageOffset: rings.outboundPages,
-        ...(options.userData ? { userData: options.userData } : {}),
-      }),
-    );
-    for (;;) {
-      const r = OpenChannelResult.decode(this.awaitMessage(ChannelMessageType.OPENCHANNEL_RESULT));
-      if (r === null || r.childRelid !== relid || r.openId !== openId) continue;
-      if (r.status !== VMBUS_STATUS_SUCCESS) {
-        this.teardownGpadl(relid, gpadl);
-        throw new VmbusGuestError(`OPENCHANNEL relid ${relid} refused: status 0x${r.status.toString(16)}`);
-      }
-      break;
-    }
+    requestOpen(this.#messages, {
+      relid,
+      openId,
+      gpadl,
+      outboundPages: rings.outboundPages,
+      targetVp: options.targetVp,
+      userData: options.userData,
+    });
     return this.#channel(offer, gpadl, rings.pfns, memories, options.lowLatency ?? false);
   }
 
@@ -338,12 +197,7 @@ export class VmbusClient {
     this.msgConnId = state.msgConnId;
     this.#nextGpadl = state.nextGpadl;
     this.#nextOpenId = state.nextOpenId;
-    const iso = this.#o.isolation;
-    if (iso !== undefined) {
-      const pfns = this.#o.monitorPages.map((gpa) => GuestPage.number(gpa));
-      const [p1, p2] = aliasPageGpas(pfns, iso.boundary);
-      this.#monitorAccess = [p1!, p2!];
-    }
+    this.#monitorAccess = sharedMonitorPageAccess(this.#o);
   }
 
   /**
@@ -354,7 +208,7 @@ export class VmbusClient {
   reattachChannel(
     offer: GuestOffer,
     gpadl: number,
-    rings: { pfns: readonly bigint[]; outboundPages: number },
+    rings: RingPages,
     options: { lowLatency?: boolean } = {},
   ): GuestChannel {
     this.offers.set(offer.relid, offer);
@@ -388,20 +242,8 @@ export class VmbusClient {
   }
 
   /** The rings over the GPADL's pages (see `channelRingMemories`); `fresh` zeroes them first. */
-  #ringMemories(
-    rings: { pfns: readonly bigint[]; outboundPages: number },
-    fresh: boolean,
-  ): ChannelRingMemories {
-    return channelRingMemories(
-      this.#o,
-      rings.pfns,
-      rings.outboundPages,
-      fresh,
-      (status) =>
-        new VmbusGuestError(
-          `${SharedPlace.RING_BUFFER}: HvCallModifySparseGpaPageHostVisibility failed with ${status}`,
-        ),
-    );
+  #ringMemories(rings: RingPages, fresh: boolean): ChannelRingMemories {
+    return channelRingMemories(this.#o, rings.pfns, rings.outboundPages, fresh, ringVisibilityRefused);
   }
 
   /**
@@ -409,52 +251,23 @@ export class VmbusClient {
    * child→parent monitor page; any other issues HvCallSignalEvent (fast, RDX = connection id).
    */
   signalHost(offer: GuestOffer, lowLatency: boolean): HvStatusCode {
-    if (offer.monitorAllocated && !lowLatency) {
-      const t = monitorTrigger(offer.monitorId);
-      const gpa = this.#monitorAccess[1] + BigInt(t.pending);
-      const iso = this.#o.isolation;
-      const word =
-        iso === undefined
-          ? new Int32Array(this.#o.memory.buffer, this.#o.memory.offsetOf(gpa, 4), 1)
-          : new Int32Array(
-              iso.memory.ram.buffer,
-              iso.memory.offsetOf(gpa, 4, 'write', SharedPlace.MONITOR_PAGE),
-              1,
-            );
-      Atomics.or(word, 0, 1 << t.bit);
-      return HvStatus.SUCCESS;
-    }
-    return this.#o.hypercalls.fast8(SynicCallCode.HvCallSignalEvent, BigInt(offer.connectionId >>> 0)).status;
+    return signalHost(this.#o, this.#monitorAccess, offer, lowLatency);
   }
 
   /** `vmbus_close`: CLOSECHANNEL (no answer), then the ring GPADL's teardown. */
   closeChannel(channel: GuestChannel, teardown = true): void {
-    this.#post(
+    this.#messages.send(
       ChannelRelidMessage.encode({ msgtype: ChannelMessageType.CLOSECHANNEL, childRelid: channel.relid }),
     );
     this.channels.delete(channel.relid);
     if (!teardown) return;
     this.teardownGpadl(channel.relid, channel.gpadl);
-    // Linux `vmbus_free_ring`: the pages go private again once the host has let go.
-    if (this.#o.isolation !== undefined) {
-      const r = setHostVisibility(this.#o.hypercalls, channel.ringPfns, HostVisibility.NOT_VISIBLE);
-      if (!r.ok) {
-        throw new VmbusGuestError(
-          `${SharedPlace.RING_BUFFER}: making the ring private again failed with ${r.statusName} (Linux leaks the pages, spec 05 rule 7)`,
-        );
-      }
-    }
+    releaseRingPages(this.#o.hypercalls, this.#o.isolation, channel.ringPfns);
   }
 
   /** `vmbus_teardown_gpadl`: GPADL_TEARDOWN, then waits for GPADL_TORNDOWN. */
   teardownGpadl(relid: number, gpadl: number): void {
-    this.#post(
-      GpadlTeardown.encode({ msgtype: ChannelMessageType.GPADL_TEARDOWN, childRelid: relid, gpadl }),
-    );
-    for (;;) {
-      const t = GpadlTorndown.decode(this.awaitMessage(ChannelMessageType.GPADL_TORNDOWN));
-      if (t !== null && t.gpadl === gpadl) return;
-    }
+    teardownGpadl(this.#messages, relid, gpadl);
   }
 
   /**
@@ -462,7 +275,7 @@ export class VmbusClient {
    * channel and answers RELID_RELEASED. Returns the rescinded relids.
    */
   handleRescinds(): number[] {
-    this.#drainToUnsolicited();
+    this.#messages.drain();
     const out: number[] = [];
     for (let i = 0; i < this.unsolicited.length; ) {
       const m = this.unsolicited[i]!;
@@ -475,7 +288,7 @@ export class VmbusClient {
       if (r === null) continue;
       this.offers.delete(r.childRelid);
       this.channels.delete(r.childRelid);
-      this.#post(
+      this.#messages.send(
         ChannelRelidMessage.encode({ msgtype: ChannelMessageType.RELID_RELEASED, childRelid: r.childRelid }),
       );
       out.push(r.childRelid);
@@ -485,7 +298,7 @@ export class VmbusClient {
 
   /** UNLOAD, then waits for UNLOAD_RESPONSE; the connection is gone afterwards. */
   unload(): void {
-    this.#post(ChannelMessageHeader.encode({ msgtype: ChannelMessageType.UNLOAD }));
+    this.#messages.send(ChannelMessageHeader.encode({ msgtype: ChannelMessageType.UNLOAD }));
     this.awaitMessage(ChannelMessageType.UNLOAD_RESPONSE);
     this.version = null;
     this.msgConnId = VMBUS_MESSAGE_CONNECTION_ID;

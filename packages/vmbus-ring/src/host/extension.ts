@@ -1,25 +1,14 @@
 import type { HvFeatureName } from '@pvlab/hypercall';
-import { ExtensionKey, type HostExtension, type HvPartition } from '@pvlab/hypercall/host';
+import type { HostExtension } from '@pvlab/hypercall/host';
+import type { VmbusServerOptions } from './server-state.js';
 import { vmbusSnapshotPart } from './snapshot.js';
 import { SynicHost } from './synic.js';
 import { postMessageDescriptor, SynicPorts, signalEventDescriptor } from './synic-hypercalls.js';
-import { VmbusServer, type VmbusServerOptions } from './vmbus-server.js';
-
-/** The package name the host state is kept under. */
-export const VMBUS_PACKAGE = 'vmbus-ring';
+import { VMBUS_PACKAGE, VMBUS_STATE, vmbusHostState } from './vmbus-host-state.js';
+import { VmbusServer } from './vmbus-server.js';
 
 /** Feature bits the package exposes: the two SynIC hypercalls' privileges and the SynIC MSRs. */
 export const VMBUS_FEATURES: readonly HvFeatureName[] = ['PostMessages', 'SignalEvents', 'AccessSynicRegs'];
-
-/** The package's host state in a partition. */
-export interface VmbusHostState {
-  readonly synic: SynicHost;
-  readonly ports: SynicPorts;
-  readonly server: VmbusServer;
-}
-
-/** The key of the VMBus host state in a partition. */
-export const VMBUS_STATE = new ExtensionKey<VmbusHostState>(VMBUS_PACKAGE);
 
 /** Options of `vmbusExtension` (those of the server). */
 export type VmbusHostOptions = VmbusServerOptions;
@@ -44,12 +33,4 @@ export function vmbusExtension(options: VmbusHostOptions = { devices: [] }): Hos
     },
     snapshotPart: (partition) => vmbusSnapshotPart(vmbusHostState(partition)),
   };
-}
-
-/** The VMBus host state of a partition the extension is installed in. */
-export function vmbusHostState(partition: HvPartition): VmbusHostState {
-  const s = partition.extensionState(VMBUS_STATE);
-  if (s === undefined)
-    throw new Error(`the partition has no ${VMBUS_PACKAGE} host: install vmbusExtension()`);
-  return s;
 }

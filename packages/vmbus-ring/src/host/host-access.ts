@@ -7,17 +7,10 @@
  */
 import { GuestPage, HV_PAGE_SIZE } from '@pvlab/hypercall';
 import { HOST_MEMORY, type HostMemoryAccess, type HvPartition } from '@pvlab/hypercall/host';
+import { VmbusPlace } from '../places.js';
 import type { RingPageAccessor } from '../ring/ring-memory.js';
 import type { GpaDirectRange } from '../wire/gpa-direct.js';
 import { RingCorruptError } from '../wire/validate.js';
-
-/** The guest objects a refusal names (the same words as `@pvlab/isolation`'s `SharedPlace`). */
-export const VmbusPlace = {
-  MONITOR_PAGE: 'VMBus monitor page',
-  RING_BUFFER: 'VMBus ring buffer',
-  GPADL: 'VMBus GPADL',
-  GPA_DIRECT: 'VMBus GPA-direct range',
-} as const;
 
 /** The partition's host-memory port (an isolation VM's host view), or `null` in an ordinary VM. */
 export function hostIsolationOf(partition: HvPartition): HostMemoryAccess | null {

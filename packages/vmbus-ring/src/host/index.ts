@@ -1,3 +1,4 @@
+export { VmbusPlace } from '../places.js';
 export {
   type EchoCounters,
   EchoDevice,
@@ -6,19 +7,24 @@ export {
 } from './device.js';
 export {
   VMBUS_FEATURES,
-  VMBUS_PACKAGE,
-  VMBUS_STATE,
   type VmbusHostOptions,
-  type VmbusHostState,
   vmbusExtension,
-  vmbusHostState,
 } from './extension.js';
 export {
   HostGuestAccess,
   HostRefusal,
   hostIsolationOf,
-  VmbusPlace,
 } from './host-access.js';
+export {
+  type ChannelState,
+  type OpenChannelInfo,
+  ServerChannel,
+  type ServerGpadl,
+  type VmbusConnection,
+  type VmbusServerCounters,
+  type VmbusServerOptions,
+  type VmbusServerState,
+} from './server-state.js';
 export { vmbusSnapshotPart } from './snapshot.js';
 export {
   type PostOutcome,
@@ -35,13 +41,9 @@ export {
   signalEventDescriptor,
 } from './synic-hypercalls.js';
 export {
-  type ChannelState,
-  type OpenChannelInfo,
-  ServerChannel,
-  type ServerGpadl,
-  type VmbusConnection,
-  VmbusServer,
-  type VmbusServerCounters,
-  type VmbusServerOptions,
-  type VmbusServerState,
-} from './vmbus-server.js';
+  VMBUS_PACKAGE,
+  VMBUS_STATE,
+  type VmbusHostState,
+  vmbusHostState,
+} from './vmbus-host-state.js';
+export { VmbusServer } from './vmbus-server.js';

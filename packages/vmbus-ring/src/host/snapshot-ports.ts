@@ -4,6 +4,8 @@
  */
 import { type SnapshotData, SnapshotError } from '@pvlab/hypercall/host';
 import { HV_EVENT_FLAGS_COUNT } from '../wire/synic.js';
+import type { ServerChannel } from './server-state.js';
+import type { ServerContext } from './snapshot-context.js';
 import {
   FIELDS,
   type Fields,
@@ -14,9 +16,7 @@ import {
   readObject,
   readU32,
 } from './snapshot-fields.js';
-import type { ServerContext } from './snapshot-server.js';
 import type { EventConnection, SynicPorts } from './synic-hypercalls.js';
-import type { ServerChannel } from './vmbus-server.js';
 
 export function savePorts(ports: SynicPorts): SnapshotData {
   return {

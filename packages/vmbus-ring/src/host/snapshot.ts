@@ -5,11 +5,12 @@ import {
   type SnapshotData,
   type SnapshotPart,
 } from '@pvlab/hypercall/host';
-import { VMBUS_PACKAGE, type VmbusHostState } from './extension.js';
+import { saveDevices } from './snapshot-devices.js';
 import { FIELDS } from './snapshot-fields.js';
 import { savePorts } from './snapshot-ports.js';
-import { prepareServer, saveDevices, saveServer } from './snapshot-server.js';
+import { prepareServer, saveServer } from './snapshot-server.js';
 import { prepareSynic, saveSynic } from './snapshot-synic.js';
+import { VMBUS_PACKAGE, type VmbusHostState } from './vmbus-host-state.js';
 
 /**
  * The VMBus host state as snapshot part `vmbus-ring` (v1): `{ synic, ports, server, devices }` —
