@@ -1,17 +1,6 @@
 import { GET_VTL_LAYOUTS, type GetVtlLayout } from '@pvlab/vtl/guest';
 import { ISOLATION_PLACES, type IsolationPlace } from './isolation-workload.js';
-import type { KernelOptions, VpIndexBug, Workload } from './kernel.js';
-
-/** The workloads, in the order the kernel runs them. */
-export const WORKLOADS: readonly Workload[] = [
-  'spin-wait',
-  'ipi',
-  'ring',
-  'tlb',
-  'vtl',
-  'vmbus',
-  'isolation',
-];
+import { type KernelOptions, type VpIndexBug, WORKLOADS, type Workload } from './kernel-options.js';
 
 /** Raised for a `--guest-arg` the kernel does not accept; the message names it and what is accepted. */
 export class KernelArgError extends Error {

@@ -16,7 +16,7 @@ export {
 } from './hostile-host.js';
 export { INTERRUPT_EXIT_CODE, type InterruptSignal, RunInterrupted } from './interrupt.js';
 export { type CreateVmOptions, MAX_VCPUS, type ResolvedVmOptions, VmOptionError } from './options.js';
-export { OPTIONAL_PACKAGES } from './packages.js';
+export { OPTIONAL_PACKAGES } from './package-names.js';
 export { type CliOutput, runPvlabHost } from './program.js';
 export { restoreVm, restoreVmFile } from './restore.js';
 export {

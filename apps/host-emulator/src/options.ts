@@ -4,7 +4,7 @@ import { CONVERSION_CONTENTS, type ConversionContents } from '@pvlab/isolation/h
 import { TLB_FLUSH_MODES, type TlbFlushMode } from '@pvlab/tlb-ipi/host';
 import { z } from 'zod';
 import { formatOptionIssue } from './option-errors.js';
-import { OPTIONAL_PACKAGES, PACKAGE_ARCH } from './packages.js';
+import { OPTIONAL_PACKAGES, PACKAGE_ARCH } from './package-names.js';
 
 /** Bad `createVm` options (or CLI flags): the message names the option and what is accepted. */
 export class VmOptionError extends Error {

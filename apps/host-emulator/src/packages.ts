@@ -4,6 +4,7 @@ import { EchoDevice, vmbusExtension } from '@pvlab/vmbus-ring/host';
 import { vtlExtension } from '@pvlab/vtl/host';
 import { HostileDevice } from './hostile-host.js';
 import type { ResolvedVmOptions } from './options.js';
+import type { X64PackageName } from './package-names.js';
 
 /** Builds a package's host extension from the VM's resolved options. */
 export type PackageExtensionFactory = (options: ResolvedVmOptions) => HostExtension;
@@ -12,7 +13,7 @@ export type PackageExtensionFactory = (options: ResolvedVmOptions) => HostExtens
  * The packages `createVm` installs besides the core, by directory name. Each issue that fills a
  * package adds its host extension here; `createVm({ packages: { name: false } })` drops one.
  */
-export const PACKAGE_EXTENSIONS: Readonly<Record<string, PackageExtensionFactory>> = {
+export const PACKAGE_EXTENSIONS: Readonly<Record<X64PackageName, PackageExtensionFactory>> = {
   'tlb-ipi': (options) => tlbIpiExtension({ flush: options.tlbFlush }),
   // After tlb-ipi: it hooks tlb-ipi's flushes for the TLB-flush inhibit.
   vtl: () => vtlExtension(),
@@ -23,18 +24,6 @@ export const PACKAGE_EXTENSIONS: Readonly<Record<string, PackageExtensionFactory
     return vmbusExtension({ devices: [device] });
   },
 };
-
-/** Packages of arm64 VMs, which `createVm({ arch: 'arm64' })` composes itself (no Hyper-V dispatcher). */
-export const ARM64_PACKAGES: readonly string[] = ['pv-time'];
-
-/** The architecture each optional package belongs to. */
-export const PACKAGE_ARCH: Readonly<Record<string, 'x64' | 'arm64'>> = {
-  ...Object.fromEntries(Object.keys(PACKAGE_EXTENSIONS).map((name) => [name, 'x64' as const])),
-  ...Object.fromEntries(ARM64_PACKAGES.map((name) => [name, 'arm64' as const])),
-};
-
-/** Names accepted by the `packages` option. */
-export const OPTIONAL_PACKAGES: readonly string[] = Object.keys(PACKAGE_ARCH);
 
 /** `o` without its undefined properties (zod's optional outputs vs exactOptionalPropertyTypes). */
 export function definedOnly<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {

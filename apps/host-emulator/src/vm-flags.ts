@@ -6,7 +6,7 @@ import { HvFeature, type HvFeatureName, MAX_GUEST_MEMORY_BYTES } from '@pvlab/hy
 import { TLB_FLUSH_MODES } from '@pvlab/tlb-ipi/host';
 import { InvalidArgumentError, Option } from 'commander';
 import type { CreateVmOptions } from './options.js';
-import { OPTIONAL_PACKAGES } from './packages.js';
+import { OPTIONAL_PACKAGES } from './package-names.js';
 
 /** The VM-shaping flags as commander parses them. */
 export interface VmFlags {

@@ -33,10 +33,7 @@ const TEST_ONLY_LINKS: Readonly<Record<string, Readonly<Record<string, string>>>
  */
 const KNOWN_CYCLES: readonly string[] = [
   'packages/hypercall: host/core-msrs.ts host/notify-long-spin-wait.ts host/partition.ts',
-  'packages/pv-time: host/pv-time-host.ts host/snapshot.ts',
   'packages/vtl: host/register-file.ts host/state.ts',
-  'apps/guest-emulator: args.ts kernel.ts',
-  'apps/host-emulator: options.ts packages.ts',
 ];
 
 /** The module specifiers a TypeScript source imports or re-exports (static, type-only, dynamic). */

@@ -9,13 +9,12 @@ export { installPvTime } from './install.js';
 export {
   KVM_ARM_VCPU_PVTIME_CTRL,
   KVM_ARM_VCPU_PVTIME_IPA,
-  PV_TIME_IPA_UNSET,
   PvTimeHost,
   type PvTimeHostOptions,
-  type PvTimeVcpuState,
   type StolenTimeUpdate,
 } from './pv-time-host.js';
 export { pvTimeSnapshotPart } from './snapshot.js';
+export { PV_TIME_IPA_UNSET, type PvTimeVcpuState } from './vcpu-state.js';
 export {
   VmmError,
   type VmmErrorCode,

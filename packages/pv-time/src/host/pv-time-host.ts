@@ -4,14 +4,13 @@ import { SmcccFunction } from '../wire/ids.js';
 import { SMCCC_RET_NOT_SUPPORTED, SMCCC_RET_SUCCESS } from '../wire/return-codes.js';
 import { isStolenTimeRecordAligned, StolenTimeRecord } from '../wire/stolen-time-record.js';
 import { pvTimeSnapshotPart } from './snapshot.js';
+import { PV_TIME_IPA_UNSET, type PvTimeVcpuState } from './vcpu-state.js';
 import { VmmError } from './vmm-error.js';
 
 /** KVM_ARM_VCPU_PVTIME_CTRL: the vCPU device-attribute group of PV time. */
 export const KVM_ARM_VCPU_PVTIME_CTRL = 2;
 /** KVM_ARM_VCPU_PVTIME_IPA: the attribute holding a vCPU's record IPA. */
 export const KVM_ARM_VCPU_PVTIME_IPA = 0;
-/** What GET returns for a vCPU whose IPA is unset (KVM's INVALID_GPA). */
-export const PV_TIME_IPA_UNSET = 0xffff_ffff_ffff_ffffn;
 /** KVM_REG_ARM_STD_HYP_BMAP bit 0: the PV time service is visible to the guest. */
 export const KVM_REG_ARM_STD_HYP_BIT_PV_TIME = 0;
 
@@ -38,16 +37,6 @@ export interface StolenTimeUpdate {
   readonly previous: bigint;
   /** StolenTime as stored. */
   readonly stolenTime: bigint;
-}
-
-/** A vCPU's PV-time host state (what a snapshot saves). */
-export interface PvTimeVcpuState {
-  /** The record IPA, or `PV_TIME_IPA_UNSET`. */
-  readonly ipa: bigint;
-  /** Total runnable-but-waiting time accounted to the vCPU (the host task's run_delay); never decreases. */
-  readonly runDelayNs: bigint;
-  /** `runDelayNs` at the last record update or PV_TIME_ST (KVM's steal.last_steal). */
-  readonly lastStealNs: bigint;
 }
 
 interface VcpuSteal {

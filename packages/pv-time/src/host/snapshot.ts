@@ -10,7 +10,7 @@ import {
   snapshotU64,
 } from '@pvlab/hypercall/host';
 import { isStolenTimeRecordAligned, StolenTimeRecord } from '../wire/stolen-time-record.js';
-import { PV_TIME_IPA_UNSET, type PvTimeHost, type PvTimeVcpuState } from './pv-time-host.js';
+import { PV_TIME_IPA_UNSET, type PvTimeStateHolder, type PvTimeVcpuState } from './vcpu-state.js';
 
 /** The snapshot part's name. */
 export const PV_TIME_SNAPSHOT_PART = 'pv-time';
@@ -23,7 +23,7 @@ export const PV_TIME_SNAPSHOT_VERSIONS: readonly number[] = [1, 2];
  * `{ visible, vcpus: { "<i>": { ipa, runDelayNs, lastStealNs } } }`, 64-bit values as hex.
  * The records themselves are guest RAM and travel in the `memory` part.
  */
-export function pvTimeSnapshotPart(host: PvTimeHost): SnapshotPart {
+export function pvTimeSnapshotPart(host: PvTimeStateHolder): SnapshotPart {
   const part: SnapshotPart = {
     name: PV_TIME_SNAPSHOT_PART,
     version: PV_TIME_SNAPSHOT_VERSION,
@@ -68,7 +68,7 @@ export function pvTimeSnapshotPart(host: PvTimeHost): SnapshotPart {
   return part;
 }
 
-function readVcpu(host: PvTimeHost, raw: SnapshotData | undefined, where: string): PvTimeVcpuState {
+function readVcpu(host: PvTimeStateHolder, raw: SnapshotData | undefined, where: string): PvTimeVcpuState {
   const o = readSnapshotObject(raw, where, ['ipa', 'runDelayNs', 'lastStealNs']);
   const ipa = readSnapshotU64(o.ipa, `${where}.ipa`);
   const runDelayNs = readSnapshotU64(o.runDelayNs, `${where}.runDelayNs`);
