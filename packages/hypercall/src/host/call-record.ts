@@ -37,7 +37,7 @@ export interface HypercallRecord {
 
 /**
  * How a call ended, as far as a record needs it: the result value, or the suspension or fault
- * instead (a `HypercallOutcome` is one; a log may keep only the VP waited on, or the vector).
+ * instead (a `DispatchOutcome` is one; a log may keep only the VP waited on, or the vector).
  */
 export type HypercallEnd =
   | bigint

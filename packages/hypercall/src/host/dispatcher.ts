@@ -15,7 +15,7 @@ import type { DispatcherEnvironment } from './dispatcher-environment.js';
 import { FastRegisters } from './fast-registers.js';
 import { HostInvariantError } from './invariant.js';
 import { MemoryLists } from './memory-lists.js';
-import type { HypercallOutcome } from './outcome.js';
+import type { DispatchOutcome } from './outcome.js';
 import { Staging } from './staging.js';
 import type { HypercallSuspension } from './suspend.js';
 
@@ -127,7 +127,7 @@ export class HypercallDispatcher {
    * Runs one hypercall for VP `vp` and returns what it came to: the TLFS result value, the
    * suspension of the caller (a handler's `call.suspend`), or the guest fault it takes instead.
    */
-  dispatch(vp: number, io: HypercallIo): HypercallOutcome {
+  dispatch(vp: number, io: HypercallIo): DispatchOutcome {
     io.fastOutputFirstSlot = 0;
     io.fastOutputSlots = 0;
     if (this.#detailOn) this.#diagnosticMark = this.#env.diagnosticCount?.() ?? 0;
@@ -226,7 +226,7 @@ export class HypercallDispatcher {
     desc: CallEntry,
     plan: CallPlan,
     e: unknown,
-  ): HypercallOutcome {
+  ): DispatchOutcome {
     const call = this.#call;
     if (e === call.signal) {
       const suspension: HypercallSuspension = {
@@ -258,7 +258,7 @@ export class HypercallDispatcher {
     plan: CallPlan,
     end: HypercallSuspension | GuestFaultValue,
     staged: boolean,
-  ): HypercallOutcome {
+  ): DispatchOutcome {
     if (this.#detailOn) {
       const reason = end.kind === 'suspended' ? `suspended: ${end.reason}` : `#${end.vector}: ${end.message}`;
       this.#lastDetail = this.#describe(io, lo, desc, plan, 0, HvStatus.SUCCESS, { reason, staged });

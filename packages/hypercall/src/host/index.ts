@@ -44,7 +44,7 @@ export {
 } from './dispatcher.js';
 export type { DispatcherEnvironment } from './dispatcher-environment.js';
 export { notifyLongSpinWait } from './notify-long-spin-wait.js';
-export { type HypercallOutcome, outcomeError } from './outcome.js';
+export { type DispatchOutcome, outcomeError } from './outcome.js';
 export {
   CORE_FEATURES,
   DEFAULT_SPIN_WAIT_RETRY_COUNT,

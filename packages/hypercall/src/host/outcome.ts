@@ -8,7 +8,7 @@ import { HypercallSuspended, type HypercallSuspension } from './suspend.js';
  * instead of a result. `typeof outcome === 'bigint'` tells a result from the other two, which a
  * `kind` tells apart.
  */
-export type HypercallOutcome = bigint | HypercallSuspension | GuestFaultValue;
+export type DispatchOutcome = bigint | HypercallSuspension | GuestFaultValue;
 
 /** The exception the throwing APIs (`HvPartition.hypercall`) raise for an outcome that is no result. */
 export function outcomeError(

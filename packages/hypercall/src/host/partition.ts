@@ -15,7 +15,7 @@ import { PartitionFeatures } from './cpuid.js';
 import type { Diagnostic } from './diagnostic.js';
 import { HypercallDispatcher } from './dispatcher.js';
 import { notifyLongSpinWait } from './notify-long-spin-wait.js';
-import { type HypercallOutcome, outcomeError } from './outcome.js';
+import { type DispatchOutcome, outcomeError } from './outcome.js';
 import type { ExtensionKey } from './ports.js';
 import type { SnapshotPart } from './snapshot.js';
 import type { VpSuspension } from './suspend.js';
@@ -302,7 +302,7 @@ export class HvPartition {
    * enabled. Guest input never makes it throw; calling again while the VP is suspended is a host
    * usage error (an Error), and so is any host bug.
    */
-  dispatchHypercall(vp: number, io: HypercallIo): HypercallOutcome {
+  dispatchHypercall(vp: number, io: HypercallIo): DispatchOutcome {
     const state = this.vps[vp] ?? this.vp(vp);
     const parked = state.suspension;
     if (parked !== null) {
