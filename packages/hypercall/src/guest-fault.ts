@@ -17,6 +17,32 @@ export type GuestFaultVector =
  */
 const GUEST_FAULT_BRAND = Symbol.for('@pvlab/hypercall.GuestFault');
 
+/**
+ * A guest fault as a value: what the host's layers return instead of a result (see
+ * `HvPartition.dispatchHypercall`), and what reaches the guest. `GuestFault` is its exception form.
+ */
+export interface GuestFaultValue {
+  readonly kind: 'fault';
+  readonly vector: GuestFaultVector;
+  /** What happened, without the `#UD: ` prefix of `GuestFault.message`. */
+  readonly message: string;
+  /** The error code the exception pushes where the architecture has one: x64 `#GP` (0, no selector). */
+  readonly errorCode?: number;
+  /** The faulting guest physical address, for `MEMORY` faults. */
+  readonly gpa?: bigint;
+}
+
+/** The fault value of `vector`, `message` (no `#XX: ` prefix) and, for `MEMORY`, the GPA. */
+export function guestFaultValue(vector: GuestFaultVector, message: string, gpa?: bigint): GuestFaultValue {
+  return {
+    kind: 'fault',
+    vector,
+    message,
+    ...(vector === 'GP' ? { errorCode: 0 } : {}),
+    ...(gpa === undefined ? {} : { gpa }),
+  };
+}
+
 /** A fault injected into (or intercepted from) the guest; never a host bug. */
 export class GuestFault extends Error {
   override readonly name = 'GuestFault';
@@ -30,6 +56,24 @@ export class GuestFault extends Error {
     this.vector = vector;
     this.gpa = gpa;
   }
+
+  /** The exception form of a fault value (what the throwing APIs raise). */
+  static of(fault: GuestFaultValue): GuestFault {
+    return new GuestFault(fault.vector, fault.message, fault.gpa);
+  }
+
+  /** This fault as a value (its message without the `#XX: ` prefix). */
+  get fault(): GuestFaultValue {
+    return faultValueOf(this);
+  }
+}
+
+/**
+ * The value of a fault from any copy of this module (`isGuestFault`): read from its fields, not
+ * through a getter an older bundled copy may lack.
+ */
+export function faultValueOf(e: GuestFault): GuestFaultValue {
+  return guestFaultValue(e.vector, e.message.slice(e.vector.length + 3), e.gpa);
 }
 
 /** `true` when `e` is a modelled guest fault (optionally of one vector). */

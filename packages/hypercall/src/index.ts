@@ -1,6 +1,8 @@
 export {
   GuestFault,
+  type GuestFaultValue,
   type GuestFaultVector,
+  guestFaultValue,
   isGuestFault,
 } from './guest-fault.js';
 export { PendingInterrupts } from './interrupts.js';

@@ -1,54 +1,8 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import type { HypercallIo, HypercallWordIo } from '../src/host/calling-convention.ts';
+import type { HypercallIo } from '../src/host/calling-convention.ts';
 import { X64HypercallRegisters } from '../src/host/calling-convention.ts';
-import { makeHypercallPartition, RAM_BYTES, TestCall } from './fixtures.ts';
-
-/** Registers held as u32 halves only, like the threaded host's mailbox: reads through `words`. */
-class WordRegisters implements HypercallIo, HypercallWordIo {
-  readonly u32 = new Uint32Array(2 * 17);
-  readonly fastSlotCount = 14;
-  fastOutputFirstSlot = 0;
-  fastOutputSlots = 0;
-  readonly words: HypercallWordIo = this;
-  #get(i: number): bigint {
-    return BigInt(this.u32[2 * i]!) | (BigInt(this.u32[2 * i + 1]!) << 32n);
-  }
-  #set(i: number, v: bigint): void {
-    this.u32[2 * i] = Number(v & 0xffff_ffffn);
-    this.u32[2 * i + 1] = Number((v >> 32n) & 0xffff_ffffn);
-  }
-  get control(): bigint {
-    return this.#get(0);
-  }
-  set control(v: bigint) {
-    this.#set(0, v);
-  }
-  get inputGpa(): bigint {
-    return this.#get(1);
-  }
-  get outputGpa(): bigint {
-    return this.#get(2);
-  }
-  readFastSlot(i: number): bigint {
-    return this.#get(i + 1);
-  }
-  writeFastSlot(i: number, v: bigint): void {
-    this.#set(i + 1, BigInt.asUintN(64, v));
-  }
-  controlLo(): number {
-    return this.u32[0]!;
-  }
-  controlHi(): number {
-    return this.u32[1]!;
-  }
-  slotWord(slot: number, half: 0 | 1): number {
-    return this.u32[2 * (slot + 1) + half]!;
-  }
-  setSlotWord(slot: number, half: 0 | 1, value: number): void {
-    this.u32[2 * (slot + 1) + half] = value;
-  }
-}
+import { makeHypercallPartition, RAM_BYTES, TestCall, WordRegisters } from './fixtures.ts';
 
 const CODES = [
   TestCall.Echo,

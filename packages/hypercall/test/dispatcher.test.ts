@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { HypercallRecord } from '../src/host/call-record.ts';
 import { X64HypercallRegisters } from '../src/host/calling-convention.ts';
 import type { RepOutcome } from '../src/host/descriptor.ts';
-import { HostInvariantError, type HypercallRecord } from '../src/host/dispatcher.ts';
+import { HostInvariantError } from '../src/host/dispatcher.ts';
 import { HvCallCode } from '../src/wire/call-code.ts';
 import { encodeHypercallControl as control } from '../src/wire/control.ts';
 import { decodeHypercallResult } from '../src/wire/result.ts';
@@ -762,6 +763,7 @@ describe('HypercallDispatcher.observe — every call, with its outcome', () => {
         callCode: RepDouble,
         name: expect.any(String),
         fast: false,
+        variableHeaderSize: 1,
         repCount: 2,
         repStartIndex: 1,
         status: HvStatus.SUCCESS,
@@ -773,6 +775,7 @@ describe('HypercallDispatcher.observe — every call, with its outcome', () => {
         callCode: 0x7fff,
         name: 'unknown call 0x7fff',
         fast: false,
+        variableHeaderSize: 0,
         repCount: 0,
         repStartIndex: 0,
         status: HvStatus.INVALID_HYPERCALL_CODE,
@@ -784,6 +787,7 @@ describe('HypercallDispatcher.observe — every call, with its outcome', () => {
         callCode: 0x0008,
         name: 'HvCallNotifyLongSpinWait',
         fast: true,
+        variableHeaderSize: 0,
         repCount: 0,
         repStartIndex: 0,
         status: HvStatus.SUCCESS,

@@ -1,8 +1,8 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { isGuestFault } from '../src/guest-fault.ts';
+import type { HypercallRecord } from '../src/host/call-record.ts';
 import type { RepHypercallDescriptor, SimpleHypercallDescriptor } from '../src/host/descriptor.ts';
-import type { HypercallRecord } from '../src/host/dispatcher.ts';
 import type { HvPartition } from '../src/host/partition.ts';
 import { HypercallSuspended, isHypercallSuspended } from '../src/host/suspend.ts';
 import { encodeHypercallControl } from '../src/wire/control.ts';

@@ -44,9 +44,20 @@ export interface HypercallDecoder {
 }
 
 /**
+ * A diagnostic a call raised (its VP is the caller). A type literal, not an interface, so that a
+ * detail stays plain JSON (`DetailValue`) for traces.
+ */
+export type CallDiagnostic = {
+  /** Spec rule id, e.g. `spec01.rule6.overlap`. */
+  readonly rule: string;
+  readonly message: string;
+};
+
+/**
  * What one call was, beyond its control fields and status: the list GPAs (memory calls), the
- * decoded input and output, and for every status other than SUCCESS the rule or check that chose
- * it. Recorded only while `HypercallDispatcher.recordDetails(true)` is on.
+ * decoded input and output, for every status other than SUCCESS the rule or check that chose
+ * it, and the diagnostics it raised. Recorded only while `HypercallDispatcher.recordDetails(true)`
+ * is on.
  */
 export interface HypercallDetail {
   /** Memory calls: the input and output list GPAs (RDX, R8), hex. */
@@ -57,6 +68,8 @@ export interface HypercallDetail {
   readonly output?: DetailFields;
   /** One phrase: why the host chose a status other than SUCCESS (or suspended the caller). */
   readonly reason?: string;
+  /** The conformance diagnostics recorded while the call ran, oldest first; absent when none. */
+  readonly diagnostics?: readonly CallDiagnostic[];
 }
 
 /** A u64 (or a GPA) as `0x…`. */
@@ -107,6 +120,7 @@ export interface DetailFacts {
   readonly status: HvStatusCode;
   /** Set by a rule, a handler's `call.fail`, or a fault/suspension. */
   readonly reason: string | undefined;
+  readonly diagnostics: readonly CallDiagnostic[];
 }
 
 /** The detail of one call from what the dispatcher knew. */
@@ -121,5 +135,6 @@ export function buildDetail(f: DetailFacts): HypercallDetail {
     ...(input ? { input } : {}),
     ...(output ? { output } : {}),
     ...(reason === undefined ? {} : { reason }),
+    ...(f.diagnostics.length === 0 ? {} : { diagnostics: f.diagnostics }),
   };
 }

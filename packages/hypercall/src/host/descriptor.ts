@@ -53,9 +53,10 @@ export interface HypercallCall {
   /** Records a conformance diagnostic (spec rule id and message) against the caller. */
   diagnose(rule: string, message: string): void;
   /**
-   * Suspends the caller until VP `waitingOn` is resumed (spec 03 rule 9): the call ends here
-   * (this throws), writes no output and no result, and `HvPartition.hypercall` throws
-   * `HypercallSuspended`. Call it before changing any state: the guest re-executes the call.
+   * Suspends the caller until VP `waitingOn` is resumed (spec 03 rule 9): the call ends here (this
+   * unwinds the handler; the dispatcher catches it), writes no output and no result, and
+   * `HvPartition.dispatchHypercall` returns the suspension (`HvPartition.hypercall` throws it as
+   * `HypercallSuspended`). Call it before changing any state: the guest re-executes the call.
    */
   suspend(waitingOn: number, reason: string): never;
   /**

@@ -3,7 +3,6 @@ import { fastInputPairs } from '../wire/fast.js';
 import { HV_PAGE_SIZE, HV_PARAMETER_ALIGNMENT } from '../wire/page.js';
 import type { HypercallDescriptor } from './descriptor.js';
 import { HostInvariantError } from './invariant.js';
-import { HypercallSuspended } from './suspend.js';
 
 /** The dispatcher's pure helpers: list sizes, register slots, staging views, descriptor checks. */
 
@@ -69,10 +68,4 @@ export function listReason(
         ? `(${len} B) crosses a page boundary (spec 01 rule 4)`
         : `is beyond the ${physicalAddressBits}-bit GPA space (spec 01 rule 5)`;
   return `${list} list GPA ${why}`;
-}
-
-/** A thrown call's reason: the suspension's or the fault's message. */
-export function errorReason(e: unknown): string {
-  if (e instanceof HypercallSuspended) return `suspended: ${e.reason}`;
-  return e instanceof Error ? e.message : String(e);
 }

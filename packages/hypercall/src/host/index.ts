@@ -1,4 +1,5 @@
 export {
+  type CallDiagnostic,
   type DescribeView,
   type DetailFields,
   type DetailValue,
@@ -7,6 +8,13 @@ export {
   hex64,
   setBits,
 } from './call-detail.js';
+export {
+  buildHypercallRecord,
+  type HypercallEnd,
+  type HypercallRecord,
+  type HypercallRecordFacts,
+  hypercallRecordStatus,
+} from './call-record.js';
 export {
   type HypercallIo,
   type HypercallWordIo,
@@ -29,17 +37,17 @@ export {
   requireFeatures,
   type SimpleHypercallDescriptor,
 } from './descriptor.js';
+export type { Diagnostic } from './diagnostic.js';
 export {
-  type DispatcherEnvironment,
   HostInvariantError,
   HypercallDispatcher,
-  type HypercallRecord,
 } from './dispatcher.js';
+export type { DispatcherEnvironment } from './dispatcher-environment.js';
 export { notifyLongSpinWait } from './notify-long-spin-wait.js';
+export { type DispatchOutcome, outcomeError } from './outcome.js';
 export {
   CORE_FEATURES,
   DEFAULT_SPIN_WAIT_RETRY_COUNT,
-  type Diagnostic,
   type HostExtension,
   HvPartition,
   HvVpState,
@@ -69,6 +77,7 @@ export {
 } from './snapshot.js';
 export {
   HypercallSuspended,
+  type HypercallSuspension,
   isHypercallSuspended,
   type VpSuspension,
 } from './suspend.js';

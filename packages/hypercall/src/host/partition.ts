@@ -1,4 +1,10 @@
-import { GuestFault } from '../guest-fault.js';
+import {
+  faultValueOf,
+  GuestFault,
+  type GuestFaultValue,
+  guestFaultValue,
+  isGuestFault,
+} from '../guest-fault.js';
 import { PendingInterrupts } from '../interrupts.js';
 import type { GuestMemory } from '../memory.js';
 import type { CpuidResult, HvFeatureName } from '../wire/cpuid.js';
@@ -6,20 +12,14 @@ import type { CpuVendor } from '../wire/page.js';
 import { type HypercallIo, X64HypercallRegisters } from './calling-convention.js';
 import { installCoreMsrs } from './core-msrs.js';
 import { PartitionFeatures } from './cpuid.js';
+import type { Diagnostic } from './diagnostic.js';
 import { HypercallDispatcher } from './dispatcher.js';
 import { notifyLongSpinWait } from './notify-long-spin-wait.js';
+import { type DispatchOutcome, outcomeError } from './outcome.js';
 import type { ExtensionKey } from './ports.js';
 import type { SnapshotPart } from './snapshot.js';
-import { HypercallSuspended, type VpSuspension } from './suspend.js';
+import type { VpSuspension } from './suspend.js';
 import { SoftwareTlb } from './tlb.js';
-
-/** A conformance diagnostic: guest behaviour the spec forbids that a real hypervisor may tolerate. */
-export interface Diagnostic {
-  /** Spec rule id, e.g. `spec01.rule6.overlap`. */
-  readonly rule: string;
-  readonly vp: number;
-  readonly message: string;
-}
 
 /** A synthetic MSR: how reads and writes behave. Throw `GuestFault('GP', …)` to refuse. */
 export interface SyntheticMsr {
@@ -148,6 +148,8 @@ export class HvPartition {
       physicalAddressBits: config.physicalAddressBits,
       maxRepsPerCall: config.maxRepsPerCall,
       diagnose: (rule, vp, message) => this.diagnose(rule, vp, message),
+      diagnosticCount: () => this.#diagnostics.length,
+      diagnosticsSince: (mark) => this.#diagnostics.slice(mark),
     });
     installCoreMsrs(this);
     this.dispatcher.register(notifyLongSpinWait(this));
@@ -253,6 +255,27 @@ export class HvPartition {
     this.#msr(msr, 'write').write(this.vp(vp).index, BigInt.asUintN(64, value));
   }
 
+  /** `readMsr` as a value: the MSR's value, or the fault (#GP) the guest takes instead. */
+  readMsrOutcome(vp: number, msr: bigint): bigint | GuestFaultValue {
+    try {
+      return this.readMsr(vp, msr);
+    } catch (e) {
+      if (isGuestFault(e)) return faultValueOf(e);
+      throw e;
+    }
+  }
+
+  /** `writeMsr` as a value: undefined once written, or the fault (#GP) the guest takes instead. */
+  writeMsrOutcome(vp: number, msr: bigint, value: bigint): GuestFaultValue | undefined {
+    try {
+      this.writeMsr(vp, msr, value);
+      return undefined;
+    } catch (e) {
+      if (isGuestFault(e)) return faultValueOf(e);
+      throw e;
+    }
+  }
+
   /** CPUID for a hypervisor leaf. */
   cpuid(leaf: number): CpuidResult {
     return this.features.cpuid(leaf);
@@ -273,11 +296,13 @@ export class HvPartition {
   }
 
   /**
-   * VMCALL/VMMCALL from VP `vp`: #UD until hypercalls are enabled, else the TLFS result. When
-   * the handler suspends the caller this throws `HypercallSuspended` and records it on the VP;
-   * calling again before `resumeWaiters` releases the VP is a host usage error.
+   * VMCALL/VMMCALL from VP `vp`, as a value: the TLFS result (advance RIP), the suspension of the
+   * caller (it is recorded on the VP: `vp(i).suspension`; RIP stays, the call is re-executed once
+   * `resumeWaiters` releases it), or the fault the guest takes instead — #UD until hypercalls are
+   * enabled. Guest input never makes it throw; calling again while the VP is suspended is a host
+   * usage error (an Error), and so is any host bug.
    */
-  hypercall(vp: number, io: HypercallIo): bigint {
+  dispatchHypercall(vp: number, io: HypercallIo): DispatchOutcome {
     const state = this.vps[vp] ?? this.vp(vp);
     const parked = state.suspension;
     if (parked !== null) {
@@ -286,14 +311,23 @@ export class HvPartition {
       );
     }
     if (!this.#hypercallsEnabled) {
-      throw new GuestFault('UD', `hypercall from VP ${state.index} before HV_X64_MSR_HYPERCALL is enabled`);
+      return guestFaultValue('UD', `hypercall from VP ${state.index} before HV_X64_MSR_HYPERCALL is enabled`);
     }
-    try {
-      return this.dispatcher.dispatch(state.index, io);
-    } catch (e) {
-      if (e instanceof HypercallSuspended) state.suspension = { waitingOn: e.waitingOn, reason: e.reason };
-      throw e;
+    const outcome = this.dispatcher.dispatch(state.index, io);
+    if (typeof outcome !== 'bigint' && outcome.kind === 'suspended') {
+      state.suspension = { waitingOn: outcome.waitingOn, reason: outcome.reason };
     }
+    return outcome;
+  }
+
+  /**
+   * `dispatchHypercall` in the throwing form: returns the TLFS result, throws `GuestFault` for a
+   * fault and `HypercallSuspended` for a suspension (recorded on the VP as there).
+   */
+  hypercall(vp: number, io: HypercallIo): bigint {
+    const outcome = this.dispatchHypercall(vp, io);
+    if (typeof outcome === 'bigint') return outcome;
+    throw outcomeError(outcome);
   }
 
   /**

@@ -5,6 +5,17 @@
  * the guest re-executes the same hypercall.
  */
 
+/** A suspension as a value: what `HvPartition.dispatchHypercall` returns instead of a result. */
+export interface HypercallSuspension {
+  readonly kind: 'suspended';
+  /** The suspended (calling) VP. */
+  readonly vp: number;
+  /** The VP whose state must change before the caller can run again. */
+  readonly waitingOn: number;
+  /** Why, e.g. `TLB flush of VP 3 inhibited (its TLB is locked)`. */
+  readonly reason: string;
+}
+
 /**
  * Thrown by `HvPartition.hypercall` when the handler suspended the caller. No output and no
  * result were written; the VP stays suspended until `partition.resumeWaiters(waitingOn)`.
@@ -23,6 +34,16 @@ export class HypercallSuspended extends Error {
     this.vp = vp;
     this.waitingOn = waitingOn;
     this.reason = reason;
+  }
+
+  /** The exception form of a suspension value (what the throwing APIs raise). */
+  static of(s: HypercallSuspension): HypercallSuspended {
+    return new HypercallSuspended(s.vp, s.waitingOn, s.reason);
+  }
+
+  /** This suspension as a value. */
+  get suspension(): HypercallSuspension {
+    return { kind: 'suspended', vp: this.vp, waitingOn: this.waitingOn, reason: this.reason };
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * `@pvlab/hypercall/testing`: a partition without createVm, for testing host handlers and guest
  * code against the real dispatcher — constants, `testPartition`, `enableTestHypercalls`,
- * `partitionGuestCpu`/`partitionGuest` and `rawCall`.
+ * `partitionGuestCpu`/`partitionGuest`, `rawCall` and `rawDispatch`.
  */
 export {
   HYPERCALL_PAGE_GPA,
@@ -25,5 +25,7 @@ export {
 export {
   type RawCallOptions,
   type RawCallResult,
+  type RawDispatchResult,
   rawCall,
+  rawDispatch,
 } from './raw-call.js';

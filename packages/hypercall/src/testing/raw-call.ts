@@ -1,4 +1,5 @@
 import { X64HypercallRegisters } from '../host/calling-convention.js';
+import { type DispatchOutcome, outcomeError } from '../host/outcome.js';
 import type { HvPartition } from '../host/partition.js';
 import {
   decodeHypercallControl,
@@ -27,6 +28,12 @@ export interface RawCallResult extends HypercallResultFields {
   readonly regs: X64HypercallRegisters;
 }
 
+/** What a raw call came to, as `HvPartition.dispatchHypercall` returns it, and the registers it ran with. */
+export interface RawDispatchResult {
+  readonly outcome: DispatchOutcome;
+  readonly regs: X64HypercallRegisters;
+}
+
 /** `input` as 8-byte little-endian slots, the last one zero-padded. */
 function toSlots(input: Uint8Array): bigint[] {
   const padded = new Uint8Array(Math.ceil(input.length / 8) * 8);
@@ -46,18 +53,19 @@ function toBytes(slots: readonly bigint[]): Uint8Array {
 }
 
 /**
- * Issues one hypercall from VP `vp` with fresh registers, bypassing any guest code. Memory form
- * writes `input` at `inputGpa` and passes RDX/R8; fast form (the control's Fast bit) loads it into
- * RDX, R8, XMM0.lo, … — the same bytes cut into 8-byte slots (spec 01 rule 11). `input` is bytes
- * or u64 slots.
+ * Issues one hypercall from VP `vp` with fresh registers, bypassing any guest code, and returns
+ * what it came to as a value (`DispatchOutcome`: the result, a suspension or a fault). Memory
+ * form writes `input` at `inputGpa` and passes RDX/R8; fast form (the control's Fast bit) loads
+ * it into RDX, R8, XMM0.lo, … — the same bytes cut into 8-byte slots (spec 01 rule 11). `input`
+ * is bytes or u64 slots.
  */
-export function rawCall(
+export function rawDispatch(
   partition: HvPartition,
   vp: number,
   control: HypercallControlInput | bigint,
   input: Uint8Array | readonly bigint[] = [],
   options: RawCallOptions = {},
-): RawCallResult {
+): RawDispatchResult {
   const regs = new X64HypercallRegisters();
   regs.control = typeof control === 'bigint' ? control : encodeHypercallControl(control);
   if (decodeHypercallControl(regs.control).fast) {
@@ -75,6 +83,21 @@ export function rawCall(
     regs.rdx = options.rdx ?? inputGpa;
     regs.r8 = options.outputGpa ?? OUTPUT_GPA;
   }
-  const result = partition.hypercall(vp, regs);
-  return { ...decodeHypercallResult(result), result, regs };
+  return { outcome: partition.dispatchHypercall(vp, regs), regs };
+}
+
+/**
+ * `rawDispatch` in the throwing form: returns the decoded result, throws `GuestFault` for a fault
+ * and `HypercallSuspended` for a suspension (as `HvPartition.hypercall` does).
+ */
+export function rawCall(
+  partition: HvPartition,
+  vp: number,
+  control: HypercallControlInput | bigint,
+  input: Uint8Array | readonly bigint[] = [],
+  options: RawCallOptions = {},
+): RawCallResult {
+  const { outcome, regs } = rawDispatch(partition, vp, control, input, options);
+  if (typeof outcome !== 'bigint') throw outcomeError(outcome);
+  return { ...decodeHypercallResult(outcome), result: outcome, regs };
 }
