@@ -23,6 +23,7 @@ import {
   OpenChannelResult,
   PostMessageInput,
   SignalEventInput,
+  SignalEventValue,
   SynicPageMsr,
   SynicSint,
   VersionResponse,
@@ -104,9 +105,15 @@ describe('hypercall inputs', () => {
   });
 
   it('HvCallSignalEvent: RDX = ConnectionId | FlagNumber << 32, bits 63:48 RsvdZ', () => {
-    expect(SignalEventInput.encode({ ConnectionId: 0x10001, FlagNumber: 0 })).toBe(0x10001n);
-    expect(SignalEventInput.encode({ ConnectionId: 2, FlagNumber: 3 })).toBe(0x3_0000_0002n);
-    expect(SignalEventInput.reservedZeroBits(0x1_0000_0000_0002n)).toBe(0x1_0000_0000_0000n);
+    expect(SignalEventValue.encode({ ConnectionId: 0x10001, FlagNumber: 0 })).toBe(0x10001n);
+    expect(SignalEventValue.encode({ ConnectionId: 2, FlagNumber: 3 })).toBe(0x3_0000_0002n);
+    expect(SignalEventValue.reservedZeroBits(0x1_0000_0000_0002n)).toBe(0x1_0000_0000_0000n);
+  });
+
+  it('HvCallSignalEvent memory form: the same u64 as its 8 input bytes', () => {
+    const m = SignalEventInput.encode({ value: SignalEventValue.encode({ ConnectionId: 2, FlagNumber: 3 }) });
+    expect(SignalEventInput.size).toBe(8);
+    expect(toHex(m)).toBe(toHex(hex('02000000 0300 0000')));
   });
 });
 

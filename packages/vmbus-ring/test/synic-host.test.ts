@@ -1,6 +1,6 @@
 import { GuestFault, HvStatus } from '@pvlab/hypercall';
 import { describe, expect, it } from 'vitest';
-import { HV_X64_MSR_EOM, HV_X64_MSR_SCONTROL, hvSintMsr, SignalEventInput, SynicSint } from '../src/index.ts';
+import { HV_X64_MSR_EOM, HV_X64_MSR_SCONTROL, hvSintMsr, SignalEventValue, SynicSint } from '../src/index.ts';
 import {
   HV_MESSAGE_FLAG_PENDING,
   HV_X64_MSR_SIEFP,
@@ -203,7 +203,7 @@ describe('HvCallSignalEvent (0x005D) statuses', () => {
     ['INVALID_CONNECTION_ID: no port on the connection', 0x21n, HvStatus.INVALID_CONNECTION_ID],
     [
       'INVALID_PARAMETER: flag number 1 ≥ the port’s one flag',
-      SignalEventInput.encode({ ConnectionId: 0x20, FlagNumber: 1 }),
+      SignalEventValue.encode({ ConnectionId: 0x20, FlagNumber: 1 }),
       HvStatus.INVALID_PARAMETER,
     ],
   ] as const)('%s', (_t, value, status) => {

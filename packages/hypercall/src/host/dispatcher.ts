@@ -3,7 +3,7 @@ import type { GuestMemory } from '../memory.js';
 import { hvCallName } from '../wire/call-code.js';
 import {
   decodeHypercallControlWords,
-  HV_HYPERCALL_RSVD_MASK,
+  HV_HYPERCALL_REFUSED_WORDS,
   type HypercallControlFields,
 } from '../wire/control.js';
 import { HV_PAGE_SIZE, HV_PARAMETER_ALIGNMENT } from '../wire/page.js';
@@ -47,8 +47,7 @@ export interface HypercallRecord {
   readonly detail?: HypercallDetail;
 }
 
-const RSVD_LO = Number(HV_HYPERCALL_RSVD_MASK & 0xffff_ffffn) | 0x8000_0000; // + Nested (bit 31)
-const RSVD_HI = Number(HV_HYPERCALL_RSVD_MASK >> 32n);
+const [RSVD_LO, RSVD_HI] = HV_HYPERCALL_REFUSED_WORDS;
 
 const statusResult = (status: HvStatusCode): bigint => encodeHypercallResult(status, 0);
 const PAGE_OFFSET_MASK = BigInt(HV_PAGE_SIZE - 1);

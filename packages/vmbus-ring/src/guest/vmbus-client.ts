@@ -6,7 +6,7 @@
  * returns, so polling the slot is enough; with `wait` set (e.g. `() => cpu.halt()`), an empty
  * slot waits for the next interrupt instead, up to `maxWaits` times.
  */
-import { type GuestMemory, GuestPage, HvStatus, type HvStatusCode } from '@pvlab/hypercall';
+import { type GuestMemory, GuestPage, HvCallCode, HvStatus, type HvStatusCode } from '@pvlab/hypercall';
 import { HostVisibility } from '@pvlab/isolation';
 import { aliasPageGpas, SharedPlace, setHostVisibility, shareMonitorPages } from '@pvlab/isolation/guest';
 import { initRingControl } from '../ring/control.js';
@@ -32,7 +32,7 @@ import {
   VMBUS_STATUS_SUCCESS,
 } from '../wire/channel-messages.js';
 import { monitorTrigger } from '../wire/monitor-page.js';
-import { PostMessageInput, SynicCallCode } from '../wire/synic.js';
+import { PostMessageInput } from '../wire/synic.js';
 import {
   initiateContactConnectionId,
   LINUX_VMBUS_VERSIONS,
@@ -100,7 +100,7 @@ export class VmbusClient {
     const retries = this.#o.postRetries ?? 10;
     for (let attempt = 0; ; attempt++) {
       this.#o.hypercalls.writeInput(input);
-      const status = this.#o.hypercalls.call(BigInt(SynicCallCode.HvCallPostMessage)).status;
+      const status = this.#o.hypercalls.call(BigInt(HvCallCode.HvCallPostMessage)).status;
       if (status !== HvStatus.INSUFFICIENT_BUFFERS || attempt >= retries) return status;
       // The host's queue toward us is full: take what is waiting, then retry.
       this.#drainToUnsolicited();
@@ -424,7 +424,7 @@ export class VmbusClient {
       Atomics.or(word, 0, 1 << t.bit);
       return HvStatus.SUCCESS;
     }
-    return this.#o.hypercalls.fast8(SynicCallCode.HvCallSignalEvent, BigInt(offer.connectionId >>> 0)).status;
+    return this.#o.hypercalls.fast8(HvCallCode.HvCallSignalEvent, BigInt(offer.connectionId >>> 0)).status;
   }
 
   /** `vmbus_close`: CLOSECHANNEL (no answer), then the ring GPADL's teardown. */

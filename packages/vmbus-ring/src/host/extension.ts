@@ -2,7 +2,7 @@ import type { HvFeatureName } from '@pvlab/hypercall';
 import { ExtensionKey, type HostExtension, type HvPartition } from '@pvlab/hypercall/host';
 import { vmbusSnapshotPart } from './snapshot.js';
 import { SynicHost } from './synic.js';
-import { postMessageDescriptor, SynicPorts, signalEventDescriptor } from './synic-hypercalls.js';
+import { postMessage, SynicPorts, signalEvent } from './synic-hypercalls.js';
 import { VmbusServer, type VmbusServerOptions } from './vmbus-server.js';
 
 /** The package name the host state is kept under. */
@@ -37,8 +37,8 @@ export function vmbusExtension(options: VmbusHostOptions = { devices: [] }): Hos
       const synic = new SynicHost(partition);
       synic.installMsrs();
       const ports = new SynicPorts();
-      partition.dispatcher.register(postMessageDescriptor(ports));
-      partition.dispatcher.register(signalEventDescriptor(ports));
+      partition.dispatcher.register(postMessage(ports));
+      partition.dispatcher.register(signalEvent(ports));
       const server = new VmbusServer(partition, synic, ports, options);
       partition.setExtensionState(VMBUS_STATE, { synic, ports, server });
     },

@@ -7,13 +7,20 @@
  * here throws on guest data. All work runs inside the guest's exit (the PostMessage or
  * SignalEvent that caused it), so the direct harness and the threaded host see the same thing.
  */
-import { GuestPage, HV_PAGE_SIZE, HvStatus, type HvStatusCode } from '@pvlab/hypercall';
+import {
+  type ByteFieldSpec,
+  type ByteStruct,
+  type ByteStructValues,
+  GuestPage,
+  HV_PAGE_SIZE,
+  HvStatus,
+  type HvStatusCode,
+} from '@pvlab/hypercall';
 import type { HvPartition } from '@pvlab/hypercall/host';
 import { refusedAccess } from '../ring/results.js';
 import { RingMemory, splitChannelGpadl } from '../ring/ring-memory.js';
 import { RingReader } from '../ring/ring-reader.js';
 import { RingWriter } from '../ring/ring-writer.js';
-import type { ByteFieldSpec, ByteStruct, ByteStructValues } from '../wire/byte-struct.js';
 import {
   ChannelMessageHeader,
   ChannelMessageType,
