@@ -1,3 +1,4 @@
+import { HvCallCode } from '@pvlab/hypercall';
 import { describe, expect, it } from 'vitest';
 import {
   clockNote,
@@ -43,7 +44,7 @@ describe('summarizeHypercalls', () => {
     expect(calls).toEqual([
       {
         call: SPIN,
-        callCode: 0x8,
+        callCode: HvCallCode.HvCallNotifyLongSpinWait,
         count: 100,
         statuses: { HV_STATUS_SUCCESS: 100 },
         faults: {},

@@ -781,7 +781,7 @@ describe('HypercallDispatcher.observe — every call, with its outcome', () => {
       {
         vp: 0,
         control: 0x1_0008n,
-        callCode: 0x0008,
+        callCode: HvCallCode.HvCallNotifyLongSpinWait,
         name: 'HvCallNotifyLongSpinWait',
         fast: true,
         repCount: 0,

@@ -3,7 +3,7 @@
  * createVm: packages must not depend on the host-emulator app), and input builders in the
  * spec's byte layouts.
  */
-import { HV_XMM_FAST_BYTES, type HvFeatureName, type HvStatusCode } from '@pvlab/hypercall';
+import { HV_XMM_FAST_BYTES, HvCallCode, type HvFeatureName, type HvStatusCode } from '@pvlab/hypercall';
 import {
   CORE_FEATURES,
   type HostExtension,
@@ -117,7 +117,7 @@ export class TestVm {
     const out = this.call(
       form,
       vp,
-      { callCode: 0x0050, repCount: names.length, repStartIndex },
+      { callCode: HvCallCode.HvCallGetVpRegisters, repCount: names.length, repStartIndex },
       getInput(names, header),
     );
     return { ...out, values: this.outputValues(form, out.regs, out.reps) };
@@ -134,7 +134,7 @@ export class TestVm {
     return this.call(
       form,
       vp,
-      { callCode: 0x0051, repCount: entries.length, repStartIndex },
+      { callCode: HvCallCode.HvCallSetVpRegisters, repCount: entries.length, repStartIndex },
       setInput(entries, header),
     );
   }

@@ -1,4 +1,4 @@
-import { GuestFault, HvStatus, type HvStatusCode, hvStatusName } from '@pvlab/hypercall';
+import { GuestFault, HvCallCode, HvStatus, type HvStatusCode, hvStatusName } from '@pvlab/hypercall';
 import { describe, expect, it } from 'vitest';
 import { HV_VP_INDEX_SELF } from '../src/wire/ids.ts';
 import { HvRegisterName as R } from '../src/wire/registers.ts';
@@ -161,7 +161,14 @@ runCases('HvCallEnableVpVtl', 0x000f, VP_CASES);
 describe('enabling: state, events, VsmVpStatus / VsmPartitionStatus', () => {
   it('EnablePartitionVtl records MBEC/SSS flags and the event; VsmPartitionStatus reflects it', () => {
     const vm = new TestVm();
-    expect(vm.call('memory', 0, { callCode: 0x000d }, partitionInput(1, { flags: 0b011 })).status).toBe(0);
+    expect(
+      vm.call(
+        'memory',
+        0,
+        { callCode: HvCallCode.HvCallEnablePartitionVtl },
+        partitionInput(1, { flags: 0b011 }),
+      ).status,
+    ).toBe(0);
     expect(vm.events).toEqual([{ kind: 'partition-vtl-enabled', vtl: 1, by: 0 }]);
     expect(vm.get(0, [R.VsmPartitionStatus]).values).toEqual([
       (0b10n << 36n) | (0b10n << 20n) | (2n << 16n) | 0b11n,
@@ -171,11 +178,21 @@ describe('enabling: state, events, VsmVpStatus / VsmPartitionStatus', () => {
   it('EnableVpVtl keeps the initial context, does not switch VTL, and VsmVpStatus shows the enabled set', () => {
     const vm = new TestVm();
     vm.enable(1, []);
-    const out = vm.call('fast', 2, { callCode: 0x000f }, vpInput(1, { rip: 0xffff_8000_0000_1000n }));
+    const out = vm.call(
+      'fast',
+      2,
+      { callCode: HvCallCode.HvCallEnableVpVtl },
+      vpInput(1, { rip: 0xffff_8000_0000_1000n }),
+    );
     // 240 bytes of input do not fit the 14 fast slots.
     expect(out.status).toBe(HvStatus.INVALID_HYPERCALL_INPUT);
     expect(
-      vm.call('memory', 2, { callCode: 0x000f }, vpInput(1, { rip: 0xffff_8000_0000_1000n })).status,
+      vm.call(
+        'memory',
+        2,
+        { callCode: HvCallCode.HvCallEnableVpVtl },
+        vpInput(1, { rip: 0xffff_8000_0000_1000n }),
+      ).status,
     ).toBe(0);
     const ctx = vm.vtl.vp(2).registers(1).initialContext!;
     expect(new DataView(ctx.buffer).getBigUint64(0, true)).toBe(0xffff_8000_0000_1000n);
@@ -186,7 +203,9 @@ describe('enabling: state, events, VsmVpStatus / VsmPartitionStatus', () => {
 
   it('EnablePartitionVtl in register-fast form', () => {
     const vm = new TestVm();
-    expect(vm.call('fast', 0, { callCode: 0x000d }, partitionInput(1)).status).toBe(HvStatus.SUCCESS);
+    expect(
+      vm.call('fast', 0, { callCode: HvCallCode.HvCallEnablePartitionVtl }, partitionInput(1)).status,
+    ).toBe(HvStatus.SUCCESS);
     expect(vm.vtl.isPartitionVtlEnabled(1)).toBe(true);
   });
 });

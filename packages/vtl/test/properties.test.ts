@@ -1,5 +1,5 @@
 import { fc, test } from '@fast-check/vitest';
-import { GuestFault, HvStatus, hvStatusName } from '@pvlab/hypercall';
+import { GuestFault, HvCallCode, HvStatus, hvStatusName } from '@pvlab/hypercall';
 import { HypercallSuspended } from '@pvlab/hypercall/host';
 import { expect } from 'vitest';
 import { inputVtl, selectInputVtl } from '../src/wire/input-vtl.ts';
@@ -73,7 +73,7 @@ test.prop([
     const b = new Uint8Array(24);
     new DataView(b.buffer).setBigUint64(16, 1n << BigInt(target), true);
     try {
-      vm.call('memory', op.vp, { callCode: 0x0002 }, b);
+      vm.call('memory', op.vp, { callCode: HvCallCode.HvCallFlushVirtualAddressSpace }, b);
       expect(vm.vtl.tlbLocked(target) && target !== op.vp).toBe(false);
     } catch (e) {
       expect(e).toBeInstanceOf(HypercallSuspended);

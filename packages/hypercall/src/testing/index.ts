@@ -1,7 +1,8 @@
 /**
  * `@pvlab/hypercall/testing`: a partition without createVm, for testing host handlers and guest
  * code against the real dispatcher — constants, `testPartition`, `enableTestHypercalls`,
- * `partitionGuestCpu`/`partitionGuest` and `rawCall`.
+ * `partitionGuestCpu`/`partitionGuest`, `rawCall`, and `structLayout` for holding a declared
+ * structure to its spec table.
  */
 export {
   HYPERCALL_PAGE_GPA,
@@ -27,3 +28,4 @@ export {
   type RawCallResult,
   rawCall,
 } from './raw-call.js';
+export { structLayout } from './struct-layout.js';
