@@ -22,9 +22,9 @@ import {
 } from '../src/host/index.ts';
 import { HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF } from '../src/wire/ids.ts';
 import {
+  GetVpRegistersInput,
   getVpRegistersInputBytes,
-  SetVpRegistersElement,
-  VpRegistersHeader,
+  SetVpRegistersInputElement,
   writeRegisterValue,
 } from '../src/wire/vp-registers.ts';
 
@@ -174,18 +174,18 @@ export function getInput(names: readonly number[], h: Header = {}): Uint8Array {
   const view = new DataView(bytes.buffer);
   writeHeader(view, h);
   names.forEach((n, i) => {
-    view.setUint32(VpRegistersHeader.bytes + 4 * i, n >>> 0, true);
+    view.setUint32(GetVpRegistersInput.size + 4 * i, n >>> 0, true);
   });
   return bytes;
 }
 
 /** A Set input list: header + 32-byte elements. */
 export function setInput(entries: readonly SetEntry[], h: Header = {}): Uint8Array {
-  const bytes = new Uint8Array(VpRegistersHeader.bytes + SetVpRegistersElement.bytes * entries.length);
+  const bytes = new Uint8Array(GetVpRegistersInput.size + SetVpRegistersInputElement.size * entries.length);
   const view = new DataView(bytes.buffer);
   writeHeader(view, h);
   entries.forEach((e, i) => {
-    const at = VpRegistersHeader.bytes + SetVpRegistersElement.bytes * i;
+    const at = GetVpRegistersInput.size + SetVpRegistersInputElement.size * i;
     view.setUint32(at, e.name >>> 0, true);
     view.setUint32(at + 4, e.reserved ?? 0, true);
     writeRegisterValue(view, at + 16, e.value);

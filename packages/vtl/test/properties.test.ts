@@ -7,7 +7,14 @@ import { HvRegisterName as R } from '../src/wire/registers.ts';
 import { FORMS, TestVm } from './fixtures.ts';
 
 const KNOWN_STATUSES = new Set<number>(Object.values(HvStatus));
-const CODES = [0x0050, 0x0051, 0x000d, 0x000f, 0x0011, 0x0012] as const;
+const CODES = [
+  HvCallCode.HvCallGetVpRegisters,
+  HvCallCode.HvCallSetVpRegisters,
+  HvCallCode.HvCallEnablePartitionVtl,
+  HvCallCode.HvCallEnableVpVtl,
+  HvCallCode.HvCallVtlCall,
+  HvCallCode.HvCallVtlReturn,
+] as const;
 
 /** Guest-controlled everything: call, caller, VTL state, input bytes, rep fields, RAX, form. */
 const arbCall = fc.record({
