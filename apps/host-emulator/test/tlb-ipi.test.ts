@@ -36,8 +36,15 @@ describe('createVm installs tlb-ipi', () => {
       vm.partition.dispatcher
         .descriptors()
         .map((d) => d.code)
-        .filter((c) => c !== 0x0008),
-    ).toEqual([0x0002, 0x0003, 0x000b, 0x0013, 0x0014, 0x0015]);
+        .filter((c) => c !== HvCallCode.HvCallNotifyLongSpinWait),
+    ).toEqual([
+      HvCallCode.HvCallFlushVirtualAddressSpace,
+      HvCallCode.HvCallFlushVirtualAddressList,
+      HvCallCode.HvCallSendSyntheticClusterIpi,
+      HvCallCode.HvCallFlushVirtualAddressSpaceEx,
+      HvCallCode.HvCallFlushVirtualAddressListEx,
+      HvCallCode.HvCallSendSyntheticClusterIpiEx,
+    ]);
     expect(tlbIpiHostState(vm.partition).flushMode).toBe('precise');
     vm.close();
   });

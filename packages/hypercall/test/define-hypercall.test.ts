@@ -55,7 +55,7 @@ describe('defineHypercall: the sizes come from the structures, code and name fro
     });
     expect(d).toStrictEqual({
       kind: 'simple',
-      code: 0x0011,
+      code: HvCallCode.HvCallVtlCall,
       name: 'HvCallVtlCall',
       fixedInputBytes: 0,
       outputBytes: 0,

@@ -2,6 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import type { HypercallIo, HypercallWordIo } from '../src/host/calling-convention.ts';
 import { X64HypercallRegisters } from '../src/host/calling-convention.ts';
+import { HvCallCode } from '../src/wire/call-code.ts';
 import { makeHypercallPartition, RAM_BYTES, TestCall } from './fixtures.ts';
 
 /** Registers held as u32 halves only, like the threaded host's mailbox: reads through `words`. */
@@ -56,7 +57,7 @@ const CODES = [
   TestCall.RegisterOnly,
   TestCall.MemoryOnly,
   TestCall.XmmInputOnly,
-  0x0008,
+  HvCallCode.HvCallNotifyLongSpinWait,
   0x1234,
 ];
 
@@ -104,7 +105,12 @@ describe('HypercallDispatcher: a call code remembers its last control value (the
     [
       fc.array(
         fc.record({
-          code: fc.constantFrom(TestCall.Echo, TestCall.RepDouble, TestCall.RegisterOnly, 0x0008),
+          code: fc.constantFrom(
+            TestCall.Echo,
+            TestCall.RepDouble,
+            TestCall.RegisterOnly,
+            HvCallCode.HvCallNotifyLongSpinWait,
+          ),
           fast: fc.boolean(),
           reps: fc.integer({ min: 0, max: 3 }),
           start: fc.integer({ min: 0, max: 3 }),

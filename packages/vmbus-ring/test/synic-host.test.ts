@@ -1,4 +1,4 @@
-import { GuestFault, HvStatus } from '@pvlab/hypercall';
+import { GuestFault, HvCallCode, HvStatus } from '@pvlab/hypercall';
 import { describe, expect, it } from 'vitest';
 import { HV_X64_MSR_EOM, HV_X64_MSR_SCONTROL, hvSintMsr, SignalEventValue, SynicSint } from '../src/index.ts';
 import {
@@ -167,8 +167,10 @@ describe('HvCallPostMessage (0x005C) statuses', () => {
 
   it('INVALID_HYPERCALL_INPUT in the fast form (the input is 256 bytes); INVALID_ALIGNMENT for a misaligned input', () => {
     const vm = new ChannelVm();
-    expect(vm.call(0, 0x5c, true, [1n, 1n])).toBe(HvStatus.INVALID_HYPERCALL_INPUT);
-    expect(vm.call(0, 0x5c, false, [], INPUT_GPA + 4n)).toBe(HvStatus.INVALID_ALIGNMENT);
+    expect(vm.call(0, HvCallCode.HvCallPostMessage, true, [1n, 1n])).toBe(HvStatus.INVALID_HYPERCALL_INPUT);
+    expect(vm.call(0, HvCallCode.HvCallPostMessage, false, [], INPUT_GPA + 4n)).toBe(
+      HvStatus.INVALID_ALIGNMENT,
+    );
   });
 
   it('INSUFFICIENT_BUFFERS while the host has messageQueueDepth messages waiting for the guest', () => {
