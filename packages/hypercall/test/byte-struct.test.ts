@@ -42,9 +42,9 @@ describe('defineByteStruct — declaration', () => {
     expect(Sample.size).toBe(51);
     expect(Inner.size).toBe(16);
     expect(Sample.offsetOf('inner')).toBe(32);
-    expect(Sample.field('inner')).toMatchObject({ name: 'inner', offset: 32, bytes: 16, kind: 'value' });
-    expect(Sample.field('rsvd')).toMatchObject({ offset: 1, bytes: 1, kind: 'reserved-zero' });
-    expect(Sample.field('u64').layout).toBe(Flags);
+    expect(Sample.accessors.inner).toMatchObject({ name: 'inner', offset: 32, bytes: 16, kind: 'value' });
+    expect(Sample.accessors.rsvd).toMatchObject({ offset: 1, bytes: 1, kind: 'reserved-zero' });
+    expect(Sample.accessors.u64.layout).toBe(Flags);
   });
 
   it.each<[string, ByteFieldSpec[], RegExp]>([
@@ -68,7 +68,17 @@ describe('defineByteStruct — declaration', () => {
 
   it('an unknown field name throws (a host bug, never guest data)', () => {
     expect(() => Sample.offsetOf('nope' as 'u8')).toThrow(/Sample has no field nope/);
-    expect(() => Sample.field('nope' as 'u8')).toThrow(/Sample has no field nope/);
+    expect(Object.keys(Sample.accessors)).toEqual([
+      'u8',
+      'rsvd',
+      'u16',
+      'u32',
+      'u64',
+      'guid',
+      'inner',
+      'tail',
+    ]);
+    expect(Object.isFrozen(Sample.accessors)).toBe(true);
     expect(() => Sample.encode({ nope: 1 } as never)).toThrow(RangeError);
   });
 });
@@ -84,25 +94,25 @@ describe('defineByteStruct — encode, decode and the field accessors agree', ()
       const bytes = new Uint8Array(base + Sample.size);
       bytes.set(Sample.encode(v), base);
       const view = new DataView(bytes.buffer);
-      expect(Sample.field('u8').get(view, base)).toBe(v.u8);
-      expect(Sample.field('u16').get(view, base)).toBe(v.u16);
-      expect(Sample.field('u32').get(view, base)).toBe(v.u32);
-      expect(Sample.field('u64').get(view, base)).toBe(v.u64);
-      expect(Sample.field('u64').getLow(view, base)).toBe(Number(v.u64 & 0xffff_ffffn));
-      expect(Sample.field('u64').getHigh(view, base)).toBe(Number(v.u64 >> 32n));
-      expect(Sample.field('guid').get(view, base)).toEqual(v.guid);
-      expect(Sample.field('inner').get(view, base)).toEqual(v.inner);
-      expect(Sample.field('tail').get(view, base)).toEqual(v.tail);
+      expect(Sample.accessors.u8.get(view, base)).toBe(v.u8);
+      expect(Sample.accessors.u16.get(view, base)).toBe(v.u16);
+      expect(Sample.accessors.u32.get(view, base)).toBe(v.u32);
+      expect(Sample.accessors.u64.get(view, base)).toBe(v.u64);
+      expect(Sample.accessors.u64.getLow(view, base)).toBe(Number(v.u64 & 0xffff_ffffn));
+      expect(Sample.accessors.u64.getHigh(view, base)).toBe(Number(v.u64 >> 32n));
+      expect(Sample.accessors.guid.get(view, base)).toEqual(v.guid);
+      expect(Sample.accessors.inner.get(view, base)).toEqual(v.inner);
+      expect(Sample.accessors.tail.get(view, base)).toEqual(v.tail);
 
       const again = new Uint8Array(base + Sample.size);
       const w = new DataView(again.buffer);
-      Sample.field('u8').set(w, v.u8, base);
-      Sample.field('u16').set(w, v.u16, base);
-      Sample.field('u32').set(w, v.u32, base);
-      Sample.field('u64').set(w, v.u64, base);
-      Sample.field('guid').set(w, v.guid, base);
-      Sample.field('inner').set(w, v.inner, base);
-      Sample.field('tail').set(w, v.tail, base);
+      Sample.accessors.u8.set(w, v.u8, base);
+      Sample.accessors.u16.set(w, v.u16, base);
+      Sample.accessors.u32.set(w, v.u32, base);
+      Sample.accessors.u64.set(w, v.u64, base);
+      Sample.accessors.guid.set(w, v.guid, base);
+      Sample.accessors.inner.set(w, v.inner, base);
+      Sample.accessors.tail.set(w, v.tail, base);
       expect(again).toEqual(bytes);
     },
   );
@@ -110,9 +120,9 @@ describe('defineByteStruct — encode, decode and the field accessors agree', ()
   it('isZero reports a set RsvdZ byte; decode of a short buffer is null, never a throw', () => {
     const bytes = Sample.encode({});
     const view = new DataView(bytes.buffer);
-    expect(Sample.field('rsvd').isZero(view)).toBe(true);
+    expect(Sample.accessors.rsvd.isZero(view)).toBe(true);
     bytes[1] = 0x80;
-    expect(Sample.field('rsvd').isZero(view)).toBe(false);
+    expect(Sample.accessors.rsvd.isZero(view)).toBe(false);
     expect(Sample.decode(bytes.subarray(0, Sample.size - 1))).toBeNull();
   });
 
@@ -128,8 +138,8 @@ describe('defineByteStruct — encode, decode and the field accessors agree', ()
 
   it('a u64 wraps to 64 bits; a byte array longer than its field is a RangeError', () => {
     const view = new DataView(new ArrayBuffer(Sample.size));
-    Sample.field('u64').set(view, -1n);
-    expect(Sample.field('u64').get(view)).toBe(0xffff_ffff_ffff_ffffn);
+    Sample.accessors.u64.set(view, -1n);
+    expect(Sample.accessors.u64.get(view)).toBe(0xffff_ffff_ffff_ffffn);
     expect(() => Sample.encode({ tail: new Uint8Array(4) })).toThrow(
       /Sample\.tail: expected at most 3 bytes/,
     );

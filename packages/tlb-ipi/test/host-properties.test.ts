@@ -5,29 +5,24 @@ import { describe, expect } from 'vitest';
 import { HV_MAX_VP_INDEX, VpIndexSet, vpSetBytes, writeSparseVpSet } from '../src/wire/vp-set.ts';
 import { expectOnlyChanged, INPUT_GPA, OUTPUT_GPA, processorMask, TestVm, VCPUS } from './host-fixtures.ts';
 
-const {
-  HvCallFlushVirtualAddressSpace,
-  HvCallFlushVirtualAddressList,
-  HvCallFlushVirtualAddressSpaceEx,
-  HvCallFlushVirtualAddressListEx,
-  HvCallSendSyntheticClusterIpi,
-  HvCallSendSyntheticClusterIpiEx,
-} = HvCallCode;
 const CODES = [
-  HvCallFlushVirtualAddressSpace,
-  HvCallFlushVirtualAddressList,
-  HvCallFlushVirtualAddressSpaceEx,
-  HvCallFlushVirtualAddressListEx,
-  HvCallSendSyntheticClusterIpi,
-  HvCallSendSyntheticClusterIpiEx,
+  HvCallCode.HvCallFlushVirtualAddressSpace,
+  HvCallCode.HvCallFlushVirtualAddressList,
+  HvCallCode.HvCallFlushVirtualAddressSpaceEx,
+  HvCallCode.HvCallFlushVirtualAddressListEx,
+  HvCallCode.HvCallSendSyntheticClusterIpi,
+  HvCallCode.HvCallSendSyntheticClusterIpiEx,
 ] as const;
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 
-const LIST_CODES: readonly number[] = [HvCallFlushVirtualAddressList, HvCallFlushVirtualAddressListEx];
+const LIST_CODES: readonly number[] = [
+  HvCallCode.HvCallFlushVirtualAddressList,
+  HvCallCode.HvCallFlushVirtualAddressListEx,
+];
 const EX_CODES: readonly number[] = [
-  HvCallFlushVirtualAddressSpaceEx,
-  HvCallFlushVirtualAddressListEx,
-  HvCallSendSyntheticClusterIpiEx,
+  HvCallCode.HvCallFlushVirtualAddressSpaceEx,
+  HvCallCode.HvCallFlushVirtualAddressListEx,
+  HvCallCode.HvCallSendSyntheticClusterIpiEx,
 ];
 
 /** Controls the dispatcher accepts for the call (so the handler runs), with small shapes that fit registers. */

@@ -232,7 +232,7 @@ describe('VTL management layouts (spec 03 "VTL management hypercalls")', () => {
     expect(structLayout(EnablePartitionVtlInput)).toBe(
       '0: u64 partitionId · 8: u8 targetVtl · 9: u8 flags · 10: 6 B reserved (RsvdZ) (16 B)',
     );
-    expect(EnablePartitionVtlInput.field('flags').layout).toBe(HvEnablePartitionVtlFlags);
+    expect(EnablePartitionVtlInput.accessors.flags.layout).toBe(HvEnablePartitionVtlFlags);
     expect(
       HvEnablePartitionVtlFlags.encode({
         EnableMbec: 1,

@@ -5,8 +5,7 @@ import { defineHypercall } from './define-hypercall.js';
 import type { SimpleHypercallDescriptor } from './descriptor.js';
 import type { HvPartition } from './partition.js';
 
-const spinCount = NotifyLongSpinWaitInput.field('spinCount');
-const rsvdZ = NotifyLongSpinWaitInput.field('rsvdZ');
+const { spinCount, rsvdZ } = NotifyLongSpinWaitInput.accessors;
 
 /**
  * HvCallNotifyLongSpinWait (0x0008, simple, fast allowed): an advisory call that only ever

@@ -87,7 +87,10 @@ export interface U64ByteField extends ByteField<bigint> {
 /** The accessor type of a field of type `T`. */
 export type ByteFieldOf<T extends ByteFieldType> = T extends 'u64' ? U64ByteField : ByteField<FieldValue<T>>;
 
-type SpecNamed<F extends readonly ByteFieldSpec[], N> = Extract<F[number], { readonly name: N }>;
+/** The accessors of a structure's fields, by name. */
+export type ByteStructAccessors<F extends readonly ByteFieldSpec[]> = {
+  readonly [K in F[number] as K['name']]: ByteFieldOf<K['type']>;
+};
 
 /** A declared structure. */
 export interface ByteStruct<F extends readonly ByteFieldSpec[]> {
@@ -95,10 +98,13 @@ export interface ByteStruct<F extends readonly ByteFieldSpec[]> {
   /** Bytes up to the end of the last field. */
   readonly size: number;
   readonly fields: F;
+  /**
+   * One typed accessor per field, by name: `Input.accessors.flags.get(view, base)`. Made once at
+   * declaration; hot paths keep the accessor (or the whole object) in a module constant.
+   */
+  readonly accessors: ByteStructAccessors<F>;
   /** Byte offset of a field. */
   offsetOf(field: F[number]['name']): number;
-  /** The typed accessor of a field. */
-  field<N extends F[number]['name']>(name: N): ByteFieldOf<SpecNamed<F, N>['type']>;
   /** Writes the given fields at `at` in `view` (missing fields are left as they are). */
   write(view: DataView, at: number, values: ByteStructInput<F>): void;
   /** Encodes into a fresh zeroed buffer of `size` bytes (or `minSize` when larger). */
@@ -219,21 +225,16 @@ export function defineByteStruct<const F extends readonly ByteFieldSpec[]>(
     end = f.offset + fieldBytes(f.type);
     size = Math.max(size, end);
   }
-  const byName = new Map(fields.map((f) => [f.name, f]));
   const accessors = new Map(fields.map((f) => [f.name, makeField(name, f)]));
   const struct: ByteStruct<F> = {
     name,
     size,
     fields,
+    accessors: Object.freeze(Object.fromEntries(accessors)) as ByteStructAccessors<F>,
     offsetOf(field) {
-      const f = byName.get(field);
-      if (f === undefined) throw new Error(`${name} has no field ${field}`);
-      return f.offset;
-    },
-    field(field) {
       const f = accessors.get(field);
       if (f === undefined) throw new Error(`${name} has no field ${field}`);
-      return f as never;
+      return f.offset;
     },
     write(view, at, values) {
       for (const [key, value] of Object.entries(values as Record<string, unknown>)) {

@@ -15,7 +15,7 @@ import {
 
 const PFN_BYTES = ModifySparseGpaPageHostVisibilityInputElement.size;
 const OUTPUT_BYTES = QuerySparseGpaPageHostVisibilityOutputElement.size;
-const visibilityField = QuerySparseGpaPageHostVisibilityOutputElement.field('hostVisibility');
+const visibilityField = QuerySparseGpaPageHostVisibilityOutputElement.accessors.hostVisibility;
 
 /** How a visibility change went: every batch succeeded, or the first failing batch. */
 export type VisibilityChangeResult =

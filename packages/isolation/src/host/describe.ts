@@ -9,14 +9,10 @@ import {
 } from '../wire/visibility.js';
 
 const PFN_BYTES = ModifySparseGpaPageHostVisibilityInputElement.size;
-const pfnField = ModifySparseGpaPageHostVisibilityInputElement.field('gpaPageNumber');
-const modify = {
-  partitionId: ModifySparseGpaPageHostVisibilityInput.field('partitionId'),
-  hostVisibility: ModifySparseGpaPageHostVisibilityInput.field('hostVisibility'),
-  reserved: ModifySparseGpaPageHostVisibilityInput.field('reserved'),
-};
-const queryPartitionId = QuerySparseGpaPageHostVisibilityInput.field('partitionId');
-const queryVisibility = QuerySparseGpaPageHostVisibilityOutputElement.field('hostVisibility');
+const pfnField = ModifySparseGpaPageHostVisibilityInputElement.accessors.gpaPageNumber;
+const modify = ModifySparseGpaPageHostVisibilityInput.accessors;
+const queryPartitionId = QuerySparseGpaPageHostVisibilityInput.accessors.partitionId;
+const queryVisibility = QuerySparseGpaPageHostVisibilityOutputElement.accessors.hostVisibility;
 
 /** The PFN list of a visibility call as runs: `0x100` or `0x100-0x10f` (consecutive PFNs merged). */
 export function pfnRanges(view: DataView, first: number, count: number): string[] {

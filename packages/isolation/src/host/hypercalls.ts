@@ -18,17 +18,11 @@ import {
 import { modifyVisibilityDecoder, queryVisibilityDecoder } from './describe.js';
 import type { IsolationHostState } from './state.js';
 
-const modify = {
-  partitionId: ModifySparseGpaPageHostVisibilityInput.field('partitionId'),
-  hostVisibility: ModifySparseGpaPageHostVisibilityInput.field('hostVisibility'),
-  reserved: ModifySparseGpaPageHostVisibilityInput.field('reserved'),
-  pfn: ModifySparseGpaPageHostVisibilityInputElement.field('gpaPageNumber'),
-};
-const query = {
-  partitionId: QuerySparseGpaPageHostVisibilityInput.field('partitionId'),
-  pfn: QuerySparseGpaPageHostVisibilityInputElement.field('gpaPageNumber'),
-  hostVisibility: QuerySparseGpaPageHostVisibilityOutputElement.field('hostVisibility'),
-};
+const modify = ModifySparseGpaPageHostVisibilityInput.accessors;
+const query = QuerySparseGpaPageHostVisibilityInput.accessors;
+const modifyPfn = ModifySparseGpaPageHostVisibilityInputElement.accessors.gpaPageNumber;
+const queryPfn = QuerySparseGpaPageHostVisibilityInputElement.accessors.gpaPageNumber;
+const visibilityOut = QuerySparseGpaPageHostVisibilityOutputElement.accessors.hostVisibility;
 
 /** Both calls need the Isolation privilege (CPUID 0x40000003 EBX bit 22); closed → ACCESS_DENIED. */
 const isolationGate = requireFeatures('Isolation');
@@ -68,14 +62,14 @@ export function modifySparseGpaPageHostVisibility(state: IsolationHostState): Re
         return fail(HvStatus.INVALID_PARAMETER, "HostVisibility READ_ONLY under the 'refuse' policy");
       const pages = state.visibility.pages;
       for (let i = call.repStart; i < call.repEnd; i++) {
-        const pfn = modify.pfn.get(input, call.inputElementOffset(i));
+        const pfn = modifyPfn.get(input, call.inputElementOffset(i));
         if (pfn >= BigInt(pages))
           return fail(HvStatus.OPERATION_DENIED, `PFN 0x${pfn.toString(16)} (element ${i}) is outside RAM`);
       }
       const target = visibility as 0 | 1 | 3;
       let converted = 0;
       for (let i = call.repStart; i < call.repEnd; i++) {
-        const pfn = Number(modify.pfn.get(input, call.inputElementOffset(i)));
+        const pfn = Number(modifyPfn.get(input, call.inputElementOffset(i)));
         const old = state.visibility.get(pfn);
         if (old === target) continue;
         // Private↔shared re-keys the page; READ_ONLY↔READ_WRITE only changes the host's rights.
@@ -123,12 +117,12 @@ export function querySparseGpaPageHostVisibility(state: IsolationHostState): Rep
         };
       const pages = BigInt(state.visibility.pages);
       for (let i = call.repStart; i < call.repEnd; i++) {
-        const pfn = query.pfn.get(input, call.inputElementOffset(i));
+        const pfn = queryPfn.get(input, call.inputElementOffset(i));
         if (pfn >= pages) {
           const why = `PFN 0x${pfn.toString(16)} (element ${i}) is outside RAM`;
           return { status: call.fail(HvStatus.OPERATION_DENIED, why), repsCompleted: i };
         }
-        query.hostVisibility.set(call.output, state.visibility.get(Number(pfn)), call.outputElementOffset(i));
+        visibilityOut.set(call.output, state.visibility.get(Number(pfn)), call.outputElementOffset(i));
       }
       state.counters.queryCalls++;
       return { status: HvStatus.SUCCESS, repsCompleted: call.repEnd };

@@ -71,7 +71,7 @@ export const QuerySparseGpaPageHostVisibilityOutputElement = defineByteStruct('H
 ] as const);
 
 const PFN_BYTES = ModifySparseGpaPageHostVisibilityInputElement.size;
-const gpaPageNumber = ModifySparseGpaPageHostVisibilityInputElement.field('gpaPageNumber');
+const gpaPageNumber = ModifySparseGpaPageHostVisibilityInputElement.accessors.gpaPageNumber;
 
 /** Spec 05: at most 4096/8 − 2 = 510 PFNs fit one input page (Linux HV_MAX_MODIFY_GPA_REP_COUNT). */
 export const HV_MAX_MODIFY_GPA_REP_COUNT =

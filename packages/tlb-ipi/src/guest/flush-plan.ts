@@ -38,8 +38,8 @@ const U64 = (x: bigint) => BigInt.asUintN(64, x);
 const BIT_MINUS_ONE = 1n << 63n;
 
 const GVA_RANGE_BYTES = FlushVirtualAddressListInputElement.size;
-const gvaRange = FlushVirtualAddressListInputElement.field('gvaRange');
-const exGvaRange = FlushVirtualAddressListExInputElement.field('gvaRange');
+const gvaRange = FlushVirtualAddressListInputElement.accessors.gvaRange;
+const exGvaRange = FlushVirtualAddressListExInputElement.accessors.gvaRange;
 
 /**
  * Linux `hyperv_flush_tlb_multi` as a pure decision (spec 02 rules 1–4, 7): which flush call

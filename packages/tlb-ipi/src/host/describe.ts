@@ -26,8 +26,8 @@ import {
   vpSetBankOffset,
 } from '../wire/vp-set.js';
 
-const gvaRange = FlushVirtualAddressListInputElement.field('gvaRange');
-const validBanksMask = HvVpSetHeader.field('validBanksMask');
+const gvaRange = FlushVirtualAddressListInputElement.accessors.gvaRange;
+const validBanksMask = HvVpSetHeader.accessors.validBanksMask;
 
 const FLAG_NAMES: readonly [bigint, string][] = [
   [HV_FLUSH_ALL_PROCESSORS, 'ALL_PROCESSORS'],
@@ -74,16 +74,8 @@ function gvaRanges(view: DataView, first: number, count: number, extended: boole
   return out;
 }
 
-const flushHeader = {
-  addressSpace: FlushVirtualAddressSpaceInput.field('addressSpace'),
-  flags: FlushVirtualAddressSpaceInput.field('flags'),
-  processorMask: FlushVirtualAddressSpaceInput.field('processorMask'),
-};
-const flushExHeader = {
-  addressSpace: FlushVirtualAddressSpaceExInput.field('addressSpace'),
-  flags: FlushVirtualAddressSpaceExInput.field('flags'),
-  vpSet: FlushVirtualAddressSpaceExInput.field('vpSet'),
-};
+const flushHeader = FlushVirtualAddressSpaceInput.accessors;
+const flushExHeader = FlushVirtualAddressSpaceExInput.accessors;
 
 /** A decoder for one of the four flush calls. */
 export function flushDecoder(ex: boolean, list: boolean): HypercallDecoder {
@@ -122,16 +114,8 @@ export function flushDecoder(ex: boolean, list: boolean): HypercallDecoder {
   };
 }
 
-const ipi = {
-  vector: SendSyntheticClusterIpiInput.field('vector'),
-  targetVtl: SendSyntheticClusterIpiInput.field('targetVtl'),
-  processorMask: SendSyntheticClusterIpiInput.field('processorMask'),
-};
-const ipiEx = {
-  vector: SendSyntheticClusterIpiExInput.field('vector'),
-  targetVtl: SendSyntheticClusterIpiExInput.field('targetVtl'),
-  vpSet: SendSyntheticClusterIpiExInput.field('vpSet'),
-};
+const ipi = SendSyntheticClusterIpiInput.accessors;
+const ipiEx = SendSyntheticClusterIpiExInput.accessors;
 
 export const ipiDecoder: HypercallDecoder = {
   input: (v) => ({

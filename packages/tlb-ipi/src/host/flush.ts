@@ -28,17 +28,9 @@ import { HvGenericSetFormat, readVpSetHeader } from '../wire/vp-set.js';
 import { bankMismatch, flushDecoder } from './describe.js';
 import type { TlbIpiHostState } from './state.js';
 
-const gvaRange = FlushVirtualAddressListInputElement.field('gvaRange');
-const header = {
-  addressSpace: FlushVirtualAddressSpaceInput.field('addressSpace'),
-  flags: FlushVirtualAddressSpaceInput.field('flags'),
-  processorMask: FlushVirtualAddressSpaceInput.field('processorMask'),
-};
-const exHeader = {
-  addressSpace: FlushVirtualAddressSpaceExInput.field('addressSpace'),
-  flags: FlushVirtualAddressSpaceExInput.field('flags'),
-  vpSet: FlushVirtualAddressSpaceExInput.field('vpSet'),
-};
+const gvaRange = FlushVirtualAddressListInputElement.accessors.gvaRange;
+const header = FlushVirtualAddressSpaceInput.accessors;
+const exHeader = FlushVirtualAddressSpaceExInput.accessors;
 
 /** Spec 02 rule 9: the flush calls need RemoteTlbFlushRecommended (CPUID 0x40000004 EAX bit 2). */
 const flushGate = requireFeatures('RemoteTlbFlushRecommended');

@@ -20,19 +20,8 @@ const ipiGate = requireFeatures('ClusterIpiRecommended');
 /** Spec 02 rule 9: 0x0015 also needs ExProcessorMasksRecommended (EAX bit 11). */
 const ipiExGate = requireFeatures('ClusterIpiRecommended', 'ExProcessorMasksRecommended');
 
-const ipi = {
-  vector: SendSyntheticClusterIpiInput.field('vector'),
-  targetVtl: SendSyntheticClusterIpiInput.field('targetVtl'),
-  flags: SendSyntheticClusterIpiInput.field('flags'),
-  reserved: SendSyntheticClusterIpiInput.field('reserved'),
-  processorMask: SendSyntheticClusterIpiInput.field('processorMask'),
-};
-const ipiEx = {
-  vector: SendSyntheticClusterIpiExInput.field('vector'),
-  targetVtl: SendSyntheticClusterIpiExInput.field('targetVtl'),
-  reserved: SendSyntheticClusterIpiExInput.field('reserved'),
-  vpSet: SendSyntheticClusterIpiExInput.field('vpSet'),
-};
+const ipi = SendSyntheticClusterIpiInput.accessors;
+const ipiEx = SendSyntheticClusterIpiExInput.accessors;
 
 /**
  * Checks the Vector and the TargetVtl/padding bytes shared by both IPI calls. pvlab models VTL 0

@@ -26,8 +26,7 @@ export const HV_VP_SET_HEADER_BYTES = HvVpSetHeader.size;
 /** Bytes of one bank (a u64 of 64 VPs). */
 export const HV_VP_SET_BANK_BYTES = 8;
 
-const format = HvVpSetHeader.field('format');
-const validBanksMaskField = HvVpSetHeader.field('validBanksMask');
+const { format, validBanksMask: validBanksMaskField } = HvVpSetHeader.accessors;
 
 /** Byte offset of bank element `k` of the set whose header is at `offset`. */
 export function vpSetBankOffset(offset: number, k: number): number {

@@ -19,12 +19,14 @@ import {
   SignalEventValue,
 } from '../wire/synic.js';
 
-const connectionId = PostMessageInput.field('connectionId');
-const reserved = PostMessageInput.field('reserved');
-const messageType = PostMessageInput.field('messageType');
-const payloadSize = PostMessageInput.field('payloadSize');
-const payloadField = PostMessageInput.field('payload');
-const signalValue = SignalEventInput.field('value');
+const {
+  connectionId,
+  reserved,
+  messageType,
+  payloadSize,
+  payload: payloadField,
+} = PostMessageInput.accessors;
+const signalValue = SignalEventInput.accessors.value;
 
 /** Takes a message posted to a connection; returns SUCCESS or INSUFFICIENT_BUFFERS. */
 /** Returns a status with the reason it was chosen (a call's `fail`, or nothing outside a call). */

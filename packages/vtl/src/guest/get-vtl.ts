@@ -75,7 +75,7 @@ export function getVtl(
     vpIndex: HV_VP_INDEX_SELF,
     inputVtl: HV_INPUT_VTL_CURRENT,
   });
-  GetVpRegistersInputElement.field('name').set(view, HvRegisterName.VsmVpStatus, GetVpRegistersInput.size);
+  GetVpRegistersInputElement.accessors.name.set(view, HvRegisterName.VsmVpStatus, GetVpRegistersInput.size);
   hc.writeInput(input);
   const r = hc.repCall(HvCallCode.HvCallGetVpRegisters, 1, { outputGpa });
   if (r.status !== HvStatus.SUCCESS || r.repsCompleted !== 1) {

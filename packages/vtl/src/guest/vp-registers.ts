@@ -15,9 +15,8 @@ import {
   writeVpRegistersHeader,
 } from '../wire/vp-registers.js';
 
-const getName = GetVpRegistersInputElement.field('name');
-const setName = SetVpRegistersInputElement.field('name');
-const setValue = SetVpRegistersInputElement.field('value');
+const getName = GetVpRegistersInputElement.accessors.name;
+const { name: setName, value: setValue } = SetVpRegistersInputElement.accessors;
 
 /** Whose registers: the VP (HV_VP_INDEX_SELF by default) and the HV_INPUT_VTL byte (0 = current). */
 export interface VpRegistersTarget {

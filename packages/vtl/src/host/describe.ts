@@ -13,9 +13,8 @@ import {
 } from '../wire/vp-registers.js';
 import { EnablePartitionVtlInput, EnableVpVtlInput } from '../wire/vtl-management.js';
 
-const getName = GetVpRegistersInputElement.field('name');
-const setName = SetVpRegistersInputElement.field('name');
-const setValue = SetVpRegistersInputElement.field('value');
+const getName = GetVpRegistersInputElement.accessors.name;
+const { name: setName, value: setValue } = SetVpRegistersInputElement.accessors;
 
 /** A VpIndex field: HV_VP_INDEX_SELF as `self`. */
 function vpIndexArg(vpIndex: number): number | 'self' {
@@ -87,16 +86,8 @@ export const setVpRegistersDecoder: HypercallDecoder = {
   }),
 };
 
-const partitionVtl = {
-  partitionId: EnablePartitionVtlInput.field('partitionId'),
-  targetVtl: EnablePartitionVtlInput.field('targetVtl'),
-  flags: EnablePartitionVtlInput.field('flags'),
-};
-const vpVtl = {
-  partitionId: EnableVpVtlInput.field('partitionId'),
-  vpIndex: EnableVpVtlInput.field('vpIndex'),
-  targetVtl: EnableVpVtlInput.field('targetVtl'),
-};
+const partitionVtl = EnablePartitionVtlInput.accessors;
+const vpVtl = EnableVpVtlInput.accessors;
 
 export const enablePartitionVtlDecoder: HypercallDecoder = {
   input: (v) => ({

@@ -12,19 +12,8 @@ import type { VtlHostState } from './state.js';
 /** The VSM calls need AccessVsm (CPUID 0x40000003 EBX bit 16). */
 export const vsmGate = requireFeatures('AccessVsm');
 
-const partitionVtlInput = {
-  partitionId: EnablePartitionVtlInput.field('partitionId'),
-  targetVtl: EnablePartitionVtlInput.field('targetVtl'),
-  flags: EnablePartitionVtlInput.field('flags'),
-  reserved: EnablePartitionVtlInput.field('reserved'),
-};
-const vpVtlInput = {
-  partitionId: EnableVpVtlInput.field('partitionId'),
-  vpIndex: EnableVpVtlInput.field('vpIndex'),
-  targetVtl: EnableVpVtlInput.field('targetVtl'),
-  reserved: EnableVpVtlInput.field('reserved'),
-  context: EnableVpVtlInput.field('context'),
-};
+const partitionVtlInput = EnablePartitionVtlInput.accessors;
+const vpVtlInput = EnableVpVtlInput.accessors;
 
 /**
  * HvCallEnablePartitionVtl (0x000D, simple, 16 bytes in, no output). Checks in order:

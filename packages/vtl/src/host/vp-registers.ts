@@ -25,10 +25,8 @@ import type { VtlHostState } from './state.js';
 /** Spec 03 rule 1: Get/SetVpRegisters need AccessVpRegisters (CPUID 0x40000003 EBX bit 17). */
 const vpRegistersGate = requireFeatures('AccessVpRegisters');
 
-const getName = GetVpRegistersInputElement.field('name');
-const setName = SetVpRegistersInputElement.field('name');
-const setReserved = SetVpRegistersInputElement.field('reserved');
-const setValue = SetVpRegistersInputElement.field('value');
+const getName = GetVpRegistersInputElement.accessors.name;
+const { name: setName, reserved: setReserved, value: setValue } = SetVpRegistersInputElement.accessors;
 
 /** The VP and VTL a header names, or the status that refuses it. */
 type Target = { readonly vp: number; readonly vtl: number } | HvStatusCode;

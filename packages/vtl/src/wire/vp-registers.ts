@@ -46,12 +46,8 @@ export interface VpRegistersHeaderFields {
   readonly reserved: number;
 }
 
-const partitionId = GetVpRegistersInput.field('partitionId');
-const vpIndex = GetVpRegistersInput.field('vpIndex');
-const inputVtl = GetVpRegistersInput.field('inputVtl');
-const reserved = GetVpRegistersInput.field('reserved');
-const low64 = HvRegisterValue.field('low64');
-const high64 = HvRegisterValue.field('high64');
+const { partitionId, vpIndex, inputVtl, reserved } = GetVpRegistersInput.accessors;
+const { low64, high64 } = HvRegisterValue.accessors;
 
 /** Reads the header at `offset`. Never throws for a view that holds 16 bytes there. */
 export function readVpRegistersHeader(view: DataView, offset = 0): VpRegistersHeaderFields {
