@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { defineHypercall } from '../src/host/define-hypercall.ts';
 import { requireFeatures } from '../src/host/descriptor.ts';
+import { OUTPUT_GPA } from '../src/testing/constants.ts';
+import { testPartition } from '../src/testing/partition.ts';
+import { rawCall } from '../src/testing/raw-call.ts';
 import { defineByteStruct } from '../src/wire/byte-struct.ts';
 import { HvCallCode } from '../src/wire/call-code.ts';
 import { HvStatus } from '../src/wire/status.ts';
@@ -74,5 +77,43 @@ describe('defineHypercall: the sizes come from the structures, code and name fro
       handler: () => HvStatus.SUCCESS,
     });
     expect(d).toMatchObject({ code: 0x7f40, name: 'TestTranslate', fixedInputBytes: 16, outputBytes: 16 });
+  });
+});
+
+describe('defineHypercall: the README example, registered and dispatched', () => {
+  const SumInput = defineByteStruct('SUM_INPUT', [{ name: 'base', offset: 0, type: 'u64' }] as const);
+  const SumElement = defineByteStruct('SUM_ELEMENT', [{ name: 'x', offset: 0, type: 'u64' }] as const);
+  const { base } = SumInput.accessors;
+  const { x } = SumElement.accessors;
+  const sum = defineHypercall({
+    kind: 'rep',
+    call: { code: 0x7f01, name: 'MySum' },
+    input: SumInput,
+    inputElement: SumElement,
+    outputElement: SumElement,
+    fast: 'xmm',
+    handler(call) {
+      const b = base.get(call.input);
+      for (let i = call.repStart; i < call.repEnd; i++) {
+        const value = x.get(call.input, call.inputElementOffset(i));
+        if (value === 0n)
+          return { status: call.fail(HvStatus.INVALID_PARAMETER, `element ${i} is 0`), repsCompleted: i };
+        x.set(call.output, b + value, call.outputElementOffset(i));
+      }
+      return { status: HvStatus.SUCCESS, repsCompleted: call.repEnd };
+    },
+  });
+
+  it('the sizes it derived are the ones the dispatcher checks: header, then one u64 in and out per rep', () => {
+    const partition = testPartition({ vcpus: 1 });
+    partition.dispatcher.register(sum);
+    const ok = rawCall(partition, 0, { callCode: 0x7f01, repCount: 2 }, [100n, 1n, 2n]);
+    expect(ok).toMatchObject({ status: HvStatus.SUCCESS, repsCompleted: 2 });
+    expect([partition.memory.readU64(OUTPUT_GPA), partition.memory.readU64(OUTPUT_GPA + 8n)]).toEqual([
+      101n,
+      102n,
+    ]);
+    const fast = rawCall(partition, 0, { callCode: 0x7f01, repCount: 1, fast: true }, [7n, 0n]);
+    expect(fast).toMatchObject({ status: HvStatus.INVALID_PARAMETER, repsCompleted: 0 });
   });
 });

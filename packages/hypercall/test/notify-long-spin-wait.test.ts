@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { structLayout } from '../src/testing/struct-layout.ts';
 import { HvCallCode } from '../src/wire/call-code.ts';
 import { encodeHypercallControl } from '../src/wire/control.ts';
 import { NotifyLongSpinWaitInput } from '../src/wire/notify-long-spin-wait.ts';
@@ -36,6 +37,7 @@ describe('HvCallNotifyLongSpinWait (0x0008) — simple, fast allowed', () => {
       fast: 'register',
     });
     expect(NotifyLongSpinWaitInput.size).toBe(8);
+    expect(structLayout(NotifyLongSpinWaitInput)).toBe('0: u32 spinCount · 4: u32 rsvdZ (RsvdZ) (8 B)');
   });
 
   it('memory form: SpinCount (u32 at 0) is recorded for the calling VP only', () => {

@@ -1,3 +1,4 @@
+import { structLayout } from '@pvlab/hypercall/testing';
 import { describe, expect, it } from 'vitest';
 import {
   ChannelMessageType,
@@ -101,6 +102,9 @@ describe('hypercall inputs', () => {
       payload: Uint8Array.of(0x0e, 0),
     });
     expect(PostMessageInput.size).toBe(256);
+    expect(structLayout(PostMessageInput)).toBe(
+      '0: u32 connectionId · 4: u32 reserved (RsvdZ) · 8: u32 messageType · 12: u32 payloadSize · 16: 240 B payload (256 B)',
+    );
     expect(toHex(m.subarray(0, 18))).toBe(toHex(hex('04000000 00000000 01000000 02000000 0e00')));
   });
 
@@ -112,7 +116,8 @@ describe('hypercall inputs', () => {
 
   it('HvCallSignalEvent memory form: the same u64 as its 8 input bytes', () => {
     const m = SignalEventInput.encode({ value: SignalEventValue.encode({ ConnectionId: 2, FlagNumber: 3 }) });
-    expect(SignalEventInput.size).toBe(8);
+    expect(structLayout(SignalEventInput)).toBe('0: u64 value (8 B)');
+    expect(SignalEventInput.accessors.value.layout).toBe(SignalEventValue);
     expect(toHex(m)).toBe(toHex(hex('02000000 0300 0000')));
   });
 });
