@@ -16,6 +16,7 @@ export {
   SendSyntheticClusterIpiInput,
 } from './wire/ipi.js';
 export {
+  HvVpSetBank,
   HvVpSetHeader,
   readSparseVpSet,
   readVpSetHeader,

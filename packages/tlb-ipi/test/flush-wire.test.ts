@@ -10,6 +10,7 @@ import {
   FlushVirtualAddressSpaceExInput,
   FlushVirtualAddressSpaceInput,
   HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY,
+  HvVpSetBank,
   HvVpSetHeader,
   SendSyntheticClusterIpiExInput,
   SendSyntheticClusterIpiInput,
@@ -56,6 +57,7 @@ describe('input layouts (spec 02 "Input layouts")', () => {
   });
   it('HV_VP_SET: Format, ValidBanksMask, then the banks', () => {
     expect(structLayout(HvVpSetHeader)).toBe('0: u64 format · 8: u64 validBanksMask (16 B)');
+    expect(structLayout(HvVpSetBank)).toBe('0: u64 contents (8 B)');
   });
 });
 

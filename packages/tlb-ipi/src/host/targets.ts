@@ -1,4 +1,6 @@
-import { HV_VP_SET_BANK_SIZE, HV_VP_SET_MAX_BANKS, vpSetBankOffset } from '../wire/vp-set.js';
+import { HV_VP_SET_BANK_SIZE, HV_VP_SET_MAX_BANKS, HvVpSetBank, vpSetBankOffset } from '../wire/vp-set.js';
+
+const { contents } = HvVpSetBank.accessors;
 
 /**
  * The VPs one flush or IPI targets, collected into a list reused across calls. Collecting costs
@@ -53,7 +55,7 @@ export class TargetList {
         // Banks ascend, so the first one beyond the VM ends the set.
         if (bank > lastBank) return;
         const at = vpSetBankOffset(offset, element);
-        this.addBank(bank, view.getUint32(at, true), view.getUint32(at + 4, true));
+        this.addBank(bank, contents.getLow(view, at), contents.getHigh(view, at));
         element++;
         w = (w & ~low) >>> 0;
       }

@@ -21,12 +21,17 @@ export const HvVpSetHeader = defineByteStruct('HV_VP_SET', [
   { name: 'format', offset: 0, type: 'u64' },
   { name: 'validBanksMask', offset: 8, type: 'u64' },
 ] as const);
+/** One bank of an HV_VP_SET (an element of the Ex calls' variable header): a u64, bit k = VP 64b + k. */
+export const HvVpSetBank = defineByteStruct('HV_VP_SET bank', [
+  { name: 'contents', offset: 0, type: 'u64' },
+] as const);
 /** Bytes before the banks: Format (u64) and ValidBanksMask (u64). */
 export const HV_VP_SET_HEADER_BYTES = HvVpSetHeader.size;
-/** Bytes of one bank (a u64 of 64 VPs). */
-export const HV_VP_SET_BANK_BYTES = 8;
+/** Bytes of one bank. */
+export const HV_VP_SET_BANK_BYTES = HvVpSetBank.size;
 
 const { format, validBanksMask: validBanksMaskField } = HvVpSetHeader.accessors;
+const { contents } = HvVpSetBank.accessors;
 
 /** Byte offset of bank element `k` of the set whose header is at `offset`. */
 export function vpSetBankOffset(offset: number, k: number): number {
@@ -168,7 +173,7 @@ export function writeSparseVpSet(
   for (let b = 0; b <= highestBank; b++) {
     if (layout === 'compact' && set.bankIsEmpty(b)) continue;
     mask |= 1n << BigInt(b);
-    view.setBigUint64(vpSetBankOffset(offset, banks), set.bank(b), true);
+    contents.set(view, set.bank(b), vpSetBankOffset(offset, banks));
     banks++;
   }
   format.set(view, BigInt(HvGenericSetFormat.SPARSE_4K), offset);
@@ -210,7 +215,7 @@ export function readSparseVpSet(
   let k = 0;
   for (let b = 0; b < HV_VP_SET_MAX_BANKS; b++) {
     if (((validBanksMask >> BigInt(b)) & 1n) === 0n) continue;
-    into.orBank(b, view.getBigUint64(vpSetBankOffset(offset, k), true));
+    into.orBank(b, contents.get(view, vpSetBankOffset(offset, k)));
     k++;
   }
   return into;
@@ -224,6 +229,6 @@ export function sparseVpSetHas(view: DataView, offset: number, validBanksMask: b
   const bank = vp >>> 6;
   if (bank >= HV_VP_SET_MAX_BANKS || ((validBanksMask >> BigInt(bank)) & 1n) === 0n) return false;
   const element = popcount64(validBanksMask & ((1n << BigInt(bank)) - 1n));
-  const contents = view.getBigUint64(vpSetBankOffset(offset, element), true);
-  return ((contents >> BigInt(vp & 63)) & 1n) === 1n;
+  const bits = contents.get(view, vpSetBankOffset(offset, element));
+  return ((bits >> BigInt(vp & 63)) & 1n) === 1n;
 }

@@ -6,6 +6,7 @@ import { HvRegisterName, HvVsmVpStatus } from '../wire/registers.js';
 import {
   GetVpRegistersInput,
   GetVpRegistersInputElement,
+  GetVpRegistersOutputElement,
   getVpRegistersInputBytes,
   writeVpRegistersHeader,
 } from '../wire/vp-registers.js';
@@ -83,6 +84,9 @@ export function getVtl(
       `get_vtl: HvCallGetVpRegisters(HvRegisterVsmVpStatus) failed with ${hvStatusName(r.status)}`,
     );
   }
-  const out = ctx.memory.read(outputGpa, 8);
-  return HvVsmVpStatus.decode(BigInt(out[0] ?? 0)).ActiveVtl;
+  // Linux keeps the output's low byte: HV_REGISTER_VALUE's low quadword, bits 7:0.
+  const { low64 } = GetVpRegistersOutputElement.accessors;
+  const out = ctx.memory.read(outputGpa + BigInt(low64.offset), low64.bytes);
+  const value = low64.get(new DataView(out.buffer, out.byteOffset, out.byteLength));
+  return HvVsmVpStatus.decode(BigInt.asUintN(8, value)).ActiveVtl;
 }
