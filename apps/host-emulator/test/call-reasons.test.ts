@@ -67,7 +67,7 @@ const ROWS: readonly Row[] = [
   // The dispatcher's generic rules (spec 01).
   {
     what: 'rule 1: Nested bit',
-    control: 0x8n | (1n << 31n),
+    control: BigInt(HvCallCode.HvCallNotifyLongSpinWait) | (1n << 31n),
     status: 'INVALID_HYPERCALL_INPUT',
     reason: /rule 1/,
   },

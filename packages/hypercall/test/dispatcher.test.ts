@@ -780,7 +780,7 @@ describe('HypercallDispatcher.observe — every call, with its outcome', () => {
       },
       {
         vp: 0,
-        control: 0x1_0008n,
+        control: BigInt(HvCallCode.HvCallNotifyLongSpinWait) | (1n << 16n),
         callCode: HvCallCode.HvCallNotifyLongSpinWait,
         name: 'HvCallNotifyLongSpinWait',
         fast: true,
