@@ -1,6 +1,6 @@
 import { HvCallCode, HvStatus, hvStatusName } from '@pvlab/hypercall';
 import type { GuestContext, GuestHypercalls, GuestProgramCpu } from '@pvlab/hypercall/guest';
-import { FlushInput } from '@pvlab/tlb-ipi';
+import { FlushVirtualAddressSpaceInput } from '@pvlab/tlb-ipi';
 import { HvInterceptSuspend, HvRegisterName, inputVtl } from '@pvlab/vtl';
 import {
   enablePartitionVtl,
@@ -67,11 +67,11 @@ export function runVtlScenario(
     Atomics.store(flags, Flag.partitionVtl1, 1);
     waitFor(Flag.locked);
     const issuedWhileLocked = Atomics.load(flags, Flag.unlocking) === 0;
-    const input = new Uint8Array(FlushInput.bytes);
-    const view = new DataView(input.buffer);
     // One address space of its own, so the scenario leaves the other workloads' TLB entries be.
-    view.setBigUint64(FlushInput.addressSpace, VTL_SCENARIO_ADDRESS_SPACE, true);
-    view.setBigUint64(FlushInput.processorMask, 1n << BigInt(vpIndexOf(1)), true);
+    const input = FlushVirtualAddressSpaceInput.encode({
+      addressSpace: VTL_SCENARIO_ADDRESS_SPACE,
+      processorMask: 1n << BigInt(vpIndexOf(1)),
+    });
     hc.writeInput(input);
     const status = hc.call(BigInt(HvCallCode.HvCallFlushVirtualAddressSpace)).status;
     if (status !== HvStatus.SUCCESS) cpu.fail(`vtl: flush of CPU1's TLB failed with ${hvStatusName(status)}`);

@@ -1,4 +1,4 @@
-import { hvStatusName } from '@pvlab/hypercall';
+import { HvCallCode, hvStatusName } from '@pvlab/hypercall';
 import type { HypercallRecord } from '@pvlab/hypercall/host';
 import { describe, expect, it } from 'vitest';
 import { type CreateVmOptions, createVm, type Vm } from '../src/index.ts';
@@ -67,7 +67,7 @@ const ROWS: readonly Row[] = [
   // The dispatcher's generic rules (spec 01).
   {
     what: 'rule 1: Nested bit',
-    control: 0x8n | (1n << 31n),
+    control: BigInt(HvCallCode.HvCallNotifyLongSpinWait) | (1n << 31n),
     status: 'INVALID_HYPERCALL_INPUT',
     reason: /rule 1/,
   },
@@ -79,67 +79,67 @@ const ROWS: readonly Row[] = [
   },
   {
     what: 'closed gate',
-    control: control(0x000b),
+    control: control(HvCallCode.HvCallSendSyntheticClusterIpi),
     vm: { features: { ClusterIpiRecommended: false } },
     status: 'ACCESS_DENIED',
     reason: /^not exposed: ClusterIpiRecommended$/,
   },
   {
     what: 'rule 2: reps on a simple call',
-    control: control(0x8, { reps: 1 }),
+    control: control(HvCallCode.HvCallNotifyLongSpinWait, { reps: 1 }),
     status: 'INVALID_HYPERCALL_INPUT',
     reason: /simple call \(spec 01 rule 2\)/,
   },
   {
     what: 'rule 2: RepCount 0',
-    control: control(0x50),
+    control: control(HvCallCode.HvCallGetVpRegisters),
     status: 'INVALID_HYPERCALL_INPUT',
     reason: /RepCount 0 .*rule 2/,
   },
   {
     what: 'rule 3: variable header',
-    control: control(0x8, { varHeader: 1 }),
+    control: control(HvCallCode.HvCallNotifyLongSpinWait, { varHeader: 1 }),
     status: 'INVALID_HYPERCALL_INPUT',
     reason: /VariableHeaderSize 1 .*rule 3/,
   },
   {
     what: 'rule 4: misaligned list',
-    control: control(0x8),
+    control: control(HvCallCode.HvCallNotifyLongSpinWait),
     inputGpa: INPUT + 4n,
     status: 'INVALID_ALIGNMENT',
     reason: /^input list GPA is not 8-byte aligned/,
   },
   {
     what: 'rule 4: list crosses a page',
-    control: control(0x000b),
+    control: control(HvCallCode.HvCallSendSyntheticClusterIpi),
     inputGpa: INPUT + 0xff8n,
     status: 'INVALID_ALIGNMENT',
     reason: /^input list GPA \(16 B\) crosses a page boundary/,
   },
   {
     what: 'rule 5: beyond the GPA space',
-    control: control(0x8),
+    control: control(HvCallCode.HvCallNotifyLongSpinWait),
     inputGpa: 1n << 52n,
     status: 'INVALID_ALIGNMENT',
     reason: /beyond the \d+-bit GPA space \(spec 01 rule 5\)/,
   },
   {
     what: 'rule 11: no fast form',
-    control: control(0x005c, { fast: true }),
+    control: control(HvCallCode.HvCallPostMessage, { fast: true }),
     status: 'INVALID_HYPERCALL_INPUT',
     reason: /HvCallPostMessage has no fast form/,
   },
   // Handlers (tlb-ipi).
   {
     what: 'IPI vector',
-    control: control(0x000b),
+    control: control(HvCallCode.HvCallSendSyntheticClusterIpi),
     input: [[0, 4, 5]],
     status: 'INVALID_PARAMETER',
     reason: /^Vector 0x5 is outside 0x10\.\.0xff$/,
   },
   {
     what: 'IPI Ex banks',
-    control: control(0x0015),
+    control: control(HvCallCode.HvCallSendSyntheticClusterIpiEx),
     input: [
       [0, 4, 0x30],
       [16, 8, 1n],
@@ -149,7 +149,7 @@ const ROWS: readonly Row[] = [
   },
   {
     what: 'flush flags',
-    control: control(0x0002),
+    control: control(HvCallCode.HvCallFlushVirtualAddressSpace),
     input: [[8, 8, 0x100n]],
     status: 'INVALID_PARAMETER',
     reason: /undefined Flags bits 0x100/,
@@ -157,14 +157,14 @@ const ROWS: readonly Row[] = [
   // Handlers (vtl).
   {
     what: 'partition id',
-    control: control(0x50, { reps: 1 }),
+    control: control(HvCallCode.HvCallGetVpRegisters, { reps: 1 }),
     input: [[0, 8, 7n]],
     status: 'INVALID_PARTITION_ID',
     reason: /PartitionId is not HV_PARTITION_ID_SELF/,
   },
   {
     what: 'VP index',
-    control: control(0x50, { reps: 1 }),
+    control: control(HvCallCode.HvCallGetVpRegisters, { reps: 1 }),
     input: [
       [0, 8, SELF],
       [8, 4, 99],
@@ -174,7 +174,7 @@ const ROWS: readonly Row[] = [
   },
   {
     what: 'unmodelled register',
-    control: control(0x50, { reps: 1 }),
+    control: control(HvCallCode.HvCallGetVpRegisters, { reps: 1 }),
     input: [
       [0, 8, SELF],
       [8, 4, 0xffff_fffe],
@@ -185,7 +185,7 @@ const ROWS: readonly Row[] = [
   },
   {
     what: 'VTL not enabled for the partition',
-    control: control(0x000f),
+    control: control(HvCallCode.HvCallEnableVpVtl),
     input: [
       [0, 8, SELF],
       [12, 1, 1],
@@ -195,11 +195,11 @@ const ROWS: readonly Row[] = [
   },
   {
     what: 'VTL enabled twice',
-    control: control(0x000d),
+    control: control(HvCallCode.HvCallEnablePartitionVtl),
     input: ENABLE_VTL1,
     before: (vm) => {
       write(vm, ENABLE_VTL1);
-      vm.vp(0).hypercall(control(0x000d), INPUT, 0n);
+      vm.vp(0).hypercall(control(HvCallCode.HvCallEnablePartitionVtl), INPUT, 0n);
     },
     status: 'VTL_ALREADY_ENABLED',
     reason: /VTL1 is already enabled for the partition/,
@@ -207,7 +207,7 @@ const ROWS: readonly Row[] = [
   // Handlers (vmbus-ring).
   {
     what: 'message connection',
-    control: control(0x005c),
+    control: control(HvCallCode.HvCallPostMessage),
     input: [
       [0, 4, 0x7777],
       [8, 4, 1],
@@ -217,7 +217,7 @@ const ROWS: readonly Row[] = [
   },
   {
     what: 'event flag RsvdZ',
-    control: control(0x005d),
+    control: control(HvCallCode.HvCallSignalEvent),
     input: [[0, 8, 1n << 50n]],
     status: 'INVALID_HYPERCALL_INPUT',
     reason: /RsvdZ bits 63:48 set/,
@@ -225,7 +225,7 @@ const ROWS: readonly Row[] = [
   // Handlers (isolation).
   {
     what: 'PFN outside RAM',
-    control: control(0x00db, { reps: 1 }),
+    control: control(HvCallCode.HvCallModifySparseGpaPageHostVisibility, { reps: 1 }),
     vm: { isolation: { sharedGpaBoundaryBits: 36 } },
     input: [
       [0, 8, SELF],
@@ -247,7 +247,7 @@ describe('every status other than SUCCESS carries the reason the host chose it',
   it('SUCCESS has no reason, and a reason does not leak into the next call', () => {
     const record = dispatch({
       what: 'after a failure',
-      control: control(0x8),
+      control: control(HvCallCode.HvCallNotifyLongSpinWait),
       status: 'SUCCESS',
       reason: /^$/,
       before: (vm) => vm.vp(0).hypercall(0x7fffn, 0n, 0n),
@@ -263,7 +263,7 @@ describe('every status other than SUCCESS carries the reason the host chose it',
     const records: HypercallRecord[] = [];
     vm.partition.dispatcher.observe((r) => records.push(r));
     vm.vp(0).hypercall(0x7fffn, 0n, 0n);
-    vm.vp(0).hypercall(control(0x8), INPUT, 0n);
+    vm.vp(0).hypercall(control(HvCallCode.HvCallNotifyLongSpinWait), INPUT, 0n);
     expect(records.map((r) => r.detail)).toEqual([undefined, undefined]);
     expect(vm.partition.dispatcher.takeDetail()).toBeUndefined();
     expect(vm.partition.dispatcher.recordsDetails).toBe(false);

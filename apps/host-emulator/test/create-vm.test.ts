@@ -304,7 +304,14 @@ describe('XMM fast output through fastHypercall', () => {
   it('refuses more than 14 input slots', () => {
     const vm = createVm();
     enableTestHypercalls(vm.vp(0));
-    expect(() => vm.vp(0).fastHypercall(0x10008n, new Array<bigint>(15).fill(0n))).toThrow(/at most 14/);
+    expect(() =>
+      vm
+        .vp(0)
+        .fastHypercall(
+          encodeHypercallControl({ callCode: NOTIFY, fast: true }),
+          new Array<bigint>(15).fill(0n),
+        ),
+    ).toThrow(/at most 14/);
     vm.close();
   });
 });

@@ -1,11 +1,6 @@
-import { decodeHypercallResult, encodeHypercallControl, HvStatus } from '@pvlab/hypercall';
+import { decodeHypercallResult, encodeHypercallControl, HvCallCode, HvStatus } from '@pvlab/hypercall';
 import { enableTestHypercalls, INPUT_GPA } from '@pvlab/hypercall/testing';
-import {
-  decodeIsolationConfig,
-  encodeModifyVisibilityInput,
-  HostVisibility,
-  IsolationCallCode,
-} from '@pvlab/isolation';
+import { decodeIsolationConfig, encodeModifyVisibilityInput, HostVisibility } from '@pvlab/isolation';
 import { describe, expect, it } from 'vitest';
 import {
   createVm,
@@ -31,7 +26,7 @@ function isolationVm(): IsolationVm {
 function setVisibility(vm: IsolationVm, visibility: number, pfns: bigint[]): number {
   vm.ram.write(INPUT_GPA, encodeModifyVisibilityInput(visibility, pfns));
   const control = encodeHypercallControl({
-    callCode: IsolationCallCode.HvCallModifySparseGpaPageHostVisibility,
+    callCode: HvCallCode.HvCallModifySparseGpaPageHostVisibility,
     repCount: pfns.length,
   });
   return decodeHypercallResult(vm.vp(0).hypercall(control, INPUT_GPA, 0n)).status;

@@ -13,9 +13,8 @@ import {
 } from '@pvlab/hypercall';
 import { isHypercallSuspended, SNAPSHOT_MESSAGE_MAX } from '@pvlab/hypercall/host';
 import { enableTestHypercalls, INPUT_GPA } from '@pvlab/hypercall/testing';
-import { encodeModifyVisibilityInput, HostVisibility, IsolationCallCode } from '@pvlab/isolation';
+import { encodeModifyVisibilityInput, HostVisibility } from '@pvlab/isolation';
 import { SmcccFunction } from '@pvlab/pv-time';
-import { SynicCallCode } from '@pvlab/vmbus-ring';
 import { describe, expect } from 'vitest';
 import {
   type CreateVmOptions,
@@ -38,7 +37,7 @@ function x64Workload(vm: Vm): void {
     const calls: [bigint, bigint][] = [
       [encodeHypercallControl({ callCode: HvCallCode.HvCallNotifyLongSpinWait, fast: true }), 7n],
       [encodeHypercallControl({ callCode: HvCallCode.HvCallFlushVirtualAddressSpace }), INPUT_GPA],
-      [encodeHypercallControl({ callCode: SynicCallCode.HvCallSignalEvent, fast: true }), 0x11n],
+      [encodeHypercallControl({ callCode: HvCallCode.HvCallSignalEvent, fast: true }), 0x11n],
     ];
     // HvCallFlushVirtualAddressSpace: address space 0, Flags = all processors (on a private page).
     vm.ram.write(INPUT_GPA, new Uint8Array(32));
@@ -109,7 +108,7 @@ function bases(): Record<string, Base> {
   isolated.ram.write(INPUT_GPA, encodeModifyVisibilityInput(HostVisibility.READ_WRITE, [0x40n, 0x41n]));
   isolated.vp(0).hypercall(
     encodeHypercallControl({
-      callCode: IsolationCallCode.HvCallModifySparseGpaPageHostVisibility,
+      callCode: HvCallCode.HvCallModifySparseGpaPageHostVisibility,
       repCount: 2,
     }),
     INPUT_GPA,

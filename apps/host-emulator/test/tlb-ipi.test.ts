@@ -1,4 +1,4 @@
-import { decodeHypercallResult, encodeHypercallControl, HvStatus } from '@pvlab/hypercall';
+import { decodeHypercallResult, encodeHypercallControl, HvCallCode, HvStatus } from '@pvlab/hypercall';
 import { enableTestHypercalls, INPUT_GPA } from '@pvlab/hypercall/testing';
 import { tlbIpiHostState } from '@pvlab/tlb-ipi/host';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ function flushListEx(vm: Vm, ranges: readonly bigint[]): number {
     vm.memory.writeU64(INPUT_GPA + BigInt(8 * i), v);
   });
   const control = encodeHypercallControl({
-    callCode: 0x0014,
+    callCode: HvCallCode.HvCallFlushVirtualAddressListEx,
     variableHeaderSize: 2,
     repCount: ranges.length,
   });
@@ -36,8 +36,15 @@ describe('createVm installs tlb-ipi', () => {
       vm.partition.dispatcher
         .descriptors()
         .map((d) => d.code)
-        .filter((c) => c !== 0x0008),
-    ).toEqual([0x0002, 0x0003, 0x000b, 0x0013, 0x0014, 0x0015]);
+        .filter((c) => c !== HvCallCode.HvCallNotifyLongSpinWait),
+    ).toEqual([
+      HvCallCode.HvCallFlushVirtualAddressSpace,
+      HvCallCode.HvCallFlushVirtualAddressList,
+      HvCallCode.HvCallSendSyntheticClusterIpi,
+      HvCallCode.HvCallFlushVirtualAddressSpaceEx,
+      HvCallCode.HvCallFlushVirtualAddressListEx,
+      HvCallCode.HvCallSendSyntheticClusterIpiEx,
+    ]);
     expect(tlbIpiHostState(vm.partition).flushMode).toBe('precise');
     vm.close();
   });
@@ -47,7 +54,12 @@ describe('createVm installs tlb-ipi', () => {
     expect(vm.partition.packages).toEqual(['hypercall', 'vtl', 'vmbus-ring']);
     expect((vm.cpuid(0x4000_0004).eax >>> 2) & 1).toBe(0);
     enableTestHypercalls(vm.vp(0));
-    const r = vm.vp(0).fastHypercall(encodeHypercallControl({ callCode: 0x000b, fast: true }), [0x30n, 2n]);
+    const r = vm
+      .vp(0)
+      .fastHypercall(
+        encodeHypercallControl({ callCode: HvCallCode.HvCallSendSyntheticClusterIpi, fast: true }),
+        [0x30n, 2n],
+      );
     expect(decodeHypercallResult(r.result).status).toBe(HvStatus.INVALID_HYPERCALL_CODE);
     vm.close();
   });
@@ -55,7 +67,12 @@ describe('createVm installs tlb-ipi', () => {
   it('features: { ClusterIpiRecommended: false } closes the IPI calls (ACCESS_DENIED)', () => {
     const vm = createVm({ vcpus: 2, features: { ClusterIpiRecommended: false } });
     enableTestHypercalls(vm.vp(0));
-    const r = vm.vp(0).fastHypercall(encodeHypercallControl({ callCode: 0x000b, fast: true }), [0x30n, 2n]);
+    const r = vm
+      .vp(0)
+      .fastHypercall(
+        encodeHypercallControl({ callCode: HvCallCode.HvCallSendSyntheticClusterIpi, fast: true }),
+        [0x30n, 2n],
+      );
     expect(decodeHypercallResult(r.result).status).toBe(HvStatus.ACCESS_DENIED);
     expect(vm.vp(1).takeInterrupts()).toEqual([]);
     vm.close();
@@ -74,7 +91,11 @@ describe('flushes and IPIs through vm.vp(i), targets VP 2 and VP 65', () => {
       expect(vm.vp(i).tlb.lookup(0x10_0123n, 0x9000n)).toBe(0x6123n);
     }
     // HvCallSendSyntheticClusterIpiEx, XMM fast: RDX = vector, R8 = Format, XMM0.lo = mask, banks.
-    const control = encodeHypercallControl({ callCode: 0x0015, fast: true, variableHeaderSize: 2 });
+    const control = encodeHypercallControl({
+      callCode: HvCallCode.HvCallSendSyntheticClusterIpiEx,
+      fast: true,
+      variableHeaderSize: 2,
+    });
     const r = vm.vp(0).fastHypercall(control, [0xfen, 0n, 0b11n, 1n << 2n, 1n << 1n]);
     expect(r).toEqual({ result: 0n, output: [] });
     for (let i = 0; i < vm.vcpus; i++)

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { guestImageUrl } from '@pvlab/guest-emulator';
+import { HvCallCode } from '@pvlab/hypercall';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type CompleteEvent,
@@ -175,7 +176,7 @@ describe('toChromeTrace and failedCalls with a detail', () => {
     ts: 2.5,
     dur: 0.5,
     name: 'HvCallSendSyntheticClusterIpi',
-    callCode: 0x000b,
+    callCode: HvCallCode.HvCallSendSyntheticClusterIpi,
     control: '0x1000b',
     fast: true,
     variableHeaderSize: 0,

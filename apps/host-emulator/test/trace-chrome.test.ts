@@ -1,4 +1,5 @@
 import { fc, test } from '@fast-check/vitest';
+import { HvCallCode } from '@pvlab/hypercall';
 import { describe, expect, it } from 'vitest';
 import {
   type ChromeTrace,
@@ -19,7 +20,7 @@ function hypercall(vp: number, ts: number, dur: number, extra: Partial<Hypercall
     ts,
     dur,
     name: 'HvCallFlushVirtualAddressSpace',
-    callCode: 0x0002,
+    callCode: HvCallCode.HvCallFlushVirtualAddressSpace,
     control: '0x0000000000000002',
     fast: false,
     variableHeaderSize: 0,
@@ -160,7 +161,7 @@ describe('toChromeTrace — events', () => {
   it('a hypercall is a complete slice in cat "hypercall" with the control fields, status and reps', () => {
     const event = hypercall(1, 10.5, 2.25, {
       name: 'HvCallFlushVirtualAddressListEx',
-      callCode: 0x0014,
+      callCode: HvCallCode.HvCallFlushVirtualAddressListEx,
       control: '0x0000000300010014',
       fast: true,
       variableHeaderSize: 1,

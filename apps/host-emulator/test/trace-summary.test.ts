@@ -1,3 +1,4 @@
+import { HvCallCode } from '@pvlab/hypercall';
 import { describe, expect, it } from 'vitest';
 import {
   clockNote,
@@ -38,12 +39,12 @@ const IPI = 'HvCallSendSyntheticClusterIpi';
 
 describe('summarizeHypercalls', () => {
   it('1..100 µs: mean 50.5, p99 99 (nearest rank)', () => {
-    const events = Array.from({ length: 100 }, (_, i) => call(SPIN, 0x8, 100 - i));
+    const events = Array.from({ length: 100 }, (_, i) => call(SPIN, HvCallCode[SPIN], 100 - i));
     const { calls, total } = summarizeHypercalls(events);
     expect(calls).toEqual([
       {
         call: SPIN,
-        callCode: 0x8,
+        callCode: HvCallCode.HvCallNotifyLongSpinWait,
         count: 100,
         statuses: { HV_STATUS_SUCCESS: 100 },
         faults: {},
@@ -66,19 +67,19 @@ describe('summarizeHypercalls', () => {
     [Array.from({ length: 200 }, (_, i) => i + 1), 198],
     [Array.from({ length: 101 }, (_, i) => i + 1), 100],
   ])('p99 by nearest rank of %j is %d', (durations, p99) => {
-    expect(summarizeHypercalls(durations.map((d) => call(SPIN, 0x8, d))).total.p99Us).toBe(p99);
+    expect(summarizeHypercalls(durations.map((d) => call(SPIN, HvCallCode[SPIN], d))).total.p99Us).toBe(p99);
   });
 
   it('groups by call, sorts by call code, counts statuses and faults apart (most frequent first) and totals everything', () => {
     const events: RunEvent[] = [
-      call(IPI, 0xb, 4),
-      call(FLUSH, 0x2, 1, 'HV_STATUS_INVALID_ALIGNMENT'),
+      call(IPI, HvCallCode[IPI], 4),
+      call(FLUSH, HvCallCode[FLUSH], 1, 'HV_STATUS_INVALID_ALIGNMENT'),
       { kind: 'log', vp: 0, ts: 0, message: 'not a hypercall' },
-      call(FLUSH, 0x2, 3),
-      call(SPIN, 0x8, 2),
-      call(FLUSH, 0x2, 2),
+      call(FLUSH, HvCallCode[FLUSH], 3),
+      call(SPIN, HvCallCode[SPIN], 2),
+      call(FLUSH, HvCallCode[FLUSH], 2),
       { kind: 'halt', vp: 1, ts: 1, dur: 1000, vectors: [] },
-      call(IPI, 0xb, 0, '#UD', 1),
+      call(IPI, HvCallCode[IPI], 0, '#UD', 1),
     ];
     const summary = summarizeHypercalls(events);
     expect(summary.calls.map((c) => [c.call, c.count, c.statuses, c.faults, c.meanUs, c.p99Us])).toEqual([
@@ -101,7 +102,12 @@ describe('summarizeHypercalls', () => {
 
   it('does not depend on the order events arrived in', () => {
     const events = Array.from({ length: 50 }, (_, i) =>
-      call(i % 3 ? FLUSH : SPIN, i % 3 ? 0x2 : 0x8, (i * 0.37) % 5, i % 7 ? 'HV_STATUS_SUCCESS' : '#UD'),
+      call(
+        i % 3 ? FLUSH : SPIN,
+        i % 3 ? HvCallCode[FLUSH] : HvCallCode[SPIN],
+        (i * 0.37) % 5,
+        i % 7 ? 'HV_STATUS_SUCCESS' : '#UD',
+      ),
     );
     const forward = JSON.stringify(summaryToJson(summarizeHypercalls(events)));
     expect(JSON.stringify(summaryToJson(summarizeHypercalls([...events].reverse())))).toBe(forward);
@@ -118,7 +124,9 @@ describe('summarizeHypercalls', () => {
 
 describe('summaryToJson', () => {
   it('spells call codes in hex and rounds times to 3 decimals', () => {
-    const json = summaryToJson(summarizeHypercalls([call(FLUSH, 0x2, 1 / 3), call(FLUSH, 0x2, 2 / 3)]));
+    const json = summaryToJson(
+      summarizeHypercalls([call(FLUSH, HvCallCode[FLUSH], 1 / 3), call(FLUSH, HvCallCode[FLUSH], 2 / 3)]),
+    );
     expect(json).toEqual({
       calls: [
         {
@@ -149,10 +157,10 @@ describe('summaryToJson', () => {
 
 describe('formatSummaryTable', () => {
   const summary = summarizeHypercalls([
-    call(FLUSH, 0x2, 1.5, 'HV_STATUS_INVALID_ALIGNMENT'),
-    call(FLUSH, 0x2, 2.5),
-    call(FLUSH, 0x2, 120.25),
-    call(SPIN, 0x8, 0.125),
+    call(FLUSH, HvCallCode[FLUSH], 1.5, 'HV_STATUS_INVALID_ALIGNMENT'),
+    call(FLUSH, HvCallCode[FLUSH], 2.5),
+    call(FLUSH, HvCallCode[FLUSH], 120.25),
+    call(SPIN, HvCallCode[SPIN], 0.125),
   ]);
 
   it('renders aligned columns with a totals row, status names without HV_STATUS_', () => {
@@ -214,7 +222,11 @@ describe('formatSummaryTable', () => {
 
   it('a call that faulted (#MEMORY: its input GPA outside RAM) shows in a faults column, not as a status', () => {
     const table = formatSummaryTable(
-      summarizeHypercalls([call(FLUSH, 0x2, 2, '#MEMORY'), call(FLUSH, 0x2, 1), call(SPIN, 0x8, 1)]),
+      summarizeHypercalls([
+        call(FLUSH, HvCallCode[FLUSH], 2, '#MEMORY'),
+        call(FLUSH, HvCallCode[FLUSH], 1),
+        call(SPIN, HvCallCode[SPIN], 1),
+      ]),
     );
     expect(table).toBe(
       [
@@ -231,7 +243,9 @@ describe('formatSummaryTable', () => {
   it('stays aligned for any content: names with astral characters, huge counts and times', () => {
     const name = 'HvCallTest🚀ÄÖÜ';
     const many = Array.from({ length: 12_345 }, () => call(name, 0x7777, 123_456.789));
-    const lines = formatSummaryTable(summarizeHypercalls([...many, call(SPIN, 0x8, 0.5, '#GP')])).split('\n');
+    const lines = formatSummaryTable(
+      summarizeHypercalls([...many, call(SPIN, HvCallCode[SPIN], 0.5, '#GP')]),
+    ).split('\n');
     const width = (l: string) => [...l].length;
     const ruleWidths = lines[1]!.split('  ').map((d) => d.length);
     for (const line of lines) {

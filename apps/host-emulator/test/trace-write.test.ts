@@ -9,6 +9,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HvCallCode } from '@pvlab/hypercall';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringifyTrace, TraceWriteError, toChromeTrace, writeTraceFile } from '../src/index.ts';
 
@@ -20,7 +21,7 @@ const trace = toChromeTrace(
       ts: 1,
       dur: 2,
       name: 'HvCallNotifyLongSpinWait',
-      callCode: 0x8,
+      callCode: HvCallCode.HvCallNotifyLongSpinWait,
       control: '0x0000000000010008',
       fast: true,
       variableHeaderSize: 0,

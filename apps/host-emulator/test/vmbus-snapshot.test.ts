@@ -1,4 +1,5 @@
-import { RingMemory, RingReader, RingWriter, SynicCallCode, VmPacketType } from '@pvlab/vmbus-ring';
+import { HvCallCode } from '@pvlab/hypercall';
+import { RingMemory, RingReader, RingWriter, VmPacketType } from '@pvlab/vmbus-ring';
 import { GuestChannel } from '@pvlab/vmbus-ring/guest';
 import { type EchoDevice, vmbusHostState } from '@pvlab/vmbus-ring/host';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ function reattach(vm: Vm, channel: GuestChannel): GuestChannel {
     gpadl: channel.gpadl,
     writer: new RingWriter(RingMemory.fromGuestPages(vm.memory, PFNS.slice(0, OUTBOUND_PAGES))),
     reader: new RingReader(RingMemory.fromGuestPages(vm.memory, PFNS.slice(OUTBOUND_PAGES))),
-    signalHost: () => calls.fast8(SynicCallCode.HvCallSignalEvent, BigInt(channel.offer.connectionId)).status,
+    signalHost: () => calls.fast8(HvCallCode.HvCallSignalEvent, BigInt(channel.offer.connectionId)).status,
   });
 }
 

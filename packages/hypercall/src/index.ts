@@ -23,15 +23,30 @@ export {
   type BitFields,
   type BitLayout,
   defineBitLayout,
+  joinU64,
   splitU64,
 } from './wire/bit-layout.js';
 export {
+  type ByteField,
+  type ByteFieldKind,
+  type ByteFieldOf,
+  type ByteFieldSpec,
+  type ByteFieldType,
+  type ByteStruct,
+  type ByteStructInput,
+  type ByteStructValues,
+  defineByteStruct,
+  type U64ByteField,
+} from './wire/byte-struct.js';
+export {
   HvCallCode,
+  type HvCallName,
   hvCallName,
 } from './wire/call-code.js';
 export {
   decodeHypercallControl,
   encodeHypercallControl,
+  HV_HYPERCALL_REFUSED_WORDS,
   HV_HYPERCALL_RSVD_MASK,
   HypercallControl,
   type HypercallControlFields,
@@ -61,6 +76,7 @@ export {
   HypercallMsr,
   linuxGuestOsId,
 } from './wire/msr.js';
+export { NotifyLongSpinWaitInput } from './wire/notify-long-spin-wait.js';
 export {
   type CpuVendor,
   HV_PAGE_SHIFT,

@@ -2,6 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import type { HypercallIo } from '../src/host/calling-convention.ts';
 import { X64HypercallRegisters } from '../src/host/calling-convention.ts';
+import { HvCallCode } from '../src/wire/call-code.ts';
 import { makeHypercallPartition, RAM_BYTES, TestCall, WordRegisters } from './fixtures.ts';
 
 const CODES = [
@@ -10,7 +11,7 @@ const CODES = [
   TestCall.RegisterOnly,
   TestCall.MemoryOnly,
   TestCall.XmmInputOnly,
-  0x0008,
+  HvCallCode.HvCallNotifyLongSpinWait,
   0x1234,
 ];
 
@@ -58,7 +59,12 @@ describe('HypercallDispatcher: a call code remembers its last control value (the
     [
       fc.array(
         fc.record({
-          code: fc.constantFrom(TestCall.Echo, TestCall.RepDouble, TestCall.RegisterOnly, 0x0008),
+          code: fc.constantFrom(
+            TestCall.Echo,
+            TestCall.RepDouble,
+            TestCall.RegisterOnly,
+            HvCallCode.HvCallNotifyLongSpinWait,
+          ),
           fast: fc.boolean(),
           reps: fc.integer({ min: 0, max: 3 }),
           start: fc.integer({ min: 0, max: 3 }),

@@ -783,8 +783,8 @@ describe('HypercallDispatcher.observe — every call, with its outcome', () => {
       },
       {
         vp: 0,
-        control: 0x1_0008n,
-        callCode: 0x0008,
+        control: BigInt(HvCallCode.HvCallNotifyLongSpinWait) | (1n << 16n),
+        callCode: HvCallCode.HvCallNotifyLongSpinWait,
         name: 'HvCallNotifyLongSpinWait',
         fast: true,
         variableHeaderSize: 0,

@@ -6,7 +6,9 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { GuestFault } from '../src/guest-fault.ts';
 import type { HvPartition } from '../src/host/partition.ts';
-import { encodeHypercallControl } from '../src/wire/control.ts';
+import { joinU64 } from '../src/wire/bit-layout.ts';
+import { HvCallCode } from '../src/wire/call-code.ts';
+import { encodeHypercallControl, HV_HYPERCALL_REFUSED_WORDS } from '../src/wire/control.ts';
 import type { HvFeatureName } from '../src/wire/cpuid.ts';
 import { HV_X64_MSR_GUEST_OS_ID, HV_X64_MSR_HYPERCALL, HV_X64_MSR_VP_INDEX } from '../src/wire/msr.ts';
 import { decodeHypercallResult } from '../src/wire/result.ts';
@@ -54,7 +56,7 @@ function hypercallPartition(config: TestPartitionOptions): HvPartition {
 }
 
 const callCode = fc.oneof(
-  fc.constantFrom(0x0008, ...Object.values(TestCall)),
+  fc.constantFrom(HvCallCode.HvCallNotifyLongSpinWait, ...Object.values(TestCall)),
   fc.integer({ min: 0, max: 0xffff }),
 );
 const small12 = fc.oneof(fc.integer({ min: 0, max: 16 }), fc.integer({ min: 0, max: 0xfff }));
@@ -69,7 +71,7 @@ const controlArb = fc.oneof(
       repStartIndex: small12,
       extra: fc.oneof(
         fc.constant(0n),
-        u64.map((v) => v & 0xf000_f000_f800_0000n),
+        u64.map((v) => v & joinU64(...HV_HYPERCALL_REFUSED_WORDS)),
       ),
     })
     .map(({ extra, ...fields }) => encodeHypercallControl(fields) | extra),

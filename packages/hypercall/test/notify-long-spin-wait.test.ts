@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { NOTIFY_LONG_SPIN_WAIT_INPUT_BYTES } from '../src/host/notify-long-spin-wait.ts';
+import { structLayout } from '../src/testing/struct-layout.ts';
 import { HvCallCode } from '../src/wire/call-code.ts';
 import { encodeHypercallControl } from '../src/wire/control.ts';
+import { NotifyLongSpinWaitInput } from '../src/wire/notify-long-spin-wait.ts';
 import { decodeHypercallResult } from '../src/wire/result.ts';
 import { HvStatus, hvStatusName } from '../src/wire/status.ts';
 import {
@@ -28,14 +29,15 @@ function setup(spinWaitRetryCount = 0xfff) {
 
 describe('HvCallNotifyLongSpinWait (0x0008) — simple, fast allowed', () => {
   it('is registered by every partition with its TLFS shape', () => {
-    const d = makePartition().dispatcher.descriptor(0x0008);
+    const d = makePartition().dispatcher.descriptor(NOTIFY);
     expect(d).toMatchObject({
       kind: 'simple',
       name: 'HvCallNotifyLongSpinWait',
       fixedInputBytes: 8,
       fast: 'register',
     });
-    expect(NOTIFY_LONG_SPIN_WAIT_INPUT_BYTES).toBe(8);
+    expect(NotifyLongSpinWaitInput.size).toBe(8);
+    expect(structLayout(NotifyLongSpinWaitInput)).toBe('0: u32 spinCount · 4: u32 rsvdZ (RsvdZ) (8 B)');
   });
 
   it('memory form: SpinCount (u32 at 0) is recorded for the calling VP only', () => {

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { joinU64 } from '../src/wire/bit-layout.ts';
 import {
   decodeHypercallControl,
   decodeHypercallControlWords,
   encodeHypercallControl,
+  HV_HYPERCALL_REFUSED_WORDS,
   HV_HYPERCALL_REP_MAX,
   HV_HYPERCALL_RSVD_MASK,
   HypercallControl,
@@ -54,6 +56,11 @@ describe('Hypercall input value (control) — spec 01 "Input value"', () => {
     expect(HypercallControl.reservedZeroMask).toBe(0xf000_f000_7800_0000n);
     expect(HypercallControl.reservedZeroBits(0xffff_ffff_ffff_ffffn)).toBe(0xf000_f000_7800_0000n);
     expect(HV_HYPERCALL_REP_MAX).toBe(4095);
+  });
+
+  it('"KVM treats bit 31 as reserved too (0xF000_F000_F800_0000)": the refused bits, as u32 halves', () => {
+    expect(joinU64(...HV_HYPERCALL_REFUSED_WORDS)).toBe(0xf000_f000_f800_0000n);
+    expect(HV_HYPERCALL_REFUSED_WORDS).toEqual([0xf800_0000, 0xf000_f000]);
   });
 
   it.each([27n, 28n, 29n, 30n, 44n, 45n, 46n, 47n, 60n, 61n, 62n, 63n])(

@@ -21,7 +21,10 @@ export {
   encodeModifyVisibilityInput,
   HostVisibility,
   type HostVisibilityValue,
-  IsolationCallCode,
+  ModifySparseGpaPageHostVisibilityInput,
+  ModifySparseGpaPageHostVisibilityInputElement,
   ModifyVisibilityFlags,
-  QUERY_VISIBILITY_OUTPUT_ELEMENT_BYTES,
+  QuerySparseGpaPageHostVisibilityInput,
+  QuerySparseGpaPageHostVisibilityInputElement,
+  QuerySparseGpaPageHostVisibilityOutputElement,
 } from './wire/visibility.js';

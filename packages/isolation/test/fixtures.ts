@@ -3,7 +3,7 @@
  * (no createVm: the package must not depend on the host-emulator app), a guest CPU over it, and
  * raw-call helpers that lay input lists out at INPUT_GPA.
  */
-import type { GuestMemory, HvFeatureName, HvStatusCode } from '@pvlab/hypercall';
+import { type GuestMemory, HvCallCode, type HvFeatureName, type HvStatusCode } from '@pvlab/hypercall';
 import type { GuestCpu, GuestHypercalls } from '@pvlab/hypercall/guest';
 import type { HvPartition } from '@pvlab/hypercall/host';
 import {
@@ -94,8 +94,8 @@ export class TestVm {
   }
 }
 
-export const MODIFY = 0x00db;
-export const QUERY = 0x011c;
+export const MODIFY = HvCallCode.HvCallModifySparseGpaPageHostVisibility;
+export const QUERY = HvCallCode.HvCallQuerySparseGpaPageHostVisibility;
 export const SELF = 0xffff_ffff_ffff_ffffn;
 
 /** `g` as hex, for case names. */

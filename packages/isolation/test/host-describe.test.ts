@@ -1,4 +1,4 @@
-import { decodeHypercallControl, HvStatus } from '@pvlab/hypercall';
+import { decodeHypercallControl, HvCallCode, HvStatus } from '@pvlab/hypercall';
 import type { DescribeView } from '@pvlab/hypercall/host';
 import { describe, expect, it } from 'vitest';
 import { modifyVisibilityDecoder, pfnRanges, queryVisibilityDecoder } from '../src/host/describe.ts';
@@ -33,7 +33,11 @@ describe('isolation decoders', () => {
 
   it('HvCallModifySparseGpaPageHostVisibility: visibility by name and the PFNs', () => {
     const input = u64s(0xffff_ffff_ffff_ffffn, 3n, 0x100n, 0x101n);
-    expect(modifyVisibilityDecoder.input!(call(input, 0xdbn | (2n << 32n)))).toEqual({
+    expect(
+      modifyVisibilityDecoder.input!(
+        call(input, BigInt(HvCallCode.HvCallModifySparseGpaPageHostVisibility) | (2n << 32n)),
+      ),
+    ).toEqual({
       partitionId: '0xffffffffffffffff',
       hostVisibility: 'READ_WRITE',
       pfns: ['0x100-0x101'],
@@ -43,7 +47,12 @@ describe('isolation decoders', () => {
   it('HvCallQuerySparseGpaPageHostVisibility: the visibility returned for each completed PFN', () => {
     const output = u64s(0n, 3n, 1n);
     const fields = queryVisibilityDecoder.output!(
-      call(u64s(0n, 1n, 2n, 3n), 0x11cn | (3n << 32n), output, 2),
+      call(
+        u64s(0n, 1n, 2n, 3n),
+        BigInt(HvCallCode.HvCallQuerySparseGpaPageHostVisibility) | (3n << 32n),
+        output,
+        2,
+      ),
     );
     expect(fields).toEqual({ hostVisibility: ['NOT_VISIBLE', 'READ_WRITE'] });
   });

@@ -1,15 +1,20 @@
 import { HvCallCode } from '@pvlab/hypercall';
+import { structLayout } from '@pvlab/hypercall/testing';
 import { describe, expect, it } from 'vitest';
 import {
   decodeIsolationConfig,
   encodeIsolationConfig,
   encodeModifyVisibilityInput,
   HostVisibility,
-  IsolationCallCode,
   IsolationConfigEax,
   IsolationConfigEbx,
   IsolationType,
+  ModifySparseGpaPageHostVisibilityInput,
+  ModifySparseGpaPageHostVisibilityInputElement,
   ModifyVisibilityFlags,
+  QuerySparseGpaPageHostVisibilityInput,
+  QuerySparseGpaPageHostVisibilityInputElement,
+  QuerySparseGpaPageHostVisibilityOutputElement,
   sharedGpaBoundary,
 } from '../src/index.ts';
 import { decodeAlias, sharedAliasOf, sharedAliasOfPage } from '../src/wire/alias.ts';
@@ -21,8 +26,6 @@ import {
   HV_PARTITION_ID_SELF,
   hostVisibilityName,
   isHostVisibility,
-  ModifyVisibilityInput,
-  QueryVisibilityInput,
 } from '../src/wire/visibility.ts';
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
@@ -111,20 +114,15 @@ describe('HostVisibility', () => {
 });
 
 describe('0x00DB HvCallModifySparseGpaPageHostVisibility input', () => {
-  it('call codes match the core table', () => {
-    expect(IsolationCallCode.HvCallModifySparseGpaPageHostVisibility).toBe(
-      HvCallCode.HvCallModifySparseGpaPageHostVisibility,
-    );
-    expect(IsolationCallCode.HvCallQuerySparseGpaPageHostVisibility).toBe(0x011c);
+  it('call codes come from the core table: 0x00DB and 0x011C', () => {
+    expect(HvCallCode.HvCallModifySparseGpaPageHostVisibility).toBe(0x00db);
+    expect(HvCallCode.HvCallQuerySparseGpaPageHostVisibility).toBe(0x011c);
   });
   it('PartitionId 0, HostVisibility u32 at 8, RsvdZ u32 at 12, PFNs at 16 + 8i', () => {
-    expect(ModifyVisibilityInput).toEqual({
-      partitionId: 0,
-      hostVisibility: 8,
-      reserved: 12,
-      headerBytes: 16,
-      elementBytes: 8,
-    });
+    expect(structLayout(ModifySparseGpaPageHostVisibilityInput)).toBe(
+      '0: u64 partitionId · 8: u32 hostVisibility · 12: u32 reserved (RsvdZ) (16 B)',
+    );
+    expect(structLayout(ModifySparseGpaPageHostVisibilityInputElement)).toBe('0: u64 gpaPageNumber (8 B)');
     expect(encodeModifyVisibilityInput(3, [0x12345n, 1n])).toEqual(
       bytes(...ff8, 3, 0, 0, 0, 0, 0, 0, 0, 0x45, 0x23, 0x01, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0),
     );
@@ -145,7 +143,12 @@ describe('0x00DB HvCallModifySparseGpaPageHostVisibility input', () => {
 
 describe('0x011C HvCallQuerySparseGpaPageHostVisibility input', () => {
   it('PartitionId 0, PFNs at 8 + 8i; 511 per page', () => {
-    expect(QueryVisibilityInput).toEqual({ partitionId: 0, headerBytes: 8, elementBytes: 8 });
+    expect(structLayout(QuerySparseGpaPageHostVisibilityInput)).toBe('0: u64 partitionId (8 B)');
+    expect(QuerySparseGpaPageHostVisibilityInputElement).toBe(ModifySparseGpaPageHostVisibilityInputElement);
+    // pvlab writes whole 8-byte output elements; the HostVisibility is the first byte's bits 1:0.
+    expect(structLayout(QuerySparseGpaPageHostVisibilityOutputElement)).toBe(
+      '0: u8 hostVisibility · 1: 7 B reserved (RsvdZ) (8 B)',
+    );
     expect(encodeQueryVisibilityInput([0x20n])).toEqual(bytes(...ff8, 0x20, 0, 0, 0, 0, 0, 0, 0));
     expect(HV_MAX_QUERY_GPA_REP_COUNT).toBe(511);
     expect(HV_PARTITION_ID_SELF).toBe(0xffff_ffff_ffff_ffffn);

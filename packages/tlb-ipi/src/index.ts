@@ -3,17 +3,21 @@ export {
   type DecodedGvaRange,
   decodeGvaRange,
   encodeGvaRange,
-  FlushCallCode,
-  FlushExInput,
-  FlushInput,
+  FlushVirtualAddressListExInput,
+  FlushVirtualAddressListExInputElement,
+  FlushVirtualAddressListInput,
+  FlushVirtualAddressListInputElement,
+  FlushVirtualAddressSpaceExInput,
+  FlushVirtualAddressSpaceInput,
   HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY,
 } from './wire/flush.js';
 export {
-  IpiCallCode,
-  IpiExInput,
-  IpiInput,
+  SendSyntheticClusterIpiExInput,
+  SendSyntheticClusterIpiInput,
 } from './wire/ipi.js';
 export {
+  HvVpSetBank,
+  HvVpSetHeader,
   readSparseVpSet,
   readVpSetHeader,
   sparseVpSetHas,

@@ -1,12 +1,19 @@
+import { structLayout } from '@pvlab/hypercall/testing';
 import { describe, expect, it } from 'vitest';
 import {
   decodeGvaRange,
   encodeGvaRange,
-  FlushExInput,
-  FlushInput,
+  FlushVirtualAddressListExInput,
+  FlushVirtualAddressListExInputElement,
+  FlushVirtualAddressListInput,
+  FlushVirtualAddressListInputElement,
+  FlushVirtualAddressSpaceExInput,
+  FlushVirtualAddressSpaceInput,
   HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY,
-  IpiExInput,
-  IpiInput,
+  HvVpSetBank,
+  HvVpSetHeader,
+  SendSyntheticClusterIpiExInput,
+  SendSyntheticClusterIpiInput,
 } from '../src/index.ts';
 import {
   HV_FLUSH_ALL_PROCESSORS,
@@ -25,16 +32,32 @@ describe('flush flags (spec 02)', () => {
 
 describe('input layouts (spec 02 "Input layouts")', () => {
   it('0x0002/0x0003: AddressSpace 0, Flags 8, ProcessorMask 16, 24 bytes; ranges at 24 + 8·i', () => {
-    expect(FlushInput).toEqual({ addressSpace: 0, flags: 8, processorMask: 16, bytes: 24 });
+    expect(structLayout(FlushVirtualAddressSpaceInput)).toBe(
+      '0: u64 addressSpace · 8: u64 flags · 16: u64 processorMask (24 B)',
+    );
+    expect(FlushVirtualAddressListInput).toBe(FlushVirtualAddressSpaceInput);
+    expect(structLayout(FlushVirtualAddressListInputElement)).toBe('0: u64 gvaRange (8 B)');
   });
   it('0x0013/0x0014: AddressSpace 0, Flags 8, VpSet at 16 (banks from 32)', () => {
-    expect(FlushExInput).toEqual({ addressSpace: 0, flags: 8, vpSet: 16, fixedBytes: 32 });
+    expect(structLayout(FlushVirtualAddressSpaceExInput)).toBe(
+      '0: u64 addressSpace · 8: u64 flags · 16: u64 vpSet.format · 24: u64 vpSet.validBanksMask (32 B)',
+    );
+    expect(FlushVirtualAddressListExInput).toBe(FlushVirtualAddressSpaceExInput);
+    expect(FlushVirtualAddressListExInputElement).toBe(FlushVirtualAddressListInputElement);
   });
   it('0x000B: Vector 0, TargetVtl 4, flags 5, reserved 6, ProcessorMask 8, 16 bytes', () => {
-    expect(IpiInput).toEqual({ vector: 0, targetVtl: 4, flags: 5, reserved: 6, processorMask: 8, bytes: 16 });
+    expect(structLayout(SendSyntheticClusterIpiInput)).toBe(
+      '0: u32 vector · 4: u8 targetVtl · 5: u8 flags (RsvdZ) · 6: u16 reserved (RsvdZ) · 8: u64 processorMask (16 B)',
+    );
   });
   it('0x0015: Vector 0, TargetVtl 4, VpSet at 8 (banks from 24)', () => {
-    expect(IpiExInput).toEqual({ vector: 0, targetVtl: 4, vpSet: 8, fixedBytes: 24 });
+    expect(structLayout(SendSyntheticClusterIpiExInput)).toBe(
+      '0: u32 vector · 4: u8 targetVtl · 5: 3 B reserved (RsvdZ) · 8: u64 vpSet.format · 16: u64 vpSet.validBanksMask (24 B)',
+    );
+  });
+  it('HV_VP_SET: Format, ValidBanksMask, then the banks', () => {
+    expect(structLayout(HvVpSetHeader)).toBe('0: u64 format · 8: u64 validBanksMask (16 B)');
+    expect(structLayout(HvVpSetBank)).toBe('0: u64 contents (8 B)');
   });
 });
 

@@ -1,3 +1,4 @@
+import { HvCallCode } from '@pvlab/hypercall';
 import { VP_INVAL } from '@pvlab/hypercall/guest';
 import { describe, expect, it } from 'vitest';
 import { chooseFlush, type FlushRequest, type PathPlan, TLB_FLUSH_ALL } from '../src/guest/index.ts';
@@ -26,7 +27,7 @@ describe('chooseFlush — which call (spec 02 rules 1–4)', () => {
       cpus: eight,
       request: full,
       name: 'HvCallFlushVirtualAddressSpace',
-      control: 0x0002n,
+      control: BigInt(HvCallCode.HvCallFlushVirtualAddressSpace),
       input: u64le(PGD, 0x1n | 0x4n, 0n),
     },
     {
@@ -42,7 +43,7 @@ describe('chooseFlush — which call (spec 02 rules 1–4)', () => {
       cpus: [1],
       request: full,
       name: 'HvCallFlushVirtualAddressSpace',
-      control: 0x0002n,
+      control: BigInt(HvCallCode.HvCallFlushVirtualAddressSpace),
       input: u64le(PGD, 0x4n, 0x2n),
     },
     {
@@ -58,7 +59,7 @@ describe('chooseFlush — which call (spec 02 rules 1–4)', () => {
       cpus: [1],
       request: { pgd: 0x8000_0000_0045_6000n, start: 0n, end: TLB_FLUSH_ALL },
       name: 'HvCallFlushVirtualAddressSpace',
-      control: 0x0002n,
+      control: BigInt(HvCallCode.HvCallFlushVirtualAddressSpace),
       input: u64le(0x45_6000n, 0x4n, 0x2n),
     },
   ])('$rule', ({ cpus, request, name, control, input }) => {

@@ -1,3 +1,4 @@
+import { HvCallCode } from '@pvlab/hypercall';
 import { describe, expect, it } from 'vitest';
 import { chooseIpi, type PathPlan } from '../src/guest/index.ts';
 import { bytes, env, u64le, vectorHeader } from './guest-fixtures.ts';
@@ -102,7 +103,7 @@ describe('chooseIpi — HvCallSendSyntheticClusterIpiEx 0x0015 (spec 02 rules 6,
 
   it('mask == cpu_present_mask and not excluding self → HV_GENERIC_SET_ALL with 0 banks', () => {
     const plan = hypercall(chooseIpi(env([0, 1, 65]), [0, 1, 2], 0xf2));
-    expect(plan.control).toBe(0x0015n);
+    expect(plan.control).toBe(BigInt(HvCallCode.HvCallSendSyntheticClusterIpiEx));
     expect(plan.input).toEqual(bytes(vectorHeader(0xf2), u64le(1n, 0n)));
   });
 

@@ -1,4 +1,4 @@
-import { decodeHypercallControl, HvStatus } from '@pvlab/hypercall';
+import { decodeHypercallControl, HvCallCode, HvStatus } from '@pvlab/hypercall';
 import type { DescribeView } from '@pvlab/hypercall/host';
 import { describe, expect, it } from 'vitest';
 import { describeVpSet, flushDecoder, ipiExDecoder } from '../src/host/describe.ts';
@@ -47,7 +47,9 @@ describe('tlb-ipi decoders', () => {
       (0x4000_0000n << 0n) | (1n << 11n) | (1n << 12n), // one 1 GiB page
       (1n << 11n) | (1n << 13n), // large page with RsvdZ set
     );
-    const fields = flushDecoder(true, true).input!(call(input, 0x14n | (3n << 32n) | (1n << 17n), 8));
+    const fields = flushDecoder(true, true).input!(
+      call(input, BigInt(HvCallCode.HvCallFlushVirtualAddressListEx) | (3n << 32n) | (1n << 17n), 8),
+    );
     expect(fields).toEqual({
       addressSpace: '0x1000',
       flags: ['NON_GLOBAL_MAPPINGS_ONLY', 'USE_EXTENDED_RANGE_FORMAT'],
@@ -63,13 +65,17 @@ describe('tlb-ipi decoders', () => {
   });
 
   it('ALL_PROCESSORS targets every VP whatever the mask; unknown flag bits are shown in hex', () => {
-    const fields = flushDecoder(false, false).input!(call(u64s(0n, 0x1n | 0x40n, 0xffn), 0x2n));
+    const fields = flushDecoder(false, false).input!(
+      call(u64s(0n, 0x1n | 0x40n, 0xffn), BigInt(HvCallCode.HvCallFlushVirtualAddressSpace)),
+    );
     expect(fields).toEqual({ addressSpace: '0x0', flags: ['ALL_PROCESSORS', '0x40'], vps: 'all' });
   });
 
   it('HvCallSendSyntheticClusterIpiEx: the vector and the VPs of its set', () => {
     const input = u64s(0xefn, 0n, 0b1n, 0b1001n);
-    expect(ipiExDecoder.input!(call(input, 0x15n | (1n << 17n), 8))).toEqual({
+    expect(
+      ipiExDecoder.input!(call(input, BigInt(HvCallCode.HvCallSendSyntheticClusterIpiEx) | (1n << 17n), 8)),
+    ).toEqual({
       vector: '0xef',
       targetVtl: 0,
       format: 'SPARSE_4K',

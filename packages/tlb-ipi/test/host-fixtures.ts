@@ -4,6 +4,7 @@
  * input builders in the spec's slot layout, and TLB/interrupt snapshots of every VP.
  */
 import type { HvFeatureName, HvStatusCode } from '@pvlab/hypercall';
+import { HvCallCode } from '@pvlab/hypercall';
 import type { HvPartition, X64HypercallRegisters } from '@pvlab/hypercall/host';
 import { INPUT_GPA, rawCall, testPartition } from '@pvlab/hypercall/testing';
 import { expect } from 'vitest';
@@ -228,7 +229,7 @@ function vpSetSlots(a: SetArgs): { slots: bigint[]; varHdr: number } {
 /** HvCallFlushVirtualAddressSpace (0x0002). */
 export function flushSpaceReq(a: MaskFlushArgs = {}, control: Partial<ControlSpec> = {}): Req {
   return {
-    control: { callCode: 0x0002, ...control },
+    control: { callCode: HvCallCode.HvCallFlushVirtualAddressSpace, ...control },
     slots: [a.space ?? SPACE_A, a.flags ?? 0n, a.mask ?? 0n],
   };
 }
@@ -240,7 +241,7 @@ export function flushListReq(
   control: Partial<ControlSpec> = {},
 ): Req {
   return {
-    control: { callCode: 0x0003, repCount: ranges.length, ...control },
+    control: { callCode: HvCallCode.HvCallFlushVirtualAddressList, repCount: ranges.length, ...control },
     slots: [a.space ?? SPACE_A, a.flags ?? 0n, a.mask ?? 0n, ...ranges],
   };
 }
@@ -252,7 +253,11 @@ export function flushSpaceExReq(
 ): Req {
   const set = vpSetSlots(a);
   return {
-    control: { callCode: 0x0013, variableHeaderSize: set.varHdr, ...control },
+    control: {
+      callCode: HvCallCode.HvCallFlushVirtualAddressSpaceEx,
+      variableHeaderSize: set.varHdr,
+      ...control,
+    },
     slots: [a.space ?? SPACE_A, a.flags ?? 0n, ...set.slots],
   };
 }
@@ -265,7 +270,12 @@ export function flushListExReq(
 ): Req {
   const set = vpSetSlots(a);
   return {
-    control: { callCode: 0x0014, variableHeaderSize: set.varHdr, repCount: ranges.length, ...control },
+    control: {
+      callCode: HvCallCode.HvCallFlushVirtualAddressListEx,
+      variableHeaderSize: set.varHdr,
+      repCount: ranges.length,
+      ...control,
+    },
     slots: [a.space ?? SPACE_A, a.flags ?? 0n, ...set.slots, ...ranges],
   };
 }
@@ -276,7 +286,7 @@ export function ipiReq(
   control: Partial<ControlSpec> = {},
 ): Req {
   return {
-    control: { callCode: 0x000b, ...control },
+    control: { callCode: HvCallCode.HvCallSendSyntheticClusterIpi, ...control },
     slots: [BigInt(a.vector >>> 0) | (BigInt(a.vtlBytes ?? 0) << 32n), a.mask ?? 0n],
   };
 }
@@ -288,7 +298,11 @@ export function ipiExReq(
 ): Req {
   const set = vpSetSlots(a);
   return {
-    control: { callCode: 0x0015, variableHeaderSize: set.varHdr, ...control },
+    control: {
+      callCode: HvCallCode.HvCallSendSyntheticClusterIpiEx,
+      variableHeaderSize: set.varHdr,
+      ...control,
+    },
     slots: [BigInt(a.vector >>> 0) | (BigInt(a.vtlBytes ?? 0) << 32n), ...set.slots],
   };
 }

@@ -1,4 +1,4 @@
-import { HvStatus, hvStatusName } from '@pvlab/hypercall';
+import { HvCallCode, HvStatus, hvStatusName } from '@pvlab/hypercall';
 import { HypercallSuspended } from '@pvlab/hypercall/host';
 import { describe, expect, it } from 'vitest';
 import { HV_FLUSH_ALL_PROCESSORS } from '../src/wire/flush.ts';
@@ -128,7 +128,10 @@ describe('locked TLBs (spec 03 rule 9: a flush that needs a locked VP suspends t
     const out = issue(
       vm,
       'fast',
-      { control: { callCode: 0x000b }, slots: [0x40n, processorMask([VP_A])] },
+      {
+        control: { callCode: HvCallCode.HvCallSendSyntheticClusterIpi },
+        slots: [0x40n, processorMask([VP_A])],
+      },
       CALLER,
     );
     expect(out.status).toBe(HvStatus.SUCCESS);

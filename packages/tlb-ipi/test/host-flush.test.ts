@@ -1,4 +1,11 @@
-import { GuestFault, type HvFeatureName, HvStatus, type HvStatusCode, hvStatusName } from '@pvlab/hypercall';
+import {
+  GuestFault,
+  HvCallCode,
+  type HvFeatureName,
+  HvStatus,
+  type HvStatusCode,
+  hvStatusName,
+} from '@pvlab/hypercall';
 import { describe, expect, it } from 'vitest';
 import {
   HV_FLUSH_ALL_PROCESSORS,
@@ -316,14 +323,12 @@ describe('HvCallFlushVirtualAddressSpaceEx (0x0013)', () => {
     vm.fillAll();
     const before = vm.snapshot();
     // RDX = AddressSpace, R8 = Flags, XMM0 = {0, 0b11}, XMM1.lo = bank 0 {2}, XMM1.hi = bank 1 {65}.
-    const out = vm.call('fast', 0, { callCode: 0x0013, variableHeaderSize: 2 }, [
-      SPACE_A,
-      0n,
-      0n,
-      0b11n,
-      1n << 2n,
-      1n << 1n,
-    ]);
+    const out = vm.call(
+      'fast',
+      0,
+      { callCode: HvCallCode.HvCallFlushVirtualAddressSpaceEx, variableHeaderSize: 2 },
+      [SPACE_A, 0n, 0n, 0b11n, 1n << 2n, 1n << 1n],
+    );
     expect(out.status).toBe(HvStatus.SUCCESS);
     expectOnlyChanged(before, vm.snapshot(), [VP_A, VP_B]);
   });

@@ -1,4 +1,4 @@
-import { type HvFeatureName, HvStatus, type HvStatusCode, hvStatusName } from '@pvlab/hypercall';
+import { HvCallCode, type HvFeatureName, HvStatus, type HvStatusCode, hvStatusName } from '@pvlab/hypercall';
 import { describe, expect, it } from 'vitest';
 import {
   expectNothingChanged,
@@ -152,7 +152,7 @@ describe('HvCallSendSyntheticClusterIpi (0x000B)', () => {
 
   it('fast: RDX = Vector | TargetVtl << 32, R8 = ProcessorMask; no XMM needed (spec 02 "Fast register use")', () => {
     const vm = new TestVm({ drop: ['XmmFastHypercallInput', 'XmmFastHypercallOutput'] });
-    const out = vm.call('fast', 0, { callCode: 0x000b }, [0x30n, 1n << 2n]);
+    const out = vm.call('fast', 0, { callCode: HvCallCode.HvCallSendSyntheticClusterIpi }, [0x30n, 1n << 2n]);
     expect(out.status).toBe(HvStatus.SUCCESS);
     expect(vm.partition.interrupts.take(VP_A)).toEqual([0x30]);
   });
@@ -258,13 +258,12 @@ describe('HvCallSendSyntheticClusterIpiEx (0x0015)', () => {
 
   it('fast: RDX = Vector, R8 = Format, XMM0.lo = ValidBanksMask, banks from XMM0.hi (spec 02 "Fast register use")', () => {
     const vm = new TestVm();
-    const out = vm.call('fast', 0, { callCode: 0x0015, variableHeaderSize: 2 }, [
-      BigInt(VECTOR),
-      0n,
-      0b11n,
-      1n << 2n,
-      1n << 1n,
-    ]);
+    const out = vm.call(
+      'fast',
+      0,
+      { callCode: HvCallCode.HvCallSendSyntheticClusterIpiEx, variableHeaderSize: 2 },
+      [BigInt(VECTOR), 0n, 0b11n, 1n << 2n, 1n << 1n],
+    );
     expect(out.status).toBe(HvStatus.SUCCESS);
     expect(vm.woken).toEqual([
       [VP_A, VECTOR],

@@ -1,15 +1,29 @@
 import { fc, test } from '@fast-check/vitest';
-import { GuestFault, HvStatus } from '@pvlab/hypercall';
+import { GuestFault, HvCallCode, HvStatus } from '@pvlab/hypercall';
 import { X64HypercallRegisters } from '@pvlab/hypercall/host';
 import { describe, expect } from 'vitest';
 import { HV_MAX_VP_INDEX, VpIndexSet, vpSetBytes, writeSparseVpSet } from '../src/wire/vp-set.ts';
 import { expectOnlyChanged, INPUT_GPA, OUTPUT_GPA, processorMask, TestVm, VCPUS } from './host-fixtures.ts';
 
-const CODES = [0x0002, 0x0003, 0x0013, 0x0014, 0x000b, 0x0015] as const;
+const CODES = [
+  HvCallCode.HvCallFlushVirtualAddressSpace,
+  HvCallCode.HvCallFlushVirtualAddressList,
+  HvCallCode.HvCallFlushVirtualAddressSpaceEx,
+  HvCallCode.HvCallFlushVirtualAddressListEx,
+  HvCallCode.HvCallSendSyntheticClusterIpi,
+  HvCallCode.HvCallSendSyntheticClusterIpiEx,
+] as const;
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 
-const LIST_CODES: readonly number[] = [0x0003, 0x0014];
-const EX_CODES: readonly number[] = [0x0013, 0x0014, 0x0015];
+const LIST_CODES: readonly number[] = [
+  HvCallCode.HvCallFlushVirtualAddressList,
+  HvCallCode.HvCallFlushVirtualAddressListEx,
+];
+const EX_CODES: readonly number[] = [
+  HvCallCode.HvCallFlushVirtualAddressSpaceEx,
+  HvCallCode.HvCallFlushVirtualAddressListEx,
+  HvCallCode.HvCallSendSyntheticClusterIpiEx,
+];
 
 /** Controls the dispatcher accepts for the call (so the handler runs), with small shapes that fit registers. */
 const wellShaped = fc
@@ -136,7 +150,12 @@ describe('targets are exactly the set, whatever its shape', () => {
       const banks = writeSparseVpSet(view, 8, VpIndexSet.of(...set), layout);
       vm.partition.memory.write(INPUT_GPA, new Uint8Array(view.buffer, 0, 8 + vpSetBytes(banks)));
       vm.woken.length = 0;
-      const out = vm.call('memory', 0, { callCode: 0x0015, variableHeaderSize: banks }, []);
+      const out = vm.call(
+        'memory',
+        0,
+        { callCode: HvCallCode.HvCallSendSyntheticClusterIpiEx, variableHeaderSize: banks },
+        [],
+      );
       expect(out.status).toBe(HvStatus.SUCCESS);
       const expected = [...set].filter((vp) => vp < VCPUS).sort((a, b) => a - b);
       expect(vm.woken).toEqual(expected.map((vp) => [vp, vector]));
@@ -150,7 +169,11 @@ describe('targets are exactly the set, whatever its shape', () => {
       const fresh = new TestVm({ vcpus: 70 });
       fresh.fillAll();
       const before = fresh.snapshot();
-      const out = fresh.call('fast', 1, { callCode: 0x0002 }, [0x1_2000n, flags, processorMask(set)]);
+      const out = fresh.call('fast', 1, { callCode: HvCallCode.HvCallFlushVirtualAddressSpace }, [
+        0x1_2000n,
+        flags,
+        processorMask(set),
+      ]);
       expect(out.status).toBe(HvStatus.SUCCESS);
       expectOnlyChanged(before, fresh.snapshot(), set);
     },

@@ -36,13 +36,6 @@ export {
   writeFits,
 } from './wire/arithmetic.js';
 export {
-  type ByteFieldSpec,
-  type ByteFieldType,
-  type ByteStruct,
-  type ByteStructValues,
-  defineByteStruct,
-} from './wire/byte-struct.js';
-export {
   ChannelMessageHeader,
   ChannelMessageType,
   ChannelRelidMessage,
@@ -117,7 +110,7 @@ export {
   hvSintMsr,
   PostMessageInput,
   SignalEventInput,
-  SynicCallCode,
+  SignalEventValue,
   SynicControl,
   SynicPageMsr,
   SynicSint,

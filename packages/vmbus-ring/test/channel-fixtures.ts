@@ -9,6 +9,7 @@ import {
   GuestMemory,
   HV_X64_MSR_GUEST_OS_ID,
   HV_X64_MSR_HYPERCALL,
+  HvCallCode,
   type HvFeatureName,
   type HvStatusCode,
 } from '@pvlab/hypercall';
@@ -130,14 +131,14 @@ export class ChannelVm {
         payload: payload.subarray(0, 240),
       }),
     );
-    return this.call(vp, 0x5c, false, [], INPUT_GPA);
+    return this.call(vp, HvCallCode.HvCallPostMessage, false, [], INPUT_GPA);
   }
 
   /** HvCallSignalEvent from `vp` (fast by default). */
   signalEvent(value: bigint, vp = 0, fast = true): HvStatusCode {
-    if (fast) return this.call(vp, 0x5d, true, [value]);
+    if (fast) return this.call(vp, HvCallCode.HvCallSignalEvent, true, [value]);
     this.memory.writeU64(INPUT_GPA, value);
-    return this.call(vp, 0x5d, false, [], INPUT_GPA);
+    return this.call(vp, HvCallCode.HvCallSignalEvent, false, [], INPUT_GPA);
   }
 
   call(

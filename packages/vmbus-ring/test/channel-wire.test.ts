@@ -1,3 +1,4 @@
+import { structLayout } from '@pvlab/hypercall/testing';
 import { describe, expect, it } from 'vitest';
 import {
   ChannelMessageType,
@@ -23,6 +24,7 @@ import {
   OpenChannelResult,
   PostMessageInput,
   SignalEventInput,
+  SignalEventValue,
   SynicPageMsr,
   SynicSint,
   VersionResponse,
@@ -100,13 +102,23 @@ describe('hypercall inputs', () => {
       payload: Uint8Array.of(0x0e, 0),
     });
     expect(PostMessageInput.size).toBe(256);
+    expect(structLayout(PostMessageInput)).toBe(
+      '0: u32 connectionId · 4: u32 reserved (RsvdZ) · 8: u32 messageType · 12: u32 payloadSize · 16: 240 B payload (256 B)',
+    );
     expect(toHex(m.subarray(0, 18))).toBe(toHex(hex('04000000 00000000 01000000 02000000 0e00')));
   });
 
   it('HvCallSignalEvent: RDX = ConnectionId | FlagNumber << 32, bits 63:48 RsvdZ', () => {
-    expect(SignalEventInput.encode({ ConnectionId: 0x10001, FlagNumber: 0 })).toBe(0x10001n);
-    expect(SignalEventInput.encode({ ConnectionId: 2, FlagNumber: 3 })).toBe(0x3_0000_0002n);
-    expect(SignalEventInput.reservedZeroBits(0x1_0000_0000_0002n)).toBe(0x1_0000_0000_0000n);
+    expect(SignalEventValue.encode({ ConnectionId: 0x10001, FlagNumber: 0 })).toBe(0x10001n);
+    expect(SignalEventValue.encode({ ConnectionId: 2, FlagNumber: 3 })).toBe(0x3_0000_0002n);
+    expect(SignalEventValue.reservedZeroBits(0x1_0000_0000_0002n)).toBe(0x1_0000_0000_0000n);
+  });
+
+  it('HvCallSignalEvent memory form: the same u64 as its 8 input bytes', () => {
+    const m = SignalEventInput.encode({ value: SignalEventValue.encode({ ConnectionId: 2, FlagNumber: 3 }) });
+    expect(structLayout(SignalEventInput)).toBe('0: u64 value (8 B)');
+    expect(SignalEventInput.accessors.value.layout).toBe(SignalEventValue);
+    expect(toHex(m)).toBe(toHex(hex('02000000 0300 0000')));
   });
 });
 

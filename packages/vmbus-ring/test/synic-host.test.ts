@@ -1,6 +1,6 @@
-import { GuestFault, HvStatus } from '@pvlab/hypercall';
+import { GuestFault, HvCallCode, HvStatus } from '@pvlab/hypercall';
 import { describe, expect, it } from 'vitest';
-import { HV_X64_MSR_EOM, HV_X64_MSR_SCONTROL, hvSintMsr, SignalEventInput, SynicSint } from '../src/index.ts';
+import { HV_X64_MSR_EOM, HV_X64_MSR_SCONTROL, hvSintMsr, SignalEventValue, SynicSint } from '../src/index.ts';
 import {
   HV_MESSAGE_FLAG_PENDING,
   HV_X64_MSR_SIEFP,
@@ -167,8 +167,10 @@ describe('HvCallPostMessage (0x005C) statuses', () => {
 
   it('INVALID_HYPERCALL_INPUT in the fast form (the input is 256 bytes); INVALID_ALIGNMENT for a misaligned input', () => {
     const vm = new ChannelVm();
-    expect(vm.call(0, 0x5c, true, [1n, 1n])).toBe(HvStatus.INVALID_HYPERCALL_INPUT);
-    expect(vm.call(0, 0x5c, false, [], INPUT_GPA + 4n)).toBe(HvStatus.INVALID_ALIGNMENT);
+    expect(vm.call(0, HvCallCode.HvCallPostMessage, true, [1n, 1n])).toBe(HvStatus.INVALID_HYPERCALL_INPUT);
+    expect(vm.call(0, HvCallCode.HvCallPostMessage, false, [], INPUT_GPA + 4n)).toBe(
+      HvStatus.INVALID_ALIGNMENT,
+    );
   });
 
   it('INSUFFICIENT_BUFFERS while the host has messageQueueDepth messages waiting for the guest', () => {
@@ -203,7 +205,7 @@ describe('HvCallSignalEvent (0x005D) statuses', () => {
     ['INVALID_CONNECTION_ID: no port on the connection', 0x21n, HvStatus.INVALID_CONNECTION_ID],
     [
       'INVALID_PARAMETER: flag number 1 ≥ the port’s one flag',
-      SignalEventInput.encode({ ConnectionId: 0x20, FlagNumber: 1 }),
+      SignalEventValue.encode({ ConnectionId: 0x20, FlagNumber: 1 }),
       HvStatus.INVALID_PARAMETER,
     ],
   ] as const)('%s', (_t, value, status) => {

@@ -3,7 +3,7 @@
  * createVm: packages must not depend on the host-emulator app), and input builders in the
  * spec's byte layouts.
  */
-import { HV_XMM_FAST_BYTES, type HvFeatureName, type HvStatusCode } from '@pvlab/hypercall';
+import { HV_XMM_FAST_BYTES, HvCallCode, type HvFeatureName, type HvStatusCode } from '@pvlab/hypercall';
 import {
   CORE_FEATURES,
   type HostExtension,
@@ -22,9 +22,9 @@ import {
 } from '../src/host/index.ts';
 import { HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF } from '../src/wire/ids.ts';
 import {
+  GetVpRegistersInput,
   getVpRegistersInputBytes,
-  SetVpRegistersElement,
-  VpRegistersHeader,
+  SetVpRegistersInputElement,
   writeRegisterValue,
 } from '../src/wire/vp-registers.ts';
 
@@ -117,7 +117,7 @@ export class TestVm {
     const out = this.call(
       form,
       vp,
-      { callCode: 0x0050, repCount: names.length, repStartIndex },
+      { callCode: HvCallCode.HvCallGetVpRegisters, repCount: names.length, repStartIndex },
       getInput(names, header),
     );
     return { ...out, values: this.outputValues(form, out.regs, out.reps) };
@@ -134,7 +134,7 @@ export class TestVm {
     return this.call(
       form,
       vp,
-      { callCode: 0x0051, repCount: entries.length, repStartIndex },
+      { callCode: HvCallCode.HvCallSetVpRegisters, repCount: entries.length, repStartIndex },
       setInput(entries, header),
     );
   }
@@ -174,18 +174,18 @@ export function getInput(names: readonly number[], h: Header = {}): Uint8Array {
   const view = new DataView(bytes.buffer);
   writeHeader(view, h);
   names.forEach((n, i) => {
-    view.setUint32(VpRegistersHeader.bytes + 4 * i, n >>> 0, true);
+    view.setUint32(GetVpRegistersInput.size + 4 * i, n >>> 0, true);
   });
   return bytes;
 }
 
 /** A Set input list: header + 32-byte elements. */
 export function setInput(entries: readonly SetEntry[], h: Header = {}): Uint8Array {
-  const bytes = new Uint8Array(VpRegistersHeader.bytes + SetVpRegistersElement.bytes * entries.length);
+  const bytes = new Uint8Array(GetVpRegistersInput.size + SetVpRegistersInputElement.size * entries.length);
   const view = new DataView(bytes.buffer);
   writeHeader(view, h);
   entries.forEach((e, i) => {
-    const at = VpRegistersHeader.bytes + SetVpRegistersElement.bytes * i;
+    const at = GetVpRegistersInput.size + SetVpRegistersInputElement.size * i;
     view.setUint32(at, e.name >>> 0, true);
     view.setUint32(at + 4, e.reserved ?? 0, true);
     writeRegisterValue(view, at + 16, e.value);

@@ -1,4 +1,4 @@
-import { HvStatus } from '@pvlab/hypercall';
+import { HvCallCode, HvStatus } from '@pvlab/hypercall';
 import { HypercallSuspended } from '@pvlab/hypercall/host';
 import { describe, expect, it } from 'vitest';
 import { inputVtl } from '../src/wire/input-vtl.ts';
@@ -9,7 +9,7 @@ import { TestVm, type TestVmOptions } from './fixtures.ts';
 function flush(vm: TestVm, vp: number, mask: bigint) {
   const b = new Uint8Array(24);
   new DataView(b.buffer).setBigUint64(16, mask, true);
-  return vm.call('memory', vp, { callCode: 0x0002 }, b);
+  return vm.call('memory', vp, { callCode: HvCallCode.HvCallFlushVirtualAddressSpace }, b);
 }
 
 function suspended(fn: () => unknown): HypercallSuspended {

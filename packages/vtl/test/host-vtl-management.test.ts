@@ -1,4 +1,4 @@
-import { GuestFault, HvStatus, type HvStatusCode, hvStatusName } from '@pvlab/hypercall';
+import { GuestFault, HvCallCode, HvStatus, type HvStatusCode, hvStatusName } from '@pvlab/hypercall';
 import { describe, expect, it } from 'vitest';
 import { HV_VP_INDEX_SELF } from '../src/wire/ids.ts';
 import { HvRegisterName as R } from '../src/wire/registers.ts';
@@ -22,7 +22,7 @@ function vpInput(
   vtl: number,
   opts: { partitionId?: bigint; vpIndex?: number; rsvd?: number; rip?: bigint } = {},
 ): Uint8Array {
-  const b = new Uint8Array(EnableVpVtlInput.bytes);
+  const b = new Uint8Array(EnableVpVtlInput.size);
   const v = new DataView(b.buffer);
   v.setBigUint64(0, opts.partitionId ?? 0xffff_ffff_ffff_ffffn, true);
   v.setUint32(8, opts.vpIndex ?? HV_VP_INDEX_SELF, true);
@@ -155,13 +155,20 @@ function runCases(name: string, code: number, cases: readonly Case[]): void {
   });
 }
 
-runCases('HvCallEnablePartitionVtl', 0x000d, PARTITION_CASES);
-runCases('HvCallEnableVpVtl', 0x000f, VP_CASES);
+runCases('HvCallEnablePartitionVtl', HvCallCode.HvCallEnablePartitionVtl, PARTITION_CASES);
+runCases('HvCallEnableVpVtl', HvCallCode.HvCallEnableVpVtl, VP_CASES);
 
 describe('enabling: state, events, VsmVpStatus / VsmPartitionStatus', () => {
   it('EnablePartitionVtl records MBEC/SSS flags and the event; VsmPartitionStatus reflects it', () => {
     const vm = new TestVm();
-    expect(vm.call('memory', 0, { callCode: 0x000d }, partitionInput(1, { flags: 0b011 })).status).toBe(0);
+    expect(
+      vm.call(
+        'memory',
+        0,
+        { callCode: HvCallCode.HvCallEnablePartitionVtl },
+        partitionInput(1, { flags: 0b011 }),
+      ).status,
+    ).toBe(0);
     expect(vm.events).toEqual([{ kind: 'partition-vtl-enabled', vtl: 1, by: 0 }]);
     expect(vm.get(0, [R.VsmPartitionStatus]).values).toEqual([
       (0b10n << 36n) | (0b10n << 20n) | (2n << 16n) | 0b11n,
@@ -171,11 +178,21 @@ describe('enabling: state, events, VsmVpStatus / VsmPartitionStatus', () => {
   it('EnableVpVtl keeps the initial context, does not switch VTL, and VsmVpStatus shows the enabled set', () => {
     const vm = new TestVm();
     vm.enable(1, []);
-    const out = vm.call('fast', 2, { callCode: 0x000f }, vpInput(1, { rip: 0xffff_8000_0000_1000n }));
+    const out = vm.call(
+      'fast',
+      2,
+      { callCode: HvCallCode.HvCallEnableVpVtl },
+      vpInput(1, { rip: 0xffff_8000_0000_1000n }),
+    );
     // 240 bytes of input do not fit the 14 fast slots.
     expect(out.status).toBe(HvStatus.INVALID_HYPERCALL_INPUT);
     expect(
-      vm.call('memory', 2, { callCode: 0x000f }, vpInput(1, { rip: 0xffff_8000_0000_1000n })).status,
+      vm.call(
+        'memory',
+        2,
+        { callCode: HvCallCode.HvCallEnableVpVtl },
+        vpInput(1, { rip: 0xffff_8000_0000_1000n }),
+      ).status,
     ).toBe(0);
     const ctx = vm.vtl.vp(2).registers(1).initialContext!;
     expect(new DataView(ctx.buffer).getBigUint64(0, true)).toBe(0xffff_8000_0000_1000n);
@@ -186,7 +203,9 @@ describe('enabling: state, events, VsmVpStatus / VsmPartitionStatus', () => {
 
   it('EnablePartitionVtl in register-fast form', () => {
     const vm = new TestVm();
-    expect(vm.call('fast', 0, { callCode: 0x000d }, partitionInput(1)).status).toBe(HvStatus.SUCCESS);
+    expect(
+      vm.call('fast', 0, { callCode: HvCallCode.HvCallEnablePartitionVtl }, partitionInput(1)).status,
+    ).toBe(HvStatus.SUCCESS);
     expect(vm.vtl.isPartitionVtlEnabled(1)).toBe(true);
   });
 });
@@ -198,6 +217,7 @@ describe('HvCallVtlCall (0x0011) / HvCallVtlReturn (0x0012)', () => {
     vm.enable(2, [1]);
     return vm;
   }
+  const { HvCallVtlCall: VTL_CALL, HvCallVtlReturn: VTL_RETURN } = HvCallCode;
   const bare = (vm: TestVm, vp: number, code: number, rax = 0n) => {
     vm.partition.vp(vp).rax = rax;
     return vm.call('memory', vp, { callCode: code }, new Uint8Array(0));
@@ -215,10 +235,10 @@ describe('HvCallVtlCall (0x0011) / HvCallVtlReturn (0x0012)', () => {
 
   it('VtlCall switches to the next higher enabled VTL; VtlReturn goes back; VsmVpStatus follows', () => {
     const vm = vsmVm();
-    expect(bare(vm, 0, 0x11).status).toBe(HvStatus.SUCCESS);
+    expect(bare(vm, 0, VTL_CALL).status).toBe(HvStatus.SUCCESS);
     expect(vm.vtl.activeVtl(0)).toBe(1);
     expect(vm.get(0, [R.VsmVpStatus]).values).toEqual([0x3_0001n]);
-    expect(bare(vm, 0, 0x12, 1n).status).toBe(HvStatus.SUCCESS);
+    expect(bare(vm, 0, VTL_RETURN, 1n).status).toBe(HvStatus.SUCCESS);
     expect(vm.vtl.activeVtl(0)).toBe(0);
     expect(vm.events.filter((e) => e.kind === 'vtl-switch')).toEqual([
       { kind: 'vtl-switch', vp: 0, from: 0, to: 1, via: 'vtl-call', fast: false },
@@ -228,24 +248,24 @@ describe('HvCallVtlCall (0x0011) / HvCallVtlReturn (0x0012)', () => {
 
   it('nested calls 0 → 1 → 2 return 2 → 1 → 0; a VTL entered without a call returns to the highest below', () => {
     const vm = vsmVm();
-    bare(vm, 1, 0x11);
-    bare(vm, 1, 0x11);
+    bare(vm, 1, VTL_CALL);
+    bare(vm, 1, VTL_CALL);
     expect(vm.vtl.activeVtl(1)).toBe(2);
-    bare(vm, 1, 0x12);
+    bare(vm, 1, VTL_RETURN);
     expect(vm.vtl.activeVtl(1)).toBe(1);
-    bare(vm, 1, 0x12);
+    bare(vm, 1, VTL_RETURN);
     expect(vm.vtl.activeVtl(1)).toBe(0);
     vm.runIn(1, 2);
-    bare(vm, 1, 0x12);
+    bare(vm, 1, VTL_RETURN);
     expect(vm.vtl.activeVtl(1)).toBe(1);
   });
 
   it.each([
-    ['VtlCall with RAX ≠ 0', 0x11, 1n],
-    ['VtlReturn with RAX bit 1', 0x12, 2n],
+    ['VtlCall with RAX ≠ 0', VTL_CALL, 1n],
+    ['VtlReturn with RAX bit 1', VTL_RETURN, 2n],
   ] as const)('rule 3: %s → #UD', (_t, code, rax) => {
     const vm = vsmVm();
-    vm.runIn(0, code === 0x12 ? 1 : 0);
+    vm.runIn(0, code === VTL_RETURN ? 1 : 0);
     expect(ud(() => bare(vm, 0, code, rax))).toMatch(/RAX/);
   });
 
@@ -255,7 +275,7 @@ describe('HvCallVtlCall (0x0011) / HvCallVtlReturn (0x0012)', () => {
     ['VariableHeaderSize 1', 1n << 17n],
     ['RsvdZ bit 27', 1n << 27n],
   ])('rule 3: control with %s → #UD (not a status)', (_t, extra) => {
-    for (const code of [0x11, 0x12]) {
+    for (const code of [VTL_CALL, VTL_RETURN]) {
       const vm = vsmVm();
       vm.runIn(0, 1);
       const regs = vm.partition.vp(0).registers;
@@ -268,14 +288,14 @@ describe('HvCallVtlCall (0x0011) / HvCallVtlReturn (0x0012)', () => {
   it('VtlCall from the highest enabled VTL → #UD; VtlReturn from VTL0 → #UD', () => {
     const vm = vsmVm();
     vm.runIn(0, 1);
-    expect(ud(() => bare(vm, 0, 0x11))).toMatch(/no higher VTL/);
+    expect(ud(() => bare(vm, 0, VTL_CALL))).toMatch(/no higher VTL/);
     vm.runIn(0, 0);
-    expect(ud(() => bare(vm, 0, 0x12))).toMatch(/no lower VTL/);
+    expect(ud(() => bare(vm, 0, VTL_RETURN))).toMatch(/no lower VTL/);
   });
 
   it('without AccessVsm: ACCESS_DENIED', () => {
     const vm = new TestVm({ drop: ['AccessVsm'] });
-    expect(bare(vm, 0, 0x11).status).toBe(HvStatus.ACCESS_DENIED);
-    expect(bare(vm, 0, 0x12).status).toBe(HvStatus.ACCESS_DENIED);
+    expect(bare(vm, 0, VTL_CALL).status).toBe(HvStatus.ACCESS_DENIED);
+    expect(bare(vm, 0, VTL_RETURN).status).toBe(HvStatus.ACCESS_DENIED);
   });
 });

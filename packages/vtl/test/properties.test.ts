@@ -1,5 +1,5 @@
 import { fc, test } from '@fast-check/vitest';
-import { GuestFault, HvStatus, hvStatusName } from '@pvlab/hypercall';
+import { GuestFault, HvCallCode, HvStatus, hvStatusName } from '@pvlab/hypercall';
 import { HypercallSuspended } from '@pvlab/hypercall/host';
 import { expect } from 'vitest';
 import { inputVtl, selectInputVtl } from '../src/wire/input-vtl.ts';
@@ -7,7 +7,14 @@ import { HvRegisterName as R } from '../src/wire/registers.ts';
 import { FORMS, TestVm } from './fixtures.ts';
 
 const KNOWN_STATUSES = new Set<number>(Object.values(HvStatus));
-const CODES = [0x0050, 0x0051, 0x000d, 0x000f, 0x0011, 0x0012] as const;
+const CODES = [
+  HvCallCode.HvCallGetVpRegisters,
+  HvCallCode.HvCallSetVpRegisters,
+  HvCallCode.HvCallEnablePartitionVtl,
+  HvCallCode.HvCallEnableVpVtl,
+  HvCallCode.HvCallVtlCall,
+  HvCallCode.HvCallVtlReturn,
+] as const;
 
 /** Guest-controlled everything: call, caller, VTL state, input bytes, rep fields, RAX, form. */
 const arbCall = fc.record({
@@ -73,7 +80,7 @@ test.prop([
     const b = new Uint8Array(24);
     new DataView(b.buffer).setBigUint64(16, 1n << BigInt(target), true);
     try {
-      vm.call('memory', op.vp, { callCode: 0x0002 }, b);
+      vm.call('memory', op.vp, { callCode: HvCallCode.HvCallFlushVirtualAddressSpace }, b);
       expect(vm.vtl.tlbLocked(target) && target !== op.vp).toBe(false);
     } catch (e) {
       expect(e).toBeInstanceOf(HypercallSuspended);

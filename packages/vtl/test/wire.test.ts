@@ -1,4 +1,5 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
+import { structLayout } from '@pvlab/hypercall/testing';
 import { describe, expect, it } from 'vitest';
 import { HV_ANY_VP, HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF } from '../src/wire/ids.ts';
 import { HvInputVtl, inputVtl, selectInputVtl } from '../src/wire/input-vtl.ts';
@@ -17,10 +18,14 @@ import {
   vsmVpSecureConfigName,
 } from '../src/wire/registers.ts';
 import {
+  GetVpRegistersInput,
+  GetVpRegistersInputElement,
+  GetVpRegistersOutputElement,
   getVpRegistersInputBytes,
   readRegisterValue,
   readVpRegistersHeader,
-  SetVpRegistersElement,
+  SetVpRegistersInput,
+  SetVpRegistersInputElement,
   setVpRegistersInputBytes,
   writeRegisterValue,
   writeVpRegistersHeader,
@@ -95,7 +100,21 @@ describe('HvCallGetVpRegisters / HvCallSetVpRegisters layouts (spec 03)', () => 
   it('sizes: Get input 16 + 4·n padded to 8; Set 16 + 32·n', () => {
     expect([1, 2, 3, 4].map(getVpRegistersInputBytes)).toEqual([24, 24, 32, 32]);
     expect([1, 2].map(setVpRegistersInputBytes)).toEqual([48, 80]);
-    expect(SetVpRegistersElement).toMatchObject({ name: 0, reserved: 4, value: 16, bytes: 32 });
+    expect(structLayout(SetVpRegistersInputElement)).toBe(
+      '0: u32 name · 4: 12 B reserved (RsvdZ) · 16: u64 value.low64 · 24: u64 value.high64 (32 B)',
+    );
+  });
+
+  it('Header (16 B, both): 0 u64 PartitionId · 8 u32 VpIndex · 12 u8 InputVtl · 13 3 B RsvdZ', () => {
+    expect(structLayout(GetVpRegistersInput)).toBe(
+      '0: u64 partitionId · 8: u32 vpIndex · 12: u8 inputVtl · 13: 3 B reserved (RsvdZ) (16 B)',
+    );
+    expect(SetVpRegistersInput).toBe(GetVpRegistersInput);
+  });
+
+  it('Get: rep input element u32 RegisterName; rep output element 16 B HV_REGISTER_VALUE', () => {
+    expect(structLayout(GetVpRegistersInputElement)).toBe('0: u32 name (4 B)');
+    expect(structLayout(GetVpRegistersOutputElement)).toBe('0: u64 low64 · 8: u64 high64 (16 B)');
   });
 
   it('HV_REGISTER_VALUE is 16 bytes, low quadword first; narrower values are zero-extended', () => {
@@ -210,13 +229,10 @@ describe('VSM register bit layouts (spec 03)', () => {
 
 describe('VTL management layouts (spec 03 "VTL management hypercalls")', () => {
   it('EnablePartitionVtl: 0 PartitionId · 8 TargetVtl · 9 Flags · 10 RsvdZ (16 bytes)', () => {
-    expect(EnablePartitionVtlInput).toMatchObject({
-      partitionId: 0,
-      targetVtl: 8,
-      flags: 9,
-      reserved: 10,
-      bytes: 16,
-    });
+    expect(structLayout(EnablePartitionVtlInput)).toBe(
+      '0: u64 partitionId · 8: u8 targetVtl · 9: u8 flags · 10: 6 B reserved (RsvdZ) (16 B)',
+    );
+    expect(EnablePartitionVtlInput.accessors.flags.layout).toBe(HvEnablePartitionVtlFlags);
     expect(
       HvEnablePartitionVtlFlags.encode({
         EnableMbec: 1,
@@ -228,26 +244,20 @@ describe('VTL management layouts (spec 03 "VTL management hypercalls")', () => {
   });
 
   it('EnableVpVtl: 0 PartitionId · 8 VpIndex · 12 TargetVtl · 13 RsvdZ · 16 context (x64 224 B)', () => {
-    expect(EnableVpVtlInput).toMatchObject({
-      partitionId: 0,
-      vpIndex: 8,
-      targetVtl: 12,
-      reserved: 13,
-      context: 16,
-      bytes: 240,
-    });
-    expect(InitialVpContextX64).toMatchObject({
-      rip: 0,
-      rsp: 8,
-      rflags: 16,
-      cs: 24,
-      ldtr: 136,
-      idtr: 152,
-      gdtr: 168,
-      efer: 184,
-      pat: 216,
-      bytes: 224,
-    });
+    expect(EnableVpVtlInput.fields.map((f) => [f.offset, f.name])).toEqual([
+      [0, 'partitionId'],
+      [8, 'vpIndex'],
+      [12, 'targetVtl'],
+      [13, 'reserved'],
+      [16, 'context'],
+    ]);
+    expect(EnableVpVtlInput.size).toBe(240);
+    // rip, rsp, rflags, cs, ds, es, fs, gs, ss, tr, ldtr [16 B each], idtr, gdtr [16 B each], efer, cr0, cr3, cr4, pat.
+    expect(structLayout(InitialVpContextX64)).toBe(
+      '0: u64 rip · 8: u64 rsp · 16: u64 rflags · 24: 16 B cs · 40: 16 B ds · 56: 16 B es · 72: 16 B fs · ' +
+        '88: 16 B gs · 104: 16 B ss · 120: 16 B tr · 136: 16 B ldtr · 152: 16 B idtr · 168: 16 B gdtr · ' +
+        '184: u64 efer · 192: u64 cr0 · 200: u64 cr3 · 208: u64 cr4 · 216: u64 pat (224 B)',
+    );
   });
 
   it('VtlReturn RAX: bit 0 FastReturn, other bits RsvdZ', () => {

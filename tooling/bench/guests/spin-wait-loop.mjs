@@ -14,6 +14,8 @@
 // [0] samples, [1] t0 and [2] t1 (ms since the epoch) of the timed part, [3] timed calls,
 // [4] calls that did not return SUCCESS, [5] all calls, [6] warmup calls, [8…] ms per batch.
 
+import { encodeHypercallControl, HvCallCode } from '@pvlab/hypercall';
+
 const params = new URL(import.meta.url).searchParams;
 const FORM = params.get('form') ?? 'fast';
 const BATCH = Number(params.get('batch') ?? 200);
@@ -25,9 +27,9 @@ const HV_X64_MSR_GUEST_OS_ID = 0x40000000n;
 const HV_X64_MSR_HYPERCALL = 0x40000001n;
 const LINUX_OS_ID = 0x8100n << 48n;
 const HYPERCALL_PAGE = 0x1000n;
-/** HvCallNotifyLongSpinWait (0x0008), with the Fast bit for the register form. */
-const NOTIFY = 0x8n;
-const NOTIFY_FAST = 0x10008n;
+/** HvCallNotifyLongSpinWait, with the Fast bit for the register form. */
+const NOTIFY = encodeHypercallControl({ callCode: HvCallCode.HvCallNotifyLongSpinWait });
+const NOTIFY_FAST = encodeHypercallControl({ callCode: HvCallCode.HvCallNotifyLongSpinWait, fast: true });
 const RDX = [1n];
 const SUCCESS = 0n;
 

@@ -1,6 +1,6 @@
 import { faultValueOf, type GuestFaultValue, guestFaultValue, isGuestFault } from '../guest-fault.js';
 import { hvCallName } from '../wire/call-code.js';
-import { HV_HYPERCALL_RSVD_MASK } from '../wire/control.js';
+import { HV_HYPERCALL_REFUSED_WORDS } from '../wire/control.js';
 import { encodeHypercallResult } from '../wire/result.js';
 import { HvStatus, type HvStatusCode } from '../wire/status.js';
 import { describeCall } from './call-describe.js';
@@ -21,8 +21,7 @@ import type { HypercallSuspension } from './suspend.js';
 
 export { HostInvariantError } from './invariant.js';
 
-const RSVD_LO = Number(HV_HYPERCALL_RSVD_MASK & 0xffff_ffffn) | 0x8000_0000; // + Nested (bit 31)
-const RSVD_HI = Number(HV_HYPERCALL_RSVD_MASK >> 32n);
+const [RSVD_LO, RSVD_HI] = HV_HYPERCALL_REFUSED_WORDS;
 
 const statusResult = (status: HvStatusCode): bigint => encodeHypercallResult(status, 0);
 /** Every call code the TLFS defines is below this. */

@@ -27,6 +27,14 @@ export {
 } from './core-snapshot.js';
 export { PartitionFeatures } from './cpuid.js';
 export {
+  defineHypercall,
+  type HypercallCallName,
+  type HypercallDefinition,
+  type HypercallStruct,
+  type RepHypercallDefinition,
+  type SimpleHypercallDefinition,
+} from './define-hypercall.js';
+export {
   type FeatureView,
   type HypercallCall,
   type HypercallDescriptor,

@@ -1,11 +1,11 @@
-import { HvCallCode } from '../wire/call-code.js';
 import { HV_SPIN_WAIT_NEVER_NOTIFY } from '../wire/cpuid.js';
+import { NotifyLongSpinWaitInput } from '../wire/notify-long-spin-wait.js';
 import { HvStatus } from '../wire/status.js';
+import { defineHypercall } from './define-hypercall.js';
 import type { SimpleHypercallDescriptor } from './descriptor.js';
 import type { HvPartition } from './partition.js';
 
-/** HvCallNotifyLongSpinWait input: u32 SpinCount at 0, u32 RsvdZ at 4 (TLFS). */
-export const NOTIFY_LONG_SPIN_WAIT_INPUT_BYTES = 8;
+const { spinCount, rsvdZ } = NotifyLongSpinWaitInput.accessors;
 
 /**
  * HvCallNotifyLongSpinWait (0x0008, simple, fast allowed): an advisory call that only ever
@@ -14,25 +14,23 @@ export const NOTIFY_LONG_SPIN_WAIT_INPUT_BYTES = 8;
  * is tolerated, as the TLFS names no error, and recorded as a diagnostic.
  */
 export function notifyLongSpinWait(partition: HvPartition): SimpleHypercallDescriptor {
-  return {
+  return defineHypercall({
     kind: 'simple',
-    code: HvCallCode.HvCallNotifyLongSpinWait,
-    name: 'HvCallNotifyLongSpinWait',
-    fixedInputBytes: NOTIFY_LONG_SPIN_WAIT_INPUT_BYTES,
-    outputBytes: 0,
+    call: 'HvCallNotifyLongSpinWait',
+    input: NotifyLongSpinWaitInput,
     fast: 'register',
     gate: {
       description: 'CPUID 0x40000004 EBX (spin-wait retry count) neither 0 nor 0xFFFFFFFF',
       isOpen: (f) => f.spinWaitRetryCount !== 0 && f.spinWaitRetryCount !== HV_SPIN_WAIT_NEVER_NOTIFY,
     },
     describe: {
-      input: (v) => ({ spinCount: v.input.getUint32(0, true), rsvdZ: v.input.getUint32(4, true) }),
+      input: (v) => ({ spinCount: spinCount.get(v.input), rsvdZ: rsvdZ.get(v.input) }),
     },
     handler(call) {
       const vp = partition.vp(call.vp);
       vp.longSpinWaits++;
-      vp.lastSpinCount = call.input.getUint32(0, true);
-      const rsvd = call.input.getUint32(4, true);
+      vp.lastSpinCount = spinCount.get(call.input);
+      const rsvd = rsvdZ.get(call.input);
       if (rsvd !== 0) {
         call.diagnose(
           'tlfs.notifyLongSpinWait.rsvdz',
@@ -41,5 +39,5 @@ export function notifyLongSpinWait(partition: HvPartition): SimpleHypercallDescr
       }
       return HvStatus.SUCCESS;
     },
-  };
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * `@pvlab/hypercall/testing`: a partition without createVm, for testing host handlers and guest
  * code against the real dispatcher — constants, `testPartition`, `enableTestHypercalls`,
- * `partitionGuestCpu`/`partitionGuest`, `rawCall` and `rawDispatch`.
+ * `partitionGuestCpu`/`partitionGuest`, `rawCall`, `rawDispatch`, and `structLayout` for holding a
+ * declared structure to its spec table.
  */
 export {
   HYPERCALL_PAGE_GPA,
@@ -29,3 +30,4 @@ export {
   rawCall,
   rawDispatch,
 } from './raw-call.js';
+export { structLayout } from './struct-layout.js';

@@ -13,8 +13,11 @@ export const HypercallControl = defineBitLayout('HypercallControl', [
   { name: 'RsvdZ2', lsb: 60, width: 4, kind: 'reserved-zero' },
 ] as const);
 
-/** Reserved control bits per the TLFS (bit 31, Nested, is a field of its own). */
-export const HV_HYPERCALL_RSVD_MASK = 0xf000_f000_7800_0000n;
+/**
+ * Reserved control bits per the TLFS: the layout's RsvdZ fields (bit 31, Nested, is a field of
+ * its own).
+ */
+export const HV_HYPERCALL_RSVD_MASK = HypercallControl.reservedZeroMask;
 /** Maximum RepCount and RepStartIndex (12-bit fields). */
 export const HV_HYPERCALL_REP_MAX = 0xfff;
 
@@ -37,6 +40,15 @@ const varHdr = HypercallControl.field('VariableHeaderSize');
 const nested = HypercallControl.field('Nested');
 const repCount = HypercallControl.field('RepCount');
 const repStart = HypercallControl.field('RepStartIndex');
+
+/**
+ * The control bits a call is refused for (INVALID_HYPERCALL_INPUT, spec 01 rule 1) as the u32
+ * halves the dispatcher tests: the RsvdZ fields, and Nested, as pvlab models no nested hypervisor
+ * (KVM's reading; see the README's decisions).
+ */
+export const HV_HYPERCALL_REFUSED_WORDS: readonly [lo: number, hi: number] = splitU64(
+  HV_HYPERCALL_RSVD_MASK | nested.mask,
+);
 
 /** Decodes a control value into named fields. */
 export function decodeHypercallControl(control: bigint): HypercallControlFields {

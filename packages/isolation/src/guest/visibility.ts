@@ -1,4 +1,4 @@
-import { HvStatus, type HvStatusCode, hvStatusName } from '@pvlab/hypercall';
+import { HvCallCode, HvStatus, type HvStatusCode, hvStatusName } from '@pvlab/hypercall';
 import type { GuestHypercalls } from '@pvlab/hypercall/guest';
 import {
   encodeModifyVisibilityInput,
@@ -6,12 +6,16 @@ import {
   type HostVisibilityValue,
   HV_MAX_MODIFY_GPA_REP_COUNT,
   HV_MAX_QUERY_GPA_REP_COUNT,
-  IsolationCallCode,
   isHostVisibility,
-  ModifyVisibilityInput,
-  QUERY_VISIBILITY_OUTPUT_ELEMENT_BYTES,
-  QueryVisibilityInput,
+  ModifySparseGpaPageHostVisibilityInput,
+  ModifySparseGpaPageHostVisibilityInputElement,
+  QuerySparseGpaPageHostVisibilityInput,
+  QuerySparseGpaPageHostVisibilityOutputElement,
 } from '../wire/visibility.js';
+
+const PFN_BYTES = ModifySparseGpaPageHostVisibilityInputElement.size;
+const OUTPUT_BYTES = QuerySparseGpaPageHostVisibilityOutputElement.size;
+const visibilityField = QuerySparseGpaPageHostVisibilityOutputElement.accessors.hostVisibility;
 
 /** How a visibility change went: every batch succeeded, or the first failing batch. */
 export type VisibilityChangeResult =
@@ -53,13 +57,13 @@ export function setHostVisibility(
   // A full input page holds 510 PFNs; a half-page input area (the 'shared-page' layout) fewer.
   const perBatch = Math.min(
     HV_MAX_MODIFY_GPA_REP_COUNT,
-    (hc.pages.inputBytes - ModifyVisibilityInput.headerBytes) >> 3,
+    Math.floor((hc.pages.inputBytes - ModifySparseGpaPageHostVisibilityInput.size) / PFN_BYTES),
   );
   let batch = 0;
   for (let start = 0; start < pfns.length; start += perBatch, batch++) {
     const chunk = pfns.slice(start, start + perBatch);
     hc.writeInput(encodeModifyVisibilityInput(visibility, chunk));
-    const r = hc.repCall(IsolationCallCode.HvCallModifySparseGpaPageHostVisibility, chunk.length);
+    const r = hc.repCall(HvCallCode.HvCallModifySparseGpaPageHostVisibility, chunk.length);
     if (r.status !== HvStatus.SUCCESS) {
       return {
         ok: false,
@@ -89,15 +93,17 @@ export function queryHostVisibility(hc: GuestHypercalls, pfns: readonly bigint[]
   const out: number[] = [];
   const perBatch = Math.min(
     HV_MAX_QUERY_GPA_REP_COUNT,
-    (hc.pages.inputBytes - QueryVisibilityInput.headerBytes) >> 3,
-    Math.floor(hc.pages.outputBytes / QUERY_VISIBILITY_OUTPUT_ELEMENT_BYTES),
+    Math.floor((hc.pages.inputBytes - QuerySparseGpaPageHostVisibilityInput.size) / PFN_BYTES),
+    Math.floor(hc.pages.outputBytes / OUTPUT_BYTES),
   );
   for (let start = 0; start < pfns.length; start += perBatch) {
     const chunk = pfns.slice(start, start + perBatch);
     hc.writeInput(encodeQueryVisibilityInput(chunk));
-    const r = hc.repCall(IsolationCallCode.HvCallQuerySparseGpaPageHostVisibility, chunk.length);
-    const bytes = hc.readOutput(r.repsCompleted * QUERY_VISIBILITY_OUTPUT_ELEMENT_BYTES);
-    for (let i = 0; i < r.repsCompleted; i++) out.push(bytes[i * QUERY_VISIBILITY_OUTPUT_ELEMENT_BYTES]! & 3);
+    const r = hc.repCall(HvCallCode.HvCallQuerySparseGpaPageHostVisibility, chunk.length);
+    const bytes = hc.readOutput(r.repsCompleted * OUTPUT_BYTES);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // HostVisibility is bits 1:0 of the element's first byte.
+    for (let i = 0; i < r.repsCompleted; i++) out.push(visibilityField.get(view, i * OUTPUT_BYTES) & 3);
     if (r.status !== HvStatus.SUCCESS) {
       return {
         ok: false,

@@ -1,16 +1,28 @@
 import { HvStatus, type HvStatusCode } from '@pvlab/hypercall';
-import { type RepHypercallDescriptor, type RepOutcome, requireFeatures } from '@pvlab/hypercall/host';
+import {
+  defineHypercall,
+  type RepHypercallDescriptor,
+  type RepOutcome,
+  requireFeatures,
+} from '@pvlab/hypercall/host';
 import {
   HostVisibility,
   HV_PARTITION_ID_SELF,
-  IsolationCallCode,
+  ModifySparseGpaPageHostVisibilityInput,
+  ModifySparseGpaPageHostVisibilityInputElement,
   ModifyVisibilityFlags,
-  ModifyVisibilityInput,
-  QUERY_VISIBILITY_OUTPUT_ELEMENT_BYTES,
-  QueryVisibilityInput,
+  QuerySparseGpaPageHostVisibilityInput,
+  QuerySparseGpaPageHostVisibilityInputElement,
+  QuerySparseGpaPageHostVisibilityOutputElement,
 } from '../wire/visibility.js';
 import { modifyVisibilityDecoder, queryVisibilityDecoder } from './describe.js';
 import type { IsolationHostState } from './state.js';
+
+const modify = ModifySparseGpaPageHostVisibilityInput.accessors;
+const query = QuerySparseGpaPageHostVisibilityInput.accessors;
+const modifyPfn = ModifySparseGpaPageHostVisibilityInputElement.accessors.gpaPageNumber;
+const queryPfn = QuerySparseGpaPageHostVisibilityInputElement.accessors.gpaPageNumber;
+const visibilityOut = QuerySparseGpaPageHostVisibilityOutputElement.accessors.hostVisibility;
 
 /** Both calls need the Isolation privilege (CPUID 0x40000003 EBX bit 22); closed → ACCESS_DENIED. */
 const isolationGate = requireFeatures('Isolation');
@@ -24,13 +36,11 @@ const isolationGate = requireFeatures('Isolation');
  * host-visible is scrambled (the other side sees garbage).
  */
 export function modifySparseGpaPageHostVisibility(state: IsolationHostState): RepHypercallDescriptor {
-  return {
+  return defineHypercall({
     kind: 'rep',
-    code: IsolationCallCode.HvCallModifySparseGpaPageHostVisibility,
-    name: 'HvCallModifySparseGpaPageHostVisibility',
-    fixedInputBytes: ModifyVisibilityInput.headerBytes,
-    inputElementBytes: ModifyVisibilityInput.elementBytes,
-    outputElementBytes: 0,
+    call: 'HvCallModifySparseGpaPageHostVisibility',
+    input: ModifySparseGpaPageHostVisibilityInput,
+    inputElement: ModifySparseGpaPageHostVisibilityInputElement,
     fast: 'none',
     gate: isolationGate,
     describe: modifyVisibilityDecoder,
@@ -40,9 +50,10 @@ export function modifySparseGpaPageHostVisibility(state: IsolationHostState): Re
         status: call.fail(status, reason),
         repsCompleted: call.repStart,
       });
-      if (input.getBigUint64(ModifyVisibilityInput.partitionId, true) !== HV_PARTITION_ID_SELF)
+      if (modify.partitionId.get(input) !== HV_PARTITION_ID_SELF)
         return fail(HvStatus.ACCESS_DENIED, 'PartitionId is not HV_PARTITION_ID_SELF');
-      const flags = input.getBigUint64(ModifyVisibilityInput.hostVisibility, true);
+      // The two u32s as the one u64 `ModifyVisibilityFlags` declares.
+      const flags = BigInt(modify.hostVisibility.get(input)) | (BigInt(modify.reserved.get(input)) << 32n);
       if (ModifyVisibilityFlags.reservedZeroBits(flags) !== 0n)
         return fail(HvStatus.INVALID_PARAMETER, 'RsvdZ bits set');
       const visibility = ModifyVisibilityFlags.decode(flags).HostVisibility;
@@ -51,14 +62,14 @@ export function modifySparseGpaPageHostVisibility(state: IsolationHostState): Re
         return fail(HvStatus.INVALID_PARAMETER, "HostVisibility READ_ONLY under the 'refuse' policy");
       const pages = state.visibility.pages;
       for (let i = call.repStart; i < call.repEnd; i++) {
-        const pfn = input.getBigUint64(call.inputElementOffset(i), true);
+        const pfn = modifyPfn.get(input, call.inputElementOffset(i));
         if (pfn >= BigInt(pages))
           return fail(HvStatus.OPERATION_DENIED, `PFN 0x${pfn.toString(16)} (element ${i}) is outside RAM`);
       }
       const target = visibility as 0 | 1 | 3;
       let converted = 0;
       for (let i = call.repStart; i < call.repEnd; i++) {
-        const pfn = Number(input.getBigUint64(call.inputElementOffset(i), true));
+        const pfn = Number(modifyPfn.get(input, call.inputElementOffset(i)));
         const old = state.visibility.get(pfn);
         if (old === target) continue;
         // Private↔shared re-keys the page; READ_ONLY↔READ_WRITE only changes the host's rights.
@@ -79,7 +90,7 @@ export function modifySparseGpaPageHostVisibility(state: IsolationHostState): Re
       });
       return { status: HvStatus.SUCCESS, repsCompleted: call.repEnd };
     },
-  };
+  });
 }
 
 /**
@@ -88,34 +99,33 @@ export function modifySparseGpaPageHostVisibility(state: IsolationHostState): Re
  * PFN outside RAM → OPERATION_DENIED with the elements before it completed (openvmm).
  */
 export function querySparseGpaPageHostVisibility(state: IsolationHostState): RepHypercallDescriptor {
-  return {
+  return defineHypercall({
     kind: 'rep',
-    code: IsolationCallCode.HvCallQuerySparseGpaPageHostVisibility,
-    name: 'HvCallQuerySparseGpaPageHostVisibility',
-    fixedInputBytes: QueryVisibilityInput.headerBytes,
-    inputElementBytes: QueryVisibilityInput.elementBytes,
-    outputElementBytes: QUERY_VISIBILITY_OUTPUT_ELEMENT_BYTES,
+    call: 'HvCallQuerySparseGpaPageHostVisibility',
+    input: QuerySparseGpaPageHostVisibilityInput,
+    inputElement: QuerySparseGpaPageHostVisibilityInputElement,
+    outputElement: QuerySparseGpaPageHostVisibilityOutputElement,
     fast: 'none',
     gate: isolationGate,
     describe: queryVisibilityDecoder,
     handler(call): RepOutcome {
       const input = call.input;
-      if (input.getBigUint64(QueryVisibilityInput.partitionId, true) !== HV_PARTITION_ID_SELF)
+      if (query.partitionId.get(input) !== HV_PARTITION_ID_SELF)
         return {
           status: call.fail(HvStatus.ACCESS_DENIED, 'PartitionId is not HV_PARTITION_ID_SELF'),
           repsCompleted: call.repStart,
         };
       const pages = BigInt(state.visibility.pages);
       for (let i = call.repStart; i < call.repEnd; i++) {
-        const pfn = input.getBigUint64(call.inputElementOffset(i), true);
+        const pfn = queryPfn.get(input, call.inputElementOffset(i));
         if (pfn >= pages) {
           const why = `PFN 0x${pfn.toString(16)} (element ${i}) is outside RAM`;
           return { status: call.fail(HvStatus.OPERATION_DENIED, why), repsCompleted: i };
         }
-        call.output.setUint8(call.outputElementOffset(i), state.visibility.get(Number(pfn)));
+        visibilityOut.set(call.output, state.visibility.get(Number(pfn)), call.outputElementOffset(i));
       }
       state.counters.queryCalls++;
       return { status: HvStatus.SUCCESS, repsCompleted: call.repEnd };
     },
-  };
+  });
 }

@@ -1,10 +1,4 @@
-import { defineBitLayout, HV_PAGE_SIZE, HV_PARTITION_ID_SELF } from '@pvlab/hypercall';
-
-/** The call codes of spec 05. */
-export const IsolationCallCode = {
-  HvCallModifySparseGpaPageHostVisibility: 0x00db,
-  HvCallQuerySparseGpaPageHostVisibility: 0x011c,
-} as const;
+import { defineBitLayout, defineByteStruct, HV_PAGE_SIZE, HV_PARTITION_ID_SELF } from '@pvlab/hypercall';
 
 /** HV_PARTITION_ID_SELF (the only id a guest may name), declared once in the core's wire. */
 export { HV_PARTITION_ID_SELF } from '@pvlab/hypercall';
@@ -40,38 +34,63 @@ export const ModifyVisibilityFlags = defineBitLayout('HvCallModifySparseGpaPageH
 ] as const);
 
 /**
- * 0x00DB input (rep, no output): u64 PartitionId at 0, u32 flags at 8, u32 RsvdZ at 12, then rep
- * element i (u64 GPA page number, not address) at 16 + 8i.
+ * HvCallModifySparseGpaPageHostVisibility (0x00DB, rep, no output) input header: u64 PartitionId,
+ * u32 HostVisibility (bits 1:0; 31:2 RsvdZ), u32 RsvdZ — `ModifyVisibilityFlags` reads the two
+ * u32s as one u64.
  */
-export const ModifyVisibilityInput = {
-  partitionId: 0,
-  hostVisibility: 8,
-  reserved: 12,
-  headerBytes: 16,
-  elementBytes: 8,
-} as const;
+export const ModifySparseGpaPageHostVisibilityInput = defineByteStruct(
+  'HV_INPUT_MODIFY_SPARSE_GPA_PAGE_HOST_VISIBILITY',
+  [
+    { name: 'partitionId', offset: 0, type: 'u64' },
+    { name: 'hostVisibility', offset: 8, type: 'u32' },
+    { name: 'reserved', offset: 12, type: 'u32', kind: 'reserved-zero' },
+  ] as const,
+);
+
+/** 0x00DB's rep element: a u64 GPA page number (a PFN, not an address). */
+export const ModifySparseGpaPageHostVisibilityInputElement = defineByteStruct('HV_GPA_PAGE_NUMBER', [
+  { name: 'gpaPageNumber', offset: 0, type: 'u64' },
+] as const);
+
+/** HvCallQuerySparseGpaPageHostVisibility (0x011C, rep) input header: u64 PartitionId. */
+export const QuerySparseGpaPageHostVisibilityInput = defineByteStruct(
+  'HV_INPUT_QUERY_SPARSE_GPA_PAGE_HOST_VISIBILITY',
+  [{ name: 'partitionId', offset: 0, type: 'u64' }] as const,
+);
+
+/** 0x011C's rep input element: a u64 PFN, as 0x00DB's. */
+export const QuerySparseGpaPageHostVisibilityInputElement = ModifySparseGpaPageHostVisibilityInputElement;
 
 /**
- * 0x011C input (rep): u64 PartitionId at 0, then rep element i (u64 PFN) at 8 + 8i. Output: one
- * HostVisibility per PFN (see `QUERY_VISIBILITY_OUTPUT_ELEMENT_BYTES`).
- */
-export const QueryVisibilityInput = {
-  partitionId: 0,
-  headerBytes: 8,
-  elementBytes: 8,
-} as const;
-
-/**
- * Bytes of one 0x011C output element in pvlab: a u64 whose bits 1:0 are the HostVisibility.
+ * 0x011C's rep output element in pvlab: 8 bytes whose first holds the HostVisibility (bits 1:0).
  * openvmm uses one byte; pvlab's dispatcher writes whole 8-byte elements (see README decisions).
  */
-export const QUERY_VISIBILITY_OUTPUT_ELEMENT_BYTES = 8;
+export const QuerySparseGpaPageHostVisibilityOutputElement = defineByteStruct('HV_HOST_VISIBILITY', [
+  { name: 'hostVisibility', offset: 0, type: 'u8' },
+  { name: 'reserved', offset: 1, type: { bytes: 7 }, kind: 'reserved-zero' },
+] as const);
+
+const PFN_BYTES = ModifySparseGpaPageHostVisibilityInputElement.size;
+const gpaPageNumber = ModifySparseGpaPageHostVisibilityInputElement.accessors.gpaPageNumber;
 
 /** Spec 05: at most 4096/8 − 2 = 510 PFNs fit one input page (Linux HV_MAX_MODIFY_GPA_REP_COUNT). */
-export const HV_MAX_MODIFY_GPA_REP_COUNT = HV_PAGE_SIZE / 8 - 2;
+export const HV_MAX_MODIFY_GPA_REP_COUNT =
+  (HV_PAGE_SIZE - ModifySparseGpaPageHostVisibilityInput.size) / PFN_BYTES;
 
 /** At most 4096/8 − 1 = 511 PFNs fit one 0x011C input page. */
-export const HV_MAX_QUERY_GPA_REP_COUNT = HV_PAGE_SIZE / 8 - 1;
+export const HV_MAX_QUERY_GPA_REP_COUNT =
+  (HV_PAGE_SIZE - QuerySparseGpaPageHostVisibilityInput.size) / PFN_BYTES;
+
+/** A header followed by `pfns`, the rep elements. */
+function withPfns(header: Uint8Array, pfns: readonly bigint[]): Uint8Array {
+  const bytes = new Uint8Array(header.length + PFN_BYTES * pfns.length);
+  bytes.set(header);
+  const view = new DataView(bytes.buffer);
+  pfns.forEach((pfn, i) => {
+    gpaPageNumber.set(view, pfn, header.length + PFN_BYTES * i);
+  });
+  return bytes;
+}
 
 /** The 0x00DB input list for `pfns` (one page at most: ≤ 510 PFNs). */
 export function encodeModifyVisibilityInput(
@@ -84,14 +103,12 @@ export function encodeModifyVisibilityInput(
       `${pfns.length} PFNs do not fit one 0x00DB input page: use at most ${HV_MAX_MODIFY_GPA_REP_COUNT}`,
     );
   }
-  const bytes = new Uint8Array(ModifyVisibilityInput.headerBytes + 8 * pfns.length);
-  const view = new DataView(bytes.buffer);
-  view.setBigUint64(ModifyVisibilityInput.partitionId, BigInt.asUintN(64, partitionId), true);
-  view.setUint32(ModifyVisibilityInput.hostVisibility, visibility >>> 0, true);
-  pfns.forEach((pfn, i) => {
-    view.setBigUint64(ModifyVisibilityInput.headerBytes + 8 * i, BigInt.asUintN(64, pfn), true);
+  const header = ModifySparseGpaPageHostVisibilityInput.encode({
+    partitionId,
+    // A u32, as the guest's store would truncate it.
+    hostVisibility: visibility >>> 0,
   });
-  return bytes;
+  return withPfns(header, pfns);
 }
 
 /** The 0x011C input list for `pfns` (≤ 511 PFNs). */
@@ -104,11 +121,5 @@ export function encodeQueryVisibilityInput(
       `${pfns.length} PFNs do not fit one 0x011C input page: use at most ${HV_MAX_QUERY_GPA_REP_COUNT}`,
     );
   }
-  const bytes = new Uint8Array(QueryVisibilityInput.headerBytes + 8 * pfns.length);
-  const view = new DataView(bytes.buffer);
-  view.setBigUint64(QueryVisibilityInput.partitionId, BigInt.asUintN(64, partitionId), true);
-  pfns.forEach((pfn, i) => {
-    view.setBigUint64(QueryVisibilityInput.headerBytes + 8 * i, BigInt.asUintN(64, pfn), true);
-  });
-  return bytes;
+  return withPfns(QuerySparseGpaPageHostVisibilityInput.encode({ partitionId }), pfns);
 }

@@ -1,12 +1,14 @@
 import {
   CR3_ADDR_MASK,
-  FlushExInput,
-  FlushInput,
+  FlushVirtualAddressListExInputElement,
+  FlushVirtualAddressListInputElement,
+  FlushVirtualAddressSpaceExInput,
+  FlushVirtualAddressSpaceInput,
   HV_FLUSH_ALL_PROCESSORS,
   HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES,
   HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY,
 } from '../wire/flush.js';
-import { HV_VP_SET_BANK_SIZE, writeSparseVpSet } from '../wire/vp-set.js';
+import { HV_VP_SET_BANK_BYTES, HV_VP_SET_BANK_SIZE, writeSparseVpSet } from '../wire/vp-set.js';
 import { cpumaskToVpSet } from './cpumask-to-vpset.js';
 import { type HvCpuEnv, hvCpuNumberToVpNumber, isPresentMask, isVpInval, normalizeCpumask } from './env.js';
 import { fillGvaList, gvaListLength, HV_TLB_FLUSH_UNIT } from './fill-gva-list.js';
@@ -34,6 +36,10 @@ export interface FlushChoiceOptions {
 const U64 = (x: bigint) => BigInt.asUintN(64, x);
 /** `__set_bit(−1, mask)` on x86 sets bit 63 of the u64 just before `mask`. */
 const BIT_MINUS_ONE = 1n << 63n;
+
+const GVA_RANGE_BYTES = FlushVirtualAddressListInputElement.size;
+const gvaRange = FlushVirtualAddressListInputElement.accessors.gvaRange;
+const exGvaRange = FlushVirtualAddressListExInputElement.accessors.gvaRange;
 
 /**
  * Linux `hyperv_flush_tlb_multi` as a pure decision (spec 02 rules 1–4, 7): which flush call
@@ -71,13 +77,12 @@ export function chooseFlush(
     if (processorMask === 0n) return { kind: 'none', reason: 'empty-mask' };
   }
 
-  const maxGvas = Math.floor((env.inputPageBytes - FlushInput.bytes) / 8);
+  const headerBytes = FlushVirtualAddressSpaceInput.size;
+  const maxGvas = Math.floor((env.inputPageBytes - headerBytes) / GVA_RANGE_BYTES);
   const header = (extra: number) => {
-    const input = new Uint8Array(FlushInput.bytes + 8 * extra);
+    const input = new Uint8Array(headerBytes + GVA_RANGE_BYTES * extra);
     const view = new DataView(input.buffer);
-    view.setBigUint64(FlushInput.addressSpace, addressSpace, true);
-    view.setBigUint64(FlushInput.flags, flags, true);
-    view.setBigUint64(FlushInput.processorMask, processorMask, true);
+    FlushVirtualAddressSpaceInput.write(view, 0, { addressSpace, flags, processorMask });
     return { input, view };
   };
   if (request.end === TLB_FLUSH_ALL) {
@@ -89,7 +94,7 @@ export function chooseFlush(
   const gvas = fillGvaList(request.start, request.end);
   const { input, view } = header(gvas.length);
   gvas.forEach((gva, i) => {
-    view.setBigUint64(FlushInput.bytes + 8 * i, gva, true);
+    gvaRange.set(view, gva, headerBytes + GVA_RANGE_BYTES * i);
   });
   return memoryPlan('HvCallFlushVirtualAddressList', input, gvas.length, 0);
 }
@@ -119,18 +124,20 @@ function chooseFlushEx(
   const set = cpumaskToVpSet(env, mask);
   if (set.nrBank < 0) return { kind: 'native', reason: 'vp-inval' };
   const nrBank = set.nrBank;
-  const maxGvas = Math.floor((env.inputPageBytes - FlushExInput.fixedBytes - 8 * nrBank) / 8);
+  // The fixed header, then the banks (the variable header), then the GVA ranges.
+  const rangesAt = FlushVirtualAddressSpaceExInput.size + HV_VP_SET_BANK_BYTES * nrBank;
+  const maxGvas = Math.floor((env.inputPageBytes - rangesAt) / GVA_RANGE_BYTES);
   const build = (entries: readonly bigint[]) => {
-    const input = new Uint8Array(FlushExInput.fixedBytes + 8 * (nrBank + entries.length));
+    const input = new Uint8Array(rangesAt + GVA_RANGE_BYTES * entries.length);
     const view = new DataView(input.buffer);
-    view.setBigUint64(FlushExInput.addressSpace, addressSpace, true);
-    view.setBigUint64(FlushExInput.flags, flags, true);
+    FlushVirtualAddressSpaceExInput.write(view, 0, { addressSpace, flags });
     // nrBank 0 (more than 64 banks needed): Linux leaves ValidBanksMask 0 and sends no bank.
     const layout = nrBank === 0 ? 'compact' : 'dense';
-    const written = writeSparseVpSet(view, FlushExInput.vpSet, set.vps, layout);
+    const vpSetAt = FlushVirtualAddressSpaceExInput.offsetOf('vpSet');
+    const written = writeSparseVpSet(view, vpSetAt, set.vps, layout);
     if (written !== nrBank) throw new Error(`the VP set took ${written} banks, expected ${nrBank}`);
     entries.forEach((gva, i) => {
-      view.setBigUint64(FlushExInput.fixedBytes + 8 * (nrBank + i), gva, true);
+      exGvaRange.set(view, gva, rangesAt + GVA_RANGE_BYTES * i);
     });
     return input;
   };

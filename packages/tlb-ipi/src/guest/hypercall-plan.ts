@@ -1,10 +1,18 @@
-import { encodeHypercallControl, HvStatus } from '@pvlab/hypercall';
+import { encodeHypercallControl, HvCallCode, type HvCallName, HvStatus } from '@pvlab/hypercall';
 import type { GuestHypercalls, HypercallOutcome } from '@pvlab/hypercall/guest';
-import { FlushCallCode } from '../wire/flush.js';
-import { IpiCallCode } from '../wire/ipi.js';
 
-/** The six hypercalls of spec 02, by their TLFS names. */
-export type TlbIpiCallName = keyof typeof FlushCallCode | keyof typeof IpiCallCode;
+/** The six hypercalls of spec 02, by their TLFS names (entries of the `HvCallCode` table). */
+const TLB_IPI_CALLS = [
+  'HvCallFlushVirtualAddressSpace',
+  'HvCallFlushVirtualAddressList',
+  'HvCallFlushVirtualAddressSpaceEx',
+  'HvCallFlushVirtualAddressListEx',
+  'HvCallSendSyntheticClusterIpi',
+  'HvCallSendSyntheticClusterIpiEx',
+] as const satisfies readonly HvCallName[];
+
+/** One of the six hypercalls of spec 02: a subset of `HvCallName`. */
+export type TlbIpiCallName = (typeof TLB_IPI_CALLS)[number];
 
 /** A hypercall the guest will issue: what goes in RCX and in the input page (or registers). */
 export interface HypercallPlan {
@@ -69,7 +77,7 @@ export function memoryPlan(
   repCount: number,
   variableHeaderSize: number,
 ): HypercallPlan {
-  const code = callCodeOf(name);
+  const code = HvCallCode[name];
   return {
     kind: 'hypercall',
     name,
@@ -83,13 +91,13 @@ export function memoryPlan(
   };
 }
 
-/** A register-fast plan: `registers` are RDX and R8; `input` is their little-endian image. */
-export function fastPlan(name: TlbIpiCallName, registers: readonly [bigint, bigint]): HypercallPlan {
-  const code = callCodeOf(name);
-  const input = new Uint8Array(16);
-  const view = new DataView(input.buffer);
-  view.setBigUint64(0, registers[0], true);
-  view.setBigUint64(8, registers[1], true);
+/**
+ * A register-fast plan over a 16-byte `input`: RDX and R8 are its two little-endian u64s (the fast
+ * form is the memory layout cut into 8-byte slots, spec 01 rule 11).
+ */
+export function fastPlan(name: TlbIpiCallName, input: Uint8Array): HypercallPlan {
+  const code = HvCallCode[name];
+  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
   return {
     kind: 'hypercall',
     name,
@@ -99,14 +107,8 @@ export function fastPlan(name: TlbIpiCallName, registers: readonly [bigint, bigi
     repCount: 0,
     variableHeaderSize: 0,
     input,
-    registers,
+    registers: [view.getBigUint64(0, true), view.getBigUint64(8, true)],
   };
-}
-
-function callCodeOf(name: TlbIpiCallName): number {
-  return name in FlushCallCode
-    ? FlushCallCode[name as keyof typeof FlushCallCode]
-    : IpiCallCode[name as keyof typeof IpiCallCode];
 }
 
 /**

@@ -1,5 +1,16 @@
-import { HV_IPI_MAX_VECTOR, HV_IPI_MIN_VECTOR, IpiExInput } from '../wire/ipi.js';
-import { HV_VP_SET_BANK_SIZE, VpIndexSet, writeAllVpSet, writeSparseVpSet } from '../wire/vp-set.js';
+import {
+  HV_IPI_MAX_VECTOR,
+  HV_IPI_MIN_VECTOR,
+  SendSyntheticClusterIpiExInput,
+  SendSyntheticClusterIpiInput,
+} from '../wire/ipi.js';
+import {
+  HV_VP_SET_BANK_BYTES,
+  HV_VP_SET_BANK_SIZE,
+  VpIndexSet,
+  writeAllVpSet,
+  writeSparseVpSet,
+} from '../wire/vp-set.js';
 import { cpumaskToVpSet } from './cpumask-to-vpset.js';
 import { type HvCpuEnv, hvCpuNumberToVpNumber, isPresentMask, isVpInval, normalizeCpumask } from './env.js';
 import { fastPlan, memoryPlan, type PathPlan } from './hypercall-plan.js';
@@ -46,7 +57,8 @@ export function chooseIpi(
     // which only the u32 Vector reaches RDX: the CPU is silently left out.
     if (vp >= 0) cpuMask |= 1n << BigInt(vp);
   }
-  return fastPlan('HvCallSendSyntheticClusterIpi', [BigInt(vector), cpuMask]);
+  const input = SendSyntheticClusterIpiInput.encode({ vector, processorMask: cpuMask });
+  return fastPlan('HvCallSendSyntheticClusterIpi', input);
 }
 
 /** Linux `__send_ipi_mask_ex` (spec 02 rules 6, 7). */
@@ -63,14 +75,13 @@ function chooseIpiEx(env: HvCpuEnv, mask: readonly number[], vector: number, exc
     nrBank = set.nrBank;
     vps = set.vps;
   }
-  const bytes = IpiExInput.fixedBytes + 8 * nrBank;
+  const bytes = SendSyntheticClusterIpiExInput.size + HV_VP_SET_BANK_BYTES * nrBank;
   if (bytes > env.inputPageBytes) return { kind: 'native', reason: 'vp-set-unrepresentable' };
   const input = new Uint8Array(bytes);
   const view = new DataView(input.buffer);
-  view.setUint32(IpiExInput.vector, vector, true);
-  const written = all
-    ? writeAllVpSet(view, IpiExInput.vpSet)
-    : writeSparseVpSet(view, IpiExInput.vpSet, vps, 'dense');
+  SendSyntheticClusterIpiExInput.write(view, 0, { vector });
+  const vpSetAt = SendSyntheticClusterIpiExInput.offsetOf('vpSet');
+  const written = all ? writeAllVpSet(view, vpSetAt) : writeSparseVpSet(view, vpSetAt, vps, 'dense');
   if (written !== nrBank) throw new Error(`the VP set took ${written} banks, expected ${nrBank}`);
   return memoryPlan('HvCallSendSyntheticClusterIpiEx', input, 0, nrBank);
 }

@@ -7,21 +7,27 @@ import {
 } from '@pvlab/hypercall/host';
 import {
   decodeGvaRange,
-  FlushExInput,
-  FlushInput,
+  FlushVirtualAddressListInputElement,
+  FlushVirtualAddressSpaceExInput,
+  FlushVirtualAddressSpaceInput,
   HV_FLUSH_ALL_PROCESSORS,
   HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES,
   HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY,
   HV_FLUSH_USE_EXTENDED_RANGE_FORMAT,
 } from '../wire/flush.js';
-import { IpiExInput, IpiInput } from '../wire/ipi.js';
+import { SendSyntheticClusterIpiExInput, SendSyntheticClusterIpiInput } from '../wire/ipi.js';
 import {
-  HV_VP_SET_HEADER_BYTES,
+  HV_VP_SET_BANK_BYTES,
   HvGenericSetFormat,
+  HvVpSetHeader,
   readSparseVpSet,
   readVpSetHeader,
   VpIndexSet,
+  vpSetBankOffset,
 } from '../wire/vp-set.js';
+
+const gvaRange = FlushVirtualAddressListInputElement.accessors.gvaRange;
+const validBanksMask = HvVpSetHeader.accessors.validBanksMask;
 
 const FLAG_NAMES: readonly [bigint, string][] = [
   [HV_FLUSH_ALL_PROCESSORS, 'ALL_PROCESSORS'],
@@ -45,9 +51,9 @@ export function describeVpSet(view: DataView, offset: number): DetailFields {
   const h = readVpSetHeader(view, offset);
   if (h.format === BigInt(HvGenericSetFormat.ALL)) return { format: 'ALL', vps: 'all' };
   // Only the banks the input holds: the first `held` valid banks, in ascending order.
-  const held = Math.max(0, Math.floor((view.byteLength - offset - HV_VP_SET_HEADER_BYTES) / 8));
+  const held = Math.max(0, Math.floor((view.byteLength - vpSetBankOffset(offset, 0)) / HV_VP_SET_BANK_BYTES));
   let mask = 0n;
-  for (const bank of setBits(view, offset + 8).slice(0, held)) mask |= 1n << BigInt(bank);
+  for (const bank of setBits(view, offset + validBanksMask.offset).slice(0, held)) mask |= 1n << BigInt(bank);
   const vps = readSparseVpSet(view, offset, mask, new VpIndexSet()).toArray();
   return {
     format: h.format === BigInt(HvGenericSetFormat.SPARSE_4K) ? 'SPARSE_4K' : hex64(h.format),
@@ -59,32 +65,38 @@ export function describeVpSet(view: DataView, offset: number): DetailFields {
 /** The GVA ranges of a List call: each as its GVA, page count and page size, or the raw bad entry. */
 function gvaRanges(view: DataView, first: number, count: number, extended: boolean): DetailValue[] {
   const out: DetailValue[] = [];
-  for (let i = 0; i < count && first + 8 * (i + 1) <= view.byteLength; i++) {
-    const entry = view.getBigUint64(first + 8 * i, true);
+  const size = FlushVirtualAddressListInputElement.size;
+  for (let i = 0; i < count && first + size * (i + 1) <= view.byteLength; i++) {
+    const entry = gvaRange.get(view, first + size * i);
     const r = decodeGvaRange(entry, extended);
     out.push(r ? { gva: hex64(r.gva), pages: r.pages, pageBytes: r.pageBytes } : { invalid: hex64(entry) });
   }
   return out;
 }
 
+const flushHeader = FlushVirtualAddressSpaceInput.accessors;
+const flushExHeader = FlushVirtualAddressSpaceExInput.accessors;
+
 /** A decoder for one of the four flush calls. */
 export function flushDecoder(ex: boolean, list: boolean): HypercallDecoder {
+  const fields = ex ? flushExHeader : flushHeader;
+  const headerBytes = ex ? FlushVirtualAddressSpaceExInput.size : FlushVirtualAddressSpaceInput.size;
   return {
     input(v) {
       const input = v.input;
-      const flags = input.getBigUint64(FlushInput.flags, true);
+      const flags = fields.flags.get(input);
       const targets =
         (flags & HV_FLUSH_ALL_PROCESSORS) !== 0n
           ? { vps: 'all' as const }
           : ex
-            ? describeVpSet(input, FlushExInput.vpSet)
+            ? describeVpSet(input, flushExHeader.vpSet.offset)
             : {
-                processorMask: hex64(input.getBigUint64(FlushInput.processorMask, true)),
-                vps: setBits(input, FlushInput.processorMask),
+                processorMask: hex64(flushHeader.processorMask.get(input)),
+                vps: setBits(input, flushHeader.processorMask.offset),
               };
-      const first = (ex ? FlushExInput.fixedBytes : FlushInput.bytes) + v.variableHeaderBytes;
+      const first = headerBytes + v.variableHeaderBytes;
       return {
-        addressSpace: hex64(input.getBigUint64(FlushInput.addressSpace, true)),
+        addressSpace: hex64(fields.addressSpace.get(input)),
         flags: flagNames(flags),
         ...targets,
         ...(list
@@ -102,20 +114,23 @@ export function flushDecoder(ex: boolean, list: boolean): HypercallDecoder {
   };
 }
 
+const ipi = SendSyntheticClusterIpiInput.accessors;
+const ipiEx = SendSyntheticClusterIpiExInput.accessors;
+
 export const ipiDecoder: HypercallDecoder = {
   input: (v) => ({
-    vector: hex64(v.input.getUint32(IpiInput.vector, true)),
-    targetVtl: v.input.getUint8(IpiInput.targetVtl),
-    processorMask: hex64(v.input.getBigUint64(IpiInput.processorMask, true)),
-    vps: setBits(v.input, IpiInput.processorMask),
+    vector: hex64(ipi.vector.get(v.input)),
+    targetVtl: ipi.targetVtl.get(v.input),
+    processorMask: hex64(ipi.processorMask.get(v.input)),
+    vps: setBits(v.input, ipi.processorMask.offset),
   }),
 };
 
 export const ipiExDecoder: HypercallDecoder = {
   input: (v) => ({
-    vector: hex64(v.input.getUint32(IpiExInput.vector, true)),
-    targetVtl: v.input.getUint8(IpiExInput.targetVtl),
-    ...describeVpSet(v.input, IpiExInput.vpSet),
+    vector: hex64(ipiEx.vector.get(v.input)),
+    targetVtl: ipiEx.targetVtl.get(v.input),
+    ...describeVpSet(v.input, ipiEx.vpSet.offset),
   }),
 };
 

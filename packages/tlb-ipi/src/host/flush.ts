@@ -1,16 +1,22 @@
 import { HvStatus, type HvStatusCode } from '@pvlab/hypercall';
 import {
+  defineHypercall,
   type HvPartition,
   type HypercallCall,
+  type RepHypercallCall,
   type RepHypercallDescriptor,
+  type RepOutcome,
   requireFeatures,
   type SimpleHypercallDescriptor,
 } from '@pvlab/hypercall/host';
 import {
   decodeGvaRange,
-  FlushCallCode,
-  FlushExInput,
-  FlushInput,
+  FlushVirtualAddressListExInput,
+  FlushVirtualAddressListExInputElement,
+  FlushVirtualAddressListInput,
+  FlushVirtualAddressListInputElement,
+  FlushVirtualAddressSpaceExInput,
+  FlushVirtualAddressSpaceInput,
   HV_FLUSH_ALL_PROCESSORS,
   HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES,
   HV_FLUSH_LIST_FLAGS,
@@ -22,8 +28,9 @@ import { HvGenericSetFormat, readVpSetHeader } from '../wire/vp-set.js';
 import { bankMismatch, flushDecoder } from './describe.js';
 import type { TlbIpiHostState } from './state.js';
 
-/** Bytes of one GVA range entry (the List calls' rep element). */
-export const GVA_RANGE_ENTRY_BYTES = 8;
+const gvaRange = FlushVirtualAddressListInputElement.accessors.gvaRange;
+const header = FlushVirtualAddressSpaceInput.accessors;
+const exHeader = FlushVirtualAddressSpaceExInput.accessors;
 
 /** Spec 02 rule 9: the flush calls need RemoteTlbFlushRecommended (CPUID 0x40000004 EAX bit 2). */
 const flushGate = requireFeatures('RemoteTlbFlushRecommended');
@@ -64,21 +71,21 @@ function flush(
   let allTargets = false;
   let validBanksMask = 0n;
   if (shape.ex) {
-    const header = readVpSetHeader(input, FlushExInput.vpSet);
+    const set = readVpSetHeader(input, exHeader.vpSet.offset);
     // Spec 02 rule 11: VariableHeaderSize = popcount(ValidBanksMask), in every Format.
-    if (8 * header.banks !== call.variableHeaderBytes)
-      return fail(HvStatus.INVALID_HYPERCALL_INPUT, bankMismatch(header.banks, call.variableHeaderBytes));
-    if (header.format === BigInt(HvGenericSetFormat.ALL)) allTargets = true;
-    else if (header.format !== BigInt(HvGenericSetFormat.SPARSE_4K))
+    if (8 * set.banks !== call.variableHeaderBytes)
+      return fail(HvStatus.INVALID_HYPERCALL_INPUT, bankMismatch(set.banks, call.variableHeaderBytes));
+    if (set.format === BigInt(HvGenericSetFormat.ALL)) allTargets = true;
+    else if (set.format !== BigInt(HvGenericSetFormat.SPARSE_4K))
       return fail(
         HvStatus.INVALID_PARAMETER,
-        `HV_VP_SET Format 0x${header.format.toString(16)} is neither SPARSE_4K nor ALL`,
+        `HV_VP_SET Format 0x${set.format.toString(16)} is neither SPARSE_4K nor ALL`,
       );
-    validBanksMask = header.validBanksMask;
+    validBanksMask = set.validBanksMask;
   }
 
   // Spec 02 rule 18 (openvmm): flags outside bits 0–2 (plus bit 3 for List calls) are refused.
-  const flags = input.getBigUint64(FlushInput.flags, true);
+  const flags = shape.ex ? exHeader.flags.get(input) : header.flags.get(input);
   const allowed = shape.list ? HV_FLUSH_LIST_FLAGS : HV_FLUSH_SPACE_FLAGS;
   if ((flags & ~allowed) !== 0n)
     return fail(
@@ -95,19 +102,15 @@ function flush(
   const targets = state.targets;
   targets.clear();
   if (allTargets || (flags & HV_FLUSH_ALL_PROCESSORS) !== 0n) targets.addAll();
-  else if (shape.ex) targets.addSparseSet(input, FlushExInput.vpSet, validBanksMask);
-  else {
-    targets.addBank(
-      0,
-      input.getUint32(FlushInput.processorMask, true),
-      input.getUint32(FlushInput.processorMask + 4, true),
-    );
-  }
+  else if (shape.ex) targets.addSparseSet(input, exHeader.vpSet.offset, validBanksMask);
+  else targets.addBank(0, header.processorMask.getLow(input), header.processorMask.getHigh(input));
 
   const space =
     (flags & HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES) !== 0n
       ? 'all'
-      : input.getBigUint64(FlushInput.addressSpace, true);
+      : shape.ex
+        ? exHeader.addressSpace.get(input)
+        : header.addressSpace.get(input);
   // Spec 03 rule 9: a locked target suspends the caller before anything is flushed; the caller
   // re-executes the whole call once resumed. Its own TLB never suspends it (no one could wake it).
   const vps = partition.vps;
@@ -145,7 +148,7 @@ function flush(
   let status: HvStatusCode = HvStatus.SUCCESS;
   let done = reps.end;
   for (let i = reps.start; i < reps.end; i++) {
-    const entry = input.getBigUint64(reps.offset(i), true);
+    const entry = gvaRange.get(input, reps.offset(i));
     const range = decodeGvaRange(entry, extended);
     if (range === undefined) {
       status = call.fail(
@@ -176,58 +179,34 @@ function flush(
   return { status, done };
 }
 
-/** What the four flush calls share: the header size and variable header (Ex), XMM fast form, gate. */
-function flushCommon(code: number, name: string, ex: boolean) {
+/** What the four flush calls share: the variable header (Ex), XMM fast form, gate, decoder. */
+function flushCommon(ex: boolean, list: boolean) {
   return {
-    code,
-    name,
-    fixedInputBytes: ex ? FlushExInput.fixedBytes : FlushInput.bytes,
     variableHeader: ex,
     fast: 'xmm',
     gate: ex ? flushExGate : flushGate,
-    describe: flushDecoder(ex, code === 0x0003 || code === 0x0014),
+    describe: flushDecoder(ex, list),
   } as const;
 }
 
-function simpleFlush(
-  partition: HvPartition,
-  state: TlbIpiHostState,
-  code: number,
-  name: string,
-  ex: boolean,
-): SimpleHypercallDescriptor {
+/** The handler of the two "Space" calls. */
+function simpleFlush(partition: HvPartition, state: TlbIpiHostState, ex: boolean) {
   const shape: FlushShape = { ex, list: false };
-  return {
-    kind: 'simple',
-    ...flushCommon(code, name, ex),
-    outputBytes: 0,
-    handler(call) {
-      const { status } = flush(partition, state, shape, call, undefined);
-      if (status === HvStatus.SUCCESS) state.counters.flushes++;
-      return status;
-    },
+  return (call: HypercallCall): HvStatusCode => {
+    const { status } = flush(partition, state, shape, call, undefined);
+    if (status === HvStatus.SUCCESS) state.counters.flushes++;
+    return status;
   };
 }
 
-function listFlush(
-  partition: HvPartition,
-  state: TlbIpiHostState,
-  code: number,
-  name: string,
-  ex: boolean,
-): RepHypercallDescriptor {
+/** The handler of the two "List" calls. */
+function listFlush(partition: HvPartition, state: TlbIpiHostState, ex: boolean) {
   const shape: FlushShape = { ex, list: true };
-  return {
-    kind: 'rep',
-    ...flushCommon(code, name, ex),
-    inputElementBytes: GVA_RANGE_ENTRY_BYTES,
-    outputElementBytes: 0,
-    handler(call) {
-      const window: RepWindow = { start: call.repStart, end: call.repEnd, offset: call.inputElementOffset };
-      const { status, done } = flush(partition, state, shape, call, window);
-      if (status === HvStatus.SUCCESS) state.counters.flushes++;
-      return { status, repsCompleted: done };
-    },
+  return (call: RepHypercallCall): RepOutcome => {
+    const window: RepWindow = { start: call.repStart, end: call.repEnd, offset: call.inputElementOffset };
+    const { status, done } = flush(partition, state, shape, call, window);
+    if (status === HvStatus.SUCCESS) state.counters.flushes++;
+    return { status, repsCompleted: done };
   };
 }
 
@@ -236,13 +215,13 @@ export function flushVirtualAddressSpace(
   partition: HvPartition,
   state: TlbIpiHostState,
 ): SimpleHypercallDescriptor {
-  return simpleFlush(
-    partition,
-    state,
-    FlushCallCode.HvCallFlushVirtualAddressSpace,
-    'HvCallFlushVirtualAddressSpace',
-    false,
-  );
+  return defineHypercall({
+    kind: 'simple',
+    call: 'HvCallFlushVirtualAddressSpace',
+    input: FlushVirtualAddressSpaceInput,
+    ...flushCommon(false, false),
+    handler: simpleFlush(partition, state, false),
+  });
 }
 
 /** HvCallFlushVirtualAddressList (0x0003, rep of 8-byte GVA ranges after 24 bytes, XMM fast). */
@@ -250,13 +229,14 @@ export function flushVirtualAddressList(
   partition: HvPartition,
   state: TlbIpiHostState,
 ): RepHypercallDescriptor {
-  return listFlush(
-    partition,
-    state,
-    FlushCallCode.HvCallFlushVirtualAddressList,
-    'HvCallFlushVirtualAddressList',
-    false,
-  );
+  return defineHypercall({
+    kind: 'rep',
+    call: 'HvCallFlushVirtualAddressList',
+    input: FlushVirtualAddressListInput,
+    inputElement: FlushVirtualAddressListInputElement,
+    ...flushCommon(false, true),
+    handler: listFlush(partition, state, false),
+  });
 }
 
 /** HvCallFlushVirtualAddressSpaceEx (0x0013, simple + HV_VP_SET banks as variable header, XMM fast). */
@@ -264,13 +244,13 @@ export function flushVirtualAddressSpaceEx(
   partition: HvPartition,
   state: TlbIpiHostState,
 ): SimpleHypercallDescriptor {
-  return simpleFlush(
-    partition,
-    state,
-    FlushCallCode.HvCallFlushVirtualAddressSpaceEx,
-    'HvCallFlushVirtualAddressSpaceEx',
-    true,
-  );
+  return defineHypercall({
+    kind: 'simple',
+    call: 'HvCallFlushVirtualAddressSpaceEx',
+    input: FlushVirtualAddressSpaceExInput,
+    ...flushCommon(true, false),
+    handler: simpleFlush(partition, state, true),
+  });
 }
 
 /** HvCallFlushVirtualAddressListEx (0x0014, rep + HV_VP_SET banks as variable header, XMM fast). */
@@ -278,11 +258,12 @@ export function flushVirtualAddressListEx(
   partition: HvPartition,
   state: TlbIpiHostState,
 ): RepHypercallDescriptor {
-  return listFlush(
-    partition,
-    state,
-    FlushCallCode.HvCallFlushVirtualAddressListEx,
-    'HvCallFlushVirtualAddressListEx',
-    true,
-  );
+  return defineHypercall({
+    kind: 'rep',
+    call: 'HvCallFlushVirtualAddressListEx',
+    input: FlushVirtualAddressListExInput,
+    inputElement: FlushVirtualAddressListExInputElement,
+    ...flushCommon(true, true),
+    handler: listFlush(partition, state, true),
+  });
 }

@@ -8,7 +8,6 @@ export {
   flushVirtualAddressListEx,
   flushVirtualAddressSpace,
   flushVirtualAddressSpaceEx,
-  GVA_RANGE_ENTRY_BYTES,
 } from './flush.js';
 export {
   sendSyntheticClusterIpi,

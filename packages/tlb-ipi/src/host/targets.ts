@@ -1,4 +1,6 @@
-import { HV_VP_SET_BANK_SIZE, HV_VP_SET_HEADER_BYTES, HV_VP_SET_MAX_BANKS } from '../wire/vp-set.js';
+import { HV_VP_SET_BANK_SIZE, HV_VP_SET_MAX_BANKS, HvVpSetBank, vpSetBankOffset } from '../wire/vp-set.js';
+
+const { contents } = HvVpSetBank.accessors;
 
 /**
  * The VPs one flush or IPI targets, collected into a list reused across calls. Collecting costs
@@ -43,7 +45,6 @@ export class TargetList {
    * `view` holds popcount(validBanksMask) banks.
    */
   addSparseSet(view: DataView, offset: number, validBanksMask: bigint): void {
-    const bankBytes = offset + HV_VP_SET_HEADER_BYTES;
     const lastBank = Math.min(HV_VP_SET_MAX_BANKS, Math.ceil(this.vcpus / HV_VP_SET_BANK_SIZE)) - 1;
     let element = 0;
     for (let half = 0; half < 2; half++) {
@@ -53,8 +54,8 @@ export class TargetList {
         const bank = 32 * half + 31 - Math.clz32(low);
         // Banks ascend, so the first one beyond the VM ends the set.
         if (bank > lastBank) return;
-        const at = bankBytes + 8 * element;
-        this.addBank(bank, view.getUint32(at, true), view.getUint32(at + 4, true));
+        const at = vpSetBankOffset(offset, element);
+        this.addBank(bank, contents.getLow(view, at), contents.getHigh(view, at));
         element++;
         w = (w & ~low) >>> 0;
       }

@@ -1,13 +1,5 @@
-import { defineBitLayout } from '@pvlab/hypercall';
-import { HV_VP_SET_HEADER_BYTES } from './vp-set.js';
-
-/** The TLB-flush call codes (spec 01/02). */
-export const FlushCallCode = {
-  HvCallFlushVirtualAddressSpace: 0x0002,
-  HvCallFlushVirtualAddressList: 0x0003,
-  HvCallFlushVirtualAddressSpaceEx: 0x0013,
-  HvCallFlushVirtualAddressListEx: 0x0014,
-} as const;
+import { defineBitLayout, defineByteStruct } from '@pvlab/hypercall';
+import { HvVpSetHeader } from './vp-set.js';
 
 /** Flush flags (u64) — spec 02 "Flush flags". */
 export const HV_FLUSH_ALL_PROCESSORS = 0x1n;
@@ -21,22 +13,42 @@ export const HV_FLUSH_SPACE_FLAGS =
 export const HV_FLUSH_LIST_FLAGS = HV_FLUSH_SPACE_FLAGS | HV_FLUSH_USE_EXTENDED_RANGE_FORMAT;
 
 /**
- * Input of HvCallFlushVirtualAddressSpace/List (0x0002/0x0003): AddressSpace, Flags,
- * ProcessorMask (24 bytes); the List form's GVA ranges follow at 24 + 8·i.
+ * HvCallFlushVirtualAddressSpace (0x0002) input: AddressSpace, Flags (`HV_FLUSH_*`),
+ * ProcessorMask (24 bytes).
  */
-export const FlushInput = { addressSpace: 0, flags: 8, processorMask: 16, bytes: 24 } as const;
+export const FlushVirtualAddressSpaceInput = defineByteStruct('HV_INPUT_FLUSH_VIRTUAL_ADDRESS_SPACE', [
+  { name: 'addressSpace', offset: 0, type: 'u64' },
+  { name: 'flags', offset: 8, type: 'u64' },
+  { name: 'processorMask', offset: 16, type: 'u64' },
+] as const);
+
+/** HvCallFlushVirtualAddressList (0x0003) input: the same 24-byte header; GVA ranges follow at 24 + 8·i. */
+export const FlushVirtualAddressListInput = FlushVirtualAddressSpaceInput;
 
 /**
- * Input of the Ex forms (0x0013/0x0014): AddressSpace, Flags, then an HV_VP_SET at 16 (Format,
- * ValidBanksMask, banks from 32). The fixed part is 32 bytes; the banks are the variable header
- * (VariableHeaderSize = bank count); the List form's GVA ranges follow at 32 + 8n + 8·i.
+ * A List call's rep element: one GVA range entry, in the simple format (`GvaRange`) or, with
+ * USE_EXTENDED_RANGE_FORMAT, the extended ones (`decodeGvaRange` picks).
  */
-export const FlushExInput = {
-  addressSpace: 0,
-  flags: 8,
-  vpSet: 16,
-  fixedBytes: 16 + HV_VP_SET_HEADER_BYTES,
-} as const;
+export const FlushVirtualAddressListInputElement = defineByteStruct('HV_GVA_RANGE', [
+  { name: 'gvaRange', offset: 0, type: 'u64' },
+] as const);
+
+/**
+ * HvCallFlushVirtualAddressSpaceEx (0x0013) input: AddressSpace, Flags, then the fixed part of an
+ * HV_VP_SET at 16 (32 bytes). The banks are the variable header (VariableHeaderSize = bank
+ * count, from 32).
+ */
+export const FlushVirtualAddressSpaceExInput = defineByteStruct('HV_INPUT_FLUSH_VIRTUAL_ADDRESS_SPACE_EX', [
+  { name: 'addressSpace', offset: 0, type: 'u64' },
+  { name: 'flags', offset: 8, type: 'u64' },
+  { name: 'vpSet', offset: 16, type: { struct: HvVpSetHeader } },
+] as const);
+
+/** HvCallFlushVirtualAddressListEx (0x0014) input: as 0x0013; GVA ranges follow the banks, at 32 + 8n + 8·i. */
+export const FlushVirtualAddressListExInput = FlushVirtualAddressSpaceExInput;
+
+/** HvCallFlushVirtualAddressListEx's rep element: one GVA range entry, as 0x0003's. */
+export const FlushVirtualAddressListExInputElement = FlushVirtualAddressListInputElement;
 
 /** A GVA range entry in the simple format: AdditionalPages 11:0, GVA page number 63:12. */
 export const GvaRange = defineBitLayout('HV_GVA_RANGE', [

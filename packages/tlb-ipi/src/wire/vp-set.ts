@@ -2,6 +2,7 @@
  * HV_VP_SET — spec 02 "HV_VP_SET": a Format, a ValidBanksMask and one u64 bank per set bit
  * (bank b covers VPs 64b..64b+63), up to 64 banks = 4096 VPs.
  */
+import { defineByteStruct } from '@pvlab/hypercall';
 
 /** HV_VP_SET formats (HV_GENERIC_SET_*). */
 export const HvGenericSetFormat = { SPARSE_4K: 0, ALL: 1 } as const;
@@ -11,8 +12,31 @@ export const HV_VP_SET_BANK_SIZE = 64;
 export const HV_VP_SET_MAX_BANKS = 64;
 /** The most VP indexes a set can name. */
 export const HV_MAX_VP_INDEX = HV_VP_SET_BANK_SIZE * HV_VP_SET_MAX_BANKS - 1;
+
+/**
+ * The fixed part of an HV_VP_SET: Format, ValidBanksMask. The banks follow it, one u64 each (the
+ * Ex calls' variable header).
+ */
+export const HvVpSetHeader = defineByteStruct('HV_VP_SET', [
+  { name: 'format', offset: 0, type: 'u64' },
+  { name: 'validBanksMask', offset: 8, type: 'u64' },
+] as const);
+/** One bank of an HV_VP_SET (an element of the Ex calls' variable header): a u64, bit k = VP 64b + k. */
+export const HvVpSetBank = defineByteStruct('HV_VP_SET bank', [
+  { name: 'contents', offset: 0, type: 'u64' },
+] as const);
 /** Bytes before the banks: Format (u64) and ValidBanksMask (u64). */
-export const HV_VP_SET_HEADER_BYTES = 16;
+export const HV_VP_SET_HEADER_BYTES = HvVpSetHeader.size;
+/** Bytes of one bank. */
+export const HV_VP_SET_BANK_BYTES = HvVpSetBank.size;
+
+const { format, validBanksMask: validBanksMaskField } = HvVpSetHeader.accessors;
+const { contents } = HvVpSetBank.accessors;
+
+/** Byte offset of bank element `k` of the set whose header is at `offset`. */
+export function vpSetBankOffset(offset: number, k: number): number {
+  return offset + HV_VP_SET_HEADER_BYTES + HV_VP_SET_BANK_BYTES * k;
+}
 
 /**
  * A set of VP indexes 0..4095 held as a bitmap (two u32 words per bank), so building, testing and
@@ -129,7 +153,7 @@ export type VpSetBankLayout = 'compact' | 'dense';
 
 /** Bytes an encoded sparse set with `banks` banks takes. */
 export function vpSetBytes(banks: number): number {
-  return HV_VP_SET_HEADER_BYTES + 8 * banks;
+  return vpSetBankOffset(0, banks);
 }
 
 /**
@@ -149,18 +173,18 @@ export function writeSparseVpSet(
   for (let b = 0; b <= highestBank; b++) {
     if (layout === 'compact' && set.bankIsEmpty(b)) continue;
     mask |= 1n << BigInt(b);
-    view.setBigUint64(offset + HV_VP_SET_HEADER_BYTES + 8 * banks, set.bank(b), true);
+    contents.set(view, set.bank(b), vpSetBankOffset(offset, banks));
     banks++;
   }
-  view.setBigUint64(offset, BigInt(HvGenericSetFormat.SPARSE_4K), true);
-  view.setBigUint64(offset + 8, mask, true);
+  format.set(view, BigInt(HvGenericSetFormat.SPARSE_4K), offset);
+  validBanksMaskField.set(view, mask, offset);
   return banks;
 }
 
 /** Writes HV_GENERIC_SET_ALL: Format 1, ValidBanksMask 0, no banks. Returns 0 (banks). */
 export function writeAllVpSet(view: DataView, offset: number): number {
-  view.setBigUint64(offset, BigInt(HvGenericSetFormat.ALL), true);
-  view.setBigUint64(offset + 8, 0n, true);
+  format.set(view, BigInt(HvGenericSetFormat.ALL), offset);
+  validBanksMaskField.set(view, 0n, offset);
   return 0;
 }
 
@@ -174,9 +198,8 @@ export interface VpSetHeader {
 
 /** Reads Format and ValidBanksMask at `offset`. */
 export function readVpSetHeader(view: DataView, offset: number): VpSetHeader {
-  const format = view.getBigUint64(offset, true);
-  const validBanksMask = view.getBigUint64(offset + 8, true);
-  return { format, validBanksMask, banks: popcount64(validBanksMask) };
+  const validBanksMask = validBanksMaskField.get(view, offset);
+  return { format: format.get(view, offset), validBanksMask, banks: popcount64(validBanksMask) };
 }
 
 /**
@@ -192,7 +215,7 @@ export function readSparseVpSet(
   let k = 0;
   for (let b = 0; b < HV_VP_SET_MAX_BANKS; b++) {
     if (((validBanksMask >> BigInt(b)) & 1n) === 0n) continue;
-    into.orBank(b, view.getBigUint64(offset + HV_VP_SET_HEADER_BYTES + 8 * k, true));
+    into.orBank(b, contents.get(view, vpSetBankOffset(offset, k)));
     k++;
   }
   return into;
@@ -206,6 +229,6 @@ export function sparseVpSetHas(view: DataView, offset: number, validBanksMask: b
   const bank = vp >>> 6;
   if (bank >= HV_VP_SET_MAX_BANKS || ((validBanksMask >> BigInt(bank)) & 1n) === 0n) return false;
   const element = popcount64(validBanksMask & ((1n << BigInt(bank)) - 1n));
-  const contents = view.getBigUint64(offset + HV_VP_SET_HEADER_BYTES + 8 * element, true);
-  return ((contents >> BigInt(vp & 63)) & 1n) === 1n;
+  const bits = contents.get(view, vpSetBankOffset(offset, element));
+  return ((bits >> BigInt(vp & 63)) & 1n) === 1n;
 }

@@ -6,9 +6,9 @@
  * hypercall returns, so polling the slot is enough; with `wait` set, an empty slot waits for the
  * next interrupt instead, up to `maxWaits` times.
  */
-import { HvStatus, type HvStatusCode } from '@pvlab/hypercall';
+import { HvCallCode, HvStatus, type HvStatusCode } from '@pvlab/hypercall';
 import { channelMessageType, channelMessageTypeName } from '../wire/channel-messages.js';
-import { PostMessageInput, SynicCallCode } from '../wire/synic.js';
+import { PostMessageInput } from '../wire/synic.js';
 import { VMBUS_HV_MESSAGE_TYPE } from '../wire/versions.js';
 import type { VmbusClientOptions } from './client-types.js';
 import { VmbusGuestError } from './vmbus-guest-error.js';
@@ -37,7 +37,7 @@ export class ChannelMessages {
     const retries = this.#o.postRetries ?? 10;
     for (let attempt = 0; ; attempt++) {
       this.#o.hypercalls.writeInput(input);
-      const status = this.#o.hypercalls.call(BigInt(SynicCallCode.HvCallPostMessage)).status;
+      const status = this.#o.hypercalls.call(BigInt(HvCallCode.HvCallPostMessage)).status;
       if (status !== HvStatus.INSUFFICIENT_BUFFERS || attempt >= retries) return status;
       // The host's queue toward us is full: take what is waiting, then retry.
       this.drain();

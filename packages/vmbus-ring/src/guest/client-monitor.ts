@@ -5,10 +5,9 @@
  * monitored channel signals by setting its pending bit in the child→parent page, any other with
  * HvCallSignalEvent.
  */
-import { GuestPage, HvStatus, type HvStatusCode } from '@pvlab/hypercall';
+import { GuestPage, HvCallCode, HvStatus, type HvStatusCode } from '@pvlab/hypercall';
 import { VmbusPlace } from '../places.js';
 import { monitorTrigger } from '../wire/monitor-page.js';
-import { SynicCallCode } from '../wire/synic.js';
 import type { GuestOffer, VmbusClientOptions } from './client-types.js';
 import { VmbusGuestError } from './vmbus-guest-error.js';
 
@@ -71,5 +70,5 @@ export function signalHost(
     Atomics.or(word, 0, 1 << t.bit);
     return HvStatus.SUCCESS;
   }
-  return o.hypercalls.fast8(SynicCallCode.HvCallSignalEvent, BigInt(offer.connectionId >>> 0)).status;
+  return o.hypercalls.fast8(HvCallCode.HvCallSignalEvent, BigInt(offer.connectionId >>> 0)).status;
 }

@@ -3,7 +3,7 @@ import type { HostExtension } from '@pvlab/hypercall/host';
 import type { VmbusServerOptions } from './server-state.js';
 import { vmbusSnapshotPart } from './snapshot.js';
 import { SynicHost } from './synic.js';
-import { postMessageDescriptor, SynicPorts, signalEventDescriptor } from './synic-hypercalls.js';
+import { postMessage, SynicPorts, signalEvent } from './synic-hypercalls.js';
 import { VMBUS_PACKAGE, VMBUS_STATE, vmbusHostState } from './vmbus-host-state.js';
 import { VmbusServer } from './vmbus-server.js';
 
@@ -26,8 +26,8 @@ export function vmbusExtension(options: VmbusHostOptions = { devices: [] }): Hos
       const synic = new SynicHost(partition);
       synic.installMsrs();
       const ports = new SynicPorts();
-      partition.dispatcher.register(postMessageDescriptor(ports));
-      partition.dispatcher.register(signalEventDescriptor(ports));
+      partition.dispatcher.register(postMessage(ports));
+      partition.dispatcher.register(signalEvent(ports));
       const server = new VmbusServer(partition, synic, ports, options);
       partition.setExtensionState(VMBUS_STATE, { synic, ports, server });
     },

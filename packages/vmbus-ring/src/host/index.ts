@@ -36,9 +36,9 @@ export {
   type EventConnection,
   type EventPortHandler,
   type MessagePortHandler,
-  postMessageDescriptor,
+  postMessage,
   SynicPorts,
-  signalEventDescriptor,
+  signalEvent,
 } from './synic-hypercalls.js';
 export {
   VMBUS_PACKAGE,

@@ -4,8 +4,8 @@
  * public face; the channel messages are handled per kind in the `server-*` modules, which share
  * this object instead of the server's private fields.
  */
+import type { ByteFieldSpec, ByteStruct, ByteStructValues } from '@pvlab/hypercall';
 import type { HvPartition } from '@pvlab/hypercall/host';
-import type { ByteFieldSpec, ByteStruct, ByteStructValues } from '../wire/byte-struct.js';
 import { VMBUS_HV_MESSAGE_TYPE } from '../wire/versions.js';
 import type { VmbusDevice } from './device.js';
 import { HostGuestAccess } from './host-access.js';

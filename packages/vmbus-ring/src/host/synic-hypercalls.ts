@@ -5,14 +5,28 @@
  * signals. Statuses, in the order they are checked, are in the package README.
  */
 import { HvStatus, type HvStatusCode } from '@pvlab/hypercall';
-import { hex64, requireFeatures, type SimpleHypercallDescriptor } from '@pvlab/hypercall/host';
+import {
+  defineHypercall,
+  hex64,
+  requireFeatures,
+  type SimpleHypercallDescriptor,
+} from '@pvlab/hypercall/host';
 import {
   HV_MESSAGE_PAYLOAD_BYTES,
   HV_MESSAGE_TYPE_HYPERVISOR_MASK,
   PostMessageInput,
   SignalEventInput,
-  SynicCallCode,
+  SignalEventValue,
 } from '../wire/synic.js';
+
+const {
+  connectionId,
+  reserved,
+  messageType,
+  payloadSize,
+  payload: payloadField,
+} = PostMessageInput.accessors;
+const signalValue = SignalEventInput.accessors.value;
 
 /** Takes a message posted to a connection; returns SUCCESS or INSUFFICIENT_BUFFERS. */
 /** Returns a status with the reason it was chosen (a call's `fail`, or nothing outside a call). */
@@ -108,23 +122,21 @@ export class SynicPorts {
 
   /** HvCallPostMessage's checks after the dispatcher's, in order. */
   post(vp: number, input: DataView, fail: FailWith = noReason): HvStatusCode {
-    const at = (f: 'connectionId' | 'reserved' | 'messageType' | 'payloadSize') =>
-      input.getUint32(PostMessageInput.offsetOf(f), true);
-    if (at('reserved') !== 0) return fail(HvStatus.INVALID_HYPERCALL_INPUT, 'RsvdZ field set');
-    const size = at('payloadSize');
+    if (reserved.get(input) !== 0) return fail(HvStatus.INVALID_HYPERCALL_INPUT, 'RsvdZ field set');
+    const size = payloadSize.get(input);
     if (size > HV_MESSAGE_PAYLOAD_BYTES)
       return fail(HvStatus.INVALID_PARAMETER, `PayloadSize ${size} is above ${HV_MESSAGE_PAYLOAD_BYTES}`);
-    const type = at('messageType');
+    const type = messageType.get(input);
     if (type === 0 || (type & HV_MESSAGE_TYPE_HYPERVISOR_MASK) !== 0)
       return fail(
         HvStatus.INVALID_PARAMETER,
         `MessageType 0x${type.toString(16)} is 0 or reserved for the hypervisor`,
       );
-    const id = at('connectionId');
+    const id = connectionId.get(input);
     const port = this.#messages.get(id);
     if (port === undefined)
       return fail(HvStatus.INVALID_CONNECTION_ID, `no message port has connection id ${id}`);
-    const off = input.byteOffset + PostMessageInput.offsetOf('payload');
+    const off = input.byteOffset + payloadField.offset;
     const payload = new Uint8Array(input.buffer.slice(off, off + size));
     const status = port(vp, type, payload);
     return status === HvStatus.SUCCESS
@@ -134,9 +146,9 @@ export class SynicPorts {
 
   /** HvCallSignalEvent's checks after the dispatcher's, in order. */
   signal(vp: number, value: bigint, fail: FailWith = noReason): HvStatusCode {
-    if (SignalEventInput.reservedZeroBits(value) !== 0n)
+    if (SignalEventValue.reservedZeroBits(value) !== 0n)
       return fail(HvStatus.INVALID_HYPERCALL_INPUT, 'RsvdZ bits 63:48 set');
-    const f = SignalEventInput.decode(value);
+    const f = SignalEventValue.decode(value);
     const port = this.#events.get(f.ConnectionId);
     if (port === undefined)
       return fail(HvStatus.INVALID_CONNECTION_ID, `no event port has connection id ${f.ConnectionId}`);
@@ -152,47 +164,45 @@ export class SynicPorts {
   }
 }
 
-/** HvCallPostMessage: simple, 256-byte input, memory form only, gated by PostMessages. */
-export function postMessageDescriptor(ports: SynicPorts): SimpleHypercallDescriptor {
-  return {
+/** HvCallPostMessage (0x005C): simple, 256-byte input, memory form only, gated by PostMessages. */
+export function postMessage(ports: SynicPorts): SimpleHypercallDescriptor {
+  return defineHypercall({
     kind: 'simple',
-    code: SynicCallCode.HvCallPostMessage,
-    name: 'HvCallPostMessage',
-    fixedInputBytes: PostMessageInput.size,
-    outputBytes: 0,
+    call: 'HvCallPostMessage',
+    input: PostMessageInput,
     fast: 'none',
     gate: requireFeatures('PostMessages'),
     describe: {
       input: (v) => ({
-        connectionId: v.input.getUint32(PostMessageInput.offsetOf('connectionId'), true),
-        messageType: hex64(v.input.getUint32(PostMessageInput.offsetOf('messageType'), true)),
-        payloadSize: v.input.getUint32(PostMessageInput.offsetOf('payloadSize'), true),
+        connectionId: connectionId.get(v.input),
+        messageType: hex64(messageType.get(v.input)),
+        payloadSize: payloadSize.get(v.input),
       }),
     },
     handler: (call) => ports.post(call.vp, call.input, call.fail),
-  };
+  });
 }
 
-/** HvCallSignalEvent: simple, 8-byte input, register fast form (Linux's), gated by SignalEvents. */
-export function signalEventDescriptor(ports: SynicPorts): SimpleHypercallDescriptor {
-  return {
+/** HvCallSignalEvent (0x005D): simple, 8-byte input, register fast form (Linux's), gated by SignalEvents. */
+export function signalEvent(ports: SynicPorts): SimpleHypercallDescriptor {
+  return defineHypercall({
     kind: 'simple',
-    code: SynicCallCode.HvCallSignalEvent,
-    name: 'HvCallSignalEvent',
-    fixedInputBytes: 8,
-    outputBytes: 0,
+    call: 'HvCallSignalEvent',
+    input: SignalEventInput,
     fast: 'register',
     gate: requireFeatures('SignalEvents'),
     describe: {
       input(v) {
-        const value = v.input.getBigUint64(0, true);
+        const value = signalValue.get(v.input);
+        const f = SignalEventValue.decode(value);
+        const rsvdZ = SignalEventValue.reservedZeroBits(value);
         return {
-          connectionId: Number(value & 0xffff_ffffn),
-          flagNumber: Number((value >> 32n) & 0xffffn),
-          ...(value >> 48n !== 0n ? { rsvdZ: hex64(value >> 48n) } : {}),
+          connectionId: f.ConnectionId,
+          flagNumber: f.FlagNumber,
+          ...(rsvdZ !== 0n ? { rsvdZ: hex64(rsvdZ >> 48n) } : {}),
         };
       },
     },
-    handler: (call) => ports.signal(call.vp, call.input.getBigUint64(0, true), call.fail),
-  };
+    handler: (call) => ports.signal(call.vp, signalValue.get(call.input), call.fail),
+  });
 }

@@ -3,7 +3,7 @@
  * `struct vmbus_channel_*`; openvmm vmbus_core protocol.rs). Every message starts with an 8-byte
  * header (u32 msgtype, u32 padding) and fits one SynIC message payload (≤ 240 bytes).
  */
-import { type ByteStructValues, defineByteStruct } from './byte-struct.js';
+import { type ByteStructValues, defineByteStruct } from '@pvlab/hypercall';
 import { HV_MESSAGE_PAYLOAD_BYTES } from './synic.js';
 
 /** Channel message types (an open enum: `channelMessageTypeName` names unknown values). */

@@ -5,8 +5,7 @@
  * HV_MESSAGE, the message (SIMP) and event-flags (SIEFP) pages, and the inputs of
  * HvCallPostMessage (0x005C) and HvCallSignalEvent (0x005D).
  */
-import { defineBitLayout } from '@pvlab/hypercall';
-import { defineByteStruct } from './byte-struct.js';
+import { defineBitLayout, defineByteStruct } from '@pvlab/hypercall';
 
 /** HV_X64_MSR_SCONTROL: bit 0 enables the SynIC of this VP. */
 export const HV_X64_MSR_SCONTROL = 0x4000_0080n;
@@ -99,27 +98,26 @@ export function siefpFlagsOffset(sint: number): number {
   return sint * HV_EVENT_FLAGS_BYTES;
 }
 
-/** The SynIC hypercall codes. */
-export const SynicCallCode = {
-  HvCallPostMessage: 0x005c,
-  HvCallSignalEvent: 0x005d,
-} as const;
-
 /** HvCallPostMessage input (256 bytes): ConnectionId, RsvdZ, MessageType, PayloadSize, Payload[240]. */
 export const PostMessageInput = defineByteStruct('HV_INPUT_POST_MESSAGE', [
   { name: 'connectionId', offset: 0, type: 'u32' },
-  { name: 'reserved', offset: 4, type: 'u32' },
+  { name: 'reserved', offset: 4, type: 'u32', kind: 'reserved-zero' },
   { name: 'messageType', offset: 8, type: 'u32' },
   { name: 'payloadSize', offset: 12, type: 'u32' },
   { name: 'payload', offset: 16, type: { bytes: HV_MESSAGE_PAYLOAD_BYTES } },
 ] as const);
 
 /**
- * HvCallSignalEvent input as the fast call's RDX (the memory form's 8 bytes): ConnectionId 31:0,
- * FlagNumber 47:32, RsvdZ 63:48.
+ * The HvCallSignalEvent input as one u64 (the memory form's 8 bytes, the fast form's RDX):
+ * ConnectionId 31:0, FlagNumber 47:32, RsvdZ 63:48.
  */
-export const SignalEventInput = defineBitLayout('HV_INPUT_SIGNAL_EVENT', [
+export const SignalEventValue = defineBitLayout('HV_INPUT_SIGNAL_EVENT', [
   { name: 'ConnectionId', lsb: 0, width: 32 },
   { name: 'FlagNumber', lsb: 32, width: 16 },
   { name: 'RsvdZ', lsb: 48, width: 16, kind: 'reserved-zero' },
+] as const);
+
+/** HvCallSignalEvent input (8 bytes): one u64 whose bits are `SignalEventValue`. */
+export const SignalEventInput = defineByteStruct('HV_INPUT_SIGNAL_EVENT', [
+  { name: 'value', offset: 0, type: 'u64', layout: SignalEventValue },
 ] as const);

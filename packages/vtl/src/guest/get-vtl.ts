@@ -3,7 +3,13 @@ import type { GuestContext, GuestHypercalls } from '@pvlab/hypercall/guest';
 import { HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF } from '../wire/ids.js';
 import { HV_INPUT_VTL_CURRENT } from '../wire/input-vtl.js';
 import { HvRegisterName, HvVsmVpStatus } from '../wire/registers.js';
-import { getVpRegistersInputBytes, VpRegistersHeader, writeVpRegistersHeader } from '../wire/vp-registers.js';
+import {
+  GetVpRegistersInput,
+  GetVpRegistersInputElement,
+  GetVpRegistersOutputElement,
+  getVpRegistersInputBytes,
+  writeVpRegistersHeader,
+} from '../wire/vp-registers.js';
 
 /**
  * Where `get_vtl()` puts its 16-byte output relative to its 20-byte input (spec 03 rules 6–7):
@@ -43,7 +49,7 @@ export function getVtlOutputGpa(hc: GuestHypercalls, layout: GetVtlLayout): bigi
     case 'overlap-bug':
       return input;
     case 'fixed-size-helper-bug':
-      return input + BigInt(VpRegistersHeader.bytes);
+      return input + BigInt(GetVpRegistersInput.size);
     default:
       throw new RangeError(`get_vtl layout '${String(layout)}': use ${GET_VTL_LAYOUTS.join(', ')}`);
   }
@@ -70,7 +76,7 @@ export function getVtl(
     vpIndex: HV_VP_INDEX_SELF,
     inputVtl: HV_INPUT_VTL_CURRENT,
   });
-  view.setUint32(VpRegistersHeader.bytes, HvRegisterName.VsmVpStatus, true);
+  GetVpRegistersInputElement.accessors.name.set(view, HvRegisterName.VsmVpStatus, GetVpRegistersInput.size);
   hc.writeInput(input);
   const r = hc.repCall(HvCallCode.HvCallGetVpRegisters, 1, { outputGpa });
   if (r.status !== HvStatus.SUCCESS || r.repsCompleted !== 1) {
@@ -78,6 +84,9 @@ export function getVtl(
       `get_vtl: HvCallGetVpRegisters(HvRegisterVsmVpStatus) failed with ${hvStatusName(r.status)}`,
     );
   }
-  const out = ctx.memory.read(outputGpa, 8);
-  return HvVsmVpStatus.decode(BigInt(out[0] ?? 0)).ActiveVtl;
+  // Linux keeps the output's low byte: HV_REGISTER_VALUE's low quadword, bits 7:0.
+  const { low64 } = GetVpRegistersOutputElement.accessors;
+  const out = ctx.memory.read(outputGpa + BigInt(low64.offset), low64.bytes);
+  const value = low64.get(new DataView(out.buffer, out.byteOffset, out.byteLength));
+  return HvVsmVpStatus.decode(BigInt.asUintN(8, value)).ActiveVtl;
 }

@@ -3,15 +3,20 @@ import type { GuestHypercalls } from '@pvlab/hypercall/guest';
 import { HV_PARTITION_ID_SELF, HV_VP_INDEX_SELF } from '../wire/ids.js';
 import { HV_INPUT_VTL_CURRENT } from '../wire/input-vtl.js';
 import {
-  GET_VP_REGISTERS_ELEMENT_BYTES,
+  GetVpRegistersInput,
+  GetVpRegistersInputElement,
+  GetVpRegistersOutputElement,
   getVpRegistersInputBytes,
-  HV_REGISTER_VALUE_BYTES,
-  SetVpRegistersElement,
+  readRegisterValue,
+  SetVpRegistersInput,
+  SetVpRegistersInputElement,
   setVpRegistersInputBytes,
-  VpRegistersHeader,
   writeRegisterValue,
   writeVpRegistersHeader,
 } from '../wire/vp-registers.js';
+
+const getName = GetVpRegistersInputElement.accessors.name;
+const { name: setName, value: setValue } = SetVpRegistersInputElement.accessors;
 
 /** Whose registers: the VP (HV_VP_INDEX_SELF by default) and the HV_INPUT_VTL byte (0 = current). */
 export interface VpRegistersTarget {
@@ -49,8 +54,8 @@ export function getVpRegisters(
   target: VpRegistersTarget = {},
 ): VpRegistersOutcome & { readonly values: bigint[] } {
   const perBatch = Math.min(
-    Math.floor((hc.pages.inputBytes - VpRegistersHeader.bytes) / GET_VP_REGISTERS_ELEMENT_BYTES),
-    Math.floor(hc.pages.outputBytes / HV_REGISTER_VALUE_BYTES),
+    Math.floor((hc.pages.inputBytes - GetVpRegistersInput.size) / GetVpRegistersInputElement.size),
+    Math.floor(hc.pages.outputBytes / GetVpRegistersOutputElement.size),
   );
   const values: bigint[] = [];
   let invocations = 0;
@@ -60,16 +65,15 @@ export function getVpRegisters(
     const view = new DataView(bytes.buffer);
     header(view, target);
     batch.forEach((n, i) => {
-      view.setUint32(VpRegistersHeader.bytes + GET_VP_REGISTERS_ELEMENT_BYTES * i, n >>> 0, true);
+      getName.set(view, n >>> 0, GetVpRegistersInput.size + GetVpRegistersInputElement.size * i);
     });
     hc.writeInput(bytes);
     const r = hc.repCall(HvCallCode.HvCallGetVpRegisters, batch.length);
     invocations += r.invocations;
-    const out = hc.readOutput(HV_REGISTER_VALUE_BYTES * r.repsCompleted);
+    const out = hc.readOutput(GetVpRegistersOutputElement.size * r.repsCompleted);
     const outView = new DataView(out.buffer, out.byteOffset, out.byteLength);
     for (let i = 0; i < r.repsCompleted; i++) {
-      const at = HV_REGISTER_VALUE_BYTES * i;
-      values.push(outView.getBigUint64(at, true) | (outView.getBigUint64(at + 8, true) << 64n));
+      values.push(readRegisterValue(outView, GetVpRegistersOutputElement.size * i));
     }
     if (r.status !== HvStatus.SUCCESS) {
       return { status: r.status, completed: values.length, invocations, values };
@@ -94,7 +98,9 @@ export function setVpRegisters(
   registers: readonly RegisterAssoc[],
   target: VpRegistersTarget = {},
 ): VpRegistersOutcome {
-  const perBatch = Math.floor((hc.pages.inputBytes - VpRegistersHeader.bytes) / SetVpRegistersElement.bytes);
+  const perBatch = Math.floor(
+    (hc.pages.inputBytes - SetVpRegistersInput.size) / SetVpRegistersInputElement.size,
+  );
   let completed = 0;
   let invocations = 0;
   for (let first = 0; first < registers.length; first += perBatch) {
@@ -103,9 +109,9 @@ export function setVpRegisters(
     const view = new DataView(bytes.buffer);
     header(view, target);
     batch.forEach((r, i) => {
-      const at = VpRegistersHeader.bytes + SetVpRegistersElement.bytes * i;
-      view.setUint32(at + SetVpRegistersElement.name, r.name >>> 0, true);
-      writeRegisterValue(view, at + SetVpRegistersElement.value, r.value);
+      const at = SetVpRegistersInput.size + SetVpRegistersInputElement.size * i;
+      setName.set(view, r.name >>> 0, at);
+      writeRegisterValue(view, at + setValue.offset, r.value);
     });
     hc.writeInput(bytes);
     const r = hc.repCall(HvCallCode.HvCallSetVpRegisters, batch.length);

@@ -5,6 +5,7 @@ import {
   EnablePartitionVtlInput,
   EnableVpVtlInput,
   HvEnablePartitionVtlFlags,
+  InitialVpContextX64,
 } from '../wire/vtl-management.js';
 
 /**
@@ -16,16 +17,17 @@ export function enablePartitionVtl(
   targetVtl: number,
   flags: { enableMbec?: boolean; supervisorShadowStack?: boolean; hardwareHvpt?: boolean } = {},
 ): HvStatusCode {
-  const bytes = new Uint8Array(EnablePartitionVtlInput.bytes);
-  const view = new DataView(bytes.buffer);
-  view.setBigUint64(EnablePartitionVtlInput.partitionId, HV_PARTITION_ID_SELF, true);
-  view.setUint8(EnablePartitionVtlInput.targetVtl, targetVtl);
   const f = HvEnablePartitionVtlFlags.encode({
     EnableMbec: flags.enableMbec ? 1 : 0,
     EnableSupervisorShadowStack: flags.supervisorShadowStack ? 1 : 0,
     EnableHardwareHvpt: flags.hardwareHvpt ? 1 : 0,
   });
-  view.setUint8(EnablePartitionVtlInput.flags, Number(f));
+  const bytes = EnablePartitionVtlInput.encode({
+    partitionId: HV_PARTITION_ID_SELF,
+    // A byte, as the guest's u8 store would truncate it.
+    targetVtl: targetVtl & 0xff,
+    flags: Number(f),
+  });
   hc.writeInput(bytes);
   return hc.call(BigInt(HvCallCode.HvCallEnablePartitionVtl)).status;
 }
@@ -39,19 +41,17 @@ export function enableVpVtl(
   targetVtl: number,
   options: { vpIndex?: number; context?: Uint8Array } = {},
 ): HvStatusCode {
-  const bytes = new Uint8Array(EnableVpVtlInput.bytes);
-  const view = new DataView(bytes.buffer);
-  view.setBigUint64(EnableVpVtlInput.partitionId, HV_PARTITION_ID_SELF, true);
-  view.setUint32(EnableVpVtlInput.vpIndex, options.vpIndex ?? HV_VP_INDEX_SELF, true);
-  view.setUint8(EnableVpVtlInput.targetVtl, targetVtl);
-  if (options.context !== undefined) {
-    if (options.context.length !== EnableVpVtlInput.bytes - EnableVpVtlInput.context) {
-      throw new RangeError(
-        `enableVpVtl context of ${options.context.length} bytes: the x64 context is 224 bytes`,
-      );
-    }
-    bytes.set(options.context, EnableVpVtlInput.context);
+  if (options.context !== undefined && options.context.length !== InitialVpContextX64.size) {
+    throw new RangeError(
+      `enableVpVtl context of ${options.context.length} bytes: the x64 context is ${InitialVpContextX64.size} bytes`,
+    );
   }
+  const bytes = EnableVpVtlInput.encode({
+    partitionId: HV_PARTITION_ID_SELF,
+    vpIndex: (options.vpIndex ?? HV_VP_INDEX_SELF) >>> 0,
+    targetVtl: targetVtl & 0xff,
+  });
+  if (options.context !== undefined) bytes.set(options.context, EnableVpVtlInput.offsetOf('context'));
   hc.writeInput(bytes);
   return hc.call(BigInt(HvCallCode.HvCallEnableVpVtl)).status;
 }

@@ -3,14 +3,18 @@ import { type DescribeView, type DetailFields, type HypercallDecoder, hex64 } fr
 import { HV_VP_INDEX_SELF } from '../wire/ids.js';
 import { hvRegisterName } from '../wire/registers.js';
 import {
-  GET_VP_REGISTERS_ELEMENT_BYTES,
-  HV_REGISTER_VALUE_BYTES,
+  GetVpRegistersInput,
+  GetVpRegistersInputElement,
+  GetVpRegistersOutputElement,
   readRegisterValue,
   readVpRegistersHeader,
-  SetVpRegistersElement,
-  VpRegistersHeader,
+  SetVpRegistersInput,
+  SetVpRegistersInputElement,
 } from '../wire/vp-registers.js';
 import { EnablePartitionVtlInput, EnableVpVtlInput } from '../wire/vtl-management.js';
+
+const getName = GetVpRegistersInputElement.accessors.name;
+const { name: setName, value: setValue } = SetVpRegistersInputElement.accessors;
 
 /** A VpIndex field: HV_VP_INDEX_SELF as `self`. */
 function vpIndexArg(vpIndex: number): number | 'self' {
@@ -40,24 +44,28 @@ export const getVpRegistersDecoder: HypercallDecoder = {
     ...header(v),
     registers: elements(
       v.input,
-      VpRegistersHeader.bytes,
-      GET_VP_REGISTERS_ELEMENT_BYTES,
+      GetVpRegistersInput.size,
+      GetVpRegistersInputElement.size,
       0,
       v.control.repCount,
-    ).map((at) => hvRegisterName(v.input.getUint32(at, true))),
+    ).map((at) => hvRegisterName(getName.get(v.input, at))),
   }),
   output: (v) => ({
-    values: elements(v.output, 0, HV_REGISTER_VALUE_BYTES, v.control.repStartIndex, v.repsCompleted).map(
-      (at, k) => ({
-        name: hvRegisterName(
-          v.input.getUint32(
-            VpRegistersHeader.bytes + (v.control.repStartIndex + k) * GET_VP_REGISTERS_ELEMENT_BYTES,
-            true,
-          ),
+    values: elements(
+      v.output,
+      0,
+      GetVpRegistersOutputElement.size,
+      v.control.repStartIndex,
+      v.repsCompleted,
+    ).map((at, k) => ({
+      name: hvRegisterName(
+        getName.get(
+          v.input,
+          GetVpRegistersInput.size + (v.control.repStartIndex + k) * GetVpRegistersInputElement.size,
         ),
-        value: hex64(readRegisterValue(v.output, at)),
-      }),
-    ),
+      ),
+      value: hex64(readRegisterValue(v.output, at)),
+    })),
   }),
 };
 
@@ -67,30 +75,33 @@ export const setVpRegistersDecoder: HypercallDecoder = {
     ...header(v),
     registers: elements(
       v.input,
-      VpRegistersHeader.bytes,
-      SetVpRegistersElement.bytes,
+      SetVpRegistersInput.size,
+      SetVpRegistersInputElement.size,
       0,
       v.control.repCount,
     ).map((at) => ({
-      name: hvRegisterName(v.input.getUint32(at + SetVpRegistersElement.name, true)),
-      value: hex64(readRegisterValue(v.input, at + SetVpRegistersElement.value)),
+      name: hvRegisterName(setName.get(v.input, at)),
+      value: hex64(readRegisterValue(v.input, at + setValue.offset)),
     })),
   }),
 };
 
+const partitionVtl = EnablePartitionVtlInput.accessors;
+const vpVtl = EnableVpVtlInput.accessors;
+
 export const enablePartitionVtlDecoder: HypercallDecoder = {
   input: (v) => ({
-    partitionId: hex64(v.input.getBigUint64(EnablePartitionVtlInput.partitionId, true)),
-    targetVtl: v.input.getUint8(EnablePartitionVtlInput.targetVtl),
-    flags: hex64(v.input.getUint8(EnablePartitionVtlInput.flags)),
+    partitionId: hex64(partitionVtl.partitionId.get(v.input)),
+    targetVtl: partitionVtl.targetVtl.get(v.input),
+    flags: hex64(partitionVtl.flags.get(v.input)),
   }),
 };
 
 export const enableVpVtlDecoder: HypercallDecoder = {
   input: (v) => ({
-    partitionId: hex64(v.input.getBigUint64(EnableVpVtlInput.partitionId, true)),
-    vpIndex: vpIndexArg(v.input.getUint32(EnableVpVtlInput.vpIndex, true)),
-    targetVtl: v.input.getUint8(EnableVpVtlInput.targetVtl),
+    partitionId: hex64(vpVtl.partitionId.get(v.input)),
+    vpIndex: vpIndexArg(vpVtl.vpIndex.get(v.input)),
+    targetVtl: vpVtl.targetVtl.get(v.input),
   }),
 };
 

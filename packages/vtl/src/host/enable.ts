@@ -1,5 +1,5 @@
 import { HvStatus } from '@pvlab/hypercall';
-import { requireFeatures, type SimpleHypercallDescriptor } from '@pvlab/hypercall/host';
+import { defineHypercall, requireFeatures, type SimpleHypercallDescriptor } from '@pvlab/hypercall/host';
 import {
   EnablePartitionVtlInput,
   EnableVpVtlInput,
@@ -12,11 +12,8 @@ import type { VtlHostState } from './state.js';
 /** The VSM calls need AccessVsm (CPUID 0x40000003 EBX bit 16). */
 export const vsmGate = requireFeatures('AccessVsm');
 
-/** `true` when bytes [from, to) of `view` are all zero. */
-function zeroBytes(view: DataView, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (view.getUint8(i) !== 0) return false;
-  return true;
-}
+const partitionVtlInput = EnablePartitionVtlInput.accessors;
+const vpVtlInput = EnableVpVtlInput.accessors;
 
 /**
  * HvCallEnablePartitionVtl (0x000D, simple, 16 bytes in, no output). Checks in order:
@@ -26,24 +23,22 @@ function zeroBytes(view: DataView, from: number, to: number): boolean {
  * (ACCESS_DENIED).
  */
 export function enablePartitionVtl(state: VtlHostState): SimpleHypercallDescriptor {
-  return {
+  return defineHypercall({
     kind: 'simple',
-    code: 0x000d,
-    name: 'HvCallEnablePartitionVtl',
-    fixedInputBytes: EnablePartitionVtlInput.bytes,
-    outputBytes: 0,
+    call: 'HvCallEnablePartitionVtl',
+    input: EnablePartitionVtlInput,
     fast: 'register',
     gate: vsmGate,
     describe: enablePartitionVtlDecoder,
     handler(call) {
       const input = call.input;
-      const bad = checkPartitionId(input.getBigUint64(EnablePartitionVtlInput.partitionId, true));
+      const bad = checkPartitionId(partitionVtlInput.partitionId.get(input));
       if (bad !== undefined) return call.fail(bad, 'PartitionId is not HV_PARTITION_ID_SELF');
-      const vtl = input.getUint8(EnablePartitionVtlInput.targetVtl);
-      const flags = BigInt(input.getUint8(EnablePartitionVtlInput.flags));
+      const vtl = partitionVtlInput.targetVtl.get(input);
+      const flags = BigInt(partitionVtlInput.flags.get(input));
       if (HvEnablePartitionVtlFlags.reservedZeroBits(flags) !== 0n)
         return call.fail(HvStatus.INVALID_PARAMETER, 'reserved Flags bits set');
-      if (!zeroBytes(input, EnablePartitionVtlInput.reserved, EnablePartitionVtlInput.bytes))
+      if (!partitionVtlInput.reserved.isZero(input))
         return call.fail(HvStatus.INVALID_PARAMETER, 'RsvdZ bytes set');
       if (vtl > state.maximumVtl)
         return call.fail(
@@ -63,7 +58,7 @@ export function enablePartitionVtl(state: VtlHostState): SimpleHypercallDescript
       state.emit({ kind: 'partition-vtl-enabled', vtl, by: call.vp });
       return HvStatus.SUCCESS;
     },
-  };
+  });
 }
 
 /**
@@ -75,24 +70,21 @@ export function enablePartitionVtl(state: VtlHostState): SimpleHypercallDescript
  * (ACCESS_DENIED). The initial context is kept, not interpreted. The active VTL does not change.
  */
 export function enableVpVtl(state: VtlHostState): SimpleHypercallDescriptor {
-  return {
+  return defineHypercall({
     kind: 'simple',
-    code: 0x000f,
-    name: 'HvCallEnableVpVtl',
-    fixedInputBytes: EnableVpVtlInput.bytes,
-    outputBytes: 0,
+    call: 'HvCallEnableVpVtl',
+    input: EnableVpVtlInput,
     gate: vsmGate,
     describe: enableVpVtlDecoder,
     handler(call) {
       const input = call.input;
-      const bad = checkPartitionId(input.getBigUint64(EnableVpVtlInput.partitionId, true));
+      const bad = checkPartitionId(vpVtlInput.partitionId.get(input));
       if (bad !== undefined) return call.fail(bad, 'PartitionId is not HV_PARTITION_ID_SELF');
-      const vpIndex = input.getUint32(EnableVpVtlInput.vpIndex, true);
+      const vpIndex = vpVtlInput.vpIndex.get(input);
       const vp = resolveVpIndex(state, call.vp, vpIndex);
       if (vp === undefined) return call.fail(HvStatus.INVALID_VP_INDEX, `VpIndex ${vpIndex} names no VP`);
-      const vtl = input.getUint8(EnableVpVtlInput.targetVtl);
-      if (!zeroBytes(input, EnableVpVtlInput.reserved, EnableVpVtlInput.context))
-        return call.fail(HvStatus.INVALID_PARAMETER, 'RsvdZ bytes set');
+      const vtl = vpVtlInput.targetVtl.get(input);
+      if (!vpVtlInput.reserved.isZero(input)) return call.fail(HvStatus.INVALID_PARAMETER, 'RsvdZ bytes set');
       if (vtl > state.maximumVtl)
         return call.fail(
           HvStatus.INVALID_PARAMETER,
@@ -111,14 +103,11 @@ export function enableVpVtl(state: VtlHostState): SimpleHypercallDescriptor {
       }
       const s = state.vp(vp);
       s.enabledVtls |= 1 << vtl;
-      s.registers(vtl).initialContext = new Uint8Array(
-        input.buffer.slice(
-          input.byteOffset + EnableVpVtlInput.context,
-          input.byteOffset + EnableVpVtlInput.bytes,
-        ),
-      );
+      // Kept as bytes, not interpreted: the context's offset and size come from the struct.
+      const at = input.byteOffset + vpVtlInput.context.offset;
+      s.registers(vtl).initialContext = new Uint8Array(input.buffer.slice(at, at + vpVtlInput.context.bytes));
       state.emit({ kind: 'vp-vtl-enabled', vp, vtl, by: call.vp });
       return HvStatus.SUCCESS;
     },
-  };
+  });
 }

@@ -12,13 +12,13 @@ import {
   showSnapshotValue,
   snapshotU64,
 } from '@pvlab/hypercall/host';
-import { EnableVpVtlInput } from '../wire/vtl-management.js';
+import { InitialVpContextX64 } from '../wire/vtl-management.js';
 import { VTL_PACKAGE, type VtlHostState } from './state.js';
 
 type Fields = { readonly [key: string]: SnapshotData };
 
 /** The initial VP context HvCallEnableVpVtl keeps: the input from its context field on. */
-const CONTEXT_BYTES = EnableVpVtlInput.bytes - EnableVpVtlInput.context;
+const CONTEXT_BYTES = InitialVpContextX64.size;
 
 interface VpData {
   activeVtl: number;

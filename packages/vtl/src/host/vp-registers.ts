@@ -1,5 +1,6 @@
 import { HvStatus, type HvStatusCode } from '@pvlab/hypercall';
 import {
+  defineHypercall,
   type RepHypercallCall,
   type RepHypercallDescriptor,
   type RepOutcome,
@@ -7,12 +8,13 @@ import {
 } from '@pvlab/hypercall/host';
 import { selectInputVtl } from '../wire/input-vtl.js';
 import {
-  GET_VP_REGISTERS_ELEMENT_BYTES,
-  HV_REGISTER_VALUE_BYTES,
+  GetVpRegistersInput,
+  GetVpRegistersInputElement,
+  GetVpRegistersOutputElement,
   readRegisterValue,
   readVpRegistersHeader,
-  SetVpRegistersElement,
-  VpRegistersHeader,
+  SetVpRegistersInput,
+  SetVpRegistersInputElement,
   writeRegisterValue,
 } from '../wire/vp-registers.js';
 import { checkPartitionId, resolveVpIndex } from './common.js';
@@ -22,6 +24,9 @@ import type { VtlHostState } from './state.js';
 
 /** Spec 03 rule 1: Get/SetVpRegisters need AccessVpRegisters (CPUID 0x40000003 EBX bit 17). */
 const vpRegistersGate = requireFeatures('AccessVpRegisters');
+
+const getName = GetVpRegistersInputElement.accessors.name;
+const { name: setName, reserved: setReserved, value: setValue } = SetVpRegistersInputElement.accessors;
 
 /** The VP and VTL a header names, or the status that refuses it. */
 type Target = { readonly vp: number; readonly vtl: number } | HvStatusCode;
@@ -58,13 +63,12 @@ function target(state: VtlHostState, call: RepHypercallCall): Target {
  * An element that fails stops the call there: RepsCompleted counts the values written before it.
  */
 export function getVpRegisters(state: VtlHostState): RepHypercallDescriptor {
-  return {
+  return defineHypercall({
     kind: 'rep',
-    code: 0x0050,
-    name: 'HvCallGetVpRegisters',
-    fixedInputBytes: VpRegistersHeader.bytes,
-    inputElementBytes: GET_VP_REGISTERS_ELEMENT_BYTES,
-    outputElementBytes: HV_REGISTER_VALUE_BYTES,
+    call: 'HvCallGetVpRegisters',
+    input: GetVpRegistersInput,
+    inputElement: GetVpRegistersInputElement,
+    outputElement: GetVpRegistersOutputElement,
     fast: 'xmm',
     gate: vpRegistersGate,
     describe: getVpRegistersDecoder,
@@ -73,7 +77,7 @@ export function getVpRegisters(state: VtlHostState): RepHypercallDescriptor {
       if (typeof t === 'number') return { status: t, repsCompleted: call.repStart };
       const who = { callerVtl: state.activeVtl(call.vp) };
       for (let i = call.repStart; i < call.repEnd; i++) {
-        const name = call.input.getUint32(call.inputElementOffset(i), true);
+        const name = getName.get(call.input, call.inputElementOffset(i));
         const r = readVpRegister(state, t.vp, t.vtl, name, who);
         if (r.status !== HvStatus.SUCCESS)
           return { status: call.fail(r.status, registerRefusal(r.status, name, false)), repsCompleted: i };
@@ -81,7 +85,7 @@ export function getVpRegisters(state: VtlHostState): RepHypercallDescriptor {
       }
       return { status: HvStatus.SUCCESS, repsCompleted: call.repEnd };
     },
-  };
+  });
 }
 
 /**
@@ -89,13 +93,11 @@ export function getVpRegisters(state: VtlHostState): RepHypercallDescriptor {
  * 16 B value), no output. Elements before a failing one are written (RepsCompleted counts them).
  */
 export function setVpRegisters(state: VtlHostState): RepHypercallDescriptor {
-  return {
+  return defineHypercall({
     kind: 'rep',
-    code: 0x0051,
-    name: 'HvCallSetVpRegisters',
-    fixedInputBytes: VpRegistersHeader.bytes,
-    inputElementBytes: SetVpRegistersElement.bytes,
-    outputElementBytes: 0,
+    call: 'HvCallSetVpRegisters',
+    input: SetVpRegistersInput,
+    inputElement: SetVpRegistersInputElement,
     fast: 'xmm',
     gate: vpRegistersGate,
     describe: setVpRegistersDecoder,
@@ -106,22 +108,18 @@ export function setVpRegisters(state: VtlHostState): RepHypercallDescriptor {
       const input = call.input;
       for (let i = call.repStart; i < call.repEnd; i++) {
         const at = call.inputElementOffset(i);
-        const rsvd =
-          input.getUint32(at + SetVpRegistersElement.reserved, true) |
-          input.getUint32(at + SetVpRegistersElement.reserved + 4, true) |
-          input.getUint32(at + SetVpRegistersElement.reserved + 8, true);
-        if (rsvd !== 0)
+        if (!setReserved.isZero(input, at))
           return {
             status: call.fail(HvStatus.INVALID_PARAMETER, `element ${i}: RsvdZ bytes set`),
             repsCompleted: i,
           };
-        const name = input.getUint32(at + SetVpRegistersElement.name, true);
-        const value = readRegisterValue(input, at + SetVpRegistersElement.value);
+        const name = setName.get(input, at);
+        const value = readRegisterValue(input, at + setValue.offset);
         const status = writeVpRegister(state, t.vp, t.vtl, name, value, who);
         if (status !== HvStatus.SUCCESS)
           return { status: call.fail(status, registerRefusal(status, name, true)), repsCompleted: i };
       }
       return { status: HvStatus.SUCCESS, repsCompleted: call.repEnd };
     },
-  };
+  });
 }

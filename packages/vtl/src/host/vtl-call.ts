@@ -1,5 +1,5 @@
 import { GuestFault, HvStatus } from '@pvlab/hypercall';
-import type { HvPartition, SimpleHypercallDescriptor } from '@pvlab/hypercall/host';
+import { defineHypercall, type HvPartition, type SimpleHypercallDescriptor } from '@pvlab/hypercall/host';
 import { HvVtlCallInput, HvVtlReturnInput } from '../wire/vtl-management.js';
 import { highestBelow, lowestAbove } from './common.js';
 import { vsmGate } from './enable.js';
@@ -13,12 +13,9 @@ import type { VtlHostState } from './state.js';
  * dispatcher returns 0.
  */
 export function vtlCall(partition: HvPartition, state: VtlHostState): SimpleHypercallDescriptor {
-  return {
+  return defineHypercall({
     kind: 'simple',
-    code: 0x0011,
-    name: 'HvCallVtlCall',
-    fixedInputBytes: 0,
-    outputBytes: 0,
+    call: 'HvCallVtlCall',
     exactControl: true,
     gate: vsmGate,
     handler(call) {
@@ -43,7 +40,7 @@ export function vtlCall(partition: HvPartition, state: VtlHostState): SimpleHype
       state.emit({ kind: 'vtl-switch', vp: call.vp, from, to, via: 'vtl-call', fast: false });
       return HvStatus.SUCCESS;
     },
-  };
+  });
 }
 
 /**
@@ -52,12 +49,9 @@ export function vtlCall(partition: HvPartition, state: VtlHostState): SimpleHype
  * otherwise — to the highest VTL enabled on the VP below the current one; from VTL0, #UD.
  */
 export function vtlReturn(partition: HvPartition, state: VtlHostState): SimpleHypercallDescriptor {
-  return {
+  return defineHypercall({
     kind: 'simple',
-    code: 0x0012,
-    name: 'HvCallVtlReturn',
-    fixedInputBytes: 0,
-    outputBytes: 0,
+    call: 'HvCallVtlReturn',
     exactControl: true,
     gate: vsmGate,
     handler(call) {
@@ -78,5 +72,5 @@ export function vtlReturn(partition: HvPartition, state: VtlHostState): SimpleHy
       state.emit({ kind: 'vtl-switch', vp: call.vp, from, to, via: 'vtl-return', fast });
       return HvStatus.SUCCESS;
     },
-  };
+  });
 }

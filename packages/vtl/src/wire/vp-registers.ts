@@ -1,34 +1,41 @@
-import { HV_PARAMETER_ALIGNMENT } from '@pvlab/hypercall';
+import { defineByteStruct, HV_PARAMETER_ALIGNMENT } from '@pvlab/hypercall';
+import { HvInputVtl } from './input-vtl.js';
 
 /**
- * HvCallGetVpRegisters (0x0050) / HvCallSetVpRegisters (0x0051) — spec 03. Both are rep calls
- * with the same 16-byte header.
+ * HvCallGetVpRegisters (0x0050) input header — spec 03 (16 bytes): u64 PartitionId, u32 VpIndex
+ * (HV_VP_INDEX_SELF allowed), u8 HV_INPUT_VTL, 3 bytes RsvdZ. The register names follow it as rep
+ * elements.
  */
-export const VpRegistersHeader = {
-  /** u64 PartitionId. */
-  partitionId: 0,
-  /** u32 VpIndex (HV_VP_INDEX_SELF allowed). */
-  vpIndex: 8,
-  /** u8 HV_INPUT_VTL. */
-  inputVtl: 12,
-  /** 3 bytes RsvdZ. */
-  reserved: 13,
-  bytes: 16,
-} as const;
+export const GetVpRegistersInput = defineByteStruct('HV_INPUT_GET_VP_REGISTERS', [
+  { name: 'partitionId', offset: 0, type: 'u64' },
+  { name: 'vpIndex', offset: 8, type: 'u32' },
+  { name: 'inputVtl', offset: 12, type: 'u8', layout: HvInputVtl },
+  { name: 'reserved', offset: 13, type: { bytes: 3 }, kind: 'reserved-zero' },
+] as const);
 
-/** Get: one rep input element is a u32 register name, packed after the header. */
-export const GET_VP_REGISTERS_ELEMENT_BYTES = 4;
-/** Get: one rep output element is a 16-byte HV_REGISTER_VALUE (narrower values zero-extended). */
-export const HV_REGISTER_VALUE_BYTES = 16;
+/** HvCallSetVpRegisters (0x0051) input header: the same 16 bytes as Get's. */
+export const SetVpRegistersInput = GetVpRegistersInput;
 
-/** Set: one rep input element (32 B): u32 Name, 12 B RsvdZ, 16 B value. No output. */
-export const SetVpRegistersElement = {
-  name: 0,
-  reserved: 4,
-  reservedBytes: 12,
-  value: 16,
-  bytes: 32,
-} as const;
+/** Get: one rep input element, a u32 register name, packed after the header (the list is padded to 8). */
+export const GetVpRegistersInputElement = defineByteStruct('HV_REGISTER_NAME', [
+  { name: 'name', offset: 0, type: 'u32' },
+] as const);
+
+/** HV_REGISTER_VALUE: 128 bits, low quadword first; narrower values are zero-extended. */
+export const HvRegisterValue = defineByteStruct('HV_REGISTER_VALUE', [
+  { name: 'low64', offset: 0, type: 'u64' },
+  { name: 'high64', offset: 8, type: 'u64' },
+] as const);
+
+/** Get: one rep output element, the register's HV_REGISTER_VALUE. */
+export const GetVpRegistersOutputElement = HvRegisterValue;
+
+/** Set: one rep input element (32 B, HV_REGISTER_ASSOC): u32 Name, 12 B RsvdZ, 16 B value. No output. */
+export const SetVpRegistersInputElement = defineByteStruct('HV_REGISTER_ASSOC', [
+  { name: 'name', offset: 0, type: 'u32' },
+  { name: 'reserved', offset: 4, type: { bytes: 12 }, kind: 'reserved-zero' },
+  { name: 'value', offset: 16, type: { struct: HvRegisterValue } },
+] as const);
 
 /** The header fields, decoded. */
 export interface VpRegistersHeaderFields {
@@ -39,14 +46,16 @@ export interface VpRegistersHeaderFields {
   readonly reserved: number;
 }
 
+const { partitionId, vpIndex, inputVtl, reserved } = GetVpRegistersInput.accessors;
+const { low64, high64 } = HvRegisterValue.accessors;
+
 /** Reads the header at `offset`. Never throws for a view that holds 16 bytes there. */
 export function readVpRegistersHeader(view: DataView, offset = 0): VpRegistersHeaderFields {
   return {
-    partitionId: view.getBigUint64(offset + VpRegistersHeader.partitionId, true),
-    vpIndex: view.getUint32(offset + VpRegistersHeader.vpIndex, true),
-    inputVtl: view.getUint8(offset + VpRegistersHeader.inputVtl),
-    reserved:
-      view.getUint8(offset + 13) | (view.getUint8(offset + 14) << 8) | (view.getUint8(offset + 15) << 16),
+    partitionId: partitionId.get(view, offset),
+    vpIndex: vpIndex.get(view, offset),
+    inputVtl: inputVtl.get(view, offset),
+    reserved: reserved.get(view, offset).reduceRight((n, b) => (n << 8) | b, 0),
   };
 }
 
@@ -56,21 +65,23 @@ export function writeVpRegistersHeader(
   offset: number,
   h: { partitionId: bigint; vpIndex: number; inputVtl: number },
 ): void {
-  view.setBigUint64(offset + VpRegistersHeader.partitionId, BigInt.asUintN(64, h.partitionId), true);
-  view.setUint32(offset + VpRegistersHeader.vpIndex, h.vpIndex >>> 0, true);
-  view.setUint8(offset + VpRegistersHeader.inputVtl, h.inputVtl & 0xff);
-  for (let i = 13; i < 16; i++) view.setUint8(offset + i, 0);
+  GetVpRegistersInput.write(view, offset, {
+    partitionId: h.partitionId,
+    vpIndex: h.vpIndex >>> 0,
+    inputVtl: h.inputVtl & 0xff,
+    reserved: new Uint8Array(0),
+  });
 }
 
 /** Bytes of a Get input list for `count` names: header + 4·count, padded to 8 (spec 03). */
 export function getVpRegistersInputBytes(count: number): number {
-  const raw = VpRegistersHeader.bytes + GET_VP_REGISTERS_ELEMENT_BYTES * count;
+  const raw = GetVpRegistersInput.size + GetVpRegistersInputElement.size * count;
   return Math.ceil(raw / HV_PARAMETER_ALIGNMENT) * HV_PARAMETER_ALIGNMENT;
 }
 
 /** Bytes of a Set input list for `count` registers. */
 export function setVpRegistersInputBytes(count: number): number {
-  return VpRegistersHeader.bytes + SetVpRegistersElement.bytes * count;
+  return SetVpRegistersInput.size + SetVpRegistersInputElement.size * count;
 }
 
 /** The largest 128-bit register value plus one. */
@@ -78,7 +89,7 @@ const U128 = 1n << 128n;
 
 /** Reads a 16-byte HV_REGISTER_VALUE (little-endian, low quadword first) as one bigint. */
 export function readRegisterValue(view: DataView, offset: number): bigint {
-  return view.getBigUint64(offset, true) | (view.getBigUint64(offset + 8, true) << 64n);
+  return low64.get(view, offset) | (high64.get(view, offset) << 64n);
 }
 
 /** Writes `value` (0 ≤ value < 2^128) as a 16-byte HV_REGISTER_VALUE; RangeError otherwise. */
@@ -86,6 +97,6 @@ export function writeRegisterValue(view: DataView, offset: number, value: bigint
   if (value < 0n || value >= U128) {
     throw new RangeError(`register value 0x${value.toString(16)} does not fit in 128 bits`);
   }
-  view.setBigUint64(offset, value & 0xffff_ffff_ffff_ffffn, true);
-  view.setBigUint64(offset + 8, value >> 64n, true);
+  low64.set(view, value & 0xffff_ffff_ffff_ffffn, offset);
+  high64.set(view, value >> 64n, offset);
 }

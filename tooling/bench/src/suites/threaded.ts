@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createVm, runGuest } from '@pvlab/host-emulator';
+import { encodeHypercallControl, HvCallCode } from '@pvlab/hypercall';
 import type { HypercallIo } from '@pvlab/hypercall/host';
 import { enableTestHypercalls } from '@pvlab/hypercall/testing';
 import {
@@ -46,7 +47,7 @@ const LOADED = 1.5;
 /** A round trip slower than this (µs) did not stay in the spin regime: a thread blocked in Atomics.wait. */
 const SPIN_REGIME_US = 5;
 
-const NOTIFY_FAST = 0x10008n;
+const NOTIFY_FAST = encodeHypercallControl({ callCode: HvCallCode.HvCallNotifyLongSpinWait, fast: true });
 
 /** What pvlab spins before it blocks, read from the host emulator's own mailbox module. */
 interface SpinSource {

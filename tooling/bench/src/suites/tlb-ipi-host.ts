@@ -1,14 +1,12 @@
 import { createVm, type Vm } from '@pvlab/host-emulator';
-import { encodeHypercallControl } from '@pvlab/hypercall';
+import { encodeHypercallControl, HvCallCode } from '@pvlab/hypercall';
 import { enableTestHypercalls } from '@pvlab/hypercall/testing';
 import {
-  FlushCallCode,
-  FlushExInput,
+  FlushVirtualAddressSpaceExInput,
   HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY,
-  IpiCallCode,
-  IpiExInput,
   readSparseVpSet,
   readVpSetHeader,
+  SendSyntheticClusterIpiExInput,
   VpIndexSet,
   vpSetBytes,
   writeSparseVpSet,
@@ -48,18 +46,23 @@ interface StagedCall {
  * HvCallSendSyntheticClusterIpiEx (vector, sparse set), written at `gpa`.
  */
 function stage(vm: Vm, kind: 'flush' | 'ipi', targets: VpIndexSet, gpa: bigint): StagedCall {
-  const setAt = kind === 'flush' ? FlushExInput.vpSet : IpiExInput.vpSet;
+  const setAt =
+    kind === 'flush'
+      ? FlushVirtualAddressSpaceExInput.offsetOf('vpSet')
+      : SendSyntheticClusterIpiExInput.offsetOf('vpSet');
   const view = new DataView(new ArrayBuffer(setAt + vpSetBytes(64)));
   if (kind === 'flush') {
-    view.setBigUint64(FlushExInput.addressSpace, ADDRESS_SPACE, true);
-    view.setBigUint64(FlushExInput.flags, HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY, true);
-  } else view.setUint32(IpiExInput.vector, VECTOR, true);
+    FlushVirtualAddressSpaceExInput.write(view, 0, {
+      addressSpace: ADDRESS_SPACE,
+      flags: HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY,
+    });
+  } else SendSyntheticClusterIpiExInput.write(view, 0, { vector: VECTOR });
   const banks = writeSparseVpSet(view, setAt, targets);
   vm.memory.write(gpa, new Uint8Array(view.buffer, 0, setAt + vpSetBytes(banks)));
   const callCode =
     kind === 'flush'
-      ? FlushCallCode.HvCallFlushVirtualAddressSpaceEx
-      : IpiCallCode.HvCallSendSyntheticClusterIpiEx;
+      ? HvCallCode.HvCallFlushVirtualAddressSpaceEx
+      : HvCallCode.HvCallSendSyntheticClusterIpiEx;
   return { control: encodeHypercallControl({ callCode, variableHeaderSize: banks }), gpa };
 }
 

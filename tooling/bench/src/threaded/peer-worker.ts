@@ -11,6 +11,7 @@
  * - `postmessage`: a message to the main thread and its reply.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { encodeHypercallControl, HvCallCode } from '@pvlab/hypercall';
 import {
   KIND_DONE,
   KIND_HYPERCALL,
@@ -25,7 +26,7 @@ import {
 const data = workerData as PeerWorkerData;
 const out = new Float64Array(data.samples);
 const clock = () => performance.timeOrigin + performance.now();
-const NOTIFY_FAST = 0x10008n;
+const NOTIFY_FAST = encodeHypercallControl({ callCode: HvCallCode.HvCallNotifyLongSpinWait, fast: true });
 
 /** One raw round trip: the same accesses, in the same order, as `Mailboxes.postExit` + `waitForCompletion`. */
 function rawRoundTrip(w: Int32Array, spinLimit: number): number {
