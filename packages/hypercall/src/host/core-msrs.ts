@@ -1,4 +1,5 @@
 import { GuestFault } from '../guest-fault.js';
+import type { GuestMemory } from '../memory.js';
 import {
   APIC_DELIVERY_FIXED,
   APIC_MIN_VECTOR,
@@ -12,11 +13,26 @@ import {
   HV_X64_MSR_VP_INDEX,
   HypercallMsr,
 } from '../wire/msr.js';
+import type { CpuVendor } from '../wire/page.js';
 import { HV_PAGE_SHIFT, hypercallPageCode } from '../wire/page.js';
-import type { HvPartition } from './partition.js';
+import type { PartitionFeatures } from './cpuid.js';
+import type { HvVpState, SyntheticMsr } from './vp-state.js';
+
+/** What the core MSRs use of their partition (`HvPartition` is one). */
+export interface CoreMsrPartition {
+  readonly memory: GuestMemory;
+  readonly vendor: CpuVendor;
+  readonly features: PartitionFeatures;
+  readonly vps: readonly HvVpState[];
+  guestOsId: bigint;
+  hypercallMsr: bigint;
+  registerMsr(msr: SyntheticMsr): void;
+  deliverInterrupt(vp: number, vector: number): void;
+  diagnose(rule: string, vp: number, message: string): void;
+}
 
 /** The core's synthetic MSRs: guest OS id, hypercall page, VP index, and the x2APIC ICR. */
-export function installCoreMsrs(p: HvPartition): void {
+export function installCoreMsrs(p: CoreMsrPartition): void {
   p.registerMsr({
     msr: HV_X64_MSR_GUEST_OS_ID,
     name: 'HV_X64_MSR_GUEST_OS_ID',
@@ -53,7 +69,7 @@ export function installCoreMsrs(p: HvPartition): void {
 }
 
 // The x2APIC ICR: fixed IPIs by physical destination (= VP index) or shorthand.
-function writeIcr(p: HvPartition, vp: number, value: bigint): void {
+function writeIcr(p: CoreMsrPartition, vp: number, value: bigint): void {
   const icr = X2ApicIcr.decode(value);
   if (X2ApicIcr.reservedZeroBits(value) !== 0n) {
     throw new GuestFault(
@@ -83,7 +99,7 @@ function writeIcr(p: HvPartition, vp: number, value: bigint): void {
   for (const t of targets) if (t < p.vps.length) p.deliverInterrupt(t, icr.Vector);
 }
 
-function writeHypercallMsr(p: HvPartition, vp: number, value: bigint): void {
+function writeHypercallMsr(p: CoreMsrPartition, vp: number, value: bigint): void {
   const cur = HypercallMsr.decode(p.hypercallMsr);
   if (cur.Locked === 1) {
     throw new GuestFault('GP', `VP ${vp} wrote HV_X64_MSR_HYPERCALL after it was locked`);

@@ -58,9 +58,7 @@ export {
   DEFAULT_SPIN_WAIT_RETRY_COUNT,
   type HostExtension,
   HvPartition,
-  HvVpState,
   type PartitionConfig,
-  type SyntheticMsr,
 } from './partition.js';
 export { ExtensionKey, HOST_MEMORY, type HostMemoryAccess } from './ports.js';
 export {
@@ -93,3 +91,4 @@ export {
   SoftwareTlb,
   type TlbEntry,
 } from './tlb.js';
+export { HvVpState, type SyntheticMsr } from './vp-state.js';

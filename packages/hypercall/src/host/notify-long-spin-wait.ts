@@ -3,7 +3,7 @@ import { NotifyLongSpinWaitInput } from '../wire/notify-long-spin-wait.js';
 import { HvStatus } from '../wire/status.js';
 import { defineHypercall } from './define-hypercall.js';
 import type { SimpleHypercallDescriptor } from './descriptor.js';
-import type { HvPartition } from './partition.js';
+import type { HvVpState } from './vp-state.js';
 
 const { spinCount, rsvdZ } = NotifyLongSpinWaitInput.accessors;
 
@@ -13,7 +13,7 @@ const { spinCount, rsvdZ } = NotifyLongSpinWaitInput.accessors;
  * (leaf 0x40000004 EBX neither 0 nor 0xFFFFFFFF), else HV_STATUS_ACCESS_DENIED. A nonzero RsvdZ
  * is tolerated, as the TLFS names no error, and recorded as a diagnostic.
  */
-export function notifyLongSpinWait(partition: HvPartition): SimpleHypercallDescriptor {
+export function notifyLongSpinWait(partition: { vp(index: number): HvVpState }): SimpleHypercallDescriptor {
   return defineHypercall({
     kind: 'simple',
     call: 'HvCallNotifyLongSpinWait',

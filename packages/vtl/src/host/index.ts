@@ -16,11 +16,10 @@ export {
   readVpRegister,
   VTL_CALL_PAGE_OFFSET,
   VTL_RETURN_PAGE_OFFSET,
+  type VtlRegisterContext,
   writeVpRegister,
 } from './register-file.js';
 export {
-  VpVtlRegisters,
-  VpVtlState,
   VTL_PACKAGE,
   VTL_STATE,
   type VtlEvent,
@@ -32,6 +31,7 @@ export {
   getVpRegisters,
   setVpRegisters,
 } from './vp-registers.js';
+export { VpVtlRegisters, VpVtlState } from './vp-vtl-state.js';
 export {
   vtlCall,
   vtlReturn,

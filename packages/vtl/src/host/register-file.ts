@@ -1,4 +1,5 @@
 import { HvCpuidLeaf, HvStatus, type HvStatusCode } from '@pvlab/hypercall';
+import type { HvPartition } from '@pvlab/hypercall/host';
 import {
   HvInterceptSuspend,
   HvRegisterName,
@@ -14,7 +15,7 @@ import {
   hvRegisterName,
   secureConfigVtlOf,
 } from '../wire/registers.js';
-import type { VtlHostState } from './state.js';
+import type { VpVtlState } from './vp-vtl-state.js';
 
 /**
  * Where pvlab puts VtlCall and VtlReturn in the hypercall page (HvRegisterVsmCodePageOffsets):
@@ -92,7 +93,24 @@ export interface RegisterRead {
 /** Who accesses: a guest VP running at `callerVtl` (Get/SetVpRegisters), or the host (parent). */
 export type RegisterAccessor = { readonly callerVtl: number } | 'host';
 
-function unknownStatus(state: VtlHostState): HvStatusCode {
+/**
+ * What the register file reads and writes of the VTL host state (`VtlHostState` is one): declared
+ * here so that the file does not import the state that uses it.
+ */
+export interface VtlRegisterContext {
+  readonly partition: HvPartition;
+  readonly unknownRegister: 'UNKNOWN_REGISTER_NAME' | 'INVALID_PARAMETER';
+  readonly maximumVtl: number;
+  readonly partitionEnabledVtls: number;
+  readonly mbecEnabledVtls: number;
+  readonly sssEnabledVtls: number;
+  readonly partitionConfig: bigint[];
+  vp(vp: number): VpVtlState;
+  tlbLocked(vp: number): boolean;
+  lockMayHaveChanged(vp: number, wasLocked: boolean): number[];
+}
+
+function unknownStatus(state: VtlRegisterContext): HvStatusCode {
   return HvStatus[state.unknownRegister];
 }
 
@@ -101,7 +119,7 @@ function unknownStatus(state: VtlHostState): HvStatusCode {
  * VSM register (guest only), and a VsmVpSecureConfigVtlN only for N below the VTL it lives in.
  */
 function lookup(
-  state: VtlHostState,
+  state: VtlRegisterContext,
   vtl: number,
   name: number,
   who: RegisterAccessor,
@@ -116,7 +134,7 @@ function lookup(
 
 /** Reads register `name` of VTL `vtl` on VP `vp`. Never throws for guest input. */
 export function readVpRegister(
-  state: VtlHostState,
+  state: VtlRegisterContext,
   vp: number,
   vtl: number,
   name: number,
@@ -127,7 +145,7 @@ export function readVpRegister(
   return { status: HvStatus.SUCCESS, value: currentValue(state, vp, vtl, r) };
 }
 
-function currentValue(state: VtlHostState, vp: number, vtl: number, r: ModelledRegister): bigint {
+function currentValue(state: VtlRegisterContext, vp: number, vtl: number, r: ModelledRegister): bigint {
   const s = state.vp(vp);
   switch (r.name) {
     case N.VpIndex:
@@ -176,7 +194,7 @@ function currentValue(state: VtlHostState, vp: number, vtl: number, r: ModelledR
  * resumes the VPs suspended on `vp`.
  */
 export function writeVpRegister(
-  state: VtlHostState,
+  state: VtlRegisterContext,
   vp: number,
   vtl: number,
   name: number,
