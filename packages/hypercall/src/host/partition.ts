@@ -9,7 +9,7 @@ import { PendingInterrupts } from '../interrupts.js';
 import type { GuestMemory } from '../memory.js';
 import type { CpuidResult, HvFeatureName } from '../wire/cpuid.js';
 import type { CpuVendor } from '../wire/page.js';
-import { type HypercallIo, X64HypercallRegisters } from './calling-convention.js';
+import type { HypercallIo } from './calling-convention.js';
 import { installCoreMsrs } from './core-msrs.js';
 import { PartitionFeatures } from './cpuid.js';
 import type { Diagnostic } from './diagnostic.js';
@@ -18,8 +18,6 @@ import { notifyLongSpinWait } from './notify-long-spin-wait.js';
 import { type DispatchOutcome, outcomeError } from './outcome.js';
 import type { ExtensionKey } from './ports.js';
 import type { SnapshotPart } from './snapshot.js';
-import type { VpSuspension } from './suspend.js';
-import { SoftwareTlb } from './tlb.js';
 import { HvVpState, type SyntheticMsr } from './vp-state.js';
 
 /** A package's host side, installed into a partition: its hypercalls, MSRs and feature bits. */
