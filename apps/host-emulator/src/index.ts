@@ -28,14 +28,14 @@ export {
   type VmSnapshot,
   writeSnapshotFile,
 } from './snapshot.js';
+export { runGuest } from './threaded/run.js';
 export {
   type RunFailure,
   type RunGuestOptions,
   type RunProgress,
   type RunResult,
-  runGuest,
   ThreadedHostError,
-} from './threaded/run.js';
+} from './threaded/run-api.js';
 export {
   type ChromeTrace,
   type CompleteEvent,

@@ -14,7 +14,8 @@ import { type PreparedGuest, prepareGuest, syntaxErrorPlace, TYPESCRIPT_GUEST } 
 import { interruptedMessage, RunInterrupted } from './interrupt.js';
 import { restoreVmFileForPrograms } from './restore.js';
 import { writeSnapshotFile } from './snapshot.js';
-import { type RunResult, runGuest } from './threaded/run.js';
+import { runGuest } from './threaded/run.js';
+import type { RunResult } from './threaded/run-api.js';
 import { toChromeTrace } from './trace/chrome.js';
 import { createProgress, type ProgressStream } from './trace/progress.js';
 import {
