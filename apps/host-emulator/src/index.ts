@@ -79,4 +79,5 @@ export {
   summaryToJson,
 } from './trace/summary.js';
 export { TraceWriteError, writeTraceFile } from './trace/write.js';
-export { ConformanceError, createVm, type IsolationVm, VirtualProcessor, Vm } from './vm.js';
+export { VirtualProcessor } from './virtual-processor.js';
+export { ConformanceError, createVm, type IsolationVm, Vm } from './vm.js';
