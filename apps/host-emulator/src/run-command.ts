@@ -205,13 +205,7 @@ function makeVm(opts: RunCommandOptions): Vm {
     if (opts.arch === 'arm64') {
       throw new UsageError(`--isolation ${opts.isolation}: isolation VMs are x64 (leave out --arch arm64)`);
     }
-    // The IsolationVm is a Vm whose memory is typed as the guest's boundary view.
-    return createVm({
-      vcpus,
-      memoryBytes,
-      isolation: { sharedGpaBoundaryBits: opts.isolation },
-      ...shape,
-    }) as unknown as Vm;
+    return createVm({ vcpus, memoryBytes, isolation: { sharedGpaBoundaryBits: opts.isolation }, ...shape });
   }
   if (opts.arch !== 'arm64') return createVm({ vcpus, memoryBytes, ...shape });
   if (opts.hostileHost !== undefined) {

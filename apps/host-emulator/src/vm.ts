@@ -1,4 +1,10 @@
-import { type CpuidResult, GuestFault, GuestMemory, type HvFeatureName } from '@pvlab/hypercall';
+import {
+  type CpuidResult,
+  GuestFault,
+  GuestMemory,
+  type GuestPhysicalMemory,
+  type HvFeatureName,
+} from '@pvlab/hypercall';
 import {
   CORE_FEATURES,
   type Diagnostic,
@@ -51,11 +57,12 @@ export class ConformanceError extends Error {
  */
 export class Vm {
   /**
-   * Guest RAM as the guest sees it. In an isolation VM (`createVm({ isolation })`) it is the
-   * guest's view with the shared GPA boundary (an `IsolatedGuestMemory`: private pages below the
-   * boundary, visible pages only through their alias above it; `createVm` types it so).
+   * Guest RAM as the guest sees it, by GPA (`read`, `write`). In an isolation VM
+   * (`createVm({ isolation })`) it is the guest's view with the shared GPA boundary (an
+   * `IsolatedGuestMemory`: private pages below the boundary, visible pages only through their
+   * alias above it); in an ordinary VM it is `ram` itself. `createVm` types it as what it is.
    */
-  readonly memory: GuestMemory;
+  readonly memory: GuestPhysicalMemory;
   /** Guest RAM itself, GPA = offset, no isolation rules: for host internals and test setup. */
   readonly ram: GuestMemory;
   /** Isolation VMs: the host's accessor, which touches only host-visible pages through their alias. */
@@ -99,8 +106,7 @@ export class Vm {
       ...(isolation ? { extraCpuidLeaves: isolation.cpuidLeaves } : {}),
     });
     const isolated = isolation ? isolationHostState(this.#partition) : undefined;
-    // The guest's view is not a GuestMemory (no raw `bytes`): createVm's overload types it.
-    this.memory = isolated ? (isolated.guestMemory as unknown as GuestMemory) : this.ram;
+    this.memory = isolated ? isolated.guestMemory : this.ram;
     this.hostMemory = isolated?.hostMemory;
     this.#extensions = extensions;
     if (arm64) {
@@ -272,16 +278,24 @@ export class Vm {
 }
 
 /** A VM with a shared GPA boundary: `memory` is the guest's view, `hostMemory` the host's. */
-export type IsolationVm = Omit<Vm, 'memory' | 'hostMemory'> & {
+export type IsolationVm = Vm & {
   readonly memory: IsolatedGuestMemory;
   readonly hostMemory: HostMemoryView;
 };
 
-/** Creates a VM for the direct harness. Bad options throw a VmOptionError naming the option. */
+/**
+ * Creates a VM for the direct harness. Bad options throw a VmOptionError naming the option. The
+ * VM's `memory` is typed as what it is: an isolation VM's is the guest's boundary view; an
+ * ordinary VM's is its RAM, with the raw helpers (`readU64`, `view`, …); a VM from options that
+ * may or may not have `isolation` has the placed-memory interface both share.
+ */
 export function createVm(
   options: CreateVmOptions & { isolation: NonNullable<CreateVmOptions['isolation']> },
 ): IsolationVm;
+export function createVm(
+  options?: CreateVmOptions & { isolation?: undefined },
+): Vm & { readonly memory: GuestMemory };
 export function createVm(options?: CreateVmOptions): Vm;
-export function createVm(options: CreateVmOptions = {}): Vm | IsolationVm {
+export function createVm(options: CreateVmOptions = {}): Vm {
   return new Vm(resolveVmOptions(options));
 }

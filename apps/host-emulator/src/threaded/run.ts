@@ -5,7 +5,7 @@
  * takes `hypercall-exit.ts`, every other kind `exits.ts`; `exit-log.ts` records each one and
  * decodes the log into trace events when the run ends. `host.ts` holds the state they share.
  */
-import type { IsolationVm, Vm } from '../vm.js';
+import type { Vm } from '../vm.js';
 import { ExitLoop } from './exit-loop.js';
 import { ThreadedHost } from './host.js';
 import { HypercallExitPath } from './hypercall-exit.js';
@@ -16,9 +16,8 @@ import { VcpuThreads } from './workers.js';
  * Runs a guest program on one worker thread per vCPU of `vm`, every exit handled by the VM's
  * partition on this thread. Without a seed the vCPUs run in parallel; with one, one at a time.
  */
-export async function runGuest(vm: Vm | IsolationVm, options: RunGuestOptions): Promise<RunResult> {
-  // An IsolationVm is a Vm whose `memory` is typed as the guest's boundary view.
-  const host = new ThreadedHost(vm as Vm, options);
+export async function runGuest(vm: Vm, options: RunGuestOptions): Promise<RunResult> {
+  const host = new ThreadedHost(vm, options);
   options.signal?.throwIfAborted();
   const hypercalls = new HypercallExitPath(host);
   const threads = new VcpuThreads(host);
