@@ -214,7 +214,7 @@ function makeVm(opts: RunCommandOptions): Vm {
     );
   }
   const vm = createVm({ ...shape, arch: 'arm64', vcpus, memoryBytes });
-  if (vm.accountsStolenTime) placeStolenTimeRecords(vm);
+  if (vmInternals(vm).accountsStolenTime()) placeStolenTimeRecords(vm);
   return vm;
 }
 
@@ -285,7 +285,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
   const diagnostics = vm.takeDiagnostics();
   const echo = echoThroughput(vm);
   // Host-side truth of each record, before the VM closes (arm64 with PV time only).
-  const steal = vm.accountsStolenTime
+  const steal = vmInternals(vm).accountsStolenTime()
     ? Array.from({ length: vcpus }, (_, i) => vmInternals(vm).pvTimeOf('steal').recordedStolenTime(i))
     : undefined;
   const loadFailure = result.failures.find((f) => f.kind === 'load');

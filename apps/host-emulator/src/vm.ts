@@ -119,6 +119,9 @@ export class Vm {
     attachVmInternals(this, {
       partitionOpen: () => this.#partitionOpen(),
       smcccCall: (vp, functionId, args) => this.#smcccCall(vp, functionId, args),
+      smcccFunctions: () => this.#smcccFunctions(),
+      accountsStolenTime: () => this.#pvTime !== undefined,
+      restored: () => this.#restored,
       pvTimeOf: (what) => this.#pvTimeOf(what),
       accountSteal: (vp, ns) => this.#accountSteal(vp, ns),
       beforeRun: (vp) => this.#beforeRun(vp),
@@ -145,8 +148,7 @@ export class Vm {
     return this.#smccc.call(vp, functionId, args);
   }
 
-  /** arm64: the SMCCC function ids the conduit answers (hex) with their names; empty on x64. */
-  smcccFunctions(): { id: string; name: string }[] {
+  #smcccFunctions(): { id: string; name: string }[] {
     this.#partitionOpen();
     const conduit = this.#smccc;
     if (conduit === undefined) return [];
@@ -163,11 +165,6 @@ export class Vm {
     if (this.#pvTime === undefined)
       throw new VmmError('ENXIO', `${what}: this VM has no PV time (packages['pv-time'] is false)`);
     return this.#pvTime;
-  }
-
-  /** `true` when the host accounts stolen time (arm64 with PV time): the threaded runner then measures waits. */
-  get accountsStolenTime(): boolean {
-    return this.#pvTime !== undefined;
   }
 
   #accountSteal(vp: number, ns: bigint): void {
@@ -242,11 +239,6 @@ export class Vm {
       options: this.options,
       parts,
     };
-  }
-
-  /** `true` when this VM was made by `restoreVm` (guest programs see it as `cpu.restored`). */
-  get restored(): boolean {
-    return this.#restored;
   }
 
   #restoreParts(snapshot: VmSnapshot): void {

@@ -81,7 +81,7 @@ export class ThreadedHost {
     this.stolenTime = new StolenTime(
       this.internals,
       this.mb,
-      vm.accountsStolenTime,
+      this.internals.accountsStolenTime(),
       this.scheduler !== undefined,
       () => this.clockMs(),
     );

@@ -45,7 +45,7 @@ export class VcpuThreads {
       guestUrl: guestUrl(options.guest),
       spinLimit: mb.spinLimit,
       args: { ...options.args },
-      restored: vm.restored,
+      restored: host.internals.restored(),
       arch: vm.options.arch,
       recordResume: host.stolenTime.measures,
       runStartEpochMs: host.startEpochMs,
