@@ -21,7 +21,8 @@ export class ExitLog {
   readonly #events: RunEvent[] = [];
   /** `#marks[i]`: how many hypercall exits came before event `i`. */
   readonly #marks: number[] = [];
-  readonly #hypercalls = new HypercallColumns();
+  /** Every hypercall exit, as raw words: `push` one, with its times or NaN and then `awaitTimes`. */
+  readonly hypercalls = new HypercallColumns();
   /** Each exit's decoded call, when the dispatcher records details (`--trace`, `--json`). */
   readonly details: CallDetails | undefined;
   readonly #mb: Mailboxes;
@@ -47,7 +48,7 @@ export class ExitLog {
 
   event(event: RunEvent): void {
     this.#events.push(event);
-    this.#marks.push(this.#hypercalls.length);
+    this.#marks.push(this.hypercalls.length);
   }
 
   /** Counts a hypercall exit `vp` posted (parallel runs): its stamp is in the slot this number picks. */
@@ -55,32 +56,9 @@ export class ExitLog {
     this.#exits[vp]!++;
   }
 
-  /** Logs a hypercall exit that started at `ts` and took `dur` (µs); returns its entry. */
-  hypercall(
-    vp: number,
-    ts: number,
-    dur: number,
-    ctlLo: number,
-    ctlHi: number,
-    resLo: number,
-    resHi: number,
-    outcome: number,
-  ): number {
-    return this.#hypercalls.push(vp, ts, dur, ctlLo, ctlHi, resLo, resHi, outcome);
-  }
-
-  /** Logs a hypercall exit whose times come later (`timeHypercalls`); returns its entry. */
-  hypercallToTime(
-    vp: number,
-    ctlLo: number,
-    ctlHi: number,
-    resLo: number,
-    resHi: number,
-    outcome: number,
-  ): number {
-    const entry = this.#hypercalls.push(vp, Number.NaN, Number.NaN, ctlLo, ctlHi, resLo, resHi, outcome);
+  /** Hypercall exit `entry` of `vp` was logged without times: `timeHypercalls` fills them in. */
+  awaitTimes(vp: number, entry: number): void {
     this.#awaitingDone[vp] = entry;
-    return entry;
   }
 
   /**
@@ -96,7 +74,7 @@ export class ExitLog {
       this.#awaitingStamp[vp] = -1;
     }
     if (done < 0) return;
-    this.#hypercalls.setDone(done, nowUs);
+    this.hypercalls.setDone(done, nowUs);
     this.#awaitingDone[vp] = -1;
     this.#awaitingStamp[vp] = done;
     this.#awaitingStampSeq[vp] = this.#exits[vp]!;
@@ -112,7 +90,7 @@ export class ExitLog {
   }
 
   #stamp(vp: number, entry: number, seq: number): void {
-    this.#hypercalls.setStart(entry, this.#mb.hypercallStamp(vp, seq) * 1000);
+    this.hypercalls.setStart(entry, this.#mb.hypercallStamp(vp, seq) * 1000);
   }
 
   /** The events with every hypercall exit decoded, named by `dispatcher`'s descriptors. */
@@ -123,13 +101,13 @@ export class ExitLog {
       for (const mark = this.#marks[i]!; next < mark; next++) out.push(this.#decoded(next, dispatcher));
       out.push(event);
     }
-    for (; next < this.#hypercalls.length; next++) out.push(this.#decoded(next, dispatcher));
+    for (; next < this.hypercalls.length; next++) out.push(this.#decoded(next, dispatcher));
     return out;
   }
 
   /** Hypercall exit `i` as an event. */
   #decoded(i: number, dispatcher: HypercallDispatcher): RunEvent {
-    const e = this.#hypercalls.entry(i);
+    const e = this.hypercalls.entry(i);
     const control = decodeHypercallControl(e.control);
     const result = typeof e.outcome === 'bigint' ? decodeHypercallResult(e.outcome) : undefined;
     const detail = this.details?.get(i);

@@ -58,10 +58,20 @@ export class HypercallExitPath {
     }
     // The vCPU may run now: what is left only records the exit.
     host.hypercalls++;
-    const entry = Number.isNaN(ts)
-      ? host.log.hypercallToTime(vp, ctlLo, ctlHi, resLo, resHi, outcome)
-      : host.log.hypercall(vp, ts, host.exitDuration(ts), ctlLo, ctlHi, resLo, resHi, outcome);
-    host.log.details?.keep(entry, outcome === Outcome.RESULT ? undefined : this.#thrown);
+    const log = host.log;
+    const stamped = Number.isNaN(ts);
+    const entry = log.hypercalls.push(
+      vp,
+      ts,
+      stamped ? ts : host.exitDuration(ts),
+      ctlLo,
+      ctlHi,
+      resLo,
+      resHi,
+      outcome,
+    );
+    if (stamped) log.awaitTimes(vp, entry);
+    log.details?.keep(entry, outcome === Outcome.RESULT ? undefined : this.#thrown);
     return entry;
   }
 
