@@ -26,6 +26,8 @@ export class ExitLog {
   /** Each exit's decoded call, when the dispatcher records details (`--trace`, `--json`). */
   readonly details: CallDetails | undefined;
   readonly #mb: Mailboxes;
+  /** The run's clock (µs): read only when an exit is there to time. */
+  readonly #clock: { now(): number };
   /**
    * Per vCPU: its hypercall exits so far (the vCPU counts the same), the log entry of the last one
    * that still waits for its completion time, and the entry (and its exit number) that waits for
@@ -36,8 +38,9 @@ export class ExitLog {
   readonly #awaitingStamp: Int32Array;
   readonly #awaitingStampSeq: Uint32Array;
 
-  constructor(mb: Mailboxes, details: CallDetails | undefined) {
+  constructor(mb: Mailboxes, details: CallDetails | undefined, clock: { now(): number }) {
     this.#mb = mb;
+    this.#clock = clock;
     this.details = details;
     const n = mb.vcpus;
     this.#exits = new Uint32Array(n);
@@ -62,11 +65,11 @@ export class ExitLog {
   }
 
   /**
-   * Times `vp`'s hypercall exit that just completed (its completion time, `nowUs`) and the one
+   * Times `vp`'s hypercall exit that just completed (its completion time: now) and the one
    * before it (its start: the vCPU stamped it after posting, and has certainly done so since it
    * has posted a later exit). Runs after the vCPU was released, while it runs.
    */
-  timeHypercalls(vp: number, nowUs: number): void {
+  timeHypercalls(vp: number): void {
     const done = this.#awaitingDone[vp]!;
     const previous = this.#awaitingStamp[vp]!;
     if (previous >= 0 && previous !== done) {
@@ -74,16 +77,16 @@ export class ExitLog {
       this.#awaitingStamp[vp] = -1;
     }
     if (done < 0) return;
-    this.hypercalls.setDone(done, nowUs);
+    this.hypercalls.setDone(done, this.#clock.now());
     this.#awaitingDone[vp] = -1;
     this.#awaitingStamp[vp] = done;
     this.#awaitingStampSeq[vp] = this.#exits[vp]!;
   }
 
   /** Once the vCPUs are gone: the stamps they left for exits no later exit followed. */
-  timeLastHypercalls(nowUs: () => number): void {
+  timeLastHypercalls(): void {
     for (let vp = 0; vp < this.#mb.vcpus; vp++) {
-      this.timeHypercalls(vp, nowUs());
+      this.timeHypercalls(vp);
       const entry = this.#awaitingStamp[vp]!;
       if (entry >= 0) this.#stamp(vp, entry, this.#awaitingStampSeq[vp]!);
     }

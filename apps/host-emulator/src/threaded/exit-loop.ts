@@ -71,7 +71,7 @@ export class ExitLoop {
           if (after === 'stopped' || after === 'finished') host.release(vp);
         }
         // The vCPU runs again: now the clock can be read without delaying it.
-        log.timeHypercalls(vp, host.now());
+        log.timeHypercalls(vp);
       }
       // The clock is read every 64 rounds and after every wait that slept: a clock read per exit
       // would lengthen every round trip.

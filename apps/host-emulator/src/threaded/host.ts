@@ -71,7 +71,11 @@ export class ThreadedHost {
     this.mb = Mailboxes.create(n, spinLimitFor(busyThreads, availableParallelism()));
     this.oversubscribed = busyThreads > availableParallelism();
     const dispatcher = vm.partition.dispatcher;
-    this.log = new ExitLog(this.mb, dispatcher.recordsDetails ? new CallDetails(dispatcher) : undefined);
+    this.log = new ExitLog(
+      this.mb,
+      dispatcher.recordsDetails ? new CallDetails(dispatcher) : undefined,
+      this,
+    );
     this.phase = new Array<VpPhase>(n).fill('loading');
     this.watch = new Uint8Array(n).fill(1);
     this.pending = new Array<number>(n).fill(Completion.OK);

@@ -80,6 +80,12 @@ export class Mailboxes {
   readonly #u32: Uint32Array;
   readonly #times: Float64Array;
   readonly #bytes: Uint8Array;
+  /**
+   * Where each vCPU's words and registers start in the views, computed once: the hot path adds an
+   * index to a base, with no layout arithmetic on imported constants per access.
+   */
+  readonly #wordBase: number[];
+  readonly #regBase: number[];
   readonly #stampTimes: number[];
   readonly #stampSeqs: number[];
 
@@ -92,6 +98,8 @@ export class Mailboxes {
     this.#u32 = new Uint32Array(buffer);
     this.#times = new Float64Array(buffer);
     this.#bytes = new Uint8Array(buffer);
+    this.#wordBase = Array.from({ length: vcpus }, (_, vp) => (slotOffset(vp) + WORDS_OFFSET) / 4);
+    this.#regBase = Array.from({ length: vcpus }, (_, vp) => (slotOffset(vp) + REGS_OFFSET) / 8);
     const stamps = (vp: number) => slotOffset(vp) + STAMPS_OFFSET;
     this.#stampTimes = Array.from({ length: vcpus }, (_, vp) => stamps(vp) / 8);
     this.#stampSeqs = Array.from({ length: vcpus }, (_, vp) => (stamps(vp) + 8 * STAMP_SLOTS) / 4);
@@ -102,11 +110,11 @@ export class Mailboxes {
   }
 
   #word(vp: number, w: number): number {
-    return (slotOffset(vp) + WORDS_OFFSET) / 4 + w;
+    return this.#wordBase[vp]! + w;
   }
 
   #reg(vp: number, i: number): number {
-    return (slotOffset(vp) + REGS_OFFSET) / 8 + i;
+    return this.#regBase[vp]! + i;
   }
 
   // ---- registers and message area (plain accesses: ordered by the state word's Atomics) ----

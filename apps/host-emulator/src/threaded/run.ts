@@ -30,7 +30,7 @@ export async function runGuest(vm: Vm, options: RunGuestOptions): Promise<RunRes
     await threads.stop(aborted);
   }
   options.signal?.throwIfAborted();
-  host.log.timeLastHypercalls(() => host.now());
+  host.log.timeLastHypercalls();
   return {
     passed: host.failures.size === 0,
     failures: [...host.failures.values()],
