@@ -3,7 +3,7 @@
  * own stack frames below it (`    at fn (file:line:column)`), as Node prints them. A guest that
  * would not load is one line, its place (`file:line:column`) in front.
  */
-import type { RunFailure } from './threaded/run.js';
+import type { RunFailure } from './threaded/run-api.js';
 
 /** Where a failure happened: the innermost frame of the guest. */
 export interface FailureLocation {

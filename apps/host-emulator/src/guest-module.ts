@@ -9,7 +9,7 @@ import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { RunFailure } from './threaded/run.js';
+import type { RunFailure } from './threaded/run-api.js';
 
 /** A guest that did not build: one line, `file:line:column: what`. */
 export class GuestBuildError extends Error {

@@ -28,14 +28,14 @@ export {
   type VmSnapshot,
   writeSnapshotFile,
 } from './snapshot.js';
+export { runGuest } from './threaded/run.js';
 export {
   type RunFailure,
   type RunGuestOptions,
   type RunProgress,
   type RunResult,
-  runGuest,
   ThreadedHostError,
-} from './threaded/run.js';
+} from './threaded/run-api.js';
 export {
   type ChromeTrace,
   type CompleteEvent,
@@ -79,4 +79,5 @@ export {
   summaryToJson,
 } from './trace/summary.js';
 export { TraceWriteError, writeTraceFile } from './trace/write.js';
-export { ConformanceError, createVm, type IsolationVm, VirtualProcessor, Vm } from './vm.js';
+export { VirtualProcessor } from './virtual-processor.js';
+export { ConformanceError, createVm, type IsolationVm, Vm } from './vm.js';

@@ -2,6 +2,7 @@ import { HvFeature, type HvFeatureName, hvCallName } from '@pvlab/hypercall';
 import { alignColumns } from './table.js';
 import { createVm, type Vm } from './vm.js';
 import { type VmFlags, vmOptionsFromFlags } from './vm-flags.js';
+import { vmInternals } from './vm-internals.js';
 
 /** `pvlab-host info` flags: the VM to describe, shaped as `run` shapes it. */
 export interface InfoCommandOptions extends VmFlags {
@@ -27,7 +28,7 @@ function vmLine(vm: Vm): string {
 
 /** `pvlab-host info --arch arm64`: the SMCCC functions the conduit answers. */
 function arm64Info(vm: Vm, json: boolean, print: (line: string) => void): void {
-  const functions = vm.smcccFunctions();
+  const functions = vmInternals(vm).smcccFunctions();
   const options = vm.options;
   const vcpus = vm.vcpus;
   const packages = options.packages['pv-time'] === false ? [] : ['pv-time'];

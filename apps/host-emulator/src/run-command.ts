@@ -14,7 +14,8 @@ import { type PreparedGuest, prepareGuest, syntaxErrorPlace, TYPESCRIPT_GUEST } 
 import { interruptedMessage, RunInterrupted } from './interrupt.js';
 import { restoreVmFileForPrograms } from './restore.js';
 import { writeSnapshotFile } from './snapshot.js';
-import { type RunResult, runGuest } from './threaded/run.js';
+import { runGuest } from './threaded/run.js';
+import type { RunResult } from './threaded/run-api.js';
 import { toChromeTrace } from './trace/chrome.js';
 import { createProgress, type ProgressStream } from './trace/progress.js';
 import {
@@ -204,13 +205,7 @@ function makeVm(opts: RunCommandOptions): Vm {
     if (opts.arch === 'arm64') {
       throw new UsageError(`--isolation ${opts.isolation}: isolation VMs are x64 (leave out --arch arm64)`);
     }
-    // The IsolationVm is a Vm whose memory is typed as the guest's boundary view.
-    return createVm({
-      vcpus,
-      memoryBytes,
-      isolation: { sharedGpaBoundaryBits: opts.isolation },
-      ...shape,
-    }) as unknown as Vm;
+    return createVm({ vcpus, memoryBytes, isolation: { sharedGpaBoundaryBits: opts.isolation }, ...shape });
   }
   if (opts.arch !== 'arm64') return createVm({ vcpus, memoryBytes, ...shape });
   if (opts.hostileHost !== undefined) {
@@ -219,7 +214,7 @@ function makeVm(opts: RunCommandOptions): Vm {
     );
   }
   const vm = createVm({ ...shape, arch: 'arm64', vcpus, memoryBytes });
-  if (vm.accountsStolenTime) placeStolenTimeRecords(vm);
+  if (vmInternals(vm).accountsStolenTime()) placeStolenTimeRecords(vm);
   return vm;
 }
 
@@ -290,7 +285,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
   const diagnostics = vm.takeDiagnostics();
   const echo = echoThroughput(vm);
   // Host-side truth of each record, before the VM closes (arm64 with PV time only).
-  const steal = vm.accountsStolenTime
+  const steal = vmInternals(vm).accountsStolenTime()
     ? Array.from({ length: vcpus }, (_, i) => vmInternals(vm).pvTimeOf('steal').recordedStolenTime(i))
     : undefined;
   const loadFailure = result.failures.find((f) => f.kind === 'load');

@@ -11,6 +11,12 @@ export interface VmInternals {
   partitionOpen(): HvPartition;
   /** An SMCCC call from `vp`; #UD on x64. */
   smcccCall(vp: number, functionId: number, args: readonly bigint[]): SmcccRegisters;
+  /** arm64: the SMCCC function ids the conduit answers (hex) with their names; empty on x64. */
+  smcccFunctions(): { id: string; name: string }[];
+  /** `true` when the host accounts stolen time (arm64 with PV time): the threaded runner then measures waits. */
+  accountsStolenTime(): boolean;
+  /** `true` when the VM was made by `restoreVm` (guest programs see it as `cpu.restored`). */
+  restored(): boolean;
   /** The PV-time host, or the error KVM gives without it (ENXIO), naming `what`. */
   pvTimeOf(what: string): PvTimeHost;
   /** Adds `ns` of runnable-but-waiting time to `vp` (the threaded scheduler's measure). */

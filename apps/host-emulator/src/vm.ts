@@ -1,17 +1,20 @@
-import { type CpuidResult, GuestFault, GuestMemory, type HvFeatureName } from '@pvlab/hypercall';
-import type { GuestCpu } from '@pvlab/hypercall/guest';
+import {
+  type CpuidResult,
+  GuestFault,
+  GuestMemory,
+  type GuestPhysicalMemory,
+  type HvFeatureName,
+} from '@pvlab/hypercall';
 import {
   CORE_FEATURES,
   type Diagnostic,
   type HostExtension,
   HvPartition,
-  type HvVpState,
   type HypercallDescriptor,
   memorySnapshotPart,
   partitionSnapshotPart,
   type SnapshotData,
   type SnapshotPart,
-  type SoftwareTlb,
   vcpuSnapshotPart,
 } from '@pvlab/hypercall/host';
 import {
@@ -29,12 +32,12 @@ import {
   type StolenTimeUpdate,
   VmmError,
 } from '@pvlab/pv-time/host';
-import { VTL_STATE, vtlHostState } from '@pvlab/vtl/host';
 import { type CreateVmOptions, type ResolvedVmOptions, resolveVmOptions } from './options.js';
 import { definedOnly, PACKAGE_EXTENSIONS } from './packages.js';
 import { SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, type VmSnapshot } from './snapshot.js';
 import { restoreSnapshotParts } from './snapshot-parts.js';
-import { attachVmInternals, type VmInternals, vmInternals } from './vm-internals.js';
+import { VirtualProcessor } from './virtual-processor.js';
+import { attachVmInternals } from './vm-internals.js';
 
 /** Raised by `vm.close()` in strict mode when the guest did something the spec forbids. */
 export class ConformanceError extends Error {
@@ -48,183 +51,18 @@ export class ConformanceError extends Error {
   }
 }
 
-/** One virtual processor, driven from the calling thread (the direct harness). */
-export class VirtualProcessor implements GuestCpu {
-  readonly index: number;
-  readonly #vm: Vm;
-  readonly #internals: VmInternals;
-  readonly #state: HvVpState;
-
-  constructor(vm: Vm, state: HvVpState) {
-    this.#vm = vm;
-    this.#internals = vmInternals(vm);
-    this.#state = state;
-    this.index = state.index;
-  }
-
-  /** The x86 instructions do not exist on an arm64 vCPU: #UD, as the threaded vCPUs do. */
-  #x64(instruction: string): void {
-    if (this.#vm.options.arch !== 'x64') {
-      throw new GuestFault(
-        'UD',
-        `${instruction} does not exist on arm64 (reach the hypervisor with smccc())`,
-      );
-    }
-  }
-
-  /** WRMSR; throws GuestFault{vector:'GP'} when refused. */
-  writeMsr(msr: bigint, value: bigint): void {
-    this.#x64('WRMSR');
-    this.#internals.partitionOpen().writeMsr(this.index, msr, value);
-  }
-
-  /** RDMSR; throws GuestFault{vector:'GP'} when refused. */
-  readMsr(msr: bigint): bigint {
-    this.#x64('RDMSR');
-    return this.#internals.partitionOpen().readMsr(this.index, msr);
-  }
-
-  /** CPUID as this VP sees it. */
-  cpuid(leaf: number): CpuidResult {
-    this.#x64('CPUID');
-    return this.#vm.cpuid(leaf);
-  }
-
-  /**
-   * A memory-form hypercall (RCX = control, RDX = input GPA, R8 = output GPA). Returns the TLFS
-   * result value; throws GuestFault{vector:'UD'} before hypercalls are enabled. With the Fast bit
-   * set, RDX and R8 are the first 16 input bytes instead, and the XMM registers keep their values.
-   */
-  hypercall(control: bigint, inputGpa: bigint, outputGpa: bigint): bigint {
-    this.#x64('VMCALL');
-    const partition = this.#internals.partitionOpen();
-    const regs = this.#state.registers;
-    regs.control = BigInt.asUintN(64, control);
-    regs.rdx = BigInt.asUintN(64, inputGpa);
-    regs.r8 = BigInt.asUintN(64, outputGpa);
-    return partition.hypercall(this.index, regs);
-  }
-
-  /**
-   * A fast hypercall: `input` is RDX, R8, XMM0.lo, XMM0.hi, … (at most 14 values; slots not given
-   * are zero). `output` holds the call's XMM output slots, empty when it has none or failed.
-   */
-  fastHypercall(control: bigint, input: readonly bigint[]): { result: bigint; output: bigint[] } {
-    this.#x64('VMCALL');
-    const partition = this.#internals.partitionOpen();
-    const regs = this.#state.registers;
-    if (input.length > regs.fastSlotCount) {
-      throw new RangeError(
-        `fastHypercall takes at most ${regs.fastSlotCount} input values (RDX, R8, XMM0..XMM5); got ${input.length}`,
-      );
-    }
-    regs.control = BigInt.asUintN(64, control);
-    regs.rdx = 0n;
-    regs.r8 = 0n;
-    regs.xmm.fill(0n);
-    regs.loadSlots(input);
-    const result = partition.hypercall(this.index, regs);
-    const output: bigint[] = [];
-    for (let i = 0; i < regs.fastOutputSlots; i++)
-      output.push(regs.readFastSlot(regs.fastOutputFirstSlot + i));
-    return { result, output };
-  }
-
-  /** This VP's software TLB: `fill(gva, gpa, { addressSpace?, global? })`, `lookup(gva, addressSpace?)`. */
-  get tlb(): SoftwareTlb {
-    this.#internals.partitionOpen();
-    return this.#state.tlb;
-  }
-
-  /** INVLPG: drops the page holding `gva` from this VP's TLB, global entries included. */
-  invlpg(gva: bigint): void {
-    this.#internals.partitionOpen().invlpg(this.index, gva);
-  }
-
-  /** A local full flush: MOV to CR3 (non-global entries), or with `includeGlobal` a CR4.PGE toggle. */
-  flushLocalTlb(includeGlobal = false): void {
-    this.#internals.partitionOpen().flushLocalTlb(this.index, includeGlobal);
-  }
-
-  /** Vectors delivered to this VP since the last call (IPIs, host injections), lowest first. */
-  takeInterrupts(): number[] {
-    return this.#internals.partitionOpen().interrupts.take(this.index);
-  }
-
-  /**
-   * arm64: HVC through the SMCCC conduit (W0 = `functionId`, X1.. = `args`). Returns X0..X3 as
-   * unsigned 64-bit values, so −1 (NOT_SUPPORTED) is 0xFFFF_FFFF_FFFF_FFFF. On x64, #UD.
-   */
-  smccc(functionId: number, ...args: bigint[]): bigint[] {
-    return [...this.#internals.smcccCall(this.index, functionId, args)];
-  }
-
-  /**
-   * arm64 VMM side (KVM_ARM_VCPU_PVTIME_IPA): places this vCPU's 64-byte stolen-time record at
-   * `ipa`, once. Throws VmmError `EINVAL` (not 64-byte aligned, or not inside RAM), `EEXIST`
-   * (already set), `ENXIO` (the VM has no PV time).
-   */
-  setStolenTimeIpa(ipa: bigint): void {
-    this.#internals.pvTimeOf('setStolenTimeIpa').setStolenTimeIpa(this.index, ipa);
-  }
-
-  /** The record's IPA, or 0xFFFF_FFFF_FFFF_FFFF when unset (KVM's GET). */
-  get stolenTimeIpa(): bigint {
-    return this.#internals.pvTimeOf('stolenTimeIpa').stolenTimeIpa(this.index);
-  }
-
-  /**
-   * arm64: this vCPU was runnable but not running for `ns` nanoseconds and runs again now: the
-   * host accounts the wait and rewrites the record (one 64-bit store). Stolen time never decreases.
-   */
-  preempt(ns: bigint): void {
-    const update = this.#internals.pvTimeOf('preempt').preempt(this.index, ns);
-    if (update) this.#internals.recordSteal(update);
-  }
-
-  /**
-   * The VTL this VP runs in (HvRegisterVsmVpStatus.ActiveVtl): changed by HvCallVtlCall and
-   * HvCallVtlReturn. 0 on an arm64 VM or without the vtl package.
-   */
-  get activeVtl(): number {
-    const vtl = this.#internals.partitionOpen().extensionState(VTL_STATE);
-    return vtl === undefined ? 0 : vtl.activeVtl(this.index);
-  }
-
-  /**
-   * The host's TLB-flush inhibit for this VP, like the proposed KVM_HYPERV_SET_TLB_FLUSH_INHIBIT
-   * ioctl: while set, a flush hypercall that targets this VP suspends its caller. Clearing it
-   * (when no TlbLocked bit holds the lock) resumes them; returns the VPs resumed.
-   */
-  setTlbFlushInhibit(inhibit: boolean): number[] {
-    return vtlHostState(this.#internals.partitionOpen()).setTlbFlushInhibit(this.index, inhibit);
-  }
-
-  /**
-   * The VP this one is suspended on (its flush hypercall threw `HypercallSuspended`), or `null`.
-   * Once the lock is cleared it is `null` again and the guest re-issues the same hypercall.
-   */
-  get suspendedOn(): number | null {
-    return this.#internals.partitionOpen().vp(this.index).suspendedOn;
-  }
-
-  /** HvCallNotifyLongSpinWait calls this VP made, and the last SpinCount it reported. */
-  get longSpinWaits(): { count: number; lastSpinCount: number } {
-    return { count: this.#state.longSpinWaits, lastSpinCount: this.#state.lastSpinCount };
-  }
-}
-
 /**
  * A VM driven from the calling thread: guest memory, CPUID, and VPs whose MSR accesses and
  * hypercalls run the host handlers synchronously. The harness for conformance tests.
  */
 export class Vm {
   /**
-   * Guest RAM as the guest sees it. In an isolation VM (`createVm({ isolation })`) it is the
-   * guest's view with the shared GPA boundary (an `IsolatedGuestMemory`: private pages below the
-   * boundary, visible pages only through their alias above it; `createVm` types it so).
+   * Guest RAM as the guest sees it, by GPA (`read`, `write`). In an isolation VM
+   * (`createVm({ isolation })`) it is the guest's view with the shared GPA boundary (an
+   * `IsolatedGuestMemory`: private pages below the boundary, visible pages only through their
+   * alias above it); in an ordinary VM it is `ram` itself. `createVm` types it as what it is.
    */
-  readonly memory: GuestMemory;
+  readonly memory: GuestPhysicalMemory;
   /** Guest RAM itself, GPA = offset, no isolation rules: for host internals and test setup. */
   readonly ram: GuestMemory;
   /** Isolation VMs: the host's accessor, which touches only host-visible pages through their alias. */
@@ -268,8 +106,7 @@ export class Vm {
       ...(isolation ? { extraCpuidLeaves: isolation.cpuidLeaves } : {}),
     });
     const isolated = isolation ? isolationHostState(this.#partition) : undefined;
-    // The guest's view is not a GuestMemory (no raw `bytes`): createVm's overload types it.
-    this.memory = isolated ? (isolated.guestMemory as unknown as GuestMemory) : this.ram;
+    this.memory = isolated ? isolated.guestMemory : this.ram;
     this.hostMemory = isolated?.hostMemory;
     this.#extensions = extensions;
     if (arm64) {
@@ -282,6 +119,9 @@ export class Vm {
     attachVmInternals(this, {
       partitionOpen: () => this.#partitionOpen(),
       smcccCall: (vp, functionId, args) => this.#smcccCall(vp, functionId, args),
+      smcccFunctions: () => this.#smcccFunctions(),
+      accountsStolenTime: () => this.#pvTime !== undefined,
+      restored: () => this.#restored,
       pvTimeOf: (what) => this.#pvTimeOf(what),
       accountSteal: (vp, ns) => this.#accountSteal(vp, ns),
       beforeRun: (vp) => this.#beforeRun(vp),
@@ -308,8 +148,7 @@ export class Vm {
     return this.#smccc.call(vp, functionId, args);
   }
 
-  /** arm64: the SMCCC function ids the conduit answers (hex) with their names; empty on x64. */
-  smcccFunctions(): { id: string; name: string }[] {
+  #smcccFunctions(): { id: string; name: string }[] {
     this.#partitionOpen();
     const conduit = this.#smccc;
     if (conduit === undefined) return [];
@@ -326,11 +165,6 @@ export class Vm {
     if (this.#pvTime === undefined)
       throw new VmmError('ENXIO', `${what}: this VM has no PV time (packages['pv-time'] is false)`);
     return this.#pvTime;
-  }
-
-  /** `true` when the host accounts stolen time (arm64 with PV time): the threaded runner then measures waits. */
-  get accountsStolenTime(): boolean {
-    return this.#pvTime !== undefined;
   }
 
   #accountSteal(vp: number, ns: bigint): void {
@@ -407,11 +241,6 @@ export class Vm {
     };
   }
 
-  /** `true` when this VM was made by `restoreVm` (guest programs see it as `cpu.restored`). */
-  get restored(): boolean {
-    return this.#restored;
-  }
-
   #restoreParts(snapshot: VmSnapshot): void {
     restoreSnapshotParts(this.#snapshotParts(), snapshot);
     this.#restored = true;
@@ -441,16 +270,24 @@ export class Vm {
 }
 
 /** A VM with a shared GPA boundary: `memory` is the guest's view, `hostMemory` the host's. */
-export type IsolationVm = Omit<Vm, 'memory' | 'hostMemory'> & {
+export type IsolationVm = Vm & {
   readonly memory: IsolatedGuestMemory;
   readonly hostMemory: HostMemoryView;
 };
 
-/** Creates a VM for the direct harness. Bad options throw a VmOptionError naming the option. */
+/**
+ * Creates a VM for the direct harness. Bad options throw a VmOptionError naming the option. The
+ * VM's `memory` is typed as what it is: an isolation VM's is the guest's boundary view; an
+ * ordinary VM's is its RAM, with the raw helpers (`readU64`, `view`, …); a VM from options that
+ * may or may not have `isolation` has the placed-memory interface both share.
+ */
 export function createVm(
   options: CreateVmOptions & { isolation: NonNullable<CreateVmOptions['isolation']> },
 ): IsolationVm;
+export function createVm(
+  options?: CreateVmOptions & { isolation?: undefined },
+): Vm & { readonly memory: GuestMemory };
 export function createVm(options?: CreateVmOptions): Vm;
-export function createVm(options: CreateVmOptions = {}): Vm | IsolationVm {
+export function createVm(options: CreateVmOptions = {}): Vm {
   return new Vm(resolveVmOptions(options));
 }

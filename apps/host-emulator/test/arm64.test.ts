@@ -14,14 +14,14 @@ function arm64(vcpus = 2): Vm {
 
 /** A guest CPU over the direct harness: vp(i)'s SMCCC conduit plus guest memory. */
 function guestCpu(vm: Vm, i: number) {
-  return { smccc: (fid: number, ...args: bigint[]) => vm.vp(i).smccc(fid, ...args), memory: vm.memory };
+  return { smccc: (fid: number, ...args: bigint[]) => vm.vp(i).smccc(fid, ...args), memory: vm.ram };
 }
 
 function recordOf(vm: Vm, ipa: bigint) {
   return {
-    revision: vm.memory.readU32(ipa),
-    attributes: vm.memory.readU32(ipa + 4n),
-    stolen: vm.memory.readU64(ipa + 8n),
+    revision: vm.ram.readU32(ipa),
+    attributes: vm.ram.readU32(ipa + 4n),
+    stolen: vm.ram.readU64(ipa + 8n),
   };
 }
 
@@ -139,7 +139,7 @@ describe('PV time as a guest sees it', () => {
   it('PV_TIME_ST gives the IPA of a zeroed revision-0 record; stolen time grows with preemption and never decreases', () => {
     const vm = arm64();
     vm.vp(1).setStolenTimeIpa(RECORDS + 64n);
-    vm.memory.fill(RECORDS + 64n, 64, 0xaa);
+    vm.ram.fill(RECORDS + 64n, 64, 0xaa);
     const init = initStealClock(guestCpu(vm, 1));
     expect(init.ok && init.clock.ipa).toBe(RECORDS + 64n);
     expect(recordOf(vm, RECORDS + 64n)).toEqual({ revision: 0, attributes: 0, stolen: 0n });

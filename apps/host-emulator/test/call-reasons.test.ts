@@ -33,12 +33,12 @@ interface Row {
 }
 
 function write(vm: Vm, fields: Fields): void {
-  vm.memory.fill(INPUT, 4096);
+  vm.ram.fill(INPUT, 4096);
   for (const [at, bytes, value] of fields) {
     const gpa = INPUT + BigInt(at);
-    if (bytes === 1) vm.memory.writeU8(gpa, Number(value));
-    else if (bytes === 4) vm.memory.writeU32(gpa, Number(value));
-    else vm.memory.writeU64(gpa, BigInt(value));
+    if (bytes === 1) vm.ram.writeU8(gpa, Number(value));
+    else if (bytes === 4) vm.ram.writeU32(gpa, Number(value));
+    else vm.ram.writeU64(gpa, BigInt(value));
   }
 }
 

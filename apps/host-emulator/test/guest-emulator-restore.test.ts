@@ -195,7 +195,7 @@ describe('the x64 guest-emulator resumes from a snapshot written when its run en
   }, 120_000);
 
   it('saved and restored twice, the channel keeps echoing in order', async () => {
-    let vm = createVm({ vcpus: 1 });
+    let vm: Vm = createVm({ vcpus: 1 });
     for (let boot = 0; boot < 3; boot++) {
       const r = await run(vm, 'vmbus', boot);
       expect(r.failures).toEqual([]);

@@ -2,14 +2,7 @@ import { decodeHypercallResult, encodeHypercallControl, HvCallCode, HvStatus } f
 import { enableTestHypercalls, INPUT_GPA } from '@pvlab/hypercall/testing';
 import { decodeIsolationConfig, encodeModifyVisibilityInput, HostVisibility } from '@pvlab/isolation';
 import { describe, expect, it } from 'vitest';
-import {
-  createVm,
-  HostAccessError,
-  IsolationFault,
-  type IsolationVm,
-  restoreVm,
-  type Vm,
-} from '../src/index.ts';
+import { createVm, HostAccessError, IsolationFault, type IsolationVm, restoreVm } from '../src/index.ts';
 
 const BITS = 36;
 const BOUNDARY = 1n << 36n;
@@ -99,7 +92,7 @@ describe('createVm({ isolation: { sharedGpaBoundaryBits: 36 } })', () => {
     vm.memory.write(GPA | BOUNDARY, Uint8Array.of(42));
     const snapshot = JSON.parse(JSON.stringify(vm.save()));
     expect(Object.keys(snapshot.parts)).toContain('isolation');
-    const restored = restoreVm(snapshot) as unknown as IsolationVm;
+    const restored = restoreVm(snapshot) as IsolationVm;
     expect(restored.hostMemory.read(GPA | BOUNDARY, 1)[0]).toBe(42);
     expect(thrown(() => restored.hostMemory.read((GPA + 0x1000n) | BOUNDARY, 1))).toBeInstanceOf(
       HostAccessError,
@@ -126,5 +119,7 @@ describe('createVm({ isolation: { sharedGpaBoundaryBits: 36 } })', () => {
   });
 });
 
-// The plain VM type still has raw memory helpers.
-export type _PlainVmMemory = Vm['memory']['view'];
+// The plain VM type (what createVm gives without isolation) still has raw memory helpers; `Vm`
+// itself types `memory` as the placed-memory interface an isolation VM's view shares.
+const plainVm = () => createVm({ vcpus: 1 });
+export type _PlainVmMemory = ReturnType<typeof plainVm>['memory']['view'];

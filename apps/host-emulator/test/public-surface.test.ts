@@ -1,4 +1,4 @@
-import type { GuestPhysicalMemory } from '@pvlab/hypercall';
+import type { GuestMemory, GuestPhysicalMemory } from '@pvlab/hypercall';
 import type { PageListView } from '@pvlab/isolation';
 import type { IsolatedGuestMemory } from '@pvlab/isolation/host';
 import * as tlbIpiHost from '@pvlab/tlb-ipi/host';
@@ -6,7 +6,7 @@ import type { GuestBoundaryView } from '@pvlab/vmbus-ring/guest';
 import * as vtlHost from '@pvlab/vtl/host';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as hostEmulator from '../src/index.ts';
-import { createVm, Vm } from '../src/index.ts';
+import { createVm, type IsolationVm, Vm } from '../src/index.ts';
 
 // The entry points name what users need; internal helpers and the VM's hooks for the app's own
 // modules stay off the surface.
@@ -21,10 +21,21 @@ describe('public surface', () => {
   it('keeps the VM internals off the Vm type and out of the index', () => {
     const internal = ['partitionOpen', 'smcccCall', 'pvTimeOf', 'accountSteal', 'beforeRun'] as const;
     const more = ['onStolenTimeUpdate', 'recordSteal', 'restoreParts'] as const;
+    const runnerNeeds = ['smcccFunctions', 'accountsStolenTime', 'restored'] as const;
     const vm = createVm();
-    for (const name of [...internal, ...more]) expect(name in vm, name).toBe(false);
+    for (const name of [...internal, ...more, ...runnerNeeds]) expect(name in vm, name).toBe(false);
     expect(vm).toBeInstanceOf(Vm);
     expect(Object.keys(hostEmulator)).not.toContain('vmInternals');
+    vm.close();
+  });
+
+  it('types vm.memory as the placed-memory interface, and as what it is where createVm knows', () => {
+    expectTypeOf<Vm['memory']>().toEqualTypeOf<GuestPhysicalMemory>();
+    expectTypeOf<IsolationVm['memory']>().toExtend<IsolatedGuestMemory>();
+    const vm = createVm();
+    expectTypeOf(vm.memory).toExtend<GuestMemory>();
+    // An ordinary VM's guest view is its RAM.
+    expect(vm.memory).toBe(vm.ram);
     vm.close();
   });
 

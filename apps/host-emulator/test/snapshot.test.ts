@@ -20,17 +20,17 @@ function step(vm: Vm, i: number): void {
     return;
   }
   // Guest data: a counter page the "kernel" bumps.
-  const counter = vm.memory.view.getUint32(0x8000, true);
-  vm.memory.view.setUint32(0x8000, counter + i, true);
+  const counter = vm.ram.view.getUint32(0x8000, true);
+  vm.ram.view.setUint32(0x8000, counter + i, true);
   vm.memory.write(BigInt(0x10000 + i * 64), new Uint8Array(8).fill(i & 0xff));
   vp.tlb.fill(BigInt(i) << 12n, 0x40000n + (BigInt(i) << 12n), { addressSpace: BigInt(i % 3) });
   if (i % 5 === 0) vm.partition.deliverInterrupt((i + 1) % vm.vcpus, 0x30 + (i % 16));
   if (i % 7 === 0) {
     // Flush address space (i % 3) on every processor: the TLBs of all VPs change.
-    vm.memory.view.setBigUint64(Number(INPUT_GPA), BigInt(i % 3), true);
-    vm.memory.view.setBigUint64(Number(INPUT_GPA) + 8, 0n, true);
-    vm.memory.view.setBigUint64(Number(INPUT_GPA) + 16, HV_FLUSH_ALL_PROCESSORS, true);
-    vm.memory.view.setBigUint64(Number(INPUT_GPA) + 24, 0n, true);
+    vm.ram.view.setBigUint64(Number(INPUT_GPA), BigInt(i % 3), true);
+    vm.ram.view.setBigUint64(Number(INPUT_GPA) + 8, 0n, true);
+    vm.ram.view.setBigUint64(Number(INPUT_GPA) + 16, HV_FLUSH_ALL_PROCESSORS, true);
+    vm.ram.view.setBigUint64(Number(INPUT_GPA) + 24, 0n, true);
     const r = vp.hypercall(encodeHypercallControl({ callCode: FLUSH_ALL }), INPUT_GPA, 0n);
     expect(decodeHypercallResult(r).status).toBe(HvStatus.SUCCESS);
   }
@@ -58,7 +58,7 @@ describe('vm.save / restoreVm', () => {
       first.close();
       const resumed = runFrom(restoreVm(snapshot), cut, STEPS);
       expect(resumed.save()).toEqual(uninterrupted.save());
-      expect(Buffer.compare(resumed.memory.bytes, uninterrupted.memory.bytes)).toBe(0);
+      expect(Buffer.compare(resumed.ram.bytes, uninterrupted.ram.bytes)).toBe(0);
       for (let vp = 0; vp < options.vcpus; vp++) {
         expect(resumed.vp(vp).tlb.entries()).toEqual(uninterrupted.vp(vp).tlb.entries());
         expect(resumed.partition.interrupts.peek(vp)).toEqual(uninterrupted.partition.interrupts.peek(vp));

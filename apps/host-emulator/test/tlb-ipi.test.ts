@@ -8,7 +8,7 @@ import { createVm, runGuest, type Vm } from '../src/index.ts';
 function flushListEx(vm: Vm, ranges: readonly bigint[]): number {
   const slots = [0x1000n, 0n, 0n, 0b11n, 1n << 2n, 1n << 1n, ...ranges];
   slots.forEach((v, i) => {
-    vm.memory.writeU64(INPUT_GPA + BigInt(8 * i), v);
+    vm.ram.writeU64(INPUT_GPA + BigInt(8 * i), v);
   });
   const control = encodeHypercallControl({
     callCode: HvCallCode.HvCallFlushVirtualAddressListEx,

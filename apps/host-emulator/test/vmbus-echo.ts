@@ -21,11 +21,11 @@ export function hypercalls(vm: Vm) {
 /** The guest's VMBus driver on VP 0 (its SynIC programmed only when `enable`). */
 export function driver(vm: Vm, enable: boolean): VmbusClient {
   const cpu = vm.vp(0);
-  const synic = new GuestSynic(cpu, vm.memory, { simpPfn: 4n, siefpPfn: 5n, vector: 0xf3 });
+  const synic = new GuestSynic(cpu, vm.ram, { simpPfn: 4n, siefpPfn: 5n, vector: 0xf3 });
   if (enable) synic.enable();
   return new VmbusClient({
     cpu,
-    memory: vm.memory,
+    memory: vm.ram,
     hypercalls: hypercalls(vm),
     synic,
     monitorPages: [0x6000n, 0x7000n],

@@ -12,8 +12,8 @@ function reattach(vm: Vm, channel: GuestChannel): GuestChannel {
   return new GuestChannel({
     offer: channel.offer,
     gpadl: channel.gpadl,
-    writer: new RingWriter(RingMemory.fromGuestPages(vm.memory, PFNS.slice(0, OUTBOUND_PAGES))),
-    reader: new RingReader(RingMemory.fromGuestPages(vm.memory, PFNS.slice(OUTBOUND_PAGES))),
+    writer: new RingWriter(RingMemory.fromGuestPages(vm.ram, PFNS.slice(0, OUTBOUND_PAGES))),
+    reader: new RingReader(RingMemory.fromGuestPages(vm.ram, PFNS.slice(OUTBOUND_PAGES))),
     signalHost: () => calls.fast8(HvCallCode.HvCallSignalEvent, BigInt(channel.offer.connectionId)).status,
   });
 }

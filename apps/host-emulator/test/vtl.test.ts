@@ -18,7 +18,7 @@ const call = (vm: Vm, vp: number, code: number) =>
 
 /** HvCallFlushVirtualAddressSpace of every address space on the VPs in `mask`, from `vp`. */
 function flushSpace(vm: Vm, vp: number, mask: bigint): bigint {
-  const v = vm.memory.view;
+  const v = vm.ram.view;
   v.setBigUint64(Number(INPUT_GPA), 0n, true); // AddressSpace
   v.setBigUint64(Number(INPUT_GPA) + 8, 0x2n, true); // HV_FLUSH_ALL_VIRTUAL_ADDRESS_SPACES
   v.setBigUint64(Number(INPUT_GPA) + 16, mask, true); // ProcessorMask
@@ -27,12 +27,12 @@ function flushSpace(vm: Vm, vp: number, mask: bigint): bigint {
 
 /** Enables VTL1 for the partition and on `vp` (both from VTL0, as the highest VTL enabled). */
 function enableVtl1(vm: Vm, vp: number): void {
-  const v = vm.memory.view;
-  vm.memory.fill(INPUT_GPA, 240, 0);
+  const v = vm.ram.view;
+  vm.ram.fill(INPUT_GPA, 240, 0);
   v.setBigUint64(Number(INPUT_GPA), PARTITION_SELF, true);
   v.setUint8(Number(INPUT_GPA) + 8, 1);
   expect(status(call(vm, vp, HvCallCode.HvCallEnablePartitionVtl))).toBe(HvStatus.SUCCESS);
-  vm.memory.fill(INPUT_GPA, 240, 0);
+  vm.ram.fill(INPUT_GPA, 240, 0);
   v.setBigUint64(Number(INPUT_GPA), PARTITION_SELF, true);
   v.setUint32(Number(INPUT_GPA) + 8, VP_SELF, true);
   v.setUint8(Number(INPUT_GPA) + 12, 1);

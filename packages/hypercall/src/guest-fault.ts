@@ -50,11 +50,20 @@ export class GuestFault extends Error {
   readonly vector: GuestFaultVector;
   /** The faulting guest physical address, for `MEMORY` faults. */
   readonly gpa: bigint | undefined;
+  /** What happened, as the raiser said it: `message` without its `#XX: ` prefix. */
+  readonly detail: string;
+  /**
+   * The error code the exception pushes, where x86 has one: #GP does (0 for every modelled #GP: a
+   * refused MSR access or instruction); #UD and memory intercepts have none.
+   */
+  readonly errorCode: number | undefined;
 
-  constructor(vector: GuestFaultVector, message: string, gpa?: bigint) {
+  constructor(vector: GuestFaultVector, message: string, gpa?: bigint, errorCode?: number) {
     super(`#${vector}: ${message}`);
     this.vector = vector;
     this.gpa = gpa;
+    this.detail = message;
+    this.errorCode = errorCode ?? (vector === 'GP' ? 0 : undefined);
   }
 
   /** The exception form of a fault value (what the throwing APIs raise). */

@@ -3,107 +3,41 @@
  * the current exit (a hypercall, an MSR access, a halt…) and its completion, plus a doorbell a
  * vCPU rings when it posts an exit while the host sleeps. Waits spin briefly, then block with
  * `Atomics.wait`; a sleeper raises its flag first, so a notifier that sees the flag down knows the
- * sleeper will re-check before blocking — no wake-up is lost.
+ * sleeper will re-check before blocking — no wake-up is lost. The layout is `mailbox-wire.ts`.
  */
+import { GuestFault, type GuestFaultVector } from '@pvlab/hypercall';
+import {
+  DOORBELL,
+  type ExitKindCode,
+  FAULT_HAS_ERROR_CODE,
+  FAULT_HAS_GPA,
+  FAULT_VECTOR_CODE,
+  FaultRecord,
+  HOST_SLEEPING,
+  MESSAGE_BYTES,
+  MSG_OFFSET,
+  mailboxBytes,
+  REGS_OFFSET,
+  STAMP_SLOTS,
+  STAMPS_OFFSET,
+  State,
+  slotOffset,
+  W_COMPLETION,
+  W_EXIT_AT,
+  W_KIND,
+  W_MSG_LEN,
+  W_OUT_FIRST,
+  W_OUT_SLOTS,
+  W_RESUMED_AT,
+  W_SLEEPING,
+  W_STATE,
+  WORDS_OFFSET,
+} from './mailbox-wire.js';
 
-import type { HypercallIo, HypercallWordIo } from '@pvlab/hypercall/host';
-
-/** What a vCPU stopped for. */
-export const ExitKind = {
-  /** The worker loaded the guest and waits for its first run grant. */
-  START: 1,
-  HYPERCALL: 2,
-  RDMSR: 3,
-  WRMSR: 4,
-  CPUID: 5,
-  /** HLT: resume when an interrupt is pending. */
-  HALT: 6,
-  /** A boot-log line (message area, UTF-8). */
-  LOG: 7,
-  /** A named value the guest reports (message area, JSON `[key, value]`). */
-  REPORT: 8,
-  /** The guest program returned: this vCPU passed. */
-  DONE: 9,
-  /** The guest program failed (message area: the reason). */
-  FAIL: 10,
-  /** A scheduling point with no other effect (a PAUSE in a spin loop). */
-  YIELD: 11,
-  /** INVLPG of register 0. */
-  INVLPG: 12,
-  /** A local full TLB flush; register 0 = 1 to drop global entries too. */
-  FLUSH_TLB: 13,
-  /** arm64 HVC through the SMCCC conduit: register 0 = function id, 1.. = x1..; results x0..x3 in 0..3. */
-  SMCCC: 14,
-} as const;
-export type ExitKindCode = (typeof ExitKind)[keyof typeof ExitKind];
-
-/** Register 0 of a FAIL exit: why the vCPU failed. */
-export const FailKind = {
-  /** The guest program ran and failed: cpu.fail(), an unhandled GuestFault, a failed assertion. */
-  PROGRAM: 0,
-  /** The guest module could not be loaded (user input: missing export, syntax error…). */
-  LOAD: 1,
-  /** The guest program threw an exception of its own (a bug in the program, not a guest failure). */
-  THROW: 2,
-} as const;
-
-/** How the host completed an exit. */
-export const Completion = {
-  OK: 0,
-  FAULT_UD: 1,
-  FAULT_GP: 2,
-  FAULT_MEMORY: 3,
-  /** The run is over (another vCPU failed, or the host stopped it): unwind. */
-  TERMINATE: 4,
-} as const;
-
-/** Mailbox states. */
-const State = { RUNNING: 0, EXIT: 1, COMPLETE: 2 } as const;
-
-// Global words at the start of the control buffer.
-const DOORBELL = 0;
-const HOST_SLEEPING = 1;
-const HEADER_BYTES = 64;
-
-// One mailbox: 48 bytes of words and times, 16 u64 registers, the hypercall stamps, a message
-// area. The state, the exit's time and registers 0–1 (RCX/RAX and RDX) share the first 64-byte
-// cache line, so a fast call with one input register moves one line between the threads each
-// way. The hypercall stamps have a line of their own: the vCPU writes one while the host handles
-// the exit, and the host reads it later, so neither waits for the other's line.
-const SLOT_BYTES = 4096;
-const WORDS_OFFSET = 0;
-const REGS_OFFSET = 48;
-const REGS = 16;
-/**
- * Four float64 times, then four u32 sequence numbers: hypercall exit `seq` uses pair `seq & 3`.
- * The host reads exit k's stamp after completing exit k + 1, by when the vCPU may have posted and
- * stamped k + 2 — but not k + 3, which needs the host to complete k + 2 first. So four pairs
- * never let the vCPU overwrite a stamp the host has yet to read.
- */
-const LINE = 64;
-const STAMPS_OFFSET = Math.ceil((REGS_OFFSET + REGS * 8) / LINE) * LINE;
-const STAMP_SLOTS = 4;
-const MSG_OFFSET = STAMPS_OFFSET + LINE;
-/** Bytes a single message (log line, report, failure reason) may carry. */
-export const MESSAGE_BYTES = SLOT_BYTES - MSG_OFFSET;
-
-// Words of a mailbox.
-const W_STATE = 0;
-const W_KIND = 1;
-const W_SLEEPING = 2;
-const W_MSG_LEN = 3;
-const W_COMPLETION = 4;
-/** Output slots of a fast hypercall, or 0. */
-const W_OUT_SLOTS = 5;
-/** First output slot of a fast hypercall. */
-const W_OUT_FIRST = 6;
-/** Words 8–9: a float64, when the vCPU last resumed after an exit (ms since the run started). */
-const W_RESUMED_AT = 8;
-/** Words 10–11: a float64, when the vCPU posted its current exit (ms since the run started). */
-const W_EXIT_AT = 10;
-
-/** Mailbox registers 1..14 hold the 14 fast-call slots (RDX, R8, XMM0.lo … XMM5.hi). */
-export const FAST_SLOT_REGS = 14;
+// The bench loads this module (dist/threaded/mailbox.js) for the spin bounds, `Mailboxes`,
+// `mailboxBytes` and `MailboxHypercallIo`: they stay reachable from here.
+export { MailboxHypercallIo } from './mailbox-io.js';
+export { mailboxBytes };
 
 /** Spins before blocking: enough for a round trip while both threads have a core. */
 export const SPIN_LIMIT = 2000;
@@ -124,13 +58,15 @@ export function spinLimitFor(threads: number, cores: number): number {
 /** BigInts for the small register values (statuses of hypercall results), so reading one allocates nothing. */
 const SMALL = Array.from({ length: 256 }, (_, i) => BigInt(i));
 
+/** The vectors of `FAULT_VECTOR_CODE`, by code. */
+const FAULT_VECTORS: readonly (GuestFaultVector | undefined)[] = (() => {
+  const byCode: (GuestFaultVector | undefined)[] = [];
+  for (const [vector, code] of Object.entries(FAULT_VECTOR_CODE)) byCode[code] = vector as GuestFaultVector;
+  return byCode;
+})();
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Bytes of control memory for `vcpus` mailboxes. */
-export function mailboxBytes(vcpus: number): number {
-  return HEADER_BYTES + vcpus * SLOT_BYTES;
-}
 
 /** Views over the shared control buffer; both sides construct one over the same buffer. */
 export class Mailboxes {
@@ -144,6 +80,12 @@ export class Mailboxes {
   readonly #u32: Uint32Array;
   readonly #times: Float64Array;
   readonly #bytes: Uint8Array;
+  /**
+   * Where each vCPU's words and registers start in the views, computed once: the hot path adds an
+   * index to a base, with no layout arithmetic on imported constants per access.
+   */
+  readonly #wordBase: number[];
+  readonly #regBase: number[];
   readonly #stampTimes: number[];
   readonly #stampSeqs: number[];
 
@@ -156,7 +98,9 @@ export class Mailboxes {
     this.#u32 = new Uint32Array(buffer);
     this.#times = new Float64Array(buffer);
     this.#bytes = new Uint8Array(buffer);
-    const stamps = (vp: number) => HEADER_BYTES + vp * SLOT_BYTES + STAMPS_OFFSET;
+    this.#wordBase = Array.from({ length: vcpus }, (_, vp) => (slotOffset(vp) + WORDS_OFFSET) / 4);
+    this.#regBase = Array.from({ length: vcpus }, (_, vp) => (slotOffset(vp) + REGS_OFFSET) / 8);
+    const stamps = (vp: number) => slotOffset(vp) + STAMPS_OFFSET;
     this.#stampTimes = Array.from({ length: vcpus }, (_, vp) => stamps(vp) / 8);
     this.#stampSeqs = Array.from({ length: vcpus }, (_, vp) => (stamps(vp) + 8 * STAMP_SLOTS) / 4);
   }
@@ -166,11 +110,11 @@ export class Mailboxes {
   }
 
   #word(vp: number, w: number): number {
-    return (HEADER_BYTES + vp * SLOT_BYTES + WORDS_OFFSET) / 4 + w;
+    return this.#wordBase[vp]! + w;
   }
 
   #reg(vp: number, i: number): number {
-    return (HEADER_BYTES + vp * SLOT_BYTES + REGS_OFFSET) / 8 + i;
+    return this.#regBase[vp]! + i;
   }
 
   // ---- registers and message area (plain accesses: ordered by the state word's Atomics) ----
@@ -258,15 +202,49 @@ export class Mailboxes {
   }
 
   writeMessage(vp: number, text: string): void {
-    const start = HEADER_BYTES + vp * SLOT_BYTES + MSG_OFFSET;
+    this.#writeText(vp, slotOffset(vp) + MSG_OFFSET, MESSAGE_BYTES, text);
+  }
+  readMessage(vp: number): string {
+    return this.#readText(vp, slotOffset(vp) + MSG_OFFSET);
+  }
+
+  /** Writes `fault` as the fault record of `vp`'s exit (the host, before completing it with FAULT). */
+  writeFault(vp: number, fault: GuestFault): void {
+    const record = slotOffset(vp) + MSG_OFFSET;
+    const w = this.#words;
+    const flags =
+      (fault.errorCode === undefined ? 0 : FAULT_HAS_ERROR_CODE) |
+      (fault.gpa === undefined ? 0 : FAULT_HAS_GPA);
+    w[(record + FaultRecord.VECTOR) / 4] = FAULT_VECTOR_CODE[fault.vector];
+    w[(record + FaultRecord.FLAGS) / 4] = flags;
+    w[(record + FaultRecord.ERROR_CODE) / 4] = fault.errorCode ?? 0;
+    this.#regs[(record + FaultRecord.GPA) / 8] = fault.gpa ?? 0n;
+    this.#writeText(vp, record + FaultRecord.TEXT, MESSAGE_BYTES - FaultRecord.TEXT, fault.detail);
+  }
+
+  /** The fault `vp`'s exit completed with (the vCPU, on a FAULT completion), as the host raised it. */
+  readFault(vp: number): GuestFault {
+    const record = slotOffset(vp) + MSG_OFFSET;
+    const w = this.#words;
+    const code = w[(record + FaultRecord.VECTOR) / 4]!;
+    const vector = FAULT_VECTORS[code];
+    if (vector === undefined) throw new Error(`vCPU ${vp}: fault record with unknown vector code ${code}`);
+    const flags = w[(record + FaultRecord.FLAGS) / 4]!;
+    const errorCode =
+      flags & FAULT_HAS_ERROR_CODE ? w[(record + FaultRecord.ERROR_CODE) / 4]! >>> 0 : undefined;
+    const gpa = flags & FAULT_HAS_GPA ? this.#regs[(record + FaultRecord.GPA) / 8]! : undefined;
+    return new GuestFault(vector, this.#readText(vp, record + FaultRecord.TEXT), gpa, errorCode);
+  }
+
+  /** UTF-8 `text` at byte `start`, cut to fit `capacity` bytes; its length goes in `vp`'s W_MSG_LEN. */
+  #writeText(vp: number, start: number, capacity: number, text: string): void {
     let bytes = encoder.encode(text);
-    if (bytes.length > MESSAGE_BYTES)
-      bytes = encoder.encode(`${text.slice(0, MESSAGE_BYTES / 4 - 20)} …[truncated]`);
+    if (bytes.length > capacity) bytes = encoder.encode(`${text.slice(0, capacity / 4 - 20)} …[truncated]`);
     this.#bytes.set(bytes, start);
     Atomics.store(this.#words, this.#word(vp, W_MSG_LEN), bytes.length);
   }
-  readMessage(vp: number): string {
-    const start = HEADER_BYTES + vp * SLOT_BYTES + MSG_OFFSET;
+
+  #readText(vp: number, start: number): string {
     const len = Atomics.load(this.#words, this.#word(vp, W_MSG_LEN));
     // TextDecoder refuses shared memory: copy out first.
     return decoder.decode(this.#bytes.slice(start, start + len));
@@ -355,58 +333,5 @@ export class Mailboxes {
     w[this.#word(vp, W_COMPLETION)] = completion;
     Atomics.store(w, this.#word(vp, W_STATE), State.COMPLETE);
     if (Atomics.load(w, this.#word(vp, W_SLEEPING)) !== 0) Atomics.notify(w, this.#word(vp, W_STATE));
-  }
-}
-
-/**
- * A vCPU's mailbox registers as the dispatcher's `HypercallIo`: register 0 is RCX (the control
- * value in, RAX the result out), 1..14 are RDX, R8, XMM0.lo … XMM5.hi. The dispatcher reads and
- * writes them in place through `words`, so a hypercall needs no register copies.
- */
-export class MailboxHypercallIo implements HypercallIo, HypercallWordIo {
-  readonly fastSlotCount = FAST_SLOT_REGS;
-  fastOutputFirstSlot = 0;
-  fastOutputSlots = 0;
-  readonly words: HypercallWordIo = this;
-  readonly #mb: Mailboxes;
-  readonly #vp: number;
-  /** The mailbox registers as u32 halves; `#r0` is this vCPU's register 0 (low half). */
-  readonly #u32: Uint32Array;
-  readonly #r0: number;
-
-  constructor(mb: Mailboxes, vp: number) {
-    this.#mb = mb;
-    this.#vp = vp;
-    const { words, first } = mb.registerWords(vp);
-    this.#u32 = words;
-    this.#r0 = first;
-  }
-
-  get control(): bigint {
-    return this.#mb.reg(this.#vp, 0);
-  }
-  get inputGpa(): bigint {
-    return this.#mb.reg(this.#vp, 1);
-  }
-  get outputGpa(): bigint {
-    return this.#mb.reg(this.#vp, 2);
-  }
-  readFastSlot(i: number): bigint {
-    return this.#mb.reg(this.#vp, i + 1);
-  }
-  writeFastSlot(i: number, value: bigint): void {
-    this.#mb.setReg(this.#vp, i + 1, value);
-  }
-  controlLo(): number {
-    return this.#u32[this.#r0]!;
-  }
-  controlHi(): number {
-    return this.#u32[this.#r0 + 1]!;
-  }
-  slotWord(slot: number, half: 0 | 1): number {
-    return this.#u32[this.#r0 + 2 * (slot + 1) + half]!;
-  }
-  setSlotWord(slot: number, half: 0 | 1, value: number): void {
-    this.#u32[this.#r0 + 2 * (slot + 1) + half] = value;
   }
 }

@@ -17,7 +17,8 @@ import { type GuestProgram, type GuestProgramCpu, GuestProgramFailure } from '@p
 import { IsolatedGuestMemory } from '@pvlab/isolation/host';
 import { errorHeadline, failureText, guestFrames, syntaxErrorLocation } from './guest-error.js';
 import { resolveHostPackagesFor } from './host-packages.js';
-import { Completion, ExitKind, type ExitKindCode, FAST_SLOT_REGS, FailKind, Mailboxes } from './mailbox.js';
+import { Mailboxes } from './mailbox.js';
+import { Completion, ExitKind, type ExitKindCode, FAST_SLOT_REGS, FailKind } from './mailbox-wire.js';
 
 /** What the host hands each vCPU thread. */
 export interface VcpuWorkerData {
@@ -110,14 +111,9 @@ function hypercallExit(): void {
 function completed(completion: number): void {
   if (data.recordResume) mb.setResumedAt(vp, clock());
   if (completion === Completion.OK) return;
-  if (completion === Completion.TERMINATE) {
-    terminated = true;
-    throw new RunTerminated('the host ended the run');
-  }
-  const vector =
-    completion === Completion.FAULT_UD ? 'UD' : completion === Completion.FAULT_GP ? 'GP' : 'MEMORY';
-  // The message carries the host's `#XX: ` prefix already; GuestFault adds its own.
-  throw new GuestFault(vector, mb.readMessage(vp).replace(/^#[A-Z]+: /, ''));
+  if (completion === Completion.FAULT) throw mb.readFault(vp);
+  terminated = true;
+  throw new RunTerminated('the host ended the run');
 }
 
 function message(kind: ExitKindCode, text: string): void {

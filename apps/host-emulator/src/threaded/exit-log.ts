@@ -1,0 +1,134 @@
+import { decodeHypercallControl, decodeHypercallResult, hvCallName, hvStatusName } from '@pvlab/hypercall';
+import type { HypercallDispatcher } from '@pvlab/hypercall/host';
+import type { RunEvent } from '../trace/events.js';
+import type { CallDetails } from './call-details.js';
+import { HypercallColumns } from './hypercall-columns.js';
+import type { Mailboxes } from './mailbox.js';
+
+const hex = (v: bigint) => `0x${v.toString(16)}`;
+
+/**
+ * A run's log: every event in the order the host saw it. Hypercall exits stay raw words in
+ * `HypercallColumns` until the run ends (decoding and naming on every exit would lengthen the
+ * round trip the guest waits for); the other events are kept as they come, each with how many
+ * hypercall exits came before it, so that `decodedEvents` puts the two back in order.
+ *
+ * Parallel runs time a hypercall exit off the round trip: its completion time as the host next
+ * looks (the vCPU runs meanwhile), its start from the vCPU's stamp (`Mailboxes.hypercallStamp`),
+ * read once the vCPU has posted a later exit and so has certainly written it.
+ */
+export class ExitLog {
+  readonly #events: RunEvent[] = [];
+  /** `#marks[i]`: how many hypercall exits came before event `i`. */
+  readonly #marks: number[] = [];
+  /** Every hypercall exit, as raw words: `push` one, with its times or NaN and then `awaitTimes`. */
+  readonly hypercalls = new HypercallColumns();
+  /** Each exit's decoded call, when the dispatcher records details (`--trace`, `--json`). */
+  readonly details: CallDetails | undefined;
+  readonly #mb: Mailboxes;
+  /** The run's clock (µs): read only when an exit is there to time. */
+  readonly #clock: { now(): number };
+  /**
+   * Per vCPU: its hypercall exits so far (the vCPU counts the same), the log entry of the last one
+   * that still waits for its completion time, and the entry (and its exit number) that waits for
+   * the vCPU's stamp.
+   */
+  readonly #exits: Uint32Array;
+  readonly #awaitingDone: Int32Array;
+  readonly #awaitingStamp: Int32Array;
+  readonly #awaitingStampSeq: Uint32Array;
+
+  constructor(mb: Mailboxes, details: CallDetails | undefined, clock: { now(): number }) {
+    this.#mb = mb;
+    this.#clock = clock;
+    this.details = details;
+    const n = mb.vcpus;
+    this.#exits = new Uint32Array(n);
+    this.#awaitingDone = new Int32Array(n).fill(-1);
+    this.#awaitingStamp = new Int32Array(n).fill(-1);
+    this.#awaitingStampSeq = new Uint32Array(n);
+  }
+
+  event(event: RunEvent): void {
+    this.#events.push(event);
+    this.#marks.push(this.hypercalls.length);
+  }
+
+  /** Counts a hypercall exit `vp` posted (parallel runs): its stamp is in the slot this number picks. */
+  countExit(vp: number): void {
+    this.#exits[vp]!++;
+  }
+
+  /** Hypercall exit `entry` of `vp` was logged without times: `timeHypercalls` fills them in. */
+  awaitTimes(vp: number, entry: number): void {
+    this.#awaitingDone[vp] = entry;
+  }
+
+  /**
+   * Times `vp`'s hypercall exit that just completed (its completion time: now) and the one
+   * before it (its start: the vCPU stamped it after posting, and has certainly done so since it
+   * has posted a later exit). Runs after the vCPU was released, while it runs.
+   */
+  timeHypercalls(vp: number): void {
+    const done = this.#awaitingDone[vp]!;
+    const previous = this.#awaitingStamp[vp]!;
+    if (previous >= 0 && previous !== done) {
+      this.#stamp(vp, previous, this.#awaitingStampSeq[vp]!);
+      this.#awaitingStamp[vp] = -1;
+    }
+    if (done < 0) return;
+    this.hypercalls.setDone(done, this.#clock.now());
+    this.#awaitingDone[vp] = -1;
+    this.#awaitingStamp[vp] = done;
+    this.#awaitingStampSeq[vp] = this.#exits[vp]!;
+  }
+
+  /** Once the vCPUs are gone: the stamps they left for exits no later exit followed. */
+  timeLastHypercalls(): void {
+    for (let vp = 0; vp < this.#mb.vcpus; vp++) {
+      this.timeHypercalls(vp);
+      const entry = this.#awaitingStamp[vp]!;
+      if (entry >= 0) this.#stamp(vp, entry, this.#awaitingStampSeq[vp]!);
+    }
+  }
+
+  #stamp(vp: number, entry: number, seq: number): void {
+    this.hypercalls.setStart(entry, this.#mb.hypercallStamp(vp, seq) * 1000);
+  }
+
+  /** The events with every hypercall exit decoded, named by `dispatcher`'s descriptors. */
+  decodedEvents(dispatcher: HypercallDispatcher): RunEvent[] {
+    const out: RunEvent[] = [];
+    let next = 0;
+    for (const [i, event] of this.#events.entries()) {
+      for (const mark = this.#marks[i]!; next < mark; next++) out.push(this.#decoded(next, dispatcher));
+      out.push(event);
+    }
+    for (; next < this.hypercalls.length; next++) out.push(this.#decoded(next, dispatcher));
+    return out;
+  }
+
+  /** Hypercall exit `i` as an event. */
+  #decoded(i: number, dispatcher: HypercallDispatcher): RunEvent {
+    const e = this.hypercalls.entry(i);
+    const control = decodeHypercallControl(e.control);
+    const result = typeof e.outcome === 'bigint' ? decodeHypercallResult(e.outcome) : undefined;
+    const detail = this.details?.get(i);
+    return {
+      kind: 'hypercall',
+      vp: e.vp,
+      ts: e.ts,
+      dur: e.dur,
+      name: dispatcher.descriptor(control.callCode)?.name ?? hvCallName(control.callCode),
+      callCode: control.callCode,
+      control: hex(e.control),
+      fast: control.fast,
+      variableHeaderSize: control.variableHeaderSize,
+      repCount: control.repCount,
+      repStartIndex: control.repStartIndex,
+      status: result ? hvStatusName(result.status) : (e.outcome as string),
+      repsCompleted: result ? result.repsCompleted : 0,
+      ...(detail ? { detail } : {}),
+    };
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * What `runGuest` takes and gives: its options, the progress it reports, the result and the
+ * failures it names, and the error it raises when the threaded host itself breaks.
+ */
+import type { RunEvent } from '../trace/events.js';
+
+/** How to run a guest program on vCPU threads. */
+export interface RunGuestOptions {
+  /** Path or `file:` URL of the guest program module (its default export runs on every vCPU). */
+  readonly guest: string | URL;
+  /** Deterministic mode: one vCPU runs at a time, in an order drawn from this seed, on a virtual clock. */
+  readonly seed?: number;
+  /** Each boot-log line as the guest writes it. */
+  readonly onLog?: (vp: number, line: string) => void;
+  /** Called every few milliseconds with the run's progress. */
+  readonly onProgress?: (progress: RunProgress) => void;
+  /** Ends the run as failed after this long (default: no limit). */
+  readonly timeoutMs?: number;
+  /** Options for the guest program (`cpu.args`). */
+  readonly args?: Readonly<Record<string, string>>;
+  /**
+   * Stops the run when aborted (noticed within a time slice, ~10 ms): the vCPU threads are
+   * terminated and `runGuest` rejects with `signal.reason`.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** A progress snapshot. */
+export interface RunProgress {
+  readonly hypercalls: number;
+  readonly running: number;
+  readonly vcpus: number;
+  readonly elapsedMs: number;
+}
+
+/**
+ * Why a run failed: the guest module did not load (`load`) or the program threw an exception of
+ * its own (`throw`) — both bad user input; the program failed (`program`: cpu.fail(), an
+ * unhandled GuestFault, a failed assertion); or the run itself did (`run`: deadlock, timeout, a
+ * vCPU thread that died).
+ */
+export interface RunFailure {
+  readonly kind: 'load' | 'throw' | 'program' | 'run';
+  readonly message: string;
+  /** The vCPUs that failed this way (empty for run failures). */
+  readonly vps: readonly number[];
+  /**
+   * An exception's stack: the guest's own frames (`fn (file:line:column)`), innermost first; a
+   * load-time SyntaxError's place (`file:line:column`). Absent when there is none.
+   */
+  readonly stack?: readonly string[];
+}
+
+/** How a run ended. */
+export interface RunResult {
+  readonly passed: boolean;
+  /** Why vCPUs failed (one entry per distinct reason, with the vCPUs that gave it). */
+  readonly failures: readonly RunFailure[];
+  /** Values the guest reported, per vCPU. */
+  readonly reports: readonly Record<string, unknown>[];
+  /** Every exit, interrupt and log line, in the order the host saw them. */
+  readonly events: readonly RunEvent[];
+  readonly log: readonly { readonly vp: number; readonly line: string }[];
+  readonly hypercalls: number;
+  /** Wall-clock duration. */
+  readonly durationMs: number;
+  readonly seed: number | undefined;
+}
+
+/** Raised when the threaded host itself breaks; carries what it knew. */
+export class ThreadedHostError extends Error {
+  override readonly name = 'ThreadedHostError';
+}
