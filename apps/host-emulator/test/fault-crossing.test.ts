@@ -73,7 +73,7 @@ describe('a guest fault crosses the vCPU mailbox as one value', () => {
   ])('a fault record reads back as the fault written', (vector, message, gpa, errorCode, vp) => {
     const mb = Mailboxes.create(4);
     const fault = new GuestFault(vector, message, gpa, errorCode);
-    mb.writeFault(vp, fault);
+    mb.writeFault(vp, fault.fault);
     const read = mb.readFault(vp);
     expect(read).toBeInstanceOf(GuestFault);
     expect(fields(read)).toEqual(fields(fault));
@@ -81,7 +81,7 @@ describe('a guest fault crosses the vCPU mailbox as one value', () => {
 
   it('a message too long for the record is cut, and says so', () => {
     const mb = Mailboxes.create(1);
-    mb.writeFault(0, new GuestFault('GP', 'x'.repeat(MESSAGE_BYTES)));
+    mb.writeFault(0, new GuestFault('GP', 'x'.repeat(MESSAGE_BYTES)).fault);
     const read = mb.readFault(0);
     expect(read.detail).toMatch(/^x+ …\[truncated\]$/);
     expect(read.message).toBe(`#GP: ${read.detail}`);

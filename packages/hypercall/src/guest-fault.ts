@@ -68,7 +68,7 @@ export class GuestFault extends Error {
 
   /** The exception form of a fault value (what the throwing APIs raise). */
   static of(fault: GuestFaultValue): GuestFault {
-    return new GuestFault(fault.vector, fault.message, fault.gpa);
+    return new GuestFault(fault.vector, fault.message, fault.gpa, fault.errorCode);
   }
 
   /** This fault as a value (its message without the `#XX: ` prefix). */
@@ -82,7 +82,15 @@ export class GuestFault extends Error {
  * through a getter an older bundled copy may lack.
  */
 export function faultValueOf(e: GuestFault): GuestFaultValue {
-  return guestFaultValue(e.vector, e.message.slice(e.vector.length + 3), e.gpa);
+  const message = typeof e.detail === 'string' ? e.detail : e.message.slice(e.vector.length + 3);
+  const errorCode = typeof e.errorCode === 'number' ? e.errorCode : undefined;
+  return {
+    kind: 'fault',
+    vector: e.vector,
+    message,
+    ...(errorCode === undefined ? {} : { errorCode }),
+    ...(e.gpa === undefined ? {} : { gpa: e.gpa }),
+  };
 }
 
 /** `true` when `e` is a modelled guest fault (optionally of one vector). */

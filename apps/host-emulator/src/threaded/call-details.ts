@@ -1,4 +1,10 @@
-import type { HypercallDetail, HypercallDispatcher } from '@pvlab/hypercall/host';
+import type { GuestFaultValue } from '@pvlab/hypercall';
+import {
+  type HypercallDetail,
+  type HypercallDispatcher,
+  type HypercallSuspension,
+  outcomeError,
+} from '@pvlab/hypercall/host';
 
 /**
  * The decoded details of a run's hypercall exits, beside the raw columnar log and indexed by the
@@ -15,13 +21,14 @@ export class CallDetails {
   }
 
   /**
-   * Keeps the detail of exit `exit`, the call the dispatcher handled last. `error` is what the call
-   * threw, if it did: a fault the dispatcher never saw (a #UD before dispatch) becomes the reason.
+   * Keeps the detail of exit `exit`, the call the dispatcher handled last. `ended` is what the call
+   * came to when it gave no result: a fault the dispatcher never saw (a #UD before dispatch)
+   * becomes the reason, worded as its exception (`#UD: …`).
    */
-  keep(exit: number, error?: unknown): void {
+  keep(exit: number, ended?: GuestFaultValue | HypercallSuspension): void {
     const detail = this.#dispatcher.takeDetail();
     if (detail !== undefined) this.#byExit.set(exit, detail);
-    else if (error instanceof Error) this.#byExit.set(exit, { reason: error.message });
+    else if (ended !== undefined) this.#byExit.set(exit, { reason: outcomeError(ended).message });
   }
 
   get(exit: number): HypercallDetail | undefined {

@@ -1,5 +1,4 @@
-import { decodeHypercallControl, decodeHypercallResult, hvCallName, hvStatusName } from '@pvlab/hypercall';
-import type { HypercallDispatcher } from '@pvlab/hypercall/host';
+import { type HypercallDispatcher, hypercallRecordStatus } from '@pvlab/hypercall/host';
 import type { RunEvent } from '../trace/events.js';
 import type { CallDetails } from './call-details.js';
 import { HypercallColumns } from './hypercall-columns.js';
@@ -108,26 +107,30 @@ export class ExitLog {
     return out;
   }
 
-  /** Hypercall exit `i` as an event. */
+  /** Hypercall exit `i` as an event: its `HypercallRecord` (as observers get it), timed. */
   #decoded(i: number, dispatcher: HypercallDispatcher): RunEvent {
     const e = this.hypercalls.entry(i);
-    const control = decodeHypercallControl(e.control);
-    const result = typeof e.outcome === 'bigint' ? decodeHypercallResult(e.outcome) : undefined;
     const detail = this.details?.get(i);
+    const r = dispatcher.recordOf({
+      vp: e.vp,
+      control: e.control,
+      end: e.end,
+      ...(detail ? { detail } : {}),
+    });
     return {
       kind: 'hypercall',
-      vp: e.vp,
+      vp: r.vp,
       ts: e.ts,
       dur: e.dur,
-      name: dispatcher.descriptor(control.callCode)?.name ?? hvCallName(control.callCode),
-      callCode: control.callCode,
-      control: hex(e.control),
-      fast: control.fast,
-      variableHeaderSize: control.variableHeaderSize,
-      repCount: control.repCount,
-      repStartIndex: control.repStartIndex,
-      status: result ? hvStatusName(result.status) : (e.outcome as string),
-      repsCompleted: result ? result.repsCompleted : 0,
+      name: r.name,
+      callCode: r.callCode,
+      control: hex(r.control),
+      fast: r.fast,
+      variableHeaderSize: r.variableHeaderSize,
+      repCount: r.repCount,
+      repStartIndex: r.repStartIndex,
+      status: hypercallRecordStatus(r),
+      repsCompleted: r.repsCompleted,
       ...(detail ? { detail } : {}),
     };
   }

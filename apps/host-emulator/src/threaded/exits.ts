@@ -1,3 +1,4 @@
+import { type GuestFaultValue, isGuestFault } from '@pvlab/hypercall';
 import { smcccFunctionName, smcccReturnCodeName } from '@pvlab/pv-time';
 import { parseFailureText } from './guest-error.js';
 import type { ThreadedHost } from './host.js';
@@ -101,11 +102,17 @@ export function handleExit(host: ThreadedHost, hypercalls: HypercallExitPath, vp
   }
 }
 
-/** A fault the exit raised, for the vCPU (completion FAULT) and the trace (`#GP`). */
-function fault(host: ThreadedHost, vp: number, e: unknown): string {
-  const f = host.faultRecord(vp, e);
+/** A fault the exit came to, for the vCPU (completion FAULT) and the trace (`#GP`). */
+function fault(host: ThreadedHost, vp: number, f: GuestFaultValue): string {
+  host.faultRecord(vp, f);
   host.pending[vp] = Completion.FAULT;
   return `#${f.vector}`;
+}
+
+/** The fault value of a `GuestFault` an exit threw; anything else is a host bug, rethrown. */
+function thrownFault(e: unknown): GuestFaultValue {
+  if (!isGuestFault(e)) throw e;
+  return e.fault;
 }
 
 function msrOrCpuid(host: ThreadedHost, vp: number, kind: number, ts: number): void {
@@ -114,22 +121,21 @@ function msrOrCpuid(host: ThreadedHost, vp: number, kind: number, ts: number): v
   const index = mb.reg(vp, 0);
   let value = '';
   let faulted: string | undefined;
-  try {
-    if (kind === ExitKind.CPUID) {
-      const r = p.cpuid(Number(index & 0xffff_ffffn));
-      for (const [i, v] of [r.eax, r.ebx, r.ecx, r.edx].entries()) mb.setReg(vp, i, BigInt(v));
-      value = `${hex(r.eax)}:${hex(r.ebx)}:${hex(r.ecx)}:${hex(r.edx)}`;
-    } else if (kind === ExitKind.RDMSR) {
-      const v = p.readMsr(vp, index);
+  if (kind === ExitKind.CPUID) {
+    const r = p.cpuid(Number(index & 0xffff_ffffn));
+    for (const [i, v] of [r.eax, r.ebx, r.ecx, r.edx].entries()) mb.setReg(vp, i, BigInt(v));
+    value = `${hex(r.eax)}:${hex(r.ebx)}:${hex(r.ecx)}:${hex(r.edx)}`;
+  } else if (kind === ExitKind.RDMSR) {
+    const v = p.readMsrOutcome(vp, index);
+    if (typeof v === 'bigint') {
       mb.setReg(vp, 0, v);
       value = hex(v);
-    } else {
-      const v = mb.reg(vp, 1);
-      value = hex(v);
-      p.writeMsr(vp, index, v);
-    }
-  } catch (e) {
-    faulted = fault(host, vp, e);
+    } else faulted = fault(host, vp, v);
+  } else {
+    const v = mb.reg(vp, 1);
+    value = hex(v);
+    const f = p.writeMsrOutcome(vp, index, v);
+    if (f !== undefined) faulted = fault(host, vp, f);
   }
   const dur = host.exitDuration(ts);
   const name = kind === ExitKind.CPUID ? 'cpuid' : kind === ExitKind.RDMSR ? 'rdmsr' : 'wrmsr';
@@ -149,7 +155,7 @@ function smccc(host: ThreadedHost, vp: number, ts: number): void {
     for (const [i, v] of results.entries()) mb.setReg(vp, i, v);
     status = smcccReturnCodeName(results[0]!) ?? 'value';
   } catch (e) {
-    status = fault(host, vp, e);
+    status = fault(host, vp, thrownFault(e));
   }
   // Trailing zero arguments are the registers the guest left unused: keep the trace readable.
   while (args.length > 0 && args[args.length - 1] === 0n) args.pop();

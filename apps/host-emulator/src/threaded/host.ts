@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { type GuestFault, isGuestFault } from '@pvlab/hypercall';
+import type { GuestFaultValue } from '@pvlab/hypercall';
 import { ISOLATION_STATE } from '@pvlab/isolation/host';
 import type { RunEvent } from '../trace/events.js';
 import type { Vm } from '../vm.js';
@@ -148,11 +148,9 @@ export class ThreadedHost {
     return this.phase.every((p) => p === 'finished');
   }
 
-  /** Writes fault `e` for `vp` to see as its exit's fault record; anything else is a host bug, rethrown. */
-  faultRecord(vp: number, e: unknown): GuestFault {
-    if (!isGuestFault(e)) throw e;
-    this.mb.writeFault(vp, e);
-    return e;
+  /** Writes `fault` as `vp`'s exit's fault record, which the vCPU raises as its `GuestFault`. */
+  faultRecord(vp: number, fault: GuestFaultValue): void {
+    this.mb.writeFault(vp, fault);
   }
 
   /** Completes `vp`'s exit with what was decided for it and lets it run. */

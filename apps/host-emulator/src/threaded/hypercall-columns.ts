@@ -1,6 +1,12 @@
-/** What a hypercall exit ended in when it produced no result, as the trace names it. */
-export const OUTCOMES = ['#UD', '#GP', '#MEMORY', 'SUSPENDED'] as const;
-/** A hypercall exit's outcome in the log: 0 for a result, else the index + 1 of its name in `OUTCOMES`. */
+import type { GuestFaultVector } from '@pvlab/hypercall';
+import type { HypercallEnd } from '@pvlab/hypercall/host';
+
+/** The vectors of the fault outcomes, by `Outcome` code − 1. */
+const FAULT_VECTORS: readonly GuestFaultVector[] = ['UD', 'GP', 'MEMORY'];
+/**
+ * A hypercall exit's outcome in the log. A result keeps RAX in the result words; a suspension
+ * keeps the VP it waits on in the low one.
+ */
 export const Outcome = { RESULT: 0, UD: 1, GP: 2, MEMORY: 3, SUSPENDED: 4 } as const;
 
 /** One logged hypercall exit, its words put back together. */
@@ -9,8 +15,8 @@ export interface HypercallColumnsEntry {
   readonly ts: number;
   readonly dur: number;
   readonly control: bigint;
-  /** The result value, or what the exit ended in instead. */
-  readonly outcome: bigint | (typeof OUTCOMES)[number];
+  /** The result value, or the suspension or fault the exit ended in instead. */
+  readonly end: HypercallEnd;
 }
 
 /**
@@ -75,10 +81,12 @@ export class HypercallColumns {
       ts: this.#ts[i]!,
       dur: this.#dur[i]!,
       control: BigInt(w[4 * i]!) | (BigInt(w[4 * i + 1]!) << 32n),
-      outcome:
+      end:
         outcome === Outcome.RESULT
           ? BigInt(w[4 * i + 2]!) | (BigInt(w[4 * i + 3]!) << 32n)
-          : OUTCOMES[outcome - 1]!,
+          : outcome === Outcome.SUSPENDED
+            ? { kind: 'suspended', waitingOn: w[4 * i + 2]! }
+            : { kind: 'fault', vector: FAULT_VECTORS[outcome - 1]! },
     };
   }
 

@@ -1,4 +1,5 @@
-import { isHypercallSuspended } from '@pvlab/hypercall/host';
+import type { GuestFaultValue } from '@pvlab/hypercall';
+import type { HypercallSuspension } from '@pvlab/hypercall/host';
 import type { Vm } from '../vm.js';
 import type { ExitLog } from './exit-log.js';
 import type { ThreadedHost } from './host.js';
@@ -34,8 +35,8 @@ export class HypercallExitPath {
   /** The fast-output slots last written to each vCPU's mailbox (`#setOutputSlots`). */
   readonly #outFirst: Int32Array;
   readonly #outCount: Int32Array;
-  /** What the last call that did not produce a result threw (its fault or suspension). */
-  #thrown: unknown;
+  /** What the last call that did not produce a result came to (its fault or suspension). */
+  #ended: GuestFaultValue | HypercallSuspension | undefined;
 
   constructor(host: ThreadedHost) {
     this.#host = host;
@@ -66,6 +67,8 @@ export class HypercallExitPath {
       // Read RAX back before completing: once it runs, the vCPU writes its next call there.
       resLo = mb.regWord(vp, 0, 0);
       resHi = mb.regWord(vp, 0, 1);
+    } else if (outcome === SUSPENDED) {
+      resLo = (this.#ended as HypercallSuspension).waitingOn;
     }
     if (outcome !== SUSPENDED) {
       const completion = outcome === RESULT ? OK : FAULT;
@@ -87,7 +90,7 @@ export class HypercallExitPath {
       outcome,
     );
     if (stamped) log.awaitTimes(vp, entry);
-    log.details?.keep(entry, outcome === RESULT ? undefined : this.#thrown);
+    log.details?.keep(entry, outcome === RESULT ? undefined : this.#ended);
     return entry;
   }
 
@@ -104,23 +107,21 @@ export class HypercallExitPath {
    * vCPU), or a suspension (the vCPU parked until `resumeWaiters` marks it resumed).
    */
   #dispatch(vp: number, io: MailboxHypercallIo): number {
-    let result: bigint;
-    try {
-      result = this.#vm.partition.hypercall(vp, io);
-    } catch (e) {
-      this.#thrown = e;
-      if (isHypercallSuspended(e)) {
-        // Parked: no completion until it is resumed (its mailbox keeps the registers).
-        this.#host.setPhase(vp, 'suspended');
-        return SUSPENDED;
-      }
-      const fault = this.#host.faultRecord(vp, e);
-      this.#setOutputSlots(vp, 0, 0);
-      return FAULT_OUTCOME[fault.vector];
+    const outcome = this.#vm.partition.dispatchHypercall(vp, io);
+    if (typeof outcome === 'bigint') {
+      this.#mb.setReg(vp, 0, outcome);
+      this.#setOutputSlots(vp, io.fastOutputFirstSlot, io.fastOutputSlots);
+      return RESULT;
     }
-    this.#mb.setReg(vp, 0, result);
-    this.#setOutputSlots(vp, io.fastOutputFirstSlot, io.fastOutputSlots);
-    return RESULT;
+    this.#ended = outcome;
+    if (outcome.kind === 'suspended') {
+      // Parked: no completion until it is resumed (its mailbox keeps the registers).
+      this.#host.setPhase(vp, 'suspended');
+      return SUSPENDED;
+    }
+    this.#host.faultRecord(vp, outcome);
+    this.#setOutputSlots(vp, 0, 0);
+    return FAULT_OUTCOME[outcome.vector];
   }
 
   /**

@@ -5,7 +5,7 @@
  * `Atomics.wait`; a sleeper raises its flag first, so a notifier that sees the flag down knows the
  * sleeper will re-check before blocking — no wake-up is lost. The layout is `mailbox-wire.ts`.
  */
-import { GuestFault, type GuestFaultVector } from '@pvlab/hypercall';
+import { GuestFault, type GuestFaultValue, type GuestFaultVector } from '@pvlab/hypercall';
 import {
   DOORBELL,
   type ExitKindCode,
@@ -209,7 +209,7 @@ export class Mailboxes {
   }
 
   /** Writes `fault` as the fault record of `vp`'s exit (the host, before completing it with FAULT). */
-  writeFault(vp: number, fault: GuestFault): void {
+  writeFault(vp: number, fault: GuestFaultValue): void {
     const record = slotOffset(vp) + MSG_OFFSET;
     const w = this.#words;
     const flags =
@@ -219,7 +219,7 @@ export class Mailboxes {
     w[(record + FaultRecord.FLAGS) / 4] = flags;
     w[(record + FaultRecord.ERROR_CODE) / 4] = fault.errorCode ?? 0;
     this.#regs[(record + FaultRecord.GPA) / 8] = fault.gpa ?? 0n;
-    this.#writeText(vp, record + FaultRecord.TEXT, MESSAGE_BYTES - FaultRecord.TEXT, fault.detail);
+    this.#writeText(vp, record + FaultRecord.TEXT, MESSAGE_BYTES - FaultRecord.TEXT, fault.message);
   }
 
   /** The fault `vp`'s exit completed with (the vCPU, on a FAULT completion), as the host raised it. */
