@@ -34,15 +34,15 @@ function rowCells(r: BenchRow): string[] {
     ns(r.nsPerOpMedian),
     r.bytesPerSecMedian === null ? '' : si(r.bytesPerSecMedian, 'B/s'),
     String(r.samples),
-    worstRound(r),
+    roundSpread(r),
   ];
 }
 
-/** How far the slowest round's median fell below the reported (best) one: the run-to-run noise. */
-function worstRound(r: BenchRow): string {
+/** How far the slowest and the fastest round fell from the median: the run-to-run noise. */
+function roundSpread(r: BenchRow): string {
   if (r.roundMedians.length < 2) return '';
-  const worst = Math.min(...r.roundMedians);
-  return `-${((100 * (r.opsPerSecMedian - worst)) / r.opsPerSecMedian).toFixed(0)}%`;
+  const pct = (v: number) => ((100 * (v - r.opsPerSecMedian)) / r.opsPerSecMedian).toFixed(0);
+  return `${pct(r.opsPerSecMin)}% +${pct(r.opsPerSecMax)}%`;
 }
 
 /** One suite as a plain-text table of its rows, then its ratios. */
@@ -55,7 +55,7 @@ export function formatSuite(name: string, result: SuiteResult): string {
     'ns/op median',
     'bytes/s median',
     'samples',
-    'worst round',
+    'rounds min max',
   ];
   const table = columns(head, result.rows.map(rowCells), [false, true, true, true, true, true, true, true]);
   const withGoals = result.ratios.some((q) => q.goal !== undefined);
