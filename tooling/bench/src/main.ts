@@ -68,7 +68,7 @@ function parseArgs(argv: readonly string[]): Args {
       case '--help':
       case '-h':
         process.stdout.write(
-          `${USAGE}\n  --json          print one JSON object with every figure and ratio\n  --suite <name>  run only this suite (repeatable): ${SUITES.map((s) => s.name).join(', ')}\n  --time <ms>     sampling time per case (default 1000; warmup 250)\n  --rounds <n>    run all cases n times over, interleaved, and report each case's median round (default ${DEFAULT_ROUNDS})\n`,
+          `${USAGE}\n  --json          print one JSON object with every figure and ratio\n  --suite <name>  run only this suite (repeatable): ${SUITES.map((s) => s.name).join(', ')}\n  --time <ms>     sampling time per case (default 1000; warmup 250)\n  --rounds <n>    run all cases n times over, interleaved, and report the median of each case's rounds (default ${DEFAULT_ROUNDS})\n`,
         );
         process.exit(0);
         break;

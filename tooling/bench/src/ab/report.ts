@@ -1,0 +1,49 @@
+import { columns, ns } from '../text-table.js';
+import type { Spread, SuiteComparison } from './compare.js';
+
+const range = (s: Spread, f: (v: number) => string) => `${f(s.min)}–${f(s.max)}`;
+const three = (v: number) => v.toPrecision(3);
+
+/** One suite's comparison as plain text: the cases (times), the suite's own ratios, the verdict line. */
+export function formatComparison(suite: string, c: SuiteComparison, thresholdPercent: number): string {
+  const cases = columns(
+    ['case (ns/op)', 'base', 'base min–max', 'head', 'head min–max', 'head/base', 'verdict'],
+    c.cases.map((x) => [
+      x.id,
+      ns(x.base.median),
+      range(x.base, ns),
+      ns(x.head.median),
+      range(x.head, ns),
+      x.ratio.toFixed(3),
+      x.verdict === 'same' ? '' : x.verdict.toUpperCase(),
+    ]),
+    [false, true, true, true, true, true, false],
+  );
+  const ratios = columns(
+    ['suite ratio (within each process)', 'base', 'base min–max', 'head', 'head min–max', 'head/base'],
+    c.ratios.map((r) => [
+      r.id,
+      three(r.base.median),
+      range(r.base, three),
+      three(r.head.median),
+      range(r.head, three),
+      r.change.toFixed(3),
+    ]),
+    [false, true, true, true, true, true],
+  );
+  const slower = c.cases.filter((x) => x.verdict === 'slower').map((x) => x.id);
+  const only = [
+    ...(c.onlyBase.length > 0 ? [`only in base: ${c.onlyBase.join(', ')}`] : []),
+    ...(c.onlyHead.length > 0 ? [`only in head: ${c.onlyHead.join(', ')}`] : []),
+  ];
+  return [
+    `${suite}: medians over the processes of each side; head/base > 1 is slower`,
+    '',
+    ...cases,
+    '',
+    ...ratios,
+    '',
+    `slower beyond noise (head's median > ${thresholdPercent} % above base's and above base's slowest process): ${slower.length === 0 ? 'none' : slower.join(', ')}`,
+    ...only,
+  ].join('\n');
+}

@@ -1,0 +1,112 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { compareCase, compareSuite, spread, verdict } from '../src/ab/compare.ts';
+import { type SuiteFigures, suiteFigures } from '../src/ab/figures.ts';
+import { sideOrder } from '../src/ab/processes.ts';
+
+const figures = (cases: Record<string, number>, ratios: Record<string, number> = {}): SuiteFigures => ({
+  cases: new Map(Object.entries(cases)),
+  ratios: new Map(Object.entries(ratios)),
+});
+
+describe('verdict', () => {
+  const base = spread([100, 96, 104, 98, 102]);
+
+  it('flags head as slower only beyond the threshold and beyond the slowest base process', () => {
+    expect(verdict(base, spread([106]), 5)).toBe('slower');
+    expect(verdict(base, spread([104.5]), 5)).toBe('same'); // above base's max, within 5 %
+    expect(verdict(spread([100, 80, 120]), spread([110]), 5)).toBe('same'); // 10 % slower, inside base's spread
+    expect(verdict(base, spread([94]), 5)).toBe('faster');
+    expect(verdict(base, spread([100]), 5)).toBe('same');
+  });
+
+  test.prop([fc.array(fc.double({ min: 1, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 20 })])(
+    'never flags a side against itself',
+    (v) => {
+      expect(verdict(spread(v), spread(v), 5)).toBe('same');
+    },
+  );
+});
+
+describe('compareCase', () => {
+  it('gives each side its median and range and head ÷ base of the medians', () => {
+    const c = compareCase('x', [100, 120, 110, 90, 105], [210, 200, 230, 220, 190], 5);
+    expect(c.base).toEqual({ median: 105, min: 90, max: 120, n: 5 });
+    expect(c.head).toEqual({ median: 210, min: 190, max: 230, n: 5 });
+    expect(c.ratio).toBe(2);
+    expect(c.verdict).toBe('slower');
+  });
+});
+
+describe('compareSuite', () => {
+  it('pairs cases and ratios by id, in base order, and lists the ids only one side has', () => {
+    const base = [
+      figures({ a: 10, b: 20, gone: 1 }, { 'a/b': 2 }),
+      figures({ a: 12, b: 22, gone: 1 }, { 'a/b': 4 }),
+    ];
+    const head = [
+      figures({ b: 40, a: 11, added: 5 }, { 'a/b': 3 }),
+      figures({ b: 44, a: 11, added: 5 }, { 'a/b': 3 }),
+    ];
+    const c = compareSuite(base, head, 5);
+    expect(c.cases.map((x) => [x.id, x.ratio, x.verdict])).toEqual([
+      ['a', 1, 'same'],
+      ['b', 2, 'slower'],
+    ]);
+    expect(c.ratios).toEqual([
+      {
+        id: 'a/b',
+        base: { median: 3, min: 2, max: 4, n: 2 },
+        head: { median: 3, min: 3, max: 3, n: 2 },
+        change: 1,
+      },
+    ]);
+    expect(c.onlyBase).toEqual(['gone']);
+    expect(c.onlyHead).toEqual(['added']);
+  });
+});
+
+describe('suiteFigures', () => {
+  it("reads a bench JSON's rows (ns/op), ratios and scaling table (ns per hypercall)", () => {
+    const json = {
+      node: 'v20',
+      suites: {
+        threaded: {
+          title: 't',
+          rows: [
+            { id: 'pvlab-fast', nsPerOpMedian: 240, opsPerSecMedian: 4.2e6 },
+            { id: 'raw-atomics', nsPerOpMedian: 90 },
+          ],
+          ratios: [{ id: 'pvlab-fast/raw-atomics', value: 0.375 }],
+          tables: [
+            { id: 'host-side', rows: [{ case: 'pvlab-fast', 'µs p50': 0.2 }] },
+            { id: 'scaling', rows: [{ config: '2 vCPUs', 'hypercalls/s': 2e6 }] },
+          ],
+        },
+      },
+    };
+    const f = suiteFigures(json, 'threaded');
+    expect([...f.cases]).toEqual([
+      ['pvlab-fast', 240],
+      ['raw-atomics', 90],
+      ['scaling 2 vCPUs', 500],
+    ]);
+    expect([...f.ratios]).toEqual([['pvlab-fast/raw-atomics', 0.375]]);
+  });
+
+  it('fails on a JSON without the suite', () => {
+    expect(() => suiteFigures({ suites: {} }, 'threaded')).toThrow(/no rows for suite 'threaded'/);
+    expect(() => suiteFigures('oops', 'threaded')).toThrow(/no rows/);
+  });
+});
+
+describe('sideOrder', () => {
+  it('alternates which side runs first: A B, B A, A B, …', () => {
+    expect([0, 1, 2, 3].map(sideOrder)).toEqual([
+      ['base', 'head'],
+      ['head', 'base'],
+      ['base', 'head'],
+      ['head', 'base'],
+    ]);
+  });
+});
