@@ -19,6 +19,8 @@ const DEFAULT_SUITES = ['threaded', 'direct-dispatch'];
 /** Processes per side by default: the project judges on the median of at least 5 interleaved rounds. */
 const DEFAULT_ROUNDS = 5;
 const DEFAULT_THRESHOLD = 5;
+/** Pairs tried per kept pair at most, when runs the bench cannot judge are dropped. */
+const ATTEMPTS_PER_ROUND = 3;
 const HEAD = fileURLToPath(new URL('../../../', import.meta.url));
 
 const USAGE =
@@ -114,18 +116,35 @@ if (args.rounds < 5) {
 const figures = new Map<string, Record<Side, SuiteFigures[]>>(
   args.suites.map((s) => [s, { base: [], head: [] }]),
 );
-for (let round = 0; round < args.rounds; round++) {
-  for (const suite of args.suites) {
-    for (const side of sideOrder(round)) {
-      const json = await runBench(entries[side], suite, args.timeMs);
-      figures.get(suite)![side].push(suiteFigures(json, suite));
-      process.stderr.write(`ab: round ${round + 1}/${args.rounds}: ${suite} ${side} done\n`);
-    }
+/** Per suite: pairs dropped because a side's bench could not judge its run. */
+const dropped = new Map<string, number>(args.suites.map((s) => [s, 0]));
+const maxAttempts = args.rounds * ATTEMPTS_PER_ROUND;
+for (const suite of args.suites) {
+  const kept = figures.get(suite)!;
+  for (let attempt = 0; kept.base.length < args.rounds && attempt < maxAttempts; attempt++) {
+    const pair: Partial<Record<Side, SuiteFigures>> = {};
+    for (const side of sideOrder(attempt))
+      pair[side] = suiteFigures(await runBench(entries[side], suite, args.timeMs), suite);
+    const { base, head } = pair as Record<Side, SuiteFigures>;
+    if (base.judged && head.judged) {
+      kept.base.push(base);
+      kept.head.push(head);
+    } else dropped.set(suite, dropped.get(suite)! + 1);
+    process.stderr.write(
+      `ab: ${suite}: ${kept.base.length}/${args.rounds} pairs` +
+        `${dropped.get(suite)! > 0 ? ` (${dropped.get(suite)} dropped: a side could not judge its run)` : ''}\n`,
+    );
   }
 }
 
-const results: Record<string, SuiteComparison> = {};
-for (const [suite, f] of figures) results[suite] = compareSuite(f.base, f.head, args.threshold);
+const results: Record<string, SuiteComparison & { pairs: number; dropped: number }> = {};
+for (const [suite, f] of figures) {
+  results[suite] = {
+    pairs: f.base.length,
+    dropped: dropped.get(suite)!,
+    ...compareSuite(f.base, f.head, args.threshold),
+  };
+}
 
 if (args.json) {
   const { rounds, timeMs, threshold } = args;
@@ -134,10 +153,11 @@ if (args.json) {
 } else {
   process.stdout.write(
     `pvlab bench A/B: ${label('base')} vs ${label('head')}\n` +
-      `${args.rounds} process(es) per side and suite, alternated (A B, B A, …), each one round` +
+      `processes alternated (A B, B A, …), each running its suite for one round` +
       `${args.timeMs === undefined ? '' : ` of ${args.timeMs} ms per case`}\n\n`,
   );
   for (const [suite, c] of Object.entries(results)) {
-    process.stdout.write(`${formatComparison(suite, c, args.threshold)}\n\n`);
+    const pairs = { asked: args.rounds, kept: c.pairs, dropped: c.dropped };
+    process.stdout.write(`${formatComparison(suite, c, args.threshold, pairs)}\n\n`);
   }
 }

@@ -7,6 +7,7 @@ import { sideOrder } from '../src/ab/processes.ts';
 const figures = (cases: Record<string, number>, ratios: Record<string, number> = {}): SuiteFigures => ({
   cases: new Map(Object.entries(cases)),
   ratios: new Map(Object.entries(ratios)),
+  judged: true,
 });
 
 describe('verdict', () => {
@@ -92,6 +93,24 @@ describe('suiteFigures', () => {
       ['scaling 2 vCPUs', 500],
     ]);
     expect([...f.ratios]).toEqual([['pvlab-fast/raw-atomics', 0.375]]);
+    expect(f.judged).toBe(true);
+  });
+
+  it('says when the bench could not judge its goals on the run (a goal met: null)', () => {
+    const run = (met: boolean | null) => ({
+      suites: {
+        threaded: {
+          rows: [{ id: 'raw-atomics', nsPerOpMedian: 40_000 }],
+          ratios: [
+            { id: 'raw-atomics/postmessage', value: 0.5 },
+            { id: 'pvlab-fast/raw-atomics', value: 0.4, goal: { text: 'slowdown ≤ 1.5×', met } },
+          ],
+        },
+      },
+    });
+    expect(suiteFigures(run(null), 'threaded').judged).toBe(false);
+    expect(suiteFigures(run(false), 'threaded').judged).toBe(true);
+    expect(suiteFigures(run(true), 'threaded').judged).toBe(true);
   });
 
   it('fails on a JSON without the suite', () => {

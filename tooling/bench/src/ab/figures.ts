@@ -9,6 +9,11 @@ export interface SuiteFigures {
   readonly cases: ReadonlyMap<string, number>;
   /** Each ratio's value by id (ops/s ÷ ops/s within the process). */
   readonly ratios: ReadonlyMap<string, number>;
+  /**
+   * False when the bench said it could not judge its goals on this run (a goal with `met: null`:
+   * the threaded suite's round trips left the spin regime because another process held a core).
+   */
+  readonly judged: boolean;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -39,10 +44,11 @@ export function suiteFigures(json: unknown, suite: string): SuiteFigures {
     }
   }
   const ratios = new Map<string, number>();
+  let judged = true;
   for (const r of list(result['ratios'])) {
-    if (isRecord(r) && typeof r['id'] === 'string' && typeof r['value'] === 'number') {
-      ratios.set(r['id'], r['value']);
-    }
+    if (!isRecord(r)) continue;
+    if (typeof r['id'] === 'string' && typeof r['value'] === 'number') ratios.set(r['id'], r['value']);
+    if (isRecord(r['goal']) && r['goal']['met'] === null) judged = false;
   }
-  return { cases, ratios };
+  return { cases, ratios, judged };
 }

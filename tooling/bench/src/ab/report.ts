@@ -5,7 +5,12 @@ const range = (s: Spread, f: (v: number) => string) => `${f(s.min)}–${f(s.max)
 const three = (v: number) => v.toPrecision(3);
 
 /** One suite's comparison as plain text: the cases (times), the suite's own ratios, the verdict line. */
-export function formatComparison(suite: string, c: SuiteComparison, thresholdPercent: number): string {
+export function formatComparison(
+  suite: string,
+  c: SuiteComparison,
+  thresholdPercent: number,
+  pairs: { readonly asked: number; readonly kept: number; readonly dropped: number },
+): string {
   const cases = columns(
     ['case (ns/op)', 'base', 'base min–max', 'head', 'head min–max', 'head/base', 'verdict'],
     c.cases.map((x) => [
@@ -36,8 +41,13 @@ export function formatComparison(suite: string, c: SuiteComparison, thresholdPer
     ...(c.onlyBase.length > 0 ? [`only in base: ${c.onlyBase.join(', ')}`] : []),
     ...(c.onlyHead.length > 0 ? [`only in head: ${c.onlyHead.join(', ')}`] : []),
   ];
+  const dropped =
+    pairs.dropped === 0
+      ? ''
+      : `; ${pairs.dropped} pair(s) dropped because a side's bench could not judge its run (NOT IN THE SPIN REGIME)`;
+  const short = pairs.kept < pairs.asked ? ` — FEWER than the ${pairs.asked} asked for` : '';
   return [
-    `${suite}: medians over the processes of each side; head/base > 1 is slower`,
+    `${suite}: ${pairs.kept} process(es) per side${short}${dropped}; medians over each side's processes; head/base > 1 is slower`,
     '',
     ...cases,
     '',
