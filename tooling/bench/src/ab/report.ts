@@ -46,6 +46,9 @@ export function formatComparison(
       ? ''
       : `; ${pairs.dropped} pair(s) dropped because a side's bench could not judge its run (NOT IN THE SPIN REGIME)`;
   const short = pairs.kept < pairs.asked ? ` — FEWER than the ${pairs.asked} asked for` : '';
+  if (pairs.kept === 0) {
+    return `${suite}: no pair of processes to compare${dropped}: not judged (rerun on a quieter machine)`;
+  }
   return [
     `${suite}: ${pairs.kept} process(es) per side${short}${dropped}; medians over each side's processes; head/base > 1 is slower`,
     '',
