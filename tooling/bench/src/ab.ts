@@ -24,7 +24,7 @@ const ATTEMPTS_PER_ROUND = 3;
 const HEAD = fileURLToPath(new URL('../../../', import.meta.url));
 
 const USAGE =
-  'usage: node tooling/bench/dist/ab.js --base <checkout> [--head <checkout>] [--suite <name>]... [--rounds <n>] [--time <ms>] [--threshold <%>] [--json]';
+  'usage: node tooling/bench/dist/ab.js --base <checkout> [--head <checkout>] [--suite <name>]... [--rounds <n>] [--time <ms>] [--threshold <%>] [--keep-unjudged] [--json]';
 const HELP = `${USAGE}
   --base <dir>       a built checkout to compare against (its tooling/bench/dist/main.js runs)
   --head <dir>       the checkout under test (default: this one, ${HEAD})
@@ -32,6 +32,7 @@ const HELP = `${USAGE}
   --rounds <n>       processes per side, 1..50 (default ${DEFAULT_ROUNDS}); each runs the suite once (--rounds 1)
   --time <ms>        passed to every bench process (its sampling time per case)
   --threshold <%>    how much slower a case's median must be to be flagged (default ${DEFAULT_THRESHOLD})
+  --keep-unjudged    keep a pair even when a side's bench could not judge its run (default: drop it, run another)
   --json             print one JSON object instead of tables
 `;
 
@@ -73,6 +74,7 @@ function parse() {
     timeMs: wholeNumber(values.time, '--time', 10, 60000),
     threshold: wholeNumber(values.threshold, '--threshold', 0, 100) ?? DEFAULT_THRESHOLD,
     json: values.json === true,
+    keepUnjudged: values['keep-unjudged'] === true,
   };
 }
 
@@ -86,6 +88,7 @@ function parseOptions() {
       time: { type: 'string' },
       threshold: { type: 'string' },
       json: { type: 'boolean' },
+      'keep-unjudged': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -116,8 +119,9 @@ if (args.rounds < 5) {
 const figures = new Map<string, Record<Side, SuiteFigures[]>>(
   args.suites.map((s) => [s, { base: [], head: [] }]),
 );
-/** Per suite: pairs dropped because a side's bench could not judge its run. */
+/** Per suite: pairs in which a side's bench could not judge its run, dropped (or kept with --keep-unjudged). */
 const dropped = new Map<string, number>(args.suites.map((s) => [s, 0]));
+const unjudged = new Map<string, number>(args.suites.map((s) => [s, 0]));
 const maxAttempts = args.rounds * ATTEMPTS_PER_ROUND;
 for (const suite of args.suites) {
   const kept = figures.get(suite)!;
@@ -126,9 +130,11 @@ for (const suite of args.suites) {
     for (const side of sideOrder(attempt))
       pair[side] = suiteFigures(await runBench(entries[side], suite, args.timeMs), suite);
     const { base, head } = pair as Record<Side, SuiteFigures>;
-    if (base.judged && head.judged) {
+    const judged = base.judged && head.judged;
+    if (judged || args.keepUnjudged) {
       kept.base.push(base);
       kept.head.push(head);
+      if (!judged) unjudged.set(suite, unjudged.get(suite)! + 1);
     } else dropped.set(suite, dropped.get(suite)! + 1);
     process.stderr.write(
       `ab: ${suite}: ${kept.base.length}/${args.rounds} pairs` +
@@ -137,11 +143,12 @@ for (const suite of args.suites) {
   }
 }
 
-const results: Record<string, SuiteComparison & { pairs: number; dropped: number }> = {};
+const results: Record<string, SuiteComparison & { pairs: number; dropped: number; unjudged: number }> = {};
 for (const [suite, f] of figures) {
   results[suite] = {
     pairs: f.base.length,
     dropped: dropped.get(suite)!,
+    unjudged: unjudged.get(suite)!,
     ...compareSuite(f.base, f.head, args.threshold),
   };
 }
@@ -157,7 +164,7 @@ if (args.json) {
       `${args.timeMs === undefined ? '' : ` of ${args.timeMs} ms per case`}\n\n`,
   );
   for (const [suite, c] of Object.entries(results)) {
-    const pairs = { asked: args.rounds, kept: c.pairs, dropped: c.dropped };
+    const pairs = { asked: args.rounds, kept: c.pairs, dropped: c.dropped, unjudged: c.unjudged };
     process.stdout.write(`${formatComparison(suite, c, args.threshold, pairs)}\n\n`);
   }
 }

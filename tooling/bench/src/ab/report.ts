@@ -9,7 +9,12 @@ export function formatComparison(
   suite: string,
   c: SuiteComparison,
   thresholdPercent: number,
-  pairs: { readonly asked: number; readonly kept: number; readonly dropped: number },
+  pairs: {
+    readonly asked: number;
+    readonly kept: number;
+    readonly dropped: number;
+    readonly unjudged: number;
+  },
 ): string {
   const cases = columns(
     ['case (ns/op)', 'base', 'base min–max', 'head', 'head min–max', 'head/base', 'verdict'],
@@ -45,12 +50,16 @@ export function formatComparison(
     pairs.dropped === 0
       ? ''
       : `; ${pairs.dropped} pair(s) dropped because a side's bench could not judge its run (NOT IN THE SPIN REGIME)`;
+  const unjudged =
+    pairs.unjudged === 0
+      ? ''
+      : `; ${pairs.unjudged} pair(s) kept although a side's bench could not judge its run: not a verdict`;
   const short = pairs.kept < pairs.asked ? ` — FEWER than the ${pairs.asked} asked for` : '';
   if (pairs.kept === 0) {
     return `${suite}: no pair of processes to compare${dropped}: not judged (rerun on a quieter machine)`;
   }
   return [
-    `${suite}: ${pairs.kept} process(es) per side${short}${dropped}; medians over each side's processes; head/base > 1 is slower`,
+    `${suite}: ${pairs.kept} process(es) per side${short}${dropped}${unjudged}; medians over each side's processes; head/base > 1 is slower`,
     '',
     ...cases,
     '',
