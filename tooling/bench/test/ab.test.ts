@@ -13,12 +13,19 @@ const figures = (cases: Record<string, number>, ratios: Record<string, number> =
 describe('verdict', () => {
   const base = spread([100, 96, 104, 98, 102]);
 
-  it('flags head as slower only beyond the threshold and beyond the slowest base process', () => {
-    expect(verdict(base, spread([106]), 5)).toBe('slower');
-    expect(verdict(base, spread([104.5]), 5)).toBe('same'); // above base's max, within 5 %
-    expect(verdict(spread([100, 80, 120]), spread([110]), 5)).toBe('same'); // 10 % slower, inside base's spread
-    expect(verdict(base, spread([94]), 5)).toBe('faster');
-    expect(verdict(base, spread([100]), 5)).toBe('same');
+  it('flags head as slower only beyond the threshold and when its processes rank above base', () => {
+    expect(verdict(base, spread([106, 107, 108, 105, 109]), 5)).toBe('slower');
+    // Ranks apart, but within 5 %.
+    expect(verdict(base, spread([104.5, 104.6, 104.7, 104.8, 104.9]), 5)).toBe('same');
+    // 10 % slower in the median, but the processes overlap: noise.
+    expect(verdict(spread([100, 80, 120, 90, 110]), spread([110, 70, 130, 95, 125]), 5)).toBe('same');
+    expect(verdict(base, spread([94, 93, 92, 95, 91]), 5)).toBe('faster');
+    expect(verdict(base, spread([100, 101, 99, 97, 103]), 5)).toBe('same');
+  });
+
+  it('never judges three processes a side: the rank test cannot go below 0.05', () => {
+    expect(verdict(spread([100, 101, 102]), spread([200, 201, 202]), 5)).toBe('same');
+    expect(verdict(spread([100, 101, 102, 103]), spread([200, 201, 202, 203]), 5)).toBe('slower');
   });
 
   test.prop([fc.array(fc.double({ min: 1, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 20 })])(
@@ -32,23 +39,18 @@ describe('verdict', () => {
 describe('compareCase', () => {
   it('gives each side its median and range and head ÷ base of the medians', () => {
     const c = compareCase('x', [100, 120, 110, 90, 105], [210, 200, 230, 220, 190], 5);
-    expect(c.base).toEqual({ median: 105, min: 90, max: 120, n: 5 });
-    expect(c.head).toEqual({ median: 210, min: 190, max: 230, n: 5 });
+    expect(c.base).toEqual({ median: 105, min: 90, max: 120, n: 5, values: [100, 120, 110, 90, 105] });
+    expect(c.head).toEqual({ median: 210, min: 190, max: 230, n: 5, values: [210, 200, 230, 220, 190] });
     expect(c.ratio).toBe(2);
+    expect(c.p).toBe(1 / 252);
     expect(c.verdict).toBe('slower');
   });
 });
 
 describe('compareSuite', () => {
   it('pairs cases and ratios by id, in base order, and lists the ids only one side has', () => {
-    const base = [
-      figures({ a: 10, b: 20, gone: 1 }, { 'a/b': 2 }),
-      figures({ a: 12, b: 22, gone: 1 }, { 'a/b': 4 }),
-    ];
-    const head = [
-      figures({ b: 40, a: 11, added: 5 }, { 'a/b': 3 }),
-      figures({ b: 44, a: 11, added: 5 }, { 'a/b': 3 }),
-    ];
+    const base = [10, 12, 11, 13].map((a) => figures({ a, b: 2 * a, gone: 1 }, { 'a/b': a / 4 }));
+    const head = [11, 12, 11, 12].map((a) => figures({ b: 4 * a, a, added: 5 }, { 'a/b': 3 }));
     const c = compareSuite(base, head, 5);
     expect(c.cases.map((x) => [x.id, x.ratio, x.verdict])).toEqual([
       ['a', 1, 'same'],
@@ -57,9 +59,9 @@ describe('compareSuite', () => {
     expect(c.ratios).toEqual([
       {
         id: 'a/b',
-        base: { median: 3, min: 2, max: 4, n: 2 },
-        head: { median: 3, min: 3, max: 3, n: 2 },
-        change: 1,
+        base: { median: 2.875, min: 2.5, max: 3.25, n: 4, values: [2.5, 3, 2.75, 3.25] },
+        head: { median: 3, min: 3, max: 3, n: 4, values: [3, 3, 3, 3] },
+        change: 3 / 2.875,
       },
     ]);
     expect(c.onlyBase).toEqual(['gone']);

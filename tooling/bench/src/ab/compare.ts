@@ -1,4 +1,4 @@
-import { median } from '../stats.js';
+import { median, rankTestP } from '../stats.js';
 import type { SuiteFigures } from './figures.js';
 
 /** One figure over the processes of one side. */
@@ -8,6 +8,8 @@ export interface Spread {
   readonly max: number;
   /** Processes that reported it. */
   readonly n: number;
+  /** Every process's figure, in the order they ran. */
+  readonly values: readonly number[];
 }
 
 export function spread(values: readonly number[]): Spread {
@@ -16,15 +18,20 @@ export function spread(values: readonly number[]): Spread {
     min: Math.min(...values),
     max: Math.max(...values),
     n: values.length,
+    values: [...values],
   };
 }
 
 /**
- * `slower`: head's median time is more than `threshold` % above base's median and above the
- * slowest base process, so that neither a small shift nor one side's noise is flagged. `faster`
- * is the mirror image; anything else is `same` (within the noise).
+ * `slower`: head's median time is more than `threshold` % above base's, and its processes rank
+ * above base's beyond chance (one-sided Mann–Whitney, p < 0.05), so that neither a small shift
+ * nor one unlucky process on either side is flagged. `faster` is the mirror image; anything else
+ * is `same` (within the noise).
  */
 export type Verdict = 'slower' | 'faster' | 'same';
+
+/** The rank test's level: below it, one side's processes are slower than the other's beyond chance. */
+export const SIGNIFICANCE = 0.05;
 
 /** One case (ns per operation, lower is better) on both sides. */
 export interface CaseComparison {
@@ -33,6 +40,8 @@ export interface CaseComparison {
   readonly head: Spread;
   /** head ÷ base of the median times: above 1 is slower. */
   readonly ratio: number;
+  /** The rank test's p in the direction of the medians' shift (head slower when ratio ≥ 1, else faster). */
+  readonly p: number;
   readonly verdict: Verdict;
 }
 
@@ -53,10 +62,18 @@ export interface SuiteComparison {
   readonly onlyHead: string[];
 }
 
+/** The one-sided rank test's p in the direction the medians moved. */
+export function shiftP(base: Spread, head: Spread): number {
+  return head.median >= base.median
+    ? rankTestP(head.values, base.values)
+    : rankTestP(base.values, head.values);
+}
+
 export function verdict(base: Spread, head: Spread, thresholdPercent: number): Verdict {
   const margin = thresholdPercent / 100;
-  if (head.median > base.median * (1 + margin) && head.median > base.max) return 'slower';
-  if (head.median < base.median * (1 - margin) && head.median < base.min) return 'faster';
+  const p = shiftP(base, head);
+  if (head.median > base.median * (1 + margin) && p < SIGNIFICANCE) return 'slower';
+  if (head.median < base.median * (1 - margin) && p < SIGNIFICANCE) return 'faster';
   return 'same';
 }
 
@@ -68,7 +85,14 @@ export function compareCase(
 ): CaseComparison {
   const b = spread(base);
   const h = spread(head);
-  return { id, base: b, head: h, ratio: h.median / b.median, verdict: verdict(b, h, thresholdPercent) };
+  return {
+    id,
+    base: b,
+    head: h,
+    ratio: h.median / b.median,
+    p: shiftP(b, h),
+    verdict: verdict(b, h, thresholdPercent),
+  };
 }
 
 /** Every value of `key` across the processes, by id, in first-seen order. */

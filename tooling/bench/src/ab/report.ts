@@ -1,5 +1,5 @@
 import { columns, ns } from '../text-table.js';
-import type { Spread, SuiteComparison } from './compare.js';
+import { SIGNIFICANCE, type Spread, type SuiteComparison } from './compare.js';
 
 const range = (s: Spread, f: (v: number) => string) => `${f(s.min)}–${f(s.max)}`;
 const three = (v: number) => v.toPrecision(3);
@@ -17,7 +17,7 @@ export function formatComparison(
   },
 ): string {
   const cases = columns(
-    ['case (ns/op)', 'base', 'base min–max', 'head', 'head min–max', 'head/base', 'verdict'],
+    ['case (ns/op)', 'base', 'base min–max', 'head', 'head min–max', 'head/base', 'p', 'verdict'],
     c.cases.map((x) => [
       x.id,
       ns(x.base.median),
@@ -25,9 +25,10 @@ export function formatComparison(
       ns(x.head.median),
       range(x.head, ns),
       x.ratio.toFixed(3),
+      x.p.toPrecision(2),
       x.verdict === 'same' ? '' : x.verdict.toUpperCase(),
     ]),
-    [false, true, true, true, true, true, false],
+    [false, true, true, true, true, true, true, false],
   );
   const ratios = columns(
     ['suite ratio (within each process)', 'base', 'base min–max', 'head', 'head min–max', 'head/base'],
@@ -65,7 +66,7 @@ export function formatComparison(
     '',
     ...ratios,
     '',
-    `slower beyond noise (head's median > ${thresholdPercent} % above base's and above base's slowest process): ${slower.length === 0 ? 'none' : slower.join(', ')}`,
+    `slower beyond noise (head's median > ${thresholdPercent} % above base's, and p < ${SIGNIFICANCE}: head's processes rank above base's beyond chance): ${slower.length === 0 ? 'none' : slower.join(', ')}`,
     ...only,
   ].join('\n');
 }
