@@ -127,7 +127,9 @@ for (const suite of args.suites) {
   const kept = figures.get(suite)!;
   for (let attempt = 0; kept.base.length < args.rounds && attempt < maxAttempts; attempt++) {
     const pair: Partial<Record<Side, SuiteFigures>> = {};
-    for (const side of sideOrder(attempt))
+    // By kept pairs, not attempts: a dropped pair is run again in the same order, so the kept
+    // pairs alternate exactly.
+    for (const side of sideOrder(kept.base.length))
       pair[side] = suiteFigures(await runBench(entries[side], suite, args.timeMs), suite);
     const { base, head } = pair as Record<Side, SuiteFigures>;
     const judged = base.judged && head.judged;

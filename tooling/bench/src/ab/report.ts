@@ -66,7 +66,7 @@ export function formatComparison(
     '',
     ...ratios,
     '',
-    `slower beyond noise (head's median > ${thresholdPercent} % above base's, and p < ${SIGNIFICANCE}: head's processes rank above base's beyond chance): ${slower.length === 0 ? 'none' : slower.join(', ')}`,
+    `slower beyond noise (head's median > ${thresholdPercent} % above base's, and p < ${SIGNIFICANCE}: head's processes rank above base's beyond chance): ${slower.length === 0 ? 'none' : `${slower.join(', ')} (with many cases, one in 20 is flagged by chance: rerun with more --rounds before believing a p near ${SIGNIFICANCE})`}`,
     ...only,
   ].join('\n');
 }
