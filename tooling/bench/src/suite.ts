@@ -1,4 +1,5 @@
 import { Bench, type Task } from 'tinybench';
+import { median, medianIndex } from './stats.js';
 
 /** How long tinybench samples each case (milliseconds), and how many rounds of all cases to run. */
 export interface TimingOptions {
@@ -25,8 +26,8 @@ export interface BenchCase {
   run(): number;
 }
 
-/** The figures of one case from its best round; every rate is per operation, not per batch. */
-export interface BenchRow {
+/** The figures of one case in one round; every rate is per operation, not per batch. */
+export interface RoundRow {
   readonly id: string;
   readonly name: string;
   readonly opsPerSecMedian: number;
@@ -37,11 +38,24 @@ export interface BenchRow {
   readonly bytesPerOp: number | null;
   /** `bytesPerOp` × median ops/s. */
   readonly bytesPerSecMedian: number | null;
-  /** Samples taken (each one a batch) in the reported round. */
+  /** Samples taken (each one a batch). */
   readonly samples: number;
   readonly batch: number;
-  /** The median ops/s of every round; the row's figures are those of the best one. */
+}
+
+/**
+ * The figures of one case over all rounds. `opsPerSecMedian` and `nsPerOpMedian` are the medians
+ * of the rounds' medians; `opsPerSecMean`, `rmePercent` and `samples` are those of the median
+ * round (`medianRound`).
+ */
+export interface BenchRow extends RoundRow {
+  /** The median ops/s of every round, in the order the rounds ran. */
   readonly roundMedians: number[];
+  /** The slowest and the fastest round's median ops/s: the run-to-run spread. */
+  readonly opsPerSecMin: number;
+  readonly opsPerSecMax: number;
+  /** Index (in `roundMedians`) of the round whose mean, margin and samples the row shows. */
+  readonly medianRound: number;
 }
 
 /** `numerator` ÷ `denominator` of the median rates (ops/s, or bytes/s when both move bytes). */
@@ -89,11 +103,9 @@ export interface BenchSuite {
 export function rowFromSamples(
   c: { readonly id: string; readonly name: string; readonly batch: number },
   secondsPerOp: readonly number[],
-): BenchRow {
+): RoundRow {
   if (secondsPerOp.length === 0) throw new Error(`benchmark ${c.id} took no samples`);
-  const sorted = [...secondsPerOp].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const medianSec = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const medianSec = median(secondsPerOp);
   const rates = secondsPerOp.map((s) => 1 / s);
   const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
   const variance = rates.length > 1 ? rates.reduce((a, r) => a + (r - mean) ** 2, 0) / (rates.length - 1) : 0;
@@ -109,24 +121,38 @@ export function rowFromSamples(
     bytesPerSecMedian: null,
     samples: secondsPerOp.length,
     batch: c.batch,
-    roundMedians: [1 / medianSec],
   };
 }
 
-/** Each case's best round (highest median ops/s), keeping every round's median. */
-export function bestRounds(rounds: readonly (readonly BenchRow[])[]): BenchRow[] {
+/**
+ * Each case over its rounds (`rounds[round][case]`, the same cases in the same order every round):
+ * the median of the rounds' medians, the median round's other figures, and every round's median.
+ */
+export function medianRounds(rounds: readonly (readonly RoundRow[])[]): BenchRow[] {
   const first = rounds[0] ?? [];
   return first.map((_, i) => {
     const perRound = rounds.map((r) => r[i]!);
-    const best = perRound.reduce((a, b) => (b.opsPerSecMedian > a.opsPerSecMedian ? b : a));
-    return { ...best, roundMedians: perRound.map((r) => r.opsPerSecMedian) };
+    const ops = perRound.map((r) => r.opsPerSecMedian);
+    const medianRound = medianIndex(ops);
+    const opsPerSecMedian = median(ops);
+    const mid = perRound[medianRound]!;
+    return {
+      ...mid,
+      opsPerSecMedian,
+      nsPerOpMedian: median(perRound.map((r) => r.nsPerOpMedian)),
+      bytesPerSecMedian: mid.bytesPerOp === null ? null : mid.bytesPerOp * opsPerSecMedian,
+      roundMedians: ops,
+      opsPerSecMin: Math.min(...ops),
+      opsPerSecMax: Math.max(...ops),
+      medianRound,
+    };
   });
 }
 
 /**
  * Times each case with tinybench (warmup, then at least `timeMs` and 64 samples), `rounds`
- * times over: every round runs all cases again, and a row keeps its best round (highest median),
- * so that a burst of load from other processes costs one round, not the figure.
+ * times over: every round runs all cases again, so that a burst of load from other processes hits
+ * one round of every case alike, and a row reports the median of its rounds.
  */
 export function measure(
   cases: readonly BenchCase[],
@@ -135,7 +161,7 @@ export function measure(
 ): BenchRow[] {
   const now = () => performance.now();
   const wrong = new Map<string, number>(cases.map((c) => [c.id, 0]));
-  const rounds: BenchRow[][] = [];
+  const rounds: RoundRow[][] = [];
   for (let round = 1; round <= timing.rounds; round++) {
     const bench = new Bench({ time: timing.timeMs, warmupTime: timing.warmupMs, throws: true });
     for (const c of cases) {
@@ -162,10 +188,10 @@ export function measure(
     }
     rounds.push(cases.map((c) => toRow(c, bench.getTask(c.id))));
   }
-  return bestRounds(rounds);
+  return medianRounds(rounds);
 }
 
-function toRow(c: BenchCase, task: Task | undefined): BenchRow {
+function toRow(c: BenchCase, task: Task | undefined): RoundRow {
   const r = task?.result;
   if (r === undefined || (r.state !== 'completed' && r.state !== 'aborted-with-statistics')) {
     throw new Error(`benchmark ${c.id} did not complete (${r?.state ?? 'missing'})`);
@@ -182,7 +208,6 @@ function toRow(c: BenchCase, task: Task | undefined): BenchRow {
     bytesPerSecMedian: c.bytesPerOp === undefined ? null : c.bytesPerOp * opsPerSecMedian,
     samples: r.throughput.samplesCount,
     batch: c.batch,
-    roundMedians: [opsPerSecMedian],
   };
 }
 

@@ -79,6 +79,8 @@ function perTarget(row: BenchRow, targets: number): BenchRow {
     opsPerSecMean: row.opsPerSecMean * targets,
     nsPerOpMedian: row.nsPerOpMedian / targets,
     roundMedians: row.roundMedians.map((r) => r * targets),
+    opsPerSecMin: row.opsPerSecMin * targets,
+    opsPerSecMax: row.opsPerSecMax * targets,
   };
 }
 

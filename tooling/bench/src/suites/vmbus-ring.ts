@@ -5,9 +5,9 @@ import { RingBuffer } from 'ringbuf.js';
 import { Ctl, Result, type RingBenchRole, type RingWorkerData } from '../ring/protocol.js';
 import {
   type BenchRatio,
-  type BenchRow,
   type BenchSuite,
-  bestRounds,
+  medianRounds,
+  type RoundRow,
   ratio,
   rowFromSamples,
   type TimingOptions,
@@ -132,7 +132,7 @@ function memcpyLimit(size: number, timing: TimingOptions): Window {
  * a consumer that finds a full ring drains it in a burst, so per-batch medians overstate what
  * the pair sustains. The batches still give the margin of error and the sample count.
  */
-function row(id: string, name: string, size: number, w: Window): BenchRow {
+function row(id: string, name: string, size: number, w: Window): RoundRow {
   const r = rowFromSamples({ id, name, batch: batchFor(size) }, w.secondsPerOp);
   return {
     ...r,
@@ -140,7 +140,6 @@ function row(id: string, name: string, size: number, w: Window): BenchRow {
     nsPerOpMedian: 1e9 / w.perSec,
     bytesPerOp: size,
     bytesPerSecMedian: size * w.perSec,
-    roundMedians: [w.perSec],
   };
 }
 
@@ -163,9 +162,9 @@ export const vmbusRing: BenchSuite = {
           'two busy threads need two free cores; expect slow and noisy figures',
       );
     }
-    const rounds: BenchRow[][] = [];
+    const rounds: RoundRow[][] = [];
     for (let round = 1; round <= timing.rounds; round++) {
-      const rows: BenchRow[] = [];
+      const rows: RoundRow[] = [];
       for (const size of SIZES) {
         rows.push(
           row(
@@ -191,7 +190,7 @@ export const vmbusRing: BenchSuite = {
       }
       rounds.push(rows);
     }
-    const rows = bestRounds(rounds);
+    const rows = medianRounds(rounds);
     const ratios: BenchRatio[] = [];
     for (const size of SIZES) {
       const vsRingbuf = ratio(
@@ -216,7 +215,7 @@ export const vmbusRing: BenchSuite = {
     const tables = [
       {
         id: 'throughput',
-        title: 'Throughput by packet size (whole timed window, best round)',
+        title: 'Throughput by packet size (whole timed window, median of the rounds)',
         columns: [
           'packet',
           'pvlab MB/s',
