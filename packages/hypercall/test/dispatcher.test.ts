@@ -1,22 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { HypercallRecord } from '../src/host/call-record.ts';
-import { X64HypercallRegisters } from '../src/host/calling-convention.ts';
 import type { RepOutcome } from '../src/host/descriptor.ts';
 import { HostInvariantError } from '../src/host/dispatcher.ts';
 import { HvCallCode } from '../src/wire/call-code.ts';
 import { encodeHypercallControl as control } from '../src/wire/control.ts';
-import { decodeHypercallResult } from '../src/wire/result.ts';
 import { HvStatus } from '../src/wire/status.ts';
+import { ECHO_INPUT, ECHO_OUTPUT, repControl, SENTINEL, setup } from './dispatcher-fixtures.ts';
 import {
   ALL_CORE_FEATURES,
   catchGuestFault,
   echoDescriptor,
-  enableTestHypercalls,
   FAIL_VALUE,
-  fastCall,
-  fastOutputOf,
   INPUT_GPA,
-  makeHypercallPartition,
   makePartition,
   memoryCall,
   OUTPUT_GPA,
@@ -28,24 +22,7 @@ import {
   writeU64s,
 } from './fixtures.ts';
 
-const SENTINEL = 0xa5a5_a5a5_a5a5_a5a5n;
-const ECHO_INPUT = [0x1111n, 0x2222n];
-/** ~0x1111 and ~0x2222 in 64 bits. */
-const ECHO_OUTPUT = [0xffff_ffff_ffff_eeeen, 0xffff_ffff_ffff_ddddn];
 const { Echo, RepDouble, RegisterOnly, MemoryOnly, Gated, XmmInputOnly } = TestCall;
-
-/** A partition with hypercalls on, Echo input at INPUT_GPA and an output page full of 0xA5. */
-function setup(options: Parameters<typeof makeHypercallPartition>[0] = {}) {
-  const { partition, log } = makeHypercallPartition(options);
-  writeU64s(partition, INPUT_GPA, ECHO_INPUT);
-  partition.memory.fill(OUTPUT_GPA, 4096, 0xa5);
-  const call = (regs: X64HypercallRegisters, vp = 0) => {
-    const raw = partition.hypercall(vp, regs);
-    return { raw, ...decodeHypercallResult(raw) };
-  };
-  const outputUntouched = () => readU64s(partition, OUTPUT_GPA, 512).every((v) => v === SENTINEL);
-  return { partition, log, call, outputUntouched };
-}
 
 describe('HypercallDispatcher — control value (spec 01 rules 1–3)', () => {
   const reserved = [27n, 30n, 44n, 47n, 60n, 63n].map((bit) => ({
@@ -280,8 +257,6 @@ describe('HypercallDispatcher — simple calls (rule 9 "simple-call output only 
 function writeRepInput(partition: ReturnType<typeof setup>['partition'], elements: readonly bigint[]) {
   writeU64s(partition, INPUT_GPA, [0x100n, 0x77n, ...elements]);
 }
-const repControl = (repCount: number, repStartIndex = 0) =>
-  control({ callCode: RepDouble, variableHeaderSize: 1, repCount, repStartIndex });
 
 describe('HypercallDispatcher — rep calls (spec 01 rules 3, 8, 9)', () => {
   it('rule 3 "Input length = fixed header + 8·VariableHeaderSize + RepCount·element size"', () => {
@@ -495,307 +470,5 @@ describe('HypercallDispatcher — overlapping lists (spec 01 rule 6)', () => {
     const { partition, call } = setup();
     expect(call(memoryCall(control({ callCode: Echo }), INPUT_GPA, r8)).status).toBe(HvStatus.SUCCESS);
     expect(partition.diagnostics().map((d) => d.rule)).toEqual(overlap ? ['spec01.rule6.overlap'] : []);
-  });
-});
-
-describe('HypercallDispatcher — fast register form (rule 11 "RDX, R8 = input bytes 0–15")', () => {
-  it('input is RDX then R8, little-endian, as if it were the memory layout', () => {
-    const { call, log } = setup();
-    const regs = fastCall(control({ callCode: RegisterOnly, fast: true }), [
-      0x1122_3344_5566_7788n,
-      0x99aa_bbcc_ddee_ff00n,
-    ]);
-    expect(call(regs)).toEqual({ raw: 0n, status: HvStatus.SUCCESS, repsCompleted: 0 });
-    expect(log.registerOnly[0]?.input).toEqual(
-      Uint8Array.of(
-        0x88,
-        0x77,
-        0x66,
-        0x55,
-        0x44,
-        0x33,
-        0x22,
-        0x11,
-        0x00,
-        0xff,
-        0xee,
-        0xdd,
-        0xcc,
-        0xbb,
-        0xaa,
-        0x99,
-      ),
-    );
-  });
-
-  it('RDX and R8 are data, not GPAs: no alignment or RAM check', () => {
-    const { call } = setup();
-    const regs = fastCall(control({ callCode: RegisterOnly, fast: true }), [3n, 0xffff_ffff_ffff_ffffn]);
-    expect(call(regs).status).toBe(HvStatus.SUCCESS);
-  });
-
-  it.each(
-    titled(
-      [
-        {
-          rule: 'fast on a call that has no fast form → INVALID_HYPERCALL_INPUT',
-          value: control({ callCode: MemoryOnly, fast: true }),
-        },
-        {
-          rule: 'rule 11: 24 bytes of input need XMM, which a register-only call has not → INVALID_HYPERCALL_INPUT',
-          value: control({ callCode: RegisterOnly, fast: true, variableHeaderSize: 1 }),
-        },
-      ],
-      (c) => c.rule,
-    ),
-  )('%s', (_title, { value }) => {
-    const { call, log } = setup();
-    expect(call(fastCall(value, [1n, 2n])).status).toBe(HvStatus.INVALID_HYPERCALL_INPUT);
-    expect(log.registerOnly).toEqual([]);
-  });
-});
-
-describe('HypercallDispatcher — XMM fast form (rule 11 "XMM output starts at the first register pair after the input")', () => {
-  it('Echo: 16 bytes in RDX:R8, output in XMM0.lo/XMM0.hi, the other XMM slots untouched', () => {
-    const { call } = setup();
-    const c = control({ callCode: Echo, fast: true });
-    const regs = fastCall(c, [...ECHO_INPUT, ...Array(12).fill(SENTINEL)]);
-    const r = call(regs);
-    expect(r.status).toBe(HvStatus.SUCCESS);
-    expect([regs.rdx, regs.r8]).toEqual(ECHO_INPUT);
-    expect([...regs.xmm]).toEqual([...ECHO_OUTPUT, ...Array(10).fill(SENTINEL)]);
-    expect(fastOutputOf(regs)).toEqual({ firstSlot: 2, slots: 2 });
-  });
-
-  it('"Output: XMM regs after input": with no input at all, output starts at XMM0.lo, never RDX:R8', () => {
-    const { partition, call } = setup();
-    partition.dispatcher.register({
-      kind: 'simple',
-      code: 0x7030,
-      name: 'TestOutputOnly',
-      fixedInputBytes: 0,
-      outputBytes: 8,
-      fast: 'xmm',
-      handler: (c) => {
-        c.output.setBigUint64(0, 0x1234n, true);
-        return HvStatus.SUCCESS;
-      },
-    });
-    const c = control({ callCode: 0x7030, fast: true });
-    const regs = fastCall(c, [SENTINEL, SENTINEL, SENTINEL, SENTINEL]);
-    const r = call(regs);
-    expect(r.status).toBe(HvStatus.SUCCESS);
-    expect([regs.rdx, regs.r8, regs.xmm[0], regs.xmm[1]]).toEqual([SENTINEL, SENTINEL, 0x1234n, SENTINEL]);
-    expect(fastOutputOf(regs)).toEqual({ firstSlot: 2, slots: 1 });
-  });
-
-  it('Echo failing: no XMM output is written and the registers record none', () => {
-    const { call } = setup();
-    const c = control({ callCode: Echo, fast: true });
-    const regs = fastCall(c, [FAIL_VALUE, 0n, ...Array(12).fill(SENTINEL)]);
-    const r = call(regs);
-    expect(r.status).toBe(HvStatus.INVALID_PARAMETER);
-    expect([...regs.xmm]).toEqual(Array(12).fill(SENTINEL));
-    expect(fastOutputOf(regs)).toEqual({ firstSlot: 0, slots: 0 });
-  });
-
-  it('a rep call: 8 + 8 + 3 × 8 = 40 input bytes in RDX..XMM1.lo (3 pairs), output from XMM2.lo', () => {
-    const { call, log } = setup();
-    const c = control({ callCode: RepDouble, fast: true, variableHeaderSize: 1, repCount: 3 });
-    const regs = fastCall(c, [0x100n, 0x77n, 1n, 2n, 3n, ...Array(9).fill(SENTINEL)]);
-    const r = call(regs);
-    expect(r).toMatchObject({ status: HvStatus.SUCCESS, repsCompleted: 3 });
-    // slots: 0 RDX, 1 R8, 2 XMM0.lo, 3 XMM0.hi, 4 XMM1.lo | 5 XMM1.hi unused | 6 XMM2.lo, 7 XMM2.hi, 8 XMM3.lo
-    expect([...regs.xmm]).toEqual([1n, 2n, 3n, SENTINEL, 0x102n, 0x104n, 0x106n, ...Array(5).fill(SENTINEL)]);
-    expect(log.rep[0]?.input.length).toBe(40);
-    expect(fastOutputOf(regs)).toEqual({ firstSlot: 6, slots: 3 });
-  });
-
-  it('rule 8 with XMM: a time-sliced rep call writes only the completed elements, then continues', () => {
-    const { call } = setup({ maxRepsPerCall: 2 });
-    const first = control({ callCode: RepDouble, fast: true, repCount: 3 });
-    // 8 + 3 × 8 = 32 bytes = 2 pairs: output from slot 4 (XMM1.lo).
-    const regs = fastCall(first, [0x100n, 1n, 2n, 3n, ...Array(10).fill(SENTINEL)]);
-    const r1 = call(regs);
-    expect(r1).toMatchObject({ status: HvStatus.SUCCESS, repsCompleted: 2 });
-    expect([...regs.xmm].slice(2, 5)).toEqual([0x102n, 0x104n, SENTINEL]);
-    expect(fastOutputOf(regs)).toEqual({ firstSlot: 4, slots: 2 });
-
-    regs.control = control({ callCode: RepDouble, fast: true, repCount: 3, repStartIndex: 2 });
-    const r2 = call(regs);
-    expect(r2).toMatchObject({ status: HvStatus.SUCCESS, repsCompleted: 3 });
-    expect([...regs.xmm].slice(2, 5)).toEqual([0x102n, 0x104n, 0x106n]);
-    expect(fastOutputOf(regs)).toEqual({ firstSlot: 4, slots: 3 });
-  });
-
-  it.each(
-    titled(
-      [
-        {
-          rule: '6 reps: 56 input bytes (4 pairs) + 6 output slots = all 14 slots',
-          value: control({ callCode: RepDouble, fast: true, repCount: 6 }),
-          status: HvStatus.SUCCESS,
-        },
-        {
-          rule: '7 reps: output would need slot 15 → INVALID_HYPERCALL_INPUT',
-          value: control({ callCode: RepDouble, fast: true, repCount: 7 }),
-          status: HvStatus.INVALID_HYPERCALL_INPUT,
-        },
-        {
-          rule: 'input of 112 bytes (7 pairs) without output fits',
-          value: control({ callCode: XmmInputOnly, fast: true, variableHeaderSize: 14 }),
-          status: HvStatus.SUCCESS,
-        },
-        {
-          rule: '"Input needing more than 7 register pairs" (120 bytes) → INVALID_HYPERCALL_INPUT',
-          value: control({ callCode: XmmInputOnly, fast: true, variableHeaderSize: 15 }),
-          status: HvStatus.INVALID_HYPERCALL_INPUT,
-        },
-      ],
-      (c) => `rule 11 capacity "112 bytes shared by input and output": ${c.rule}`,
-    ),
-  )('%s', (_title, { value, status }) => {
-    const { call } = setup();
-    expect(call(fastCall(value, [])).status).toBe(status);
-  });
-
-  it.each(
-    titled(
-      [
-        {
-          call: 'Echo (16 bytes of XMM output)',
-          value: control({ callCode: Echo, fast: true }),
-          status: HvStatus.INVALID_HYPERCALL_INPUT,
-        },
-        {
-          call: 'an input-only XMM call (24 bytes in, no output)',
-          value: control({ callCode: XmmInputOnly, fast: true, variableHeaderSize: 3 }),
-          status: HvStatus.SUCCESS,
-        },
-      ],
-      (c) => `rule 11 "output in fast mode without the output feature → INVALID_HYPERCALL_INPUT": ${c.call}`,
-    ),
-  )('%s', (_title, { value, status }) => {
-    const features = ALL_CORE_FEATURES.filter((f) => f !== 'XmmFastHypercallOutput');
-    const { call } = setup({ features });
-    const regs = fastCall(value, [1n, 2n, ...Array(12).fill(SENTINEL)]);
-    expect(call(regs).status).toBe(status);
-    expect([...regs.xmm].slice(2)).toEqual(Array(10).fill(SENTINEL));
-  });
-
-  it.each(
-    titled(
-      [
-        { call: 'Echo', value: control({ callCode: Echo, fast: true }) },
-        {
-          call: 'an input-only XMM call',
-          value: control({ callCode: XmmInputOnly, fast: true, variableHeaderSize: 3 }),
-        },
-      ],
-      (c) => `rule 13 "XMM-fast call when XMM-input feature not exposed → #UD": ${c.call}`,
-    ),
-  )('%s', (_title, { value }) => {
-    const features = ALL_CORE_FEATURES.filter((f) => f !== 'XmmFastHypercallInput');
-    const { call, log } = setup({ features });
-    catchGuestFault(() => call(fastCall(value, [1n, 2n])), 'UD');
-    expect(log.echo).toEqual([]);
-    expect(log.xmmInputOnly).toEqual([]);
-  });
-
-  it('rule 13: without the XMM-input feature the plain register form still works', () => {
-    const features = ALL_CORE_FEATURES.filter((f) => f !== 'XmmFastHypercallInput');
-    const { call } = setup({ features });
-    expect(call(fastCall(control({ callCode: RegisterOnly, fast: true }), [1n, 2n])).status).toBe(
-      HvStatus.SUCCESS,
-    );
-  });
-
-  it('the recorded output is reset by every call: a memory-form call and an unknown call record none', () => {
-    const { call } = setup();
-    const regs = fastCall(control({ callCode: Echo, fast: true }), [...ECHO_INPUT]);
-    expect(call(regs).status).toBe(HvStatus.SUCCESS);
-    expect(fastOutputOf(regs)).toEqual({ firstSlot: 2, slots: 2 });
-    regs.control = control({ callCode: 0x7fff, fast: true });
-    expect(call(regs).status).toBe(HvStatus.INVALID_HYPERCALL_CODE);
-    expect(fastOutputOf(regs)).toEqual({ firstSlot: 0, slots: 0 });
-    const memory = memoryCall(control({ callCode: Echo }), 0x1000n, 0x2000n);
-    memory.fastOutputFirstSlot = 5;
-    memory.fastOutputSlots = 5;
-    expect(call(memory).status).toBe(HvStatus.SUCCESS);
-    expect(fastOutputOf(memory)).toEqual({ firstSlot: 0, slots: 0 });
-  });
-});
-
-describe('HvPartition.hypercall — #UD before HV_X64_MSR_HYPERCALL is enabled', () => {
-  it('VMCALL before the hypercall page is enabled is #UD; after Enable it is dispatched', () => {
-    const partition = makePartition();
-    const log = registerTestHypercalls(partition);
-    writeU64s(partition, INPUT_GPA, ECHO_INPUT);
-    const regs = memoryCall(control({ callCode: Echo }), INPUT_GPA, OUTPUT_GPA);
-    expect(catchGuestFault(() => partition.hypercall(0, regs), 'UD').message).toMatch(
-      /before HV_X64_MSR_HYPERCALL/,
-    );
-    expect(log.echo).toEqual([]);
-    enableTestHypercalls(partition);
-    expect(decodeHypercallResult(partition.hypercall(0, regs)).status).toBe(HvStatus.SUCCESS);
-  });
-
-  it('a VP index outside the partition is a host error (RangeError), not a guest fault', () => {
-    const { partition } = setup();
-    expect(() => partition.hypercall(2, new X64HypercallRegisters())).toThrow(RangeError);
-  });
-});
-
-describe('HypercallDispatcher.observe — every call, with its outcome', () => {
-  it('sees accepted, rejected and unknown calls; observe(undefined) stops it', () => {
-    const { partition, call } = setup();
-    const records: HypercallRecord[] = [];
-    partition.dispatcher.observe((r) => records.push(r));
-    writeU64s(partition, INPUT_GPA, [0x100n, 0x77n, 1n, 2n]);
-    const rep = repControl(2, 1);
-    call(memoryCall(rep, INPUT_GPA, OUTPUT_GPA), 1);
-    call(memoryCall(control({ callCode: 0x7fff }), 0n, 0n));
-    call(fastCall(control({ callCode: HvCallCode.HvCallNotifyLongSpinWait, fast: true }), [0n]));
-    expect(records).toEqual([
-      {
-        vp: 1,
-        control: rep,
-        callCode: RepDouble,
-        name: expect.any(String),
-        fast: false,
-        variableHeaderSize: 1,
-        repCount: 2,
-        repStartIndex: 1,
-        status: HvStatus.SUCCESS,
-        repsCompleted: 2,
-      },
-      {
-        vp: 0,
-        control: 0x7fffn,
-        callCode: 0x7fff,
-        name: 'unknown call 0x7fff',
-        fast: false,
-        variableHeaderSize: 0,
-        repCount: 0,
-        repStartIndex: 0,
-        status: HvStatus.INVALID_HYPERCALL_CODE,
-        repsCompleted: 0,
-      },
-      {
-        vp: 0,
-        control: BigInt(HvCallCode.HvCallNotifyLongSpinWait) | (1n << 16n),
-        callCode: HvCallCode.HvCallNotifyLongSpinWait,
-        name: 'HvCallNotifyLongSpinWait',
-        fast: true,
-        variableHeaderSize: 0,
-        repCount: 0,
-        repStartIndex: 0,
-        status: HvStatus.SUCCESS,
-        repsCompleted: 0,
-      },
-    ]);
-    partition.dispatcher.observe(undefined);
-    call(memoryCall(control({ callCode: 0x7fff }), 0n, 0n));
-    expect(records).toHaveLength(3);
   });
 });
