@@ -116,16 +116,7 @@ export class GuestHypercalls {
 
   /** `hv_do_fast_hypercall8`: a fast call with 8 bytes of input in RDX. */
   fast8(code: number, input: bigint): HypercallOutcome {
-    // Not through `fast()`: the most frequent guest call stays small enough for V8 to inline
-    // whole (through `fast()` it sometimes ran out of TurboFan's inlining budget: bench README).
-    const c = encodeHypercallControl({
-      callCode: code,
-      fast: true,
-      repCount: 0,
-      repStartIndex: 0,
-      variableHeaderSize: 0,
-    });
-    return outcome(this.#ctx.cpu.fastHypercall(c, [input, 0n]).result);
+    return this.fast({ callCode: code }, [input]).result;
   }
 
   /** `hv_do_fast_hypercall16`: a fast call with 16 bytes of input in RDX and R8. */
