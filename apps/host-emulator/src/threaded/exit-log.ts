@@ -1,5 +1,5 @@
 import { type HypercallDispatcher, hypercallRecordStatus } from '@pvlab/hypercall/host';
-import type { RunEvent } from '../trace/events.js';
+import type { HypercallEvent, RunEvent } from '../trace/events.js';
 import type { CallDetails } from './call-details.js';
 import { HypercallColumns } from './hypercall-columns.js';
 import type { Mailboxes } from './mailbox.js';
@@ -111,13 +111,11 @@ export class ExitLog {
   #decoded(i: number, dispatcher: HypercallDispatcher): RunEvent {
     const e = this.hypercalls.entry(i);
     const detail = this.details?.get(i);
-    const r = dispatcher.recordOf({
-      vp: e.vp,
-      control: e.control,
-      end: e.end,
-      ...(detail ? { detail } : {}),
-    });
-    return {
+    // One record per logged call, millions in a long run: no copy of the entry without a detail.
+    const r = dispatcher.recordOf(
+      detail === undefined ? e : { vp: e.vp, control: e.control, end: e.end, detail },
+    );
+    const event: HypercallEvent = {
       kind: 'hypercall',
       vp: r.vp,
       ts: e.ts,
@@ -131,7 +129,7 @@ export class ExitLog {
       repStartIndex: r.repStartIndex,
       status: hypercallRecordStatus(r),
       repsCompleted: r.repsCompleted,
-      ...(detail ? { detail } : {}),
     };
+    return detail === undefined ? event : { ...event, detail };
   }
 }

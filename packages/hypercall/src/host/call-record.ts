@@ -55,30 +55,41 @@ export interface HypercallRecordFacts {
   readonly detail?: HypercallDetail;
 }
 
+/** A record under construction: its optional fields are set only when they apply. */
+type RecordDraft = { -readonly [K in keyof HypercallRecord]: HypercallRecord[K] };
+
 /**
  * The record of one call from its raw facts. The dispatcher builds its observers' records with
  * it; a host that logs raw words for speed decodes them with it at the end of the run (pass the
- * `detail` taken with `HypercallDispatcher.takeDetail` at the call, and `dispatcher.callName`).
+ * `detail` taken with `HypercallDispatcher.takeDetail` at the call). The name is `f.name`, else
+ * `callName` of the code (a dispatcher's table), else the spec's name. No spread or copy of the
+ * facts: a trace decodes one record per logged call, millions in a long run.
  */
-export function buildHypercallRecord(f: HypercallRecordFacts): HypercallRecord {
+export function buildHypercallRecord(
+  f: HypercallRecordFacts,
+  callName?: (code: number) => string,
+): HypercallRecord {
   const c = decodeHypercallControl(f.control);
   const end = f.end;
   const result = typeof end === 'bigint' ? decodeHypercallResult(end) : undefined;
-  return {
+  const record: RecordDraft = {
     vp: f.vp,
     control: f.control,
     callCode: c.callCode,
-    name: f.name ?? hvCallName(c.callCode),
+    name: f.name ?? (callName ? callName(c.callCode) : hvCallName(c.callCode)),
     fast: c.fast,
     variableHeaderSize: c.variableHeaderSize,
     repCount: c.repCount,
     repStartIndex: c.repStartIndex,
-    status: result?.status ?? HvStatus.SUCCESS,
-    repsCompleted: result?.repsCompleted ?? 0,
-    ...(typeof end !== 'bigint' && end.kind === 'suspended' ? { suspendedOn: end.waitingOn } : {}),
-    ...(typeof end !== 'bigint' && end.kind === 'fault' ? { fault: end.vector } : {}),
-    ...(f.detail === undefined ? {} : { detail: f.detail }),
+    status: result === undefined ? HvStatus.SUCCESS : result.status,
+    repsCompleted: result === undefined ? 0 : result.repsCompleted,
   };
+  if (typeof end !== 'bigint') {
+    if (end.kind === 'suspended') record.suspendedOn = end.waitingOn;
+    else record.fault = end.vector;
+  }
+  if (f.detail !== undefined) record.detail = f.detail;
+  return record;
 }
 
 /** How a trace names a record's end: the HV_STATUS name, `SUSPENDED`, or the fault (`#UD`). */

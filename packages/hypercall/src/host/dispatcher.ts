@@ -37,6 +37,8 @@ const NO_DIAGNOSTICS: readonly CallDiagnostic[] = [];
 export class HypercallDispatcher {
   readonly #env: DispatcherEnvironment;
   readonly #table = new Map<number, CallEntry>();
+  /** `callName` as a function value, for the records `recordOf` builds. */
+  readonly #callName = (code: number): string => this.callName(code);
   /** The calls with codes below `DIRECT_CODES` by code: an array index per call, not a hash lookup. */
   readonly #direct = new Array<CallEntry | undefined>(DIRECT_CODES).fill(undefined);
   readonly #staging = new Staging();
@@ -97,7 +99,7 @@ export class HypercallDispatcher {
 
   /** `buildHypercallRecord` with the call named from this dispatcher's table. */
   recordOf(facts: Omit<HypercallRecordFacts, 'name'>): HypercallRecord {
-    return buildHypercallRecord({ ...facts, name: this.callName(Number(BigInt.asUintN(16, facts.control))) });
+    return buildHypercallRecord(facts, this.#callName);
   }
 
   /**
@@ -319,14 +321,12 @@ export class HypercallDispatcher {
     end: bigint | HypercallSuspension | GuestFaultValue,
   ): void {
     const detail = this.#lastDetail;
+    const name = desc?.name ?? hvCallName(code);
+    const control = io.control;
     this.#observer?.(
-      buildHypercallRecord({
-        vp,
-        control: io.control,
-        end,
-        name: desc?.name ?? hvCallName(code),
-        ...(detail === undefined ? {} : { detail }),
-      }),
+      buildHypercallRecord(
+        detail === undefined ? { vp, control, end, name } : { vp, control, end, name, detail },
+      ),
     );
   }
 }
