@@ -164,7 +164,7 @@ async function smoke(tmp) {
   report(install.ok, 'npm install of all tarballs in a fresh project', install.ok ? '' : install.output);
   if (!install.ok) return;
 
-  // Inter-package dependencies (`^0.0.0` after packing) must be satisfied by the tarballs; a
+  // Inter-package dependencies (`^<version>` after packing) must be satisfied by the tarballs; a
   // @pvlab package fetched from the registry instead would test someone else's code.
   const lock = JSON.parse(readFileSync(join(project, 'package-lock.json'), 'utf8'));
   const foreign = Object.entries(lock.packages)
