@@ -1,5 +1,6 @@
 import { HvFeature, type HvFeatureName, hvCallName } from '@pvlab/hypercall';
 import { alignColumns } from './table.js';
+import { pvlabVersions, versionsLine } from './versions.js';
 import { createVm, type Vm } from './vm.js';
 import { type VmFlags, vmOptionsFromFlags } from './vm-flags.js';
 import { vmInternals } from './vm-internals.js';
@@ -34,11 +35,13 @@ function arm64Info(vm: Vm, json: boolean, print: (line: string) => void): void {
   const packages = options.packages['pv-time'] === false ? [] : ['pv-time'];
   const line = vmLine(vm);
   vm.close();
+  const versions = pvlabVersions();
   if (json) {
-    print(JSON.stringify({ arch: 'arm64', vcpus, options, packages, smccc: functions }, null, 2));
+    print(JSON.stringify({ arch: 'arm64', vcpus, options, packages, smccc: functions, versions }, null, 2));
     return;
   }
   print(line);
+  print(`versions: ${versionsLine(versions)}`);
   print(`packages: ${packages.join(', ') || '-'}`);
   print('\nSMCCC functions (HVC conduit; unknown ids answer NOT_SUPPORTED = 0xFFFFFFFFFFFFFFFF):');
   for (const l of alignColumns(
@@ -77,12 +80,14 @@ export function infoCommand(opts: InfoCommandOptions, print: (line: string) => v
   const options = vm.options;
   const line = vmLine(vm);
   vm.close();
+  const versions = pvlabVersions();
   if (opts.json) {
-    print(JSON.stringify({ options, packages, leaves, features, hypercalls }, null, 2));
+    print(JSON.stringify({ options, packages, leaves, features, hypercalls, versions }, null, 2));
     return;
   }
   const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
   print(line);
+  print(`versions: ${versionsLine(versions)}`);
   print('');
   const leafRows = leaves.map((l) => [l.leaf, hex(l.eax), hex(l.ebx), hex(l.ecx), hex(l.edx)]);
   for (const l of alignColumns([['CPUID leaf', 'EAX', 'EBX', 'ECX', 'EDX'], ...leafRows])) print(l);

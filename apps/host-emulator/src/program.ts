@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { GuestBuildError } from './guest-module.js';
 import { type InfoCommandOptions, infoCommand } from './info-command.js';
@@ -6,10 +5,8 @@ import { MAX_VCPUS, VmOptionError } from './options.js';
 import { type CommandIo, ExitCode, type RunCommandOptions, runCommand, UsageError } from './run-command.js';
 import { SnapshotError } from './snapshot.js';
 import { TraceWriteError } from './trace/write.js';
+import { HOST_VERSION } from './versions.js';
 import { vmFlagOptions } from './vm-flags.js';
-
-/** The package's version: src/, dist/ and the bundled bin all sit one level below package.json. */
-const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** Where the CLI writes; the bin passes process.stdout/stderr, tests pass collectors. */
 export type CliOutput = CommandIo;
@@ -82,7 +79,7 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
       // Commander's errors are one line (hint lines after it dropped), prefixed like ours.
       outputError: (msg, write) => write(`pvlab-host: ${msg.split('\n')[0]!.replace(/^error: /, '')}\n`),
     })
-    .version(VERSION, '--version', 'print the version of pvlab-host');
+    .version(HOST_VERSION, '--version', 'print the version of pvlab-host');
 
   program
     .command('run')

@@ -26,6 +26,7 @@ import {
   summaryToJson,
 } from './trace/summary.js';
 import { writeTraceFile } from './trace/write.js';
+import { pvlabVersions } from './versions.js';
 import { createVm, type Vm } from './vm.js';
 import { givenVmFlags, type VmFlags, vmOptionsFromFlags } from './vm-flags.js';
 import { vmInternals } from './vm-internals.js';
@@ -341,6 +342,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
           trace: tracePath ?? null,
           snapshot: savePath ?? null,
           restoredFrom: opts.restore ?? null,
+          versions: { ...pvlabVersions(), ...(opts.guest === undefined ? {} : { guestEmulator: null }) },
         },
         null,
         2,
