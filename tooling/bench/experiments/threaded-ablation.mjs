@@ -10,7 +10,7 @@
 //   … round-trip 8 'timing'   # only the variants whose names contain one of these (comma-separated)
 //
 // Build first (`pnpm bench --suite threaded` does). The patches match the compiled JavaScript of
-// run.ts / mailbox.ts / vcpu-worker.ts; when one no longer matches, the script stops and names it.
+// exit-loop.ts / hypercall-exit.ts / mailbox.ts / vcpu-worker.ts; when one no longer matches, the script stops and names it.
 // An experiment, not a benchmark: it is not part of `pnpm bench`.
 // Round trips move by tens of percent between runs on a shared 2-CPU machine: compare medians of
 // 8 or more rounds, and only within one invocation.
@@ -27,18 +27,15 @@ const GUEST = new URL('../guests/spin-wait-loop.mjs', import.meta.url);
 const SAMPLES_GPA = 0x10_0000;
 const STRIDE = 0x4_0000;
 
-const RUN = 'threaded/run.js';
+const EXIT_LOOP = 'threaded/exit-loop.js';
+const HYPERCALL_EXIT = 'threaded/hypercall-exit.js';
 const MAILBOX = 'threaded/mailbox.js';
 const VCPU = 'vcpu.mjs';
 
 /** [file, pattern, replacement] triples. */
 const NO_HOST_TIMING = [
-  // run.ts #hypercallExit: the clock read and stamp pick-up after the completion.
-  [
-    RUN,
-    /(this\.#awaitingDone\[vp\] = this\.#raw\.push\(vp, Number\.NaN, Number\.NaN, ctlLo, ctlHi, resLo, resHi, 0\);)\s*this\.#timeHypercalls\(vp\);/,
-    '$1',
-  ],
+  // exit-loop.ts #runParallel: the clock read and stamp pick-up after the completion.
+  [EXIT_LOOP, /\n\s*log\.timeHypercalls\(vp\);/, ''],
 ];
 // vcpu-worker.ts hypercallExit: the clock read around posting.
 const NO_GUEST_STAMP = [[VCPU, /mb\.setHypercallStamp\(vp, seq, clock\(\)\);/g, '']];
@@ -47,10 +44,8 @@ const ROUND_TRIP = {
   'host: no timing after the completion': NO_HOST_TIMING,
   'guest: no stamp': NO_GUEST_STAMP,
   'no timing at all': [...NO_HOST_TIMING, ...NO_GUEST_STAMP],
-  // run.ts #hypercallExit: RAX = 0 instead of partition.hypercall() (the generic path keeps it).
-  'host: no dispatch': [
-    [RUN, /(\n\s*)result = this\.#vm\.partition\.hypercall\(vp, io\);/, '$1result = 0n;'],
-  ],
+  // hypercall-exit.ts #dispatch: RAX = 0 instead of partition.dispatchHypercall().
+  'host: no dispatch': [[HYPERCALL_EXIT, /this\.#vm\.partition\.dispatchHypercall\(vp, io\)/, '0n']],
 };
 
 const oversubscribed = (limit) => [
