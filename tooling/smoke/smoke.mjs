@@ -1,9 +1,11 @@
 // Release smoke test: what a user gets from `npm install`, not what the workspace sees.
 //
-//  1. pack every publishable package (packages/* and apps/*) with pnpm, which rewrites
+//  1. pack every public package (packages/* and apps/*) with pnpm, which rewrites
 //     `workspace:^` ranges the way `pnpm publish` does;
-//  2. lint each tarball with publint — any message, even a suggestion, fails — and check its
-//     types with attw (`--profile esm-only`: the packages are ESM only, so CommonJS is not asked);
+//  2. check each packed manifest as `pnpm release` does (no `workspace:` left, every range to a
+//     workspace package `^<its current version>`: tooling/release/packed.mjs), lint each tarball
+//     with publint — any message, even a suggestion, fails — and check its types with attw
+//     (`--profile esm-only`: the packages are ESM only, so CommonJS is not asked);
 //  3. `npm install` all tarballs together into a fresh project outside the workspace (external
 //     dependencies come from the registry), then with plain `node` import every `exports` entry,
 //     create a VM, and run each installed bin with `--help`;
@@ -14,27 +16,19 @@
 // Needs the packages built (`dist/`): `pnpm smoke` and `pnpm test` build first.
 // Prints one line per check, then `Smoke: N passed, M failed`; exits non-zero on any failure.
 import { spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
+import { checkPackedManifest, packPackages, publicPackages, workspacePackages } from '../release/packed.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // attw's CLI (a root devDependency, pinned): resolved from its package.json, as it exports no bin path.
 const attwPackage = createRequire(import.meta.url).resolve('@arethetypeswrong/cli/package.json');
 const attwCli = join(attwPackage, '..', JSON.parse(readFileSync(attwPackage, 'utf8')).bin.attw);
-const PUBLISHABLE_DIRS = ['packages', 'apps'];
 // The compilers a consumer may use, pinned: the last 5.x and the native 7.x. npm aliases let both
 // live in one project. TypeScript 7's `types` defaults to [], so a .d.ts naming `NodeJS.*` fails there.
 const CONSUMER_TYPESCRIPT = { 'typescript-5.9': 'typescript@5.9.3', 'typescript-7.0': 'typescript@7.0.2' };
@@ -64,11 +58,6 @@ function run(command, args, { cwd, env = process.env, timeoutMs }) {
   return { ok, stdout: r.stdout, output: ok ? output : `exit ${r.status ?? r.signal}\n${output}` };
 }
 
-// pnpm runs this script with npm_execpath pointing at itself; when run by hand use pnpm on PATH.
-const pnpmCommand = process.env.npm_execpath?.includes('pnpm')
-  ? [process.execPath, process.env.npm_execpath]
-  : ['pnpm'];
-
 // The consumer project must not inherit the workspace. pnpm and npx export npm_config_* to
 // scripts and npm reads them as its own config: npm_config_local_prefix alone would make
 // `npm install` write into the workspace. Keep only the registry (a CI mirror stays in use).
@@ -78,16 +67,6 @@ const consumerEnv = Object.fromEntries(
     ([k]) => (!/^npm_/i.test(k) || k.toLowerCase() === 'npm_config_registry') && k !== 'NODE_OPTIONS',
   ),
 );
-
-/** Names of the workspace packages that should be packed. */
-function publishableNames() {
-  return PUBLISHABLE_DIRS.flatMap((dir) =>
-    readdirSync(join(root, dir))
-      .map((name) => join(root, dir, name, 'package.json'))
-      .filter((file) => existsSync(file))
-      .map((file) => JSON.parse(readFileSync(file, 'utf8')).name),
-  ).sort();
-}
 
 /** The import specifiers a package's `exports` map offers (`./package.json` and patterns skipped). */
 function entryPoints(pkg) {
@@ -117,16 +96,10 @@ async function smoke(tmp) {
   mkdirSync(project);
 
   // 1. Pack.
-  const expected = publishableNames();
-  const [pnpm, ...pnpmArgs] = pnpmCommand;
-  const filters = PUBLISHABLE_DIRS.flatMap((dir) => ['--filter', `./${dir}/**`]);
-  const pack = run(pnpm, [...pnpmArgs, '-r', ...filters, 'pack', '--pack-destination', packs], {
-    cwd: root,
-    timeoutMs: 60_000,
-  });
-  const tarballs = readdirSync(packs)
-    .filter((f) => f.endsWith('.tgz'))
-    .map((f) => join(packs, f));
+  const workspace = workspacePackages();
+  const expected = publicPackages().map((pkg) => pkg.manifest.name);
+  const pack = packPackages(publicPackages(), packs);
+  const { tarballs } = pack;
   const packed = pack.ok && tarballs.length === expected.length;
   report(
     packed,
@@ -135,12 +108,19 @@ async function smoke(tmp) {
   );
   if (!packed) return;
 
-  // 2. publint each tarball. Its `pkg` is the packed package.json, as a consumer sees it.
+  // 2. Check each packed manifest, publint and attw each tarball. publint's `pkg` is the packed
+  //    package.json, as a consumer sees it.
   const manifests = [];
   for (const tarball of tarballs) {
     const bytes = readFileSync(tarball);
     const tarballBuffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     const { messages, pkg } = await publint({ pack: { tarball: tarballBuffer }, level: 'suggestion' });
+    const problems = checkPackedManifest(pkg, workspace);
+    report(
+      problems.length === 0,
+      `packed manifest ${pkg.name}@${pkg.version}: no workspace: left, ranges between packages real`,
+      problems.join('\n'),
+    );
     const details = messages.map((m) => `${m.type}: ${formatMessage(m, pkg) ?? m.code}`).join('\n');
     report(messages.length === 0, `publint ${pkg.name}`, details);
     manifests.push(pkg);
