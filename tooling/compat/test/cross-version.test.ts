@@ -26,6 +26,7 @@ import { FEATURES, featureUses, REFUSALS, RESTORE_CHECKS, type SnapshotManifest 
 import {
   A_FEW_RUNS_MS,
   currentHostCli,
+  type Exit,
   fixturesRoot,
   hostInfo,
   installReleasedHost,
@@ -45,6 +46,14 @@ const shownRoot = relative(repoRoot, fixturesRoot).startsWith('..')
 const tmp = mkdtempSync(join(tmpdir(), 'pvlab-compat-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 beforeAll(requireBuiltWorkspace);
+
+/** `pvlab-host …args` run in this process (the current sources): its exit code and output. */
+async function inProcess(args: string[]): Promise<Exit> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runPvlabHost(args, { out: (s) => (stdout += s), err: (s) => (stderr += s) });
+  return { code, stdout, stderr };
+}
 
 /** Computes `f()` once, on first use (a run several tests read). */
 function once<T>(f: () => T): () => T {
@@ -220,20 +229,18 @@ for (const release of releases.hosts) {
             const out = mkdtempSync(join(dir, 'newer-'));
             const file = join(out, `${name}-${i}.json`);
             writeFileSync(file, JSON.stringify(copy));
-            let stdout = '';
-            let stderr = '';
-            const code = await runPvlabHost(
-              [
-                'run',
-                '--restore',
-                file,
-                '--save',
-                join(out, 'saved.json'),
-                '--trace',
-                join(out, 'trace.json'),
-              ],
-              { out: (s) => (stdout += s), err: (s) => (stderr += s) },
-            );
+            const args = [
+              'run',
+              '--restore',
+              file,
+              '--save',
+              join(out, 'saved.json'),
+              '--trace',
+              join(out, 'trace.json'),
+            ];
+            // The envelope by the built CLI as a process (its exit code), the parts in this process.
+            const { code, stdout, stderr } =
+              what === 'formatVersion' ? await pvlabHost(currentHostCli, args) : await inProcess(args);
             expect({ what, code, stdout }).toEqual({ what, code: 2, stdout: '' });
             expect(stderr).toMatch(new RegExp(`^pvlab-host: \\S*${basename(file)}: snapshot [^\\n]*\\n$`));
             expect(stderr).toContain(what);
