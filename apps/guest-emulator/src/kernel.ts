@@ -62,7 +62,7 @@ export interface KernelCpuReport {
   };
   /** The TLB-shootdown workload: shootdowns by path, and native requests served for others. */
   readonly tlb: TlbWorkloadCounts & { readonly served: number };
-  /** The VTL get_vtl() read as the CPU came online (null when the hypervisor gives no AccessVpRegisters). */
+  /** The VTL get_vtl() read as the CPU came online (null when the hypervisor does not give both AccessVsm and AccessVpRegisters). */
   readonly bootVtl: number | null;
   /** The VTL1 scenario (CPUs 0 and 1). */
   readonly vtl: VtlScenarioReport;
@@ -186,9 +186,11 @@ export function runKernel(cpu: GuestProgramCpu, options: KernelOptions = {}): Ke
     layout: options.perCpuLayout ?? 'separate',
   });
   const pages = state.hypercalls.pages;
-  // Linux (CONFIG_HYPERV_VTL_MODE) reads its VTL once per CPU with get_vtl(); it needs the
-  // AccessVpRegisters privilege (CPUID 0x40000003 EBX bit 17).
-  const vsm = ((info.features.ebx >>> 17) & 1) === 1 ? getVtlLayoutOrFixed(options) : undefined;
+  // Linux (CONFIG_HYPERV_VTL_MODE) reads its VTL once per CPU with get_vtl(): HvCallGetVpRegisters
+  // (AccessVpRegisters, CPUID 0x40000003 EBX bit 17) of HvRegisterVsmVpStatus, a VSM register
+  // (AccessVsm, bit 16). Without both the hypervisor offers no VTL to read: the CPU is in VTL 0.
+  const canGetVtl = ((info.features.ebx >>> 16) & 3) === 3;
+  const vsm = canGetVtl ? getVtlLayoutOrFixed(options) : undefined;
   let bootVtl: number | null = null;
   if (vsm !== undefined) {
     try {

@@ -10,12 +10,26 @@ import type { HostInfo, RunJson, TraceEvent } from './harness.ts';
  * NAME=off`). Its uses: the hypercalls whose gate (`pvlab-host info`) names the feature, and
  * the MSRs in `msrs` (inclusive ranges).
  */
-export const FEATURES: readonly { name: string; msrs: readonly (readonly [number, number])[] }[] = [
+export const FEATURES: readonly {
+  name: string;
+  msrs: readonly (readonly [number, number])[];
+  /** The first guest-emulator release that leaves the feature alone when it is off (a bug before). */
+  guestsFrom?: string;
+}[] = [
   { name: 'RemoteTlbFlushRecommended', msrs: [] },
   { name: 'ClusterIpiRecommended', msrs: [] },
   // The SynIC MSRs, SCONTROL (0x40000080) to SINT15 (0x4000009F): TLFS "Synthetic Interrupt Controller".
   { name: 'AccessSynicRegs', msrs: [[0x4000_0080, 0x4000_009f]] },
+  // guest-emulator 0.1.0 read its VTL (a VSM register) with AccessVsm off and failed on ACCESS_DENIED.
+  { name: 'AccessVsm', msrs: [], guestsFrom: '0.1.1' },
 ];
+
+/** `true` when version `a` comes before `b` (plain x.y.z release versions). */
+export function versionBefore(a: string, b: string): boolean {
+  const [x, y] = [a, b].map((v) => v.split('.').map(Number));
+  for (let i = 0; i < 3; i++) if (x![i]! !== y![i]!) return x![i]! < y![i]!;
+  return false;
+}
 
 /** A host refuses a call it does not offer with one of these (TLFS): a guest must never get one. */
 export const REFUSALS = ['HV_STATUS_INVALID_HYPERCALL_CODE', 'HV_STATUS_ACCESS_DENIED'];
