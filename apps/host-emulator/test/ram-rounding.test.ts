@@ -29,7 +29,10 @@ describe('RAM that is not a whole number of 64 KiB pages', () => {
     vm.ram.writeU8(BigInt(RAM - 1), 0x77);
     const saved = vm.save();
     const json = JSON.parse(JSON.stringify(saved)) as VmSnapshot;
-    expect(json.parts.memory?.data).toEqual({ bytes: RAM, pages: { [((RAM - 1) >> 12).toString(16)]: expect.any(String) } });
+    expect(json.parts.memory?.data).toEqual({
+      bytes: RAM,
+      pages: { [((RAM - 1) >> 12).toString(16)]: expect.any(String) },
+    });
     const back = restoreVm(json);
     expect([back.ram.size, back.ram.buffer.byteLength]).toEqual([RAM, BUFFER]);
     expect(back.ram.readU8(BigInt(RAM - 1))).toBe(0x77);
@@ -42,7 +45,9 @@ describe('RAM that is not a whole number of 64 KiB pages', () => {
     const r = await runGuest(vm, { guest, seed: 1 });
     expect(r.failures).toEqual([]);
     const ram = { size: RAM, bufferBytes: BUFFER, wasmMemory: true, last: 0x5a, past: PAST };
-    expect(r.reports).toEqual([0, 1].map(() => ({ ram: { ...ram, isolationSize: null, isolationPast: null } })));
+    expect(r.reports).toEqual(
+      [0, 1].map(() => ({ ram: { ...ram, isolationSize: null, isolationPast: null } })),
+    );
   });
 
   it("an isolation VM's boundary view in a vCPU thread has the configured size", async () => {
@@ -54,7 +59,9 @@ describe('RAM that is not a whole number of 64 KiB pages', () => {
         size: RAM,
         isolationSize: RAM,
         isolationPast: expect.stringMatching(
-          new RegExp(`^#MEMORY: access to GPA 0x${RAM.toString(16)} \\(\\+1 bytes\\) outside RAM \\(private 0x0\\.\\.0x${(RAM - 1).toString(16)},`),
+          new RegExp(
+            `^#MEMORY: access to GPA 0x${RAM.toString(16)} \\(\\+1 bytes\\) outside RAM \\(private 0x0\\.\\.0x${(RAM - 1).toString(16)},`,
+          ),
         ),
       },
     });

@@ -38,8 +38,9 @@ export function wasmMemoryBytes(ramBytes: number): number {
 
 /**
  * A shared `WebAssembly.Memory` of `ramBytes` rounded up to 64 KiB pages, with initial = maximum
- * so it never grows and its buffer stays the same object. When V8 cannot reserve it (each one
- * takes address space beyond its size), a RangeError naming the size.
+ * so it never grows and its buffer stays the same object. V8 reserves 10 GiB of address space for
+ * each (x64 Linux, whatever the size: ~13,000 alive at once in a 128 TiB address space; it
+ * collects unreachable ones when it runs short); when it cannot, a RangeError naming the size.
  */
 export function allocateSharedWasmMemory(ramBytes: number): WasmMemory {
   const pages = wasmMemoryBytes(ramBytes) / WASM_PAGE_SIZE;
@@ -48,7 +49,7 @@ export function allocateSharedWasmMemory(ramBytes: number): WasmMemory {
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     throw new RangeError(
-      `guest RAM of ${ramBytes} bytes could not be allocated as a shared WebAssembly.Memory of ${pages} pages (${why}): free earlier VMs or use less RAM`,
+      `guest RAM of ${ramBytes} bytes could not be allocated as a shared WebAssembly.Memory of ${pages} pages (${why}): each one reserves about 10 GiB of address space whatever its size; raise the address-space limit (ulimit -v) or keep fewer VMs alive`,
       { cause: e },
     );
   }

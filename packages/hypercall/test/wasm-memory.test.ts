@@ -39,6 +39,8 @@ function wasmGuest(memory: WasmMemory): { load(addr: number): number; store(addr
 }
 
 const KIB_64 = 0x10000;
+/** What wasmGuestRamError says is accepted. */
+const ACCEPTED = 'use a multiple of 65536 bytes (the 64 KiB wasm page) from 65536 to 4294967296';
 
 describe('GuestMemory — a shared WebAssembly.Memory', () => {
   it('allocated by size, RAM is the buffer of a shared WebAssembly.Memory that never grows', () => {
@@ -131,7 +133,7 @@ describe('GuestMemory — a shared WebAssembly.Memory', () => {
     vi.stubGlobal('WebAssembly', { Memory: NoMemory });
     try {
       expect(() => new GuestMemory(0x11000)).toThrow(
-        /^guest RAM of 69632 bytes could not be allocated as a shared WebAssembly.Memory of 2 pages \(WebAssembly.Memory\(\): could not allocate memory\): free earlier VMs or use less RAM$/,
+        /^guest RAM of 69632 bytes could not be allocated as a shared WebAssembly.Memory of 2 pages \(WebAssembly.Memory\(\): could not allocate memory\): each one reserves about 10 GiB of address space whatever its size; raise the address-space limit \(ulimit -v\) or keep fewer VMs alive$/,
       );
     } finally {
       vi.unstubAllGlobals();
@@ -149,7 +151,10 @@ describe('GuestMemory — a shared WebAssembly.Memory', () => {
 });
 
 /** RAM sizes in 4 KiB pages: small ones (many not whole 64 KiB pages) and any up to 4 GiB. */
-const ramPages = fc.oneof(fc.integer({ min: 1, max: 48 }), fc.integer({ min: 1, max: MAX_GUEST_MEMORY_BYTES / 4096 }));
+const ramPages = fc.oneof(
+  fc.integer({ min: 1, max: 48 }),
+  fc.integer({ min: 1, max: MAX_GUEST_MEMORY_BYTES / 4096 }),
+);
 
 describe('GuestMemory — 64 KiB rounding (properties)', () => {
   test.prop([ramPages], { numRuns: 120 })(
@@ -185,7 +190,7 @@ describe('GuestMemory — 64 KiB rounding (properties)', () => {
       expect(error === null).toBe(size % WASM_PAGE_SIZE === 0);
       if (error !== null) {
         expect(error).toBe(
-          `RAM size ${size} cannot run a wasm guest: use a multiple of 65536 bytes (the 64 KiB wasm page) from 65536 to 4294967296 (the next one up is ${wasmMemoryBytes(size)})`,
+          `RAM size ${size} cannot run a wasm guest: ${ACCEPTED} (the next one up is ${wasmMemoryBytes(size)})`,
         );
       }
     },
@@ -197,11 +202,15 @@ describe('wasmGuestRamError — what a wasm guest accepts', () => {
     ['one wasm page', KIB_64, null],
     ['16 MiB (the default RAM)', 16 * 1024 * 1024, null],
     ['4 GiB', MAX_GUEST_MEMORY_BYTES, null],
-    ['one 4 KiB page', 4096, 'RAM size 4096 cannot run a wasm guest: use a multiple of 65536 bytes (the 64 KiB wasm page) from 65536 to 4294967296 (the next one up is 65536)'],
-    ['0', 0, 'RAM size 0 cannot run a wasm guest: use a multiple of 65536 bytes (the 64 KiB wasm page) from 65536 to 4294967296'],
-    ['past 4 GiB', MAX_GUEST_MEMORY_BYTES + KIB_64, 'RAM size 4295032832 cannot run a wasm guest: use a multiple of 65536 bytes (the 64 KiB wasm page) from 65536 to 4294967296'],
-    ['a fraction', 65536.5, 'RAM size 65536.5 cannot run a wasm guest: use a multiple of 65536 bytes (the 64 KiB wasm page) from 65536 to 4294967296'],
-    ['NaN', Number.NaN, 'RAM size NaN cannot run a wasm guest: use a multiple of 65536 bytes (the 64 KiB wasm page) from 65536 to 4294967296'],
+    ['one 4 KiB page', 4096, `RAM size 4096 cannot run a wasm guest: ${ACCEPTED} (the next one up is 65536)`],
+    ['0', 0, `RAM size 0 cannot run a wasm guest: ${ACCEPTED}`],
+    [
+      'past 4 GiB',
+      MAX_GUEST_MEMORY_BYTES + KIB_64,
+      `RAM size 4295032832 cannot run a wasm guest: ${ACCEPTED}`,
+    ],
+    ['a fraction', 65536.5, `RAM size 65536.5 cannot run a wasm guest: ${ACCEPTED}`],
+    ['NaN', Number.NaN, `RAM size NaN cannot run a wasm guest: ${ACCEPTED}`],
   ])('%s', (_case, size, expected) => {
     expect(wasmGuestRamError(size)).toBe(expected);
   });
