@@ -13,6 +13,12 @@ export {
   MAX_GUEST_MEMORY_BYTES,
 } from './memory.js';
 export {
+  WASM_PAGE_SIZE,
+  type WasmMemory,
+  wasmGuestRamError,
+  wasmMemoryBytes,
+} from './wasm-memory.js';
+export {
   X2APIC_MSR_ICR,
   X2ApicIcr,
 } from './wire/apic.js';

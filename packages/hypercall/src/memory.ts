@@ -1,4 +1,5 @@
 import { GuestFault } from './guest-fault.js';
+import { allocateSharedWasmMemory, isWasmMemory, type WasmMemory } from './wasm-memory.js';
 import { HV_PAGE_SHIFT, HV_PAGE_SIZE } from './wire/page.js';
 
 /**
@@ -40,31 +41,72 @@ export const GuestPage = {
   },
 } as const;
 
-/** The largest RAM a partition may have: 4 GiB, what one typed array over a SharedArrayBuffer reaches. */
+/**
+ * The largest RAM a partition may have: 4 GiB, what one typed array over a SharedArrayBuffer
+ * reaches and what wasm32 addresses (65536 pages of 64 KiB).
+ */
 export const MAX_GUEST_MEMORY_BYTES = 4 * 1024 * 1024 * 1024;
 
 /**
- * Guest RAM: one SharedArrayBuffer, GPA = byte offset. Every access is bounds-checked; touching
- * a GPA outside RAM raises a `GuestFault` with vector `MEMORY`, never a RangeError.
- * Values are little-endian; 64-bit values are bigints.
+ * Guest RAM: GPA = byte offset of one shared buffer. Allocated by size, that buffer is the
+ * buffer of a shared `WebAssembly.Memory` (`wasmMemory`), so a wasm guest's addresses are GPAs.
+ * Every access is bounds-checked against `size`; touching a GPA outside RAM raises a
+ * `GuestFault` with vector `MEMORY`, never a RangeError. Values are little-endian; 64-bit
+ * values are bigints.
  */
 export class GuestMemory implements GuestPhysicalMemory {
+  /**
+   * The shared buffer RAM is the start of. A memory allocated by size is rounded up to whole
+   * 64 KiB wasm pages, so `buffer.byteLength` may exceed `size`: the bytes past `size` are no
+   * GPA (an access there is a `MEMORY` fault like any other outside RAM).
+   */
   readonly buffer: SharedArrayBuffer;
+  /** RAM's size in bytes, a multiple of 4 KiB: the GPA limit, whatever the buffer's length. */
   readonly size: number;
-  /** The raw bytes. Host internals index it with offsets from `offsetOf`. */
+  /** The raw bytes of RAM (`size` of them). Host internals index it with offsets from `offsetOf`. */
   readonly bytes: Uint8Array;
   /** A DataView over the same bytes. */
   readonly view: DataView;
+  /**
+   * The shared `WebAssembly.Memory` (initial = maximum: it never grows) whose buffer is RAM,
+   * for a wasm guest to import; `undefined` when this wraps a plain SharedArrayBuffer.
+   */
+  readonly wasmMemory: WasmMemory | undefined;
 
-  /** Wraps an existing buffer (e.g. one shared with worker threads) or allocates `size` bytes. */
-  constructor(bufferOrSize: SharedArrayBuffer | number) {
-    const buffer =
-      typeof bufferOrSize === 'number' ? new SharedArrayBuffer(checkSize(bufferOrSize)) : bufferOrSize;
-    checkSize(buffer.byteLength);
-    this.buffer = buffer;
-    this.size = buffer.byteLength;
-    this.bytes = new Uint8Array(buffer);
-    this.view = new DataView(buffer);
+  /**
+   * `new GuestMemory(size)` allocates `size` bytes of RAM as a shared `WebAssembly.Memory`.
+   * `new GuestMemory(memory, size?)` wraps an existing one, or a SharedArrayBuffer (e.g. one
+   * shared with worker threads), without copying it: RAM is its first `size` bytes (default:
+   * all of it). Pass `size` whenever the buffer came from a memory allocated by size.
+   */
+  constructor(size: number);
+  constructor(memory: WasmMemory | SharedArrayBuffer, size?: number);
+  constructor(source: number | WasmMemory | SharedArrayBuffer, size?: number) {
+    if (typeof source === 'number') {
+      this.size = checkSize(source);
+      this.wasmMemory = allocateSharedWasmMemory(this.size);
+      this.buffer = this.wasmMemory.buffer as SharedArrayBuffer;
+    } else {
+      const wasm = isWasmMemory(source);
+      const buffer = wasm ? source.buffer : source;
+      if (!(buffer instanceof SharedArrayBuffer)) {
+        throw new TypeError(
+          wasm
+            ? 'guest memory needs a shared WebAssembly.Memory (created with shared: true)'
+            : `guest memory needs a size, a SharedArrayBuffer or a shared WebAssembly.Memory; got ${Object.prototype.toString.call(source)}`,
+        );
+      }
+      this.size = checkSize(size ?? buffer.byteLength);
+      if (this.size > buffer.byteLength) {
+        throw new RangeError(
+          `guest memory size ${this.size} does not fit the ${buffer.byteLength}-byte buffer: use a size up to the buffer's length`,
+        );
+      }
+      this.wasmMemory = wasm ? (source as WasmMemory) : undefined;
+      this.buffer = buffer;
+    }
+    this.bytes = new Uint8Array(this.buffer, 0, this.size);
+    this.view = new DataView(this.buffer, 0, this.size);
   }
 
   /** `true` when `[gpa, gpa + length)` lies in RAM. */

@@ -5,14 +5,14 @@ import { RingMemory, RingWriter } from '../src/index.ts';
 
 export type ProducerData =
   | { kind: 'sab'; buffer: SharedArrayBuffer; packets: number }
-  | { kind: 'gpadl'; buffer: SharedArrayBuffer; pfns: string[]; packets: number };
+  | { kind: 'gpadl'; buffer: SharedArrayBuffer; bytes: number; pfns: string[]; packets: number };
 
 const data = workerData as ProducerData | null;
 if (data) {
   const memory =
     data.kind === 'sab'
       ? RingMemory.fromSharedArrayBuffer(data.buffer)
-      : RingMemory.fromGuestPages(new GuestMemory(data.buffer), data.pfns.map(BigInt));
+      : RingMemory.fromGuestPages(new GuestMemory(data.buffer, data.bytes), data.pfns.map(BigInt));
   const writer = new RingWriter(memory);
   const nap = new Int32Array(new SharedArrayBuffer(4));
   let full = 0;

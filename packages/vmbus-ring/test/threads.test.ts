@@ -81,6 +81,7 @@ describe('one producer thread, one consumer thread', () => {
       await consume(memory, {
         kind: 'gpadl',
         buffer: guest.buffer,
+        bytes: guest.size,
         pfns: pfns.map(String),
         packets: PACKETS,
       }),

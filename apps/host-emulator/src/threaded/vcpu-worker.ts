@@ -10,6 +10,7 @@ import {
   GuestMemory,
   isGuestFault,
   PendingInterrupts,
+  type WasmMemory,
   X2APIC_MSR_ICR,
   X2ApicIcr,
 } from '@pvlab/hypercall';
@@ -24,7 +25,10 @@ import { Completion, ExitKind, type ExitKindCode, FAST_SLOT_REGS, FailKind } fro
 export interface VcpuWorkerData {
   readonly vp: number;
   readonly vcpus: number;
-  readonly memory: SharedArrayBuffer;
+  /** Guest RAM: the VM's shared WebAssembly.Memory (its buffer is rounded up to 64 KiB pages). */
+  readonly memory: WasmMemory | SharedArrayBuffer;
+  /** RAM's size in bytes: the GPA limit, not the buffer's length. */
+  readonly memoryBytes: number;
   readonly mailboxes: SharedArrayBuffer;
   readonly interrupts: SharedArrayBuffer;
   /** URL of the guest program module. */
@@ -49,7 +53,12 @@ export interface VcpuWorkerData {
   readonly stampBeforePosting: boolean;
   /** Isolation VMs: what `IsolatedGuestMemory.fromShared` needs for the guest's boundary view. */
   readonly isolation:
-    | { memoryBuffer: SharedArrayBuffer; visibilityBuffer: SharedArrayBuffer; sharedGpaBoundaryBits: number }
+    | {
+        memoryBuffer: SharedArrayBuffer;
+        ramBytes: number;
+        visibilityBuffer: SharedArrayBuffer;
+        sharedGpaBoundaryBits: number;
+      }
     | undefined;
 }
 
@@ -61,7 +70,7 @@ class RunTerminated extends Error {
 const data = workerData as VcpuWorkerData;
 const vp = data.vp;
 const mb = new Mailboxes(data.mailboxes, data.vcpus, data.spinLimit);
-const memory = new GuestMemory(data.memory);
+const memory = new GuestMemory(data.memory, data.memoryBytes);
 const irr = new PendingInterrupts(data.vcpus, data.interrupts);
 /** This vCPU's mailbox registers (RCX/RAX at `R0`, then RDX, R8, XMM0.lo …): stored directly on the hot path. */
 const { regs, first: R0 } = mb.registers(vp);

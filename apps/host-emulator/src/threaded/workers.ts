@@ -39,7 +39,9 @@ export class VcpuThreads {
     const data = (vp: number): VcpuWorkerData => ({
       vp,
       vcpus: host.vcpus,
-      memory: vm.ram.buffer,
+      // The Memory object itself, so the thread's RAM keeps it (a wasm guest imports it).
+      memory: vm.ram.wasmMemory ?? vm.ram.buffer,
+      memoryBytes: vm.ram.size,
       mailboxes: mb.buffer,
       interrupts: vm.partition.interrupts.buffer as SharedArrayBuffer,
       guestUrl: guestUrl(options.guest),

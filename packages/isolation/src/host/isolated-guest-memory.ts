@@ -51,14 +51,19 @@ export class IsolatedGuestMemory implements GuestPhysicalMemory {
     this.#ramEnd = BigInt(memory.size);
   }
 
-  /** The same view inside a vCPU thread, from the buffers the host shares with it. */
+  /**
+   * The same view inside a vCPU thread, from the buffers the host shares with it. `ramBytes` is
+   * RAM's size (the memory's buffer is rounded up to 64 KiB pages); without it, the buffer's
+   * length.
+   */
   static fromShared(shared: {
     memoryBuffer: SharedArrayBuffer;
+    ramBytes?: number;
     visibilityBuffer: SharedArrayBuffer;
     sharedGpaBoundaryBits: number;
   }): IsolatedGuestMemory {
     return new IsolatedGuestMemory({
-      memory: new GuestMemory(shared.memoryBuffer),
+      memory: new GuestMemory(shared.memoryBuffer, shared.ramBytes),
       visibility: new VisibilityMap(shared.visibilityBuffer),
       boundary: sharedGpaBoundary(shared.sharedGpaBoundaryBits),
     });

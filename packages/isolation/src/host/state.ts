@@ -112,11 +112,13 @@ export class IsolationHostState {
   /** What a vCPU thread needs to build its own `IsolatedGuestMemory` (`IsolatedGuestMemory.fromShared`). */
   get shared(): {
     memoryBuffer: SharedArrayBuffer;
+    ramBytes: number;
     visibilityBuffer: SharedArrayBuffer;
     sharedGpaBoundaryBits: number;
   } {
     return {
       memoryBuffer: this.ram.buffer,
+      ramBytes: this.ram.size,
       visibilityBuffer: this.visibility.buffer,
       sharedGpaBoundaryBits: this.config.sharedGpaBoundaryBits,
     };

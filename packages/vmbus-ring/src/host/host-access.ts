@@ -80,7 +80,7 @@ export class HostGuestAccess {
    */
   readRange(range: GpaDirectRange): Uint8Array | HostRefusal {
     const out = new Uint8Array(range.length);
-    const ram = new Uint8Array(this.#p.memory.buffer);
+    const ram = this.#p.memory.bytes;
     let done = 0;
     let inPage = range.offset;
     for (const pfn of range.pfns) {
