@@ -106,6 +106,12 @@ describe('refusals: one line naming the values and what is accepted', () => {
     expect(() => wasmGuestMemoryMap({ ramBytes: e.minRamBytes!, vcpus: 513, imageBytes: MIB })).not.toThrow();
   });
 
+  it("pvlab-host's 4096 vCPUs need 114 MiB with the defaults", () => {
+    const e = refusal(() => wasmGuestMemoryMap({ ramBytes: 113 * MIB, vcpus: 4096, imageBytes: MIB }));
+    expect(e.minRamBytes).toBe(114 * MIB);
+    expect(wasmGuestMemoryMap({ ramBytes: 114 * MIB, vcpus: 4096, imageBytes: MIB }).pages.bytes).toBe(0);
+  });
+
   it('a RAM too small for even one vCPU says so, and names the reserved top', () => {
     const e = refusal(() =>
       wasmGuestMemoryMap({ ramBytes: MIB, vcpus: 1, imageBytes: 0, reservedTopBytes: 64 * KIB }),

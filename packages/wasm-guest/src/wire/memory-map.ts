@@ -3,8 +3,8 @@
  *
  *   [0, 1 MiB)          low RAM, left to the guest's own pages (hypercall input/output pages,
  *                       SynIC message and event pages, ...), as a kernel leaves its first MiB
- *   [1 MiB, +image)     the linked image (`--global-base=1048576`): data, bss, and wasm-ld's own
- *                       stack, which no vCPU uses
+ *   [1 MiB, +image)     what wasm-ld links from `--global-base=1048576`: data, bss (and its own
+ *                       stack if any: no vCPU uses it)
  *   one block per vCPU  its TLS block, its Asyncify save area, its stack (top at the block's end)
  *   page allocator      4 KiB pages up to the reserved top
  *   reserved top        e.g. arm64's stolen-time records in the top 64 KiB
