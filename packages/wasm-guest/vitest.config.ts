@@ -1,0 +1,3 @@
+import { pvlabProject } from '../../vitest.shared.ts';
+
+export default pvlabProject('wasm-guest');
