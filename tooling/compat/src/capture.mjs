@@ -14,9 +14,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   ARCHES,
+  BUILT_FILES,
   directoryBytes,
   GUEST_PACKAGE,
   HOST_FILES,
@@ -44,16 +45,10 @@ const writeJson = (/** @type {string} */ file, /** @type {unknown} */ value) =>
 function workspace(/** @type {string} */ root) {
   const hostDir = join(root, 'apps/host-emulator');
   const guestDir = join(root, 'apps/guest-emulator');
-  const built = [
-    join(hostDir, 'dist/cli.mjs'),
-    join(hostDir, 'dist/vcpu.mjs'),
-    join(guestDir, 'dist/guest.mjs'),
-    join(guestDir, 'dist/index.js'),
-  ];
-  const missing = built.filter((f) => !existsSync(f));
-  if (missing.length > 0) {
+  const missing = BUILT_FILES.find((f) => !existsSync(join(root, f)));
+  if (missing !== undefined) {
     throw new CaptureError(
-      `${relative(root, missing[0] ?? '')} is not built: run \`npx -y pnpm@10.34.9 build\` first (\`pnpm fixtures:capture\` does)`,
+      `${missing} is not built: run \`npx -y pnpm@10.34.9 build\` first (\`pnpm fixtures:capture\` does)`,
     );
   }
   return {

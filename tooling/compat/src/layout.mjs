@@ -22,6 +22,14 @@ export const GUEST_FILES = ['guest.mjs', 'manifest.json'];
 /** Each snapshot directory under a host's `snapshots/`. */
 export const SNAPSHOT_FILES = ['snapshot.json', 'manifest.json'];
 
+/** What a capture copies and the tests run: the current host's bundles and guest image, built. */
+export const BUILT_FILES = [
+  'apps/host-emulator/dist/cli.mjs',
+  'apps/host-emulator/dist/vcpu.mjs',
+  'apps/guest-emulator/dist/guest.mjs',
+  'apps/guest-emulator/dist/index.js',
+];
+
 /** The arches a host runs guests on (`pvlab-host run --arch`). */
 export const ARCHES = ['x64', 'arm64'];
 
@@ -71,8 +79,8 @@ export function scanReleases(/** @type {string} */ root) {
   return found;
 }
 
-/** Orders `x@0.2.0` before `x@0.10.0`. */
-function byVersion(/** @type {string} */ a, /** @type {string} */ b) {
+/** Orders `0.2.0` before `0.10.0` (and `x@0.2.0` before `x@0.10.0`): numbers compare as numbers. */
+export function byVersion(/** @type {string} */ a, /** @type {string} */ b) {
   return a.localeCompare(b, 'en', { numeric: true });
 }
 

@@ -3,6 +3,7 @@
  * the checks a snapshot's manifest names for its restored run.
  */
 import { expect } from 'vitest';
+import { byVersion } from '../src/layout.mjs';
 import type { HostInfo, RunJson, TraceEvent } from './harness.ts';
 
 /**
@@ -24,11 +25,9 @@ export const FEATURES: readonly {
   { name: 'AccessVsm', msrs: [], guestsFrom: '0.1.1' },
 ];
 
-/** `true` when version `a` comes before `b` (plain x.y.z release versions). */
+/** `true` when version `a` comes before `b`, in the order the fixtures are scanned in. */
 export function versionBefore(a: string, b: string): boolean {
-  const [x, y] = [a, b].map((v) => v.split('.').map(Number));
-  for (let i = 0; i < 3; i++) if (x![i]! !== y![i]!) return x![i]! < y![i]!;
-  return false;
+  return byVersion(a, b) < 0;
 }
 
 /** A host refuses a call it does not offer with one of these (TLFS): a guest must never get one. */

@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:f
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUILT_FILES } from '../src/layout.mjs';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -18,17 +19,9 @@ export const fixturesRoot = resolve(repoRoot, process.env['PVLAB_FIXTURES_DIR'] 
 export const currentHostCli = join(repoRoot, 'apps/host-emulator/bin/pvlab-host.mjs');
 const currentHostDir = join(repoRoot, 'apps/host-emulator');
 
-/** What the current host and guest need built; the tests run these files, not the sources. */
-const BUILT = [
-  'apps/host-emulator/dist/cli.mjs',
-  'apps/host-emulator/dist/vcpu.mjs',
-  'apps/guest-emulator/dist/guest.mjs',
-  'apps/guest-emulator/dist/index.js',
-];
-
 /** Throws, naming the first missing file, when the workspace is not built. */
 export function requireBuiltWorkspace(): void {
-  const missing = BUILT.find((f) => !existsSync(join(repoRoot, f)));
+  const missing = BUILT_FILES.find((f) => !existsSync(join(repoRoot, f)));
   if (missing !== undefined) {
     throw new Error(
       `${missing} is missing: the cross-version tests run the built workspace (run \`npx -y pnpm@10.34.9 build\` first)`,
