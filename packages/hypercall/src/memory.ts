@@ -1,5 +1,5 @@
 import { GuestFault } from './guest-fault.js';
-import { allocateSharedWasmMemory, isWasmMemory, type WasmMemory } from './wasm-memory.js';
+import { allocateSharedWasmMemory, isWasmMemory, WASM32_MAX_BYTES, type WasmMemory } from './wasm-memory.js';
 import { HV_PAGE_SHIFT, HV_PAGE_SIZE } from './wire/page.js';
 
 /**
@@ -45,7 +45,7 @@ export const GuestPage = {
  * The largest RAM a partition may have: 4 GiB, what one typed array over a SharedArrayBuffer
  * reaches and what wasm32 addresses (65536 pages of 64 KiB).
  */
-export const MAX_GUEST_MEMORY_BYTES = 4 * 1024 * 1024 * 1024;
+export const MAX_GUEST_MEMORY_BYTES = WASM32_MAX_BYTES;
 
 /**
  * Guest RAM: GPA = byte offset of one shared buffer. Allocated by size, that buffer is the

@@ -9,7 +9,7 @@
 export const WASM_PAGE_SIZE = 64 * 1024;
 
 /** The largest RAM a wasm guest can address: 65536 pages of 64 KiB, wasm32's 4 GiB. */
-const WASM32_MAX_BYTES = 65536 * WASM_PAGE_SIZE;
+export const WASM32_MAX_BYTES = 65536 * WASM_PAGE_SIZE;
 
 /** A `WebAssembly.Memory` as guest RAM uses it. */
 export interface WasmMemory {

@@ -13,7 +13,7 @@
  * while its vCPU runs (Asyncify writes it at an unwind and reads it back at the rewind), then into
  * its own TLS; only past both does it reach the vCPU below.
  */
-import { wasmGuestRamError } from '@pvlab/hypercall';
+import { MAX_GUEST_MEMORY_BYTES, wasmGuestRamError } from '@pvlab/hypercall';
 import { formatBytes, KIB, MIB, roundUp, WASM_GUEST_PAGE_BYTES } from './sizes.js';
 
 /** The first MiB is the guest's own: the image is linked above it (`--global-base=1048576`). */
@@ -45,7 +45,8 @@ export const ASYNCIFY_HEADER_BYTES = 8;
 /** The most vCPUs a map takes: one page each already fills 4 GiB. */
 export const WASM_GUEST_MAX_VCPUS = 1 << 20;
 
-const MAX_AREA_BYTES = 4 * 1024 * MIB;
+/** No area can be larger than RAM can be. */
+const MAX_AREA_BYTES = MAX_GUEST_MEMORY_BYTES;
 
 /** What a wasm guest's memory map is built from. Sizes are in bytes; areas round up to 4 KiB. */
 export interface WasmGuestMemoryMapOptions {

@@ -1,10 +1,11 @@
 /** Byte sizes the memory map works in, and how its messages print them. */
+import { HV_PAGE_SIZE } from '@pvlab/hypercall';
 
 export const KIB = 1024;
 export const MIB = 1024 * KIB;
 
 /** The page size of the page allocator and the alignment of every region: x86's 4 KiB page. */
-export const WASM_GUEST_PAGE_BYTES = 4 * KIB;
+export const WASM_GUEST_PAGE_BYTES = HV_PAGE_SIZE;
 
 /** `n` rounded up to a multiple of `to`. */
 export function roundUp(n: number, to: number): number {
