@@ -106,6 +106,12 @@ export class VirtualProcessor implements GuestCpu {
     this.#internals.partitionOpen().flushLocalTlb(this.index, includeGlobal);
   }
 
+  /** RDTSC: ns since the VM was made, as a 1 GHz TSC (`GUEST_TSC_HZ`). No exit, as on hardware. */
+  rdtsc(): bigint {
+    this.#x64('RDTSC');
+    return this.#internals.tscNs();
+  }
+
   /** Vectors delivered to this VP since the last call (IPIs, host injections), lowest first. */
   takeInterrupts(): number[] {
     return this.#internals.partitionOpen().interrupts.take(this.index);

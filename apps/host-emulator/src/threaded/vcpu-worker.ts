@@ -222,6 +222,11 @@ const cpu: GuestProgramCpu = {
   pause(): void {
     exit(ExitKind.YIELD);
   },
+  rdtsc(): bigint {
+    requireArch('x64', 'RDTSC');
+    exit(ExitKind.RDTSC);
+    return mb.reg(vp, 0);
+  },
   invlpg(gva: bigint): void {
     mb.setReg(vp, 0, gva);
     exit(ExitKind.INVLPG);
