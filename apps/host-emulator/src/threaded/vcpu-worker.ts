@@ -3,6 +3,8 @@
  * hypervisor-visible instruction (VMCALL, RDMSR, WRMSR, CPUID, HLT) is an exit through this
  * vCPU's mailbox. The host completes each exit; this thread blocks until it does.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { workerData } from 'node:worker_threads';
 import {
   type CpuidResult,
@@ -16,6 +18,8 @@ import {
 } from '@pvlab/hypercall';
 import { type GuestProgram, type GuestProgramCpu, GuestProgramFailure } from '@pvlab/hypercall/guest';
 import { IsolatedGuestMemory } from '@pvlab/isolation/host';
+import { loadWasmGuest } from '@pvlab/wasm-guest';
+import { WASM_GUEST } from '../guest-module.js';
 import { errorHeadline, failureText, guestFrames, syntaxErrorLocation } from './guest-error.js';
 import { resolveHostPackagesFor } from './host-packages.js';
 import { Mailboxes } from './mailbox.js';
@@ -31,8 +35,10 @@ export interface VcpuWorkerData {
   readonly memoryBytes: number;
   readonly mailboxes: SharedArrayBuffer;
   readonly interrupts: SharedArrayBuffer;
-  /** URL of the guest program module. */
+  /** URL of the guest program module (or of a `.wasm` guest). */
   readonly guestUrl: string;
+  /** A `.wasm` guest compiled by the host (undefined: a JS guest, or bytes that did not compile). */
+  readonly wasmModule: WebAssembly.Module | undefined;
   /** Spins before blocking on the mailbox (the host picks it from threads vs cores). */
   readonly spinLimit: number;
   /** The guest program's options. */
@@ -288,17 +294,28 @@ function describeLoad(e: unknown): string {
   return where === undefined ? describe(e, prefix) : failureText(prefix + errorHeadline(e), [where]);
 }
 
+/** A JavaScript guest's default export. */
+async function importGuestProgram(): Promise<GuestProgram> {
+  resolveHostPackagesFor(data.guestUrl, import.meta.url);
+  const mod = (await import(data.guestUrl)) as { default?: unknown };
+  if (typeof mod.default !== 'function') {
+    throw new TypeError(
+      'the guest module has no default export function (export default function (cpu) { … })',
+    );
+  }
+  return mod.default as GuestProgram;
+}
+
+/** A C guest: `guest_main` run on this vCPU's own instance of the module over guest RAM. */
+function wasmGuestProgram(): GuestProgram {
+  const module = data.wasmModule ?? new WebAssembly.Module(readFileSync(fileURLToPath(data.guestUrl)));
+  return loadWasmGuest(module).program();
+}
+
 async function main(): Promise<void> {
   let program: GuestProgram;
   try {
-    resolveHostPackagesFor(data.guestUrl, import.meta.url);
-    const mod = (await import(data.guestUrl)) as { default?: unknown };
-    if (typeof mod.default !== 'function') {
-      throw new TypeError(
-        'the guest module has no default export function (export default function (cpu) { … })',
-      );
-    }
-    program = mod.default as GuestProgram;
+    program = WASM_GUEST.test(data.guestUrl) ? wasmGuestProgram() : await importGuestProgram();
   } catch (e) {
     // Every vCPU fails to load the same way; the host reports the reason once.
     mb.setReg(vp, 0, BigInt(FailKind.LOAD));

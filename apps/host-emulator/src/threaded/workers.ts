@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ISOLATION_STATE } from '@pvlab/isolation/host';
@@ -26,6 +26,20 @@ function guestUrl(guest: string | URL): string {
 }
 
 /**
+ * A wasm guest compiled once for every vCPU thread (a `WebAssembly.Module` crosses to a worker
+ * with its compiled code). Undefined for JavaScript guests, and when the bytes do not compile:
+ * each thread then compiles them itself and reports the error as its load failure.
+ */
+function compiledWasmGuest(url: string): WebAssembly.Module | undefined {
+  if (!/\.wasm$/.test(url)) return undefined;
+  try {
+    return new WebAssembly.Module(readFileSync(fileURLToPath(url)));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The vCPU threads of one run, one worker per vCPU: started with what each needs, watched for a
  * crash or an exit before its program finished (each a failure of the run), and stopped at the end.
  */
@@ -36,6 +50,8 @@ export class VcpuThreads {
   constructor(host: ThreadedHost) {
     const { vm, mb, options } = host;
     const url = vcpuWorkerUrl();
+    const guest = guestUrl(options.guest);
+    const wasmModule = compiledWasmGuest(guest);
     const data = (vp: number): VcpuWorkerData => ({
       vp,
       vcpus: host.vcpus,
@@ -44,7 +60,8 @@ export class VcpuThreads {
       memoryBytes: vm.ram.size,
       mailboxes: mb.buffer,
       interrupts: vm.partition.interrupts.buffer as SharedArrayBuffer,
-      guestUrl: guestUrl(options.guest),
+      guestUrl: guest,
+      wasmModule,
       spinLimit: mb.spinLimit,
       args: { ...options.args },
       restored: host.internals.restored(),
