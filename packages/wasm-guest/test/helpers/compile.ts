@@ -75,7 +75,11 @@ export function compileGuest(name: string, options: { source?: string; extra?: r
   if (existsSync(out)) return new Uint8Array(readFileSync(out));
   const src = join(CACHE, `${name}-${key}.c`);
   writeFileSync(src, text);
-  const tmp = `${out}.${process.pid}.tmp`;
+  // Built under its own name (the name section's module name, which V8 shows in stacks), then
+  // renamed into place: test files building the same guest at once never read half a file.
+  const dir = join(CACHE, `build-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `${name}.wasm`);
   const args = [
     ...CFLAGS,
     `-fuse-ld=${WASM_LD}`,
@@ -93,7 +97,6 @@ export function compileGuest(name: string, options: { source?: string; extra?: r
   ];
   const r = spawnSync(CLANG!, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`clang failed on ${name}.c:\n${r.stderr}${r.stdout}`);
-  // A rename is atomic: test files building the same guest at once never read half a file.
   renameSync(tmp, out);
   return new Uint8Array(readFileSync(out));
 }
