@@ -3,9 +3,10 @@
  * values reach the cpu and come back to C unchanged; faults end the call as a failure naming the
  * C function; the optional exits fall back or fault #UD on a cpu without them.
  */
-import { GuestProgramFailure } from '@pvlab/hypercall/guest';
+import { GuestFault } from '@pvlab/hypercall';
+import { type GuestBoundaryView, GuestProgramFailure } from '@pvlab/hypercall/guest';
 import { describe, expect, it } from 'vitest';
-import { MSR_SAFE_EIO, type WasmGlobal, WASM_GUEST_IMPORTS } from '../src/index.ts';
+import { MSR_SAFE_EIO, WASM_GUEST_IMPORTS, type WasmGlobal } from '../src/index.ts';
 import { wasmApi } from '../src/runtime/wasm-api.ts';
 import { CLANG_MISSING, compileGuest } from './helpers/compile.ts';
 import { direct, u64 } from './helpers/direct.ts';
@@ -30,7 +31,9 @@ describe.skipIf(CLANG_MISSING !== undefined)(`the imports from C ${CLANG_MISSING
   it('the guest using every wrapper imports exactly the table, and nothing else but its memory', () => {
     const module = new (wasmApi().Module)(compileGuest('imports'));
     const imports = wasmApi().Module.imports(module);
-    expect(imports.filter((i) => i.kind === 'memory')).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+    expect(imports.filter((i) => i.kind === 'memory')).toEqual([
+      { module: 'env', name: 'memory', kind: 'memory' },
+    ]);
     const functions = imports.filter((i) => i.kind !== 'memory');
     expect(functions.every((i) => i.module === 'pvlab' && i.kind === 'function')).toBe(true);
     expect(functions.map((i) => i.name).sort()).toEqual(WASM_GUEST_IMPORTS.map((r) => r.name).sort());
@@ -45,7 +48,10 @@ describe.skipIf(CLANG_MISSING !== undefined)(`the imports from C ${CLANG_MISSING
     expect(cpu.calls.at(-1)).toEqual({ op: 'hypercall', args: [control, 0x1000n, 0xffff_ffff_ffff_f000n] });
     cpu.result = 0x1_0000_0000n;
     expect(u64(vcpus[0]!.call('hc_fast', 0x1_0008n, 7n, 0x8000_0000_0000_0000n))).toBe(0x1_0000_0000n);
-    expect(cpu.calls.at(-1)).toEqual({ op: 'fastHypercall', args: [0x1_0008n, [7n, 0x8000_0000_0000_0000n]] });
+    expect(cpu.calls.at(-1)).toEqual({
+      op: 'fastHypercall',
+      args: [0x1_0008n, [7n, 0x8000_0000_0000_0000n]],
+    });
   });
 
   it('the XMM form passes in_count input slots and writes the output from the pair after them', () => {
@@ -67,7 +73,9 @@ describe.skipIf(CLANG_MISSING !== undefined)(`the imports from C ${CLANG_MISSING
       0xffff_ffff_ffff_ffffn,
       ...[10, 11, 12, 13, 14].map((k) => BigInt(k) * 0x1111n),
     ]);
-    expect(failure(() => v.call('hc_xmm', 0x1_0013n, 15)).message).toMatch(/^#UD: hypercall_xmm: in_count 15 .* in hc_xmm/);
+    expect(failure(() => v.call('hc_xmm', 0x1_0013n, 15)).message).toMatch(
+      /^#UD: hypercall_xmm: in_count 15 .* in hc_xmm/,
+    );
   });
 
   it('MSRs: plain forms reach the cpu; _safe forms return 0, or -5 on #GP leaving the value untouched', () => {
@@ -98,7 +106,9 @@ describe.skipIf(CLANG_MISSING !== undefined)(`the imports from C ${CLANG_MISSING
     expect(f.message).toBe('#GP: RDMSR 0x12345678 refused in read_bad_msr');
     const deep = failure(() => vcpus[0]!.call('deep_fault', 20)).message;
     // Deeper than Error.stackTraceLimit: the frames are taken where the import threw.
-    expect(deep).toMatch(/^#GP: RDMSR 0x12345678 refused in read_bad_msr ← deep_fault ← deep_fault ← .* ← …$/);
+    expect(deep).toMatch(
+      /^#GP: RDMSR 0x12345678 refused in read_bad_msr ← deep_fault ← deep_fault ← .* ← …$/,
+    );
   });
 
   it('a wasm trap fails the program naming the function; the next entry starts on a fresh stack', () => {
@@ -182,11 +192,48 @@ describe.skipIf(CLANG_MISSING !== undefined)(`the imports from C ${CLANG_MISSING
   it('report, report_str, log and fail', () => {
     const { vcpus, cpus } = one();
     vcpus[0]!.call('report_big');
-    expect(Object.fromEntries(cpus[0]!.reports)).toEqual({ small: -42, big: '-9223372036854775808', name: 'héllo' });
+    expect(Object.fromEntries(cpus[0]!.reports)).toEqual({
+      small: -42,
+      big: '-9223372036854775808',
+      name: 'héllo',
+    });
     vcpus[1]!.call('log_line', 3);
     expect(cpus[1]!.logs).toEqual(['line 3 of vCPU 1']);
     const f = failure(() => vcpus[1]!.call('fail_with', 7));
     expect(f.message).toBe('failed with code 7 on vCPU 1');
+  });
+
+  it('shared_read/shared_write copy through the boundary view, which checks the alias', () => {
+    const { cpus, vcpus, memory } = one();
+    const boundary = 1n << 30n;
+    const seen: unknown[][] = [];
+    cpus[0]!.isolation = {
+      boundary,
+      memory: {
+        ram: memory,
+        offsetOf(gpa: bigint, length: number, access?: string, place?: string) {
+          seen.push([gpa, length, access, place]);
+          if (gpa < boundary)
+            throw new GuestFault('MEMORY', `${place}: private GPA 0x${gpa.toString(16)}`, gpa);
+          return Number(gpa - boundary);
+        },
+      } as unknown as GuestBoundaryView,
+    };
+    const v = vcpus[0]!;
+    const buf = v.call('shared_buf_ptr') as number;
+    memory.bytes.set([1, 2, 3, 4, 5, 6, 7, 8], 0x5000);
+    v.call('shared_read', boundary | 0x5000n, 8);
+    expect([...memory.bytes.subarray(buf, buf + 8)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    memory.bytes.set([9, 9, 9], buf);
+    v.call('shared_write', boundary | 0x6000n, 3);
+    expect([...memory.bytes.subarray(0x6000, 0x6004)]).toEqual([9, 9, 9, 0]);
+    expect(seen).toEqual([
+      [boundary | 0x5000n, 8, 'read', 'pvlab_shared_read'],
+      [boundary | 0x6000n, 3, 'write', 'pvlab_shared_write'],
+    ]);
+    expect(failure(() => v.call('shared_read', 0x5000n, 8)).message).toMatch(
+      /pvlab_shared_read: private GPA 0x5000 in shared_read$/,
+    );
   });
 
   it('shared_read/shared_write are #UD in an ordinary VM', () => {
@@ -197,28 +244,33 @@ describe.skipIf(CLANG_MISSING !== undefined)(`the imports from C ${CLANG_MISSING
   });
 });
 
-describe.skipIf(CLANG_MISSING !== undefined)(`a bare direct-harness cpu (GuestCpu only) ${CLANG_MISSING ?? ''}`, () => {
-  it('keeps log and report output on the vCPU, pauses as a no-op, reads the host clock', () => {
-    const { vcpus } = bare();
-    const v = vcpus[0]!;
-    v.call('log_line', 1);
-    v.call('report_big');
-    v.call('pause');
-    expect(v.logs).toEqual(['line 1 of vCPU 0']);
-    expect(v.reports.get('small')).toBe(-42);
-    const t1 = u64(v.call('rdtsc'));
-    const t2 = u64(v.call('rdtsc'));
-    expect(t1).toBeGreaterThan(0n);
-    expect(t2).toBeGreaterThanOrEqual(t1);
-  });
+describe.skipIf(CLANG_MISSING !== undefined)(
+  `a bare direct-harness cpu (GuestCpu only) ${CLANG_MISSING ?? ''}`,
+  () => {
+    it('keeps log and report output on the vCPU, pauses as a no-op, reads the host clock', () => {
+      const { vcpus } = bare();
+      const v = vcpus[0]!;
+      v.call('log_line', 1);
+      v.call('report_big');
+      v.call('pause');
+      expect(v.logs).toEqual(['line 1 of vCPU 0']);
+      expect(v.reports.get('small')).toBe(-42);
+      const t1 = u64(v.call('rdtsc'));
+      const t2 = u64(v.call('rdtsc'));
+      expect(t1).toBeGreaterThan(0n);
+      expect(t2).toBeGreaterThanOrEqual(t1);
+    });
 
-  it('faults #UD with a clear message for what it does not have', () => {
-    const { vcpus } = bare();
-    const v = vcpus[0]!;
-    expect(failure(() => v.call('invlpg', 0n)).message).toBe('#UD: INVLPG: this vCPU has no TLB (no invlpg()) in invlpg');
-    expect(failure(() => v.call('flush_tlb', 0)).message).toMatch(/^#UD: a TLB flush: .* in flush_tlb$/);
-    expect(failure(() => v.call('halt')).message).toMatch(
-      /^#UD: HLT with no interrupt pending: this vCPU has no halt\(\) .* in halt$/,
-    );
-  });
-});
+    it('faults #UD with a clear message for what it does not have', () => {
+      const { vcpus } = bare();
+      const v = vcpus[0]!;
+      expect(failure(() => v.call('invlpg', 0n)).message).toBe(
+        '#UD: INVLPG: this vCPU has no TLB (no invlpg()) in invlpg',
+      );
+      expect(failure(() => v.call('flush_tlb', 0)).message).toMatch(/^#UD: a TLB flush: .* in flush_tlb$/);
+      expect(failure(() => v.call('halt')).message).toMatch(
+        /^#UD: HLT with no interrupt pending: this vCPU has no halt\(\) .* in halt$/,
+      );
+    });
+  },
+);

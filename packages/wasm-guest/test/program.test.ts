@@ -13,11 +13,18 @@ import { FakeCpu, FakeProgramCpu, vmMemory } from './helpers/fake-cpu.ts';
 const skip = CLANG_MISSING !== undefined;
 
 describe.skipIf(skip)(`guest.program() ${CLANG_MISSING ?? ''}`, () => {
-  const run = (vcpus: number, args: Record<string, string>, options: { restoredFrom?: FakeProgramCpu[] } = {}) => {
+  const run = (
+    vcpus: number,
+    args: Record<string, string>,
+    options: { restoredFrom?: FakeProgramCpu[] } = {},
+  ) => {
     const guest = loadWasmGuest(compileGuest('program'));
     const memory = options.restoredFrom?.[0]?.memory ?? vmMemory();
     const restored = options.restoredFrom !== undefined;
-    const cpus = Array.from({ length: vcpus }, (_, i) => new FakeProgramCpu(i, vcpus, memory, args, restored));
+    const cpus = Array.from(
+      { length: vcpus },
+      (_, i) => new FakeProgramCpu(i, vcpus, memory, args, restored),
+    );
     const program = guest.program();
     const outcomes = cpus.map((cpu) => {
       try {
@@ -52,7 +59,10 @@ describe.skipIf(skip)(`guest.program() ${CLANG_MISSING ?? ''}`, () => {
 
   it('pvlab_fail, a trap and a #GP fail only their vCPU, naming the reason and the C function', () => {
     expect(run(2, { mode: 'fail' }).outcomes).toEqual(['passed', 'vCPU 1 fails on purpose (fail)']);
-    expect(run(2, { mode: 'trap' }).outcomes).toEqual(['passed', 'wasm trap: unreachable in trap_here ← guest_main ← pvlab_start']);
+    expect(run(2, { mode: 'trap' }).outcomes).toEqual([
+      'passed',
+      'wasm trap: unreachable in trap_here ← guest_main ← pvlab_start',
+    ]);
     expect(run(2, { mode: 'gp' }).outcomes).toEqual([
       'passed',
       '#GP: RDMSR 0x4000ffff refused in guest_main ← pvlab_start',
@@ -72,7 +82,8 @@ describe.skipIf(skip)(`the page allocator ${CLANG_MISSING ?? ''}`, () => {
     expect(b).toBe(a + 0x2000);
     expect(c).toBe(b + 32);
     expect(d).toBe(a + 0x3000);
-    const zero = (gpa: number, bytes: number) => memory.bytes.subarray(gpa, gpa + bytes).every((x) => x === 0);
+    const zero = (gpa: number, bytes: number) =>
+      memory.bytes.subarray(gpa, gpa + bytes).every((x) => x === 0);
     expect([zero(a, 0x2000), zero(b, 32), zero(c, 16), zero(d, 0x1000)]).toEqual([true, true, true, true]);
     // What was not handed out keeps its bytes.
     expect(memory.bytes[c + 16]).toBe(0xff);
@@ -114,15 +125,22 @@ describe.skipIf(skip)(`the page allocator ${CLANG_MISSING ?? ''}`, () => {
             go,
           },
         });
-        const done = new Promise<number>((resolve, reject) => {
-          w.once('message', resolve);
+        const ready = new Promise<void>((resolve, reject) => {
+          w.once('message', () => resolve());
           w.once('error', reject);
         });
-        return { w, done };
+        const done = ready.then(
+          () =>
+            new Promise<number>((resolve, reject) => {
+              w.once('message', resolve);
+              w.once('error', reject);
+            }),
+        );
+        return { w, ready, done };
       }),
     ).then(async (workers) => {
-      // Let them all block on the flag, then start them together.
-      await new Promise((r) => setTimeout(r, 200));
+      // Every worker is set up (and about to wait on the flag): start them together.
+      await Promise.all(workers.map((x) => x.ready));
       Atomics.store(new Int32Array(go), 0, 1);
       Atomics.notify(new Int32Array(go), 0);
       const counts = await Promise.all(workers.map((x) => x.done));
@@ -156,7 +174,7 @@ describe.skipIf(skip)(`pvlab_log's printf subset ${CLANG_MISSING ?? ''}`, () => 
     ]);
   });
 
-  it("cuts to the buffer, returns the full length, and cuts a log line at 511 bytes", () => {
+  it('cuts to the buffer, returns the full length, and cuts a log line at 511 bytes', () => {
     const { vcpus } = direct('printf', 1, () => new FakeCpu());
     vcpus[0]!.call('truncation');
     const [small, none, big] = vcpus[0]!.logs;

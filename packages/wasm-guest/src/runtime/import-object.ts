@@ -28,7 +28,9 @@ function hostClockNs(): bigint {
 
 /** A reported integer: a JS number when it is exact, else its decimal string. */
 function reportValue(v: bigint): number | string {
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(v)
+    : v.toString();
 }
 
 export function importObject(ctx: VcpuContext): WasmGuestImportFunctions {
@@ -204,7 +206,8 @@ export function importObject(ctx: VcpuContext): WasmGuestImportFunctions {
     vcpu_info(outPtr) {
       try {
         const at = ctx.at(outPtr, 4 * WASM_GUEST_VCPU_INFO_FIELDS.length);
-        WASM_GUEST_VCPU_INFO_FIELDS.forEach((f, i) => view.setUint32(at + 4 * i, info[f.name], true));
+        for (const [i, f] of WASM_GUEST_VCPU_INFO_FIELDS.entries())
+          view.setUint32(at + 4 * i, info[f.name], true);
       } catch (e) {
         throw atImport(e);
       }

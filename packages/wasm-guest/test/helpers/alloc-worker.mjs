@@ -7,7 +7,9 @@ const { module, memory, stackTop, tlsGpa, info, outGpa, max, go } = workerData;
 const view = new DataView(memory.buffer);
 const pvlab = {};
 for (const i of WebAssembly.Module.imports(module)) if (i.kind === 'function') pvlab[i.name] = () => {};
-pvlab.vcpu_info = (ptr) => info.forEach((v, k) => view.setUint32(ptr + 4 * k, v, true));
+pvlab.vcpu_info = (ptr) => {
+  for (const [k, v] of info.entries()) view.setUint32(ptr + 4 * k, v, true);
+};
 pvlab.take_interrupt = () => -1;
 pvlab.fail = () => {
   throw new Error('the guest failed');
@@ -17,5 +19,6 @@ exports.__stack_pointer.value = stackTop;
 exports.__wasm_init_tls(tlsGpa);
 exports.pvlab_init_vcpu();
 const flag = new Int32Array(go);
+parentPort.postMessage('ready');
 Atomics.wait(flag, 0, 0);
 parentPort.postMessage(exports.drain(outGpa, max));

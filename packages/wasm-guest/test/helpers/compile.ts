@@ -60,13 +60,24 @@ const CACHE = join(tmpdir(), 'pvlab-wasm-guest-tests');
  * Compiles test/guests/`name`.c (or C text given as `source`) with the SDK; `extra` flags go
  * last. Returns the module's bytes; a compile error throws with clang's output.
  */
-export function compileGuest(name: string, options: { source?: string; extra?: readonly string[] } = {}): Uint8Array {
+export function compileGuest(
+  name: string,
+  options: { source?: string; extra?: readonly string[]; dropExport?: string } = {},
+): Uint8Array {
   if (CLANG_MISSING !== undefined) throw new Error(CLANG_MISSING);
   const text = options.source ?? readFileSync(join(GUESTS, `${name}.c`), 'utf8');
   const extra = options.extra ?? [];
+  // Leaving one of the contract's exports out, to see it refused.
+  const ldflags = LDFLAGS.map((f) =>
+    options.dropExport ? f.replace(`,--export=${options.dropExport}`, '') : f,
+  );
   const hash = createHash('sha256');
-  for (const part of [text, ...extra, ...CFLAGS, ...LDFLAGS]) hash.update(part).update('\0');
-  for (const f of [...SDK_SOURCES, join(SDK_INCLUDE, 'pvlab/guest.h'), join(SDK_INCLUDE, 'pvlab/imports.h')]) {
+  for (const part of [text, ...extra, ...CFLAGS, ...ldflags]) hash.update(part).update('\0');
+  for (const f of [
+    ...SDK_SOURCES,
+    join(SDK_INCLUDE, 'pvlab/guest.h'),
+    join(SDK_INCLUDE, 'pvlab/imports.h'),
+  ]) {
     hash.update(readFileSync(f)).update('\0');
   }
   const key = hash.digest('hex').slice(0, 16);
@@ -92,7 +103,7 @@ export function compileGuest(name: string, options: { source?: string; extra?: r
     src,
     '-o',
     tmp,
-    ...LDFLAGS,
+    ...ldflags,
     ...extra,
   ];
   const r = spawnSync(CLANG!, args, { encoding: 'utf8' });

@@ -1,7 +1,7 @@
 /** One guest on `vcpus` vCPUs of fresh 16 MiB RAM, each on its own cpu: the direct harness. */
 import type { GuestMemory } from '@pvlab/hypercall';
 import { loadWasmGuest, type WasmGuest, type WasmGuestCpu, type WasmVcpu } from '../../src/index.ts';
-import { type WasmGuestMemoryMap } from '../../src/wire/memory-map.ts';
+import type { WasmGuestMemoryMap } from '../../src/wire/memory-map.ts';
 import { compileGuest } from './compile.ts';
 import { vmMemory } from './fake-cpu.ts';
 
