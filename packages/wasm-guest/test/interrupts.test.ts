@@ -71,6 +71,29 @@ describe.skipIf(CLANG_MISSING !== undefined)(`interrupts ${CLANG_MISSING ?? ''}`
     expect(v.call('irqs_enabled')).toBe(1);
   });
 
+  it("asks the cpu's interruptPending() first when it has one, and takes only when it says so", () => {
+    const { cpu, v, delivered } = irq();
+    let asked = 0;
+    let takes = 0;
+    const take = cpu.takeInterrupts.bind(cpu);
+    cpu.takeInterrupts = () => {
+      takes++;
+      return take();
+    };
+    Object.assign(cpu, {
+      interruptPending: () => {
+        asked++;
+        return cpu.pending.length > 0;
+      },
+    });
+    v.call('exit_once');
+    expect([asked, takes]).toEqual([1, 0]);
+    cpu.pending = [0x36];
+    v.call('exit_once');
+    expect(delivered()).toEqual([0x36]);
+    expect(takes).toBeGreaterThan(0);
+  });
+
   it('runs the handler from wasm: no JS frame between the handler and guest_main', () => {
     const { cpu, v } = irq();
     let stack = '';

@@ -18,7 +18,9 @@ import { FAST_REGISTER_SLOTS, readRegisterImage, writeRegisterOutput } from './r
 /** Linux's -EIO: what the `_safe` MSR forms return on #GP. */
 export const MSR_SAFE_EIO = -5;
 
-const u64 = (v: bigint) => BigInt.asUintN(64, v);
+const TWO_64 = 1n << 64n;
+/** An i64 from wasm (signed) as the unsigned value the cpu takes; no new bigint when it is positive. */
+const u64 = (v: bigint) => (v < 0n ? v + TWO_64 : v);
 const msrOf = (msr: number) => BigInt(msr >>> 0);
 
 /** performance.now() in ns, when the cpu has no clock of its own. */
