@@ -3,8 +3,6 @@
  * hypervisor-visible instruction (VMCALL, RDMSR, WRMSR, CPUID, HLT) is an exit through this
  * vCPU's mailbox. The host completes each exit; this thread blocks until it does.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { workerData } from 'node:worker_threads';
 import {
   type CpuidResult,
@@ -18,12 +16,17 @@ import {
 } from '@pvlab/hypercall';
 import { type GuestProgram, type GuestProgramCpu, GuestProgramFailure } from '@pvlab/hypercall/guest';
 import { IsolatedGuestMemory } from '@pvlab/isolation/host';
-import { loadWasmGuest } from '@pvlab/wasm-guest';
-import { WASM_GUEST } from '../guest-module.js';
+import { loadWasmGuest, type WasmGuestLayout, type WasmModule } from '@pvlab/wasm-guest';
 import { errorHeadline, failureText, guestFrames, syntaxErrorLocation } from './guest-error.js';
 import { resolveHostPackagesFor } from './host-packages.js';
 import { Mailboxes } from './mailbox.js';
 import { Completion, ExitKind, type ExitKindCode, FAST_SLOT_REGS, FailKind } from './mailbox-wire.js';
+
+/** A wasm guest the host loaded once: the compiled module and what its bytes said of its layout. */
+export interface CompiledWasmGuest {
+  readonly module: WasmModule;
+  readonly layout: WasmGuestLayout;
+}
 
 /** What the host hands each vCPU thread. */
 export interface VcpuWorkerData {
@@ -37,8 +40,8 @@ export interface VcpuWorkerData {
   readonly interrupts: SharedArrayBuffer;
   /** URL of the guest program module (or of a `.wasm` guest). */
   readonly guestUrl: string;
-  /** A `.wasm` guest compiled by the host (undefined: a JS guest, or bytes that did not compile). */
-  readonly wasmModule: WebAssembly.Module | undefined;
+  /** A `.wasm` guest the host loaded and compiled (undefined: a JavaScript guest). */
+  readonly wasmGuest: CompiledWasmGuest | undefined;
   /** Spins before blocking on the mailbox (the host picks it from threads vs cores). */
   readonly spinLimit: number;
   /** The guest program's options. */
@@ -306,16 +309,13 @@ async function importGuestProgram(): Promise<GuestProgram> {
   return mod.default as GuestProgram;
 }
 
-/** A C guest: `guest_main` run on this vCPU's own instance of the module over guest RAM. */
-function wasmGuestProgram(): GuestProgram {
-  const module = data.wasmModule ?? new WebAssembly.Module(readFileSync(fileURLToPath(data.guestUrl)));
-  return loadWasmGuest(module).program();
-}
-
 async function main(): Promise<void> {
   let program: GuestProgram;
   try {
-    program = WASM_GUEST.test(data.guestUrl) ? wasmGuestProgram() : await importGuestProgram();
+    // A C guest: `guest_main` on this vCPU's own instance of the module over guest RAM.
+    const wasm = data.wasmGuest;
+    program =
+      wasm === undefined ? await importGuestProgram() : loadWasmGuest(wasm.module, wasm.layout).program();
   } catch (e) {
     // Every vCPU fails to load the same way; the host reports the reason once.
     mb.setReg(vp, 0, BigInt(FailKind.LOAD));

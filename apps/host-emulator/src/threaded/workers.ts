@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ISOLATION_STATE } from '@pvlab/isolation/host';
 import type { ThreadedHost } from './host.js';
 import { ThreadedHostError } from './run-api.js';
-import type { VcpuWorkerData } from './vcpu-worker.js';
+import type { CompiledWasmGuest, VcpuWorkerData } from './vcpu-worker.js';
 
 /** How long a run's end waits for the vCPU threads to exit on their own before it stops them. */
 const EXIT_GRACE_MS = 1000;
@@ -20,23 +20,10 @@ function vcpuWorkerUrl(): URL {
   );
 }
 
-function guestUrl(guest: string | URL): string {
+/** The guest as a URL (a path, a `file:` string or a URL). */
+export function guestUrl(guest: string | URL): string {
   if (guest instanceof URL) return guest.href;
   return guest.startsWith('file:') ? guest : pathToFileURL(guest).href;
-}
-
-/**
- * A wasm guest compiled once for every vCPU thread (a `WebAssembly.Module` crosses to a worker
- * with its compiled code). Undefined for JavaScript guests, and when the bytes do not compile:
- * each thread then compiles them itself and reports the error as its load failure.
- */
-function compiledWasmGuest(url: string): WebAssembly.Module | undefined {
-  if (!/\.wasm$/.test(url)) return undefined;
-  try {
-    return new WebAssembly.Module(readFileSync(fileURLToPath(url)));
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -47,11 +34,10 @@ export class VcpuThreads {
   readonly #workers: Worker[] = [];
   readonly #exited: Promise<void>[] = [];
 
-  constructor(host: ThreadedHost) {
+  /** `wasmGuest`: a `.wasm` guest the host loaded (`loadWasmGuestFor`); undefined for JavaScript guests. */
+  constructor(host: ThreadedHost, wasmGuest: CompiledWasmGuest | undefined) {
     const { vm, mb, options } = host;
     const url = vcpuWorkerUrl();
-    const guest = guestUrl(options.guest);
-    const wasmModule = compiledWasmGuest(guest);
     const data = (vp: number): VcpuWorkerData => ({
       vp,
       vcpus: host.vcpus,
@@ -60,8 +46,8 @@ export class VcpuThreads {
       memoryBytes: vm.ram.size,
       mailboxes: mb.buffer,
       interrupts: vm.partition.interrupts.buffer as SharedArrayBuffer,
-      guestUrl: guest,
-      wasmModule,
+      guestUrl: guestUrl(options.guest),
+      wasmGuest,
       spinLimit: mb.spinLimit,
       args: { ...options.args },
       restored: host.internals.restored(),
