@@ -225,6 +225,9 @@ const cpu: GuestProgramCpu = {
   takeInterrupts(): number[] {
     return irr.take(vp);
   },
+  interruptPending(): boolean {
+    return irr.pending(vp);
+  },
   sendIpi(targetVp: number, vector: number): void {
     cpu.writeMsr(X2APIC_MSR_ICR, X2ApicIcr.encode({ Vector: vector, Destination: targetVp }));
   },
