@@ -114,7 +114,7 @@ export class VirtualProcessor implements GuestCpu {
 
   /** `true` when a vector is pending on this VP, left pending (a cheap look before `takeInterrupts()`). */
   interruptPending(): boolean {
-    return this.#internals.partitionOpen().interrupts.pending(this.index);
+    return this.#internals.partitionOpen().interrupts.mayBePending(this.index);
   }
 
   /** Vectors delivered to this VP since the last call (IPIs, host injections), lowest first. */

@@ -226,7 +226,7 @@ const cpu: GuestProgramCpu = {
     return irr.take(vp);
   },
   interruptPending(): boolean {
-    return irr.pending(vp);
+    return irr.mayBePending(vp);
   },
   sendIpi(targetVp: number, vector: number): void {
     cpu.writeMsr(X2APIC_MSR_ICR, X2ApicIcr.encode({ Vector: vector, Destination: targetVp }));
