@@ -25,7 +25,7 @@ export interface WasmGuestCpu extends GuestCpu {
    * harness) than a look at the IRR (`PendingInterrupts.pending(vp)`).
    */
   interruptPending?(): boolean;
-  /** The VM's clock as a 1 GHz TSC (nanoseconds). */
+  /** The VM's clock as a 1 GHz TSC (nanoseconds; a number is rounded). */
   rdtsc?(): bigint | number;
   invlpg?(gva: bigint): void;
   flushLocalTlb?(includeGlobal?: boolean): void;

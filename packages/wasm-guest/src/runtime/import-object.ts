@@ -149,7 +149,8 @@ export function importObject(ctx: VcpuContext): WasmGuestImportFunctions {
     },
     rdtsc() {
       const t = cpu.rdtsc?.();
-      return t === undefined ? hostClockNs() : BigInt(t);
+      if (t === undefined) return hostClockNs();
+      return typeof t === 'bigint' ? t : BigInt(Math.round(t));
     },
     halt() {
       try {
