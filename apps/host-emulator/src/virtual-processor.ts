@@ -112,6 +112,11 @@ export class VirtualProcessor implements GuestCpu {
     return this.#internals.tscNs();
   }
 
+  /** `true` when a vector is pending on this VP, left pending (a cheap look before `takeInterrupts()`). */
+  interruptPending(): boolean {
+    return this.#internals.partitionOpen().interrupts.mayBePending(this.index);
+  }
+
   /** Vectors delivered to this VP since the last call (IPIs, host injections), lowest first. */
   takeInterrupts(): number[] {
     return this.#internals.partitionOpen().interrupts.take(this.index);

@@ -53,6 +53,8 @@ export interface GuestProgramCpu extends GuestCpu {
   halt(): number[];
   /** Vectors that arrived while running, acknowledged now (empty when none). */
   takeInterrupts(): number[];
+  /** `true` when a vector is pending, left pending: a cheap look before `takeInterrupts()`. */
+  interruptPending(): boolean;
   /** A native fixed IPI: WRMSR x2APIC ICR (0x830) with `vector` to `targetVp`. */
   sendIpi(targetVp: number, vector: number): void;
   /** INVLPG: drops the page holding `gva` from this vCPU's TLB (global entries included). */
