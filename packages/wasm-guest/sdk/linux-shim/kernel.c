@@ -60,6 +60,23 @@ unsigned long __get_free_pages(gfp_t gfp, unsigned int order)
 	return (unsigned long)pvlab_alloc_pages(1u << order);
 }
 
+/* One pvlab_log line per call, without the kernel's trailing newline. */
+void __pvlab_printk(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = pvlab_vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 1)
+		n = sizeof(line) - 1;
+	if (n > 0 && line[n - 1] == '\n')
+		line[n - 1] = 0;
+	pvlab_log("%s", line);
+}
+
 /* Weak: the SDK's C runtime may define them too. */
 __weak size_t strlen(const char *s)
 {

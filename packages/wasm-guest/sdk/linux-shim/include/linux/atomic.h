@@ -9,17 +9,23 @@
 #define ATOMIC_INIT(i) { (i) }
 #define ATOMIC64_INIT(i) { (i) }
 
+/* The object as naturally aligned: kernel code does xchg/cmpxchg on members of packed structs
+ * that sit at aligned offsets (x86 would not mind either way; a wasm atomic at a misaligned
+ * address traps, which then names the bug). */
+#define __pvlab_aligned_ptr(ptr) ((__typeof__(*(ptr)) *)(void *)(ptr))
+
 /* cmpxchg returns the value found; xchg the value replaced. */
-#define xchg(ptr, v) __atomic_exchange_n((ptr), (v), __ATOMIC_SEQ_CST)
+#define xchg(ptr, v) __atomic_exchange_n(__pvlab_aligned_ptr(ptr), (v), __ATOMIC_SEQ_CST)
 #define cmpxchg(ptr, old, new)                                                              \
 	({                                                                                   \
 		__typeof__(*(ptr)) __pvlab_old = (old);                                       \
-		__atomic_compare_exchange_n((ptr), &__pvlab_old, (new), false, __ATOMIC_SEQ_CST, \
-					    __ATOMIC_SEQ_CST);                                \
+		__atomic_compare_exchange_n(__pvlab_aligned_ptr(ptr), &__pvlab_old, (new), false, \
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);              \
 		__pvlab_old;                                                                  \
 	})
 #define try_cmpxchg(ptr, oldp, new)                                                         \
-	__atomic_compare_exchange_n((ptr), (oldp), (new), false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
+	__atomic_compare_exchange_n(__pvlab_aligned_ptr(ptr), (oldp), (new), false, __ATOMIC_SEQ_CST, \
+				    __ATOMIC_SEQ_CST)
 
 #define __PVLAB_ATOMIC_OPS(prefix, type, vtype)                                              \
 	static inline vtype prefix##_read(const type *v) { return __atomic_load_n(&v->counter, __ATOMIC_SEQ_CST); } \
