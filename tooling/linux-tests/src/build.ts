@@ -68,7 +68,9 @@ function compile(args: readonly string[]): void {
   const clang = process.env.PVLAB_CLANG ?? which('clang-19');
   const ld = which('wasm-ld-19') ?? which('wasm-ld');
   if (clang === undefined || ld === undefined)
-    throw new Error('clang-19 and wasm-ld-19 are needed to build the Linux guests: apt-get install clang-19 lld-19');
+    throw new Error(
+      'clang-19 and wasm-ld-19 are needed to build the Linux guests: apt-get install clang-19 lld-19',
+    );
   const r = spawnSync(clang, [...CFLAGS, `-fuse-ld=${ld}`, ...args, ...LDFLAGS], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`the Linux guest does not build:\n${r.stderr}${r.stdout}`);
 }

@@ -3,16 +3,30 @@
  * a recording cpu that logs the exits the host sees (hypercalls with their input bytes, MSR
  * writes) and the interrupts the vCPU took, so a test can check both against what it asked for.
  */
-import type { CreateVmOptions, Vm, VirtualProcessor } from '@pvlab/host-emulator';
+import type { CreateVmOptions, VirtualProcessor, Vm } from '@pvlab/host-emulator';
 import { createVm } from '@pvlab/host-emulator';
-import { HV_PAGE_SIZE, X2APIC_MSR_ICR, X2ApicIcr } from '@pvlab/hypercall';
 import type { CpuidResult } from '@pvlab/hypercall';
+import { HV_PAGE_SIZE, X2APIC_MSR_ICR, X2ApicIcr } from '@pvlab/hypercall';
 import { loadWasmGuest, type WasmGuest, type WasmGuestCpu, type WasmVcpu } from '@pvlab/wasm-guest';
 
 /** One exit as the host saw it. `input` is the input page from the input GPA to its page's end. */
 export type Exit =
-  | { readonly vp: number; readonly kind: 'hypercall'; readonly control: bigint; readonly inputGpa: bigint; readonly outputGpa: bigint; readonly input: Uint8Array; readonly result: bigint }
-  | { readonly vp: number; readonly kind: 'fast'; readonly control: bigint; readonly registers: readonly bigint[]; readonly result: bigint }
+  | {
+      readonly vp: number;
+      readonly kind: 'hypercall';
+      readonly control: bigint;
+      readonly inputGpa: bigint;
+      readonly outputGpa: bigint;
+      readonly input: Uint8Array;
+      readonly result: bigint;
+    }
+  | {
+      readonly vp: number;
+      readonly kind: 'fast';
+      readonly control: bigint;
+      readonly registers: readonly bigint[];
+      readonly result: bigint;
+    }
   | { readonly vp: number; readonly kind: 'wrmsr'; readonly msr: bigint; readonly value: bigint };
 
 /** The cpu a wasm instance runs on: the VP itself, with every exit and interrupt written down. */

@@ -26,7 +26,8 @@ export default function setup(project: TestProject): void {
     project.provide('linux', null);
     return;
   }
-  const build = (driver: string, shims: string[]) => buildLinuxGuest(tree, driver, shims, join(cacheDir, 'build'));
+  const build = (driver: string, shims: string[]) =>
+    buildLinuxGuest(tree, driver, shims, join(cacheDir, 'build'));
   project.provide('linux', {
     tree,
     guests: {
