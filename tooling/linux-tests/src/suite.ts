@@ -1,5 +1,6 @@
 /** What the tests share: the suite's guests (from the global setup) and a booted Linux VM. */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CreateVmOptions } from '@pvlab/host-emulator';
 import { inject } from 'vitest';
 import { LinuxVm } from './harness.ts';
@@ -7,6 +8,12 @@ import { LinuxVm } from './harness.ts';
 export const linux = inject('linux');
 
 const modules = new Map<string, Uint8Array>();
+
+/** The text the build extracted from the tree for `#include <pvlab-extract/path/fn>`. */
+export function extracted(path: string, fn: string): string {
+  if (linux === null) throw new Error('no Linux tree: the suite should have skipped');
+  return readFileSync(join(linux.tree.extractDir, 'pvlab-extract', path, fn), 'utf8');
+}
 
 /** The built module of guests/`driver`.c. */
 export function guestModule(driver: 'hv-apic' | 'get-vtl'): Uint8Array {
