@@ -1,19 +1,4 @@
 export {
-  ASYNCIFY_HEADER_BYTES,
-  WASM_GUEST_DEFAULT_SAVE_AREA_BYTES,
-  WASM_GUEST_DEFAULT_STACK_BYTES,
-  WASM_GUEST_DEFAULT_TLS_BYTES,
-  WASM_GUEST_IMAGE_BASE,
-  WASM_GUEST_MAX_VCPUS,
-  WasmGuestMapError,
-  type WasmGuestMemoryMap,
-  type WasmGuestMemoryMapOptions,
-  type WasmGuestRegion,
-  type WasmGuestVcpuAreas,
-  wasmGuestMemoryMap,
-} from './wire/memory-map.js';
-export { WASM_GUEST_PAGE_BYTES } from './wire/sizes.js';
-export {
   loadWasmGuest,
   MSR_SAFE_EIO,
   type WasmExports,
@@ -40,3 +25,18 @@ export {
   wasmGuestImport,
 } from './wire/imports.js';
 export { IMPORTS_HEADER_PATH, renderImportsHeader } from './wire/imports-header.js';
+export {
+  ASYNCIFY_HEADER_BYTES,
+  WASM_GUEST_DEFAULT_SAVE_AREA_BYTES,
+  WASM_GUEST_DEFAULT_STACK_BYTES,
+  WASM_GUEST_DEFAULT_TLS_BYTES,
+  WASM_GUEST_IMAGE_BASE,
+  WASM_GUEST_MAX_VCPUS,
+  WasmGuestMapError,
+  type WasmGuestMemoryMap,
+  type WasmGuestMemoryMapOptions,
+  type WasmGuestRegion,
+  type WasmGuestVcpuAreas,
+  wasmGuestMemoryMap,
+} from './wire/memory-map.js';
+export { WASM_GUEST_PAGE_BYTES } from './wire/sizes.js';

@@ -4,10 +4,10 @@
  * when vCPUs interleave, and the runtime's does not.
  */
 import { describe, expect, it } from 'vitest';
+import { loadWasmGuest, WASM_GUEST_IMAGE_BASE, type WasmVcpu } from '../src/index.ts';
 import { VcpuContext } from '../src/runtime/context.ts';
 import { importObject } from '../src/runtime/import-object.ts';
 import { wasmApi } from '../src/runtime/wasm-api.ts';
-import { loadWasmGuest, WASM_GUEST_IMAGE_BASE, type WasmVcpu } from '../src/index.ts';
 import { CLANG_MISSING, compileGuest } from './helpers/compile.ts';
 import { FakeProgramCpu, vmMemory } from './helpers/fake-cpu.ts';
 
@@ -85,7 +85,13 @@ describe.skipIf(CLANG_MISSING !== undefined)(`per-vCPU stacks and TLS ${CLANG_MI
     const map = g.memoryMap({ ramBytes: memory.size, vcpus: VCPUS });
     const offsets = new Set<number>();
     for (let i = 0; i < VCPUS; i++) {
-      const v = g.instantiate({ cpu: new FakeProgramCpu(i, VCPUS, memory), index: i, vcpus: VCPUS, memory, map });
+      const v = g.instantiate({
+        cpu: new FakeProgramCpu(i, VCPUS, memory),
+        index: i,
+        vcpus: VCPUS,
+        memory,
+        map,
+      });
       const { tls, stack } = map.vcpu[i]!;
       const word = v.call('tls_word_ptr') as number;
       expect(word).toBeGreaterThanOrEqual(tls.gpa);

@@ -21,7 +21,11 @@ export interface WasmBinaryImport {
   /** Functions: their type. */
   readonly type?: WasmFuncType | undefined;
   /** Memories: their limits in 64 KiB pages. */
-  readonly memory?: { readonly minPages: number; readonly maxPages?: number | undefined; readonly shared: boolean };
+  readonly memory?: {
+    readonly minPages: number;
+    readonly maxPages?: number | undefined;
+    readonly shared: boolean;
+  };
 }
 
 export interface WasmBinary {
@@ -33,13 +37,13 @@ export interface WasmBinary {
 
 const KINDS: readonly WasmExternKind[] = ['function', 'table', 'memory', 'global', 'tag'];
 const VALTYPES: Readonly<Record<number, string>> = {
-  0x7f: 'i32',
-  0x7e: 'i64',
-  0x7d: 'f32',
-  0x7c: 'f64',
-  0x7b: 'v128',
-  0x70: 'funcref',
-  0x6f: 'externref',
+  127: 'i32',
+  126: 'i64',
+  125: 'f32',
+  124: 'f64',
+  123: 'v128',
+  112: 'funcref',
+  111: 'externref',
 };
 const SECTION = { type: 1, import: 2, global: 6, export: 7 } as const;
 const decoder = new TextDecoder('utf-8', { fatal: false });
@@ -116,7 +120,9 @@ class Reader {
     const read = () => (wide ? Number(this.uleb(64)) : this.uleb(32));
     const minPages = read();
     const maxPages = (flags & 1) !== 0 ? read() : undefined;
-    return maxPages === undefined ? { minPages, shared: (flags & 2) !== 0 } : { minPages, maxPages, shared: (flags & 2) !== 0 };
+    return maxPages === undefined
+      ? { minPages, shared: (flags & 2) !== 0 }
+      : { minPages, maxPages, shared: (flags & 2) !== 0 };
   }
 
   /** A constant expression: its value when it is one `i32.const`/`i64.const`, else `undefined`. */
@@ -130,8 +136,10 @@ class Reader {
       value = undefined;
       if (op === 0x41) value = Number(this.sleb(32));
       else if (op === 0x42) value = this.sleb(64);
-      else if (op === 0x23 || op === 0xd2) this.uleb(32); // global.get, ref.func
-      else if (op === 0xd0) this.byte(); // ref.null
+      else if (op === 0x23 || op === 0xd2)
+        this.uleb(32); // global.get, ref.func
+      else if (op === 0xd0)
+        this.byte(); // ref.null
       else if (!EXTENDED_CONST_OPS.has(op)) this.fail(`constant expression opcode 0x${op.toString(16)}`);
     }
   }

@@ -38,7 +38,8 @@ const signature = (params: readonly string[], result: readonly string[]) =>
 function checkImport(i: Pick<WasmBinaryImport, 'module' | 'name' | 'kind' | 'type'>): void {
   const what = `${i.module}.${i.name}`;
   if (i.kind === 'memory') return;
-  const row = i.module === WASM_GUEST_IMPORT_MODULE && i.kind === 'function' ? wasmGuestImport(i.name) : undefined;
+  const row =
+    i.module === WASM_GUEST_IMPORT_MODULE && i.kind === 'function' ? wasmGuestImport(i.name) : undefined;
   if (row === undefined) {
     throw new WasmGuestLoadError(
       `the wasm guest imports ${what} (a ${i.kind}), which the runtime does not provide: a guest imports only the ${WASM_GUEST_IMPORT_MODULE}.* functions of the import table and its memory (is a C function left undefined?)`,
@@ -88,7 +89,12 @@ export function checkLayout(layout: WasmGuestLayout): WasmGuestLayout {
       `__tls_size ${tlsBytes} is not accepted: a vCPU's TLS block holds ${WASM_GUEST_DEFAULT_TLS_BYTES} bytes (keep larger per-CPU data in pages from pvlab_alloc_pages)`,
     );
   }
-  if (!Number.isSafeInteger(tlsAlign) || tlsAlign < 1 || tlsAlign > WASM_GUEST_DEFAULT_TLS_BYTES || (tlsAlign & (tlsAlign - 1)) !== 0) {
+  if (
+    !Number.isSafeInteger(tlsAlign) ||
+    tlsAlign < 1 ||
+    tlsAlign > WASM_GUEST_DEFAULT_TLS_BYTES ||
+    (tlsAlign & (tlsAlign - 1)) !== 0
+  ) {
     throw new WasmGuestLoadError(
       `__tls_align ${tlsAlign} is not accepted: use a power of two up to ${WASM_GUEST_DEFAULT_TLS_BYTES} (the TLS block's alignment)`,
     );
@@ -113,7 +119,9 @@ export function checkGuestBinary(bytes: Uint8Array): {
   }
   for (const e of REQUIRED_EXPORTS) {
     if (binary.exports.get(e.name)?.kind !== e.kind) {
-      throw new WasmGuestLoadError(`the wasm guest does not export the ${e.kind} ${e.name}: ${e.flag} (${FLAGS})`);
+      throw new WasmGuestLoadError(
+        `the wasm guest does not export the ${e.kind} ${e.name}: ${e.flag} (${FLAGS})`,
+      );
     }
   }
   const heapBase = globalValue(binary, '__heap_base');
@@ -130,13 +138,16 @@ export function checkGuestBinary(bytes: Uint8Array): {
 export function checkGuestModule(module: WasmModule): { module: string; name: string } {
   const api = wasmApi();
   const imports = api.Module.imports(module);
-  for (const i of imports) checkImport({ module: i.module, name: i.name, kind: i.kind as WasmBinaryImport['kind'] });
+  for (const i of imports)
+    checkImport({ module: i.module, name: i.name, kind: i.kind as WasmBinaryImport['kind'] });
   const memories = imports.filter((i) => i.kind === 'memory');
   checkMemoryCount(memories.length);
   const exports = new Map(api.Module.exports(module).map((e) => [e.name, e.kind]));
   for (const e of REQUIRED_EXPORTS) {
     if (exports.get(e.name) !== e.kind) {
-      throw new WasmGuestLoadError(`the wasm guest does not export the ${e.kind} ${e.name}: ${e.flag} (${FLAGS})`);
+      throw new WasmGuestLoadError(
+        `the wasm guest does not export the ${e.kind} ${e.name}: ${e.flag} (${FLAGS})`,
+      );
     }
   }
   return { module: memories[0]!.module, name: memories[0]!.name };

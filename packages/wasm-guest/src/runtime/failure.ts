@@ -18,7 +18,9 @@ export function wasmFrames(stack: string | undefined): string[] {
   const frames: string[] = [];
   for (const line of (stack ?? '').split('\n')) {
     const m = WASM_FRAME.exec(line);
-    if (m) frames.push(m[1] ?? m[2]!);
+    // V8 writes `module.function` when the name section names the module (wasm-ld: the output
+    // file's name); C names have no dot.
+    if (m) frames.push(m[1] === undefined ? m[2]! : m[1].slice(m[1].lastIndexOf('.') + 1));
   }
   return frames;
 }

@@ -7,15 +7,15 @@ import type { GuestMemory } from '@pvlab/hypercall';
 import type { GuestProgram, GuestProgramCpu } from '@pvlab/hypercall/guest';
 import {
   WASM_GUEST_IMAGE_BASE,
-  type WasmGuestMemoryMap,
   WasmGuestMapError,
+  type WasmGuestMemoryMap,
   wasmGuestMemoryMap,
 } from '../wire/memory-map.js';
-import { type WasmGuestCpu, VcpuContext } from './context.js';
-import { WasmGuestLoadError } from './errors.js';
 import { checkGuestBinary, checkGuestModule, checkLayout, type WasmGuestLayout } from './checks.js';
-import { isWasmModule, type WasmModule, wasmApi } from './wasm-api.js';
+import { VcpuContext, type WasmGuestCpu } from './context.js';
+import { WasmGuestLoadError } from './errors.js';
 import { WasmVcpu } from './vcpu.js';
+import { isWasmModule, type WasmModule, wasmApi } from './wasm-api.js';
 
 /** arm64 keeps its PV stolen-time records in whole 64 KiB pages at the top of RAM (64 bytes per vCPU). */
 const ARM64_STOLEN_TIME_ALIGN = 64 * 1024;
@@ -86,7 +86,10 @@ export class WasmGuest {
     try {
       return new WasmVcpu(this.module, this.#memoryImport, ctx);
     } catch (e) {
-      if (e instanceof wasmApi().LinkError) throw new WasmGuestLoadError(`the wasm guest cannot be instantiated: ${(e as Error).message}`, { cause: e });
+      if (e instanceof wasmApi().LinkError)
+        throw new WasmGuestLoadError(`the wasm guest cannot be instantiated: ${(e as Error).message}`, {
+          cause: e,
+        });
       throw e;
     }
   }
@@ -100,7 +103,8 @@ export class WasmGuest {
     return (cpu: GuestProgramCpu) => {
       const reservedTopBytes =
         cpu.arch === 'arm64'
-          ? Math.ceil((cpu.vcpus * STOLEN_TIME_RECORD_BYTES) / ARM64_STOLEN_TIME_ALIGN) * ARM64_STOLEN_TIME_ALIGN
+          ? Math.ceil((cpu.vcpus * STOLEN_TIME_RECORD_BYTES) / ARM64_STOLEN_TIME_ALIGN) *
+            ARM64_STOLEN_TIME_ALIGN
           : 0;
       const map = this.memoryMap({ ramBytes: cpu.memory.size, vcpus: cpu.vcpus, reservedTopBytes });
       const vcpu = this.instantiate({
@@ -123,7 +127,10 @@ export class WasmGuest {
  * from a compiled `WebAssembly.Module` with the `layout` its bytes gave (`guest.layout`). Refused
  * with a one-line `WasmGuestLoadError` naming the import, export or size.
  */
-export function loadWasmGuest(source: Uint8Array | ArrayBuffer | WasmModule, layout?: WasmGuestLayout): WasmGuest {
+export function loadWasmGuest(
+  source: Uint8Array | ArrayBuffer | WasmModule,
+  layout?: WasmGuestLayout,
+): WasmGuest {
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
     const { layout: read, memoryImport } = checkGuestBinary(bytes);
@@ -136,7 +143,9 @@ export function loadWasmGuest(source: Uint8Array | ArrayBuffer | WasmModule, lay
     return new WasmGuest(module, read, memoryImport);
   }
   if (!isWasmModule(source)) {
-    throw new TypeError(`loadWasmGuest takes the module's bytes or a WebAssembly.Module; got ${Object.prototype.toString.call(source)}`);
+    throw new TypeError(
+      `loadWasmGuest takes the module's bytes or a WebAssembly.Module; got ${Object.prototype.toString.call(source)}`,
+    );
   }
   if (layout === undefined) {
     throw new WasmGuestLoadError(

@@ -18,7 +18,9 @@ import { FAST_REGISTER_SLOTS, readRegisterImage, writeRegisterOutput } from './r
 /** Linux's -EIO: what the `_safe` MSR forms return on #GP. */
 export const MSR_SAFE_EIO = -5;
 
-const u64 = (v: bigint) => BigInt.asUintN(64, v);
+const TWO_64 = 1n << 64n;
+/** An i64 from wasm (signed) as the unsigned value the cpu takes; no new bigint when it is positive. */
+const u64 = (v: bigint) => (v < 0n ? v + TWO_64 : v);
 const msrOf = (msr: number) => BigInt(msr >>> 0);
 
 /** performance.now() in ns, when the cpu has no clock of its own. */
@@ -28,7 +30,9 @@ function hostClockNs(): bigint {
 
 /** A reported integer: a JS number when it is exact, else its decimal string. */
 function reportValue(v: bigint): number | string {
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(v)
+    : v.toString();
 }
 
 export function importObject(ctx: VcpuContext): WasmGuestImportFunctions {
@@ -145,7 +149,8 @@ export function importObject(ctx: VcpuContext): WasmGuestImportFunctions {
     },
     rdtsc() {
       const t = cpu.rdtsc?.();
-      return t === undefined ? hostClockNs() : BigInt(t);
+      if (t === undefined) return hostClockNs();
+      return typeof t === 'bigint' ? t : BigInt(Math.round(t));
     },
     halt() {
       try {
@@ -204,7 +209,8 @@ export function importObject(ctx: VcpuContext): WasmGuestImportFunctions {
     vcpu_info(outPtr) {
       try {
         const at = ctx.at(outPtr, 4 * WASM_GUEST_VCPU_INFO_FIELDS.length);
-        WASM_GUEST_VCPU_INFO_FIELDS.forEach((f, i) => view.setUint32(at + 4 * i, info[f.name], true));
+        for (const [i, f] of WASM_GUEST_VCPU_INFO_FIELDS.entries())
+          view.setUint32(at + 4 * i, info[f.name], true);
       } catch (e) {
         throw atImport(e);
       }

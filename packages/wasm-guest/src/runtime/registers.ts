@@ -21,8 +21,14 @@ export function readRegisterImage(view: DataView, offset: number, count: number)
 }
 
 /** Writes `output` into the image at byte `offset` from the slot after `inCount` input slots (the rest is dropped). */
-export function writeRegisterOutput(view: DataView, offset: number, inCount: number, output: readonly bigint[]): void {
+export function writeRegisterOutput(
+  view: DataView,
+  offset: number,
+  inCount: number,
+  output: readonly bigint[],
+): void {
   const first = firstOutputSlot(inCount);
   const n = Math.min(output.length, FAST_REGISTER_SLOTS - first);
-  for (let i = 0; i < n; i++) view.setBigUint64(offset + 8 * (first + i), BigInt.asUintN(64, output[i]!), true);
+  for (let i = 0; i < n; i++)
+    view.setBigUint64(offset + 8 * (first + i), BigInt.asUintN(64, output[i]!), true);
 }

@@ -31,7 +31,8 @@ export class WasmVcpu {
   constructor(module: WasmModule, memoryImport: MemoryImportName, ctx: VcpuContext) {
     const { index, map } = ctx.options;
     const areas = map.vcpu[index];
-    if (areas === undefined) throw new RangeError(`vCPU ${index} is not in the memory map (${map.vcpus} vCPUs)`);
+    if (areas === undefined)
+      throw new RangeError(`vCPU ${index} is not in the memory map (${map.vcpus} vCPUs)`);
     this.index = index;
     this.areas = areas;
     this.#ctx = ctx;
@@ -65,7 +66,9 @@ export class WasmVcpu {
     const fn = this.exports[name];
     if (typeof fn !== 'function') throw new TypeError(`the wasm guest exports no function '${name}'`);
     if (this.#running) {
-      throw new Error(`vCPU ${this.index} is already running wasm: '${name}' cannot enter it again from an import`);
+      throw new Error(
+        `vCPU ${this.index} is already running wasm: '${name}' cannot enter it again from an import`,
+      );
     }
     this.#running = true;
     this.#stackPointer.value = this.areas.stack.top;

@@ -53,6 +53,8 @@ EXPORT(report_big) void report_big(void) {
   pvlab_report_str("name", "h\xc3\xa9llo");
 }
 
+EXPORT(log_line) void log_line(int n) { pvlab_log("line %d of vCPU %d", n, pvlab_cpu()); }
+
 EXPORT(fail_with) void fail_with(int code) { pvlab_fail("failed with code %d on vCPU %d", code, pvlab_cpu()); }
 
 static uint8_t shared_buf[64];
@@ -64,7 +66,17 @@ EXPORT(shared_write) void shared_write(uint64_t gpa, unsigned len) { pvlab_share
 EXPORT(read_bad_msr) uint64_t read_bad_msr(void) { return pvlab_rdmsr(0x12345678u); }
 EXPORT(do_trap) void do_trap(void) { __builtin_trap(); }
 EXPORT(out_of_bounds) uint32_t out_of_bounds(uint32_t addr) { return *(volatile uint32_t *)(uintptr_t)addr; }
+static volatile int sink;
 EXPORT(deep_fault) uint64_t deep_fault(int depth) {
-  if (depth > 0) return deep_fault(depth - 1) + 1;
-  return read_bad_msr();
+  if (depth == 0) return read_bad_msr();
+  uint64_t r = deep_fault(depth - 1);
+  sink = depth; /* keeps the recursion a recursion */
+  return r;
+}
+/* Faults with 256 bytes of its stack in use: the stack pointer is left moved down. */
+EXPORT(stack_fault) uint64_t stack_fault(void) {
+  volatile uint8_t buf[256];
+  buf[0] = 1;
+  uint64_t v = pvlab_rdmsr(0x12345678u);
+  return v + buf[0];
 }

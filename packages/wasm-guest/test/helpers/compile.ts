@@ -60,13 +60,24 @@ const CACHE = join(tmpdir(), 'pvlab-wasm-guest-tests');
  * Compiles test/guests/`name`.c (or C text given as `source`) with the SDK; `extra` flags go
  * last. Returns the module's bytes; a compile error throws with clang's output.
  */
-export function compileGuest(name: string, options: { source?: string; extra?: readonly string[] } = {}): Uint8Array {
+export function compileGuest(
+  name: string,
+  options: { source?: string; extra?: readonly string[]; dropExport?: string } = {},
+): Uint8Array {
   if (CLANG_MISSING !== undefined) throw new Error(CLANG_MISSING);
   const text = options.source ?? readFileSync(join(GUESTS, `${name}.c`), 'utf8');
   const extra = options.extra ?? [];
+  // Leaving one of the contract's exports out, to see it refused.
+  const ldflags = LDFLAGS.map((f) =>
+    options.dropExport ? f.replace(`,--export=${options.dropExport}`, '') : f,
+  );
   const hash = createHash('sha256');
-  for (const part of [text, ...extra, ...CFLAGS, ...LDFLAGS]) hash.update(part).update('\0');
-  for (const f of [...SDK_SOURCES, join(SDK_INCLUDE, 'pvlab/guest.h'), join(SDK_INCLUDE, 'pvlab/imports.h')]) {
+  for (const part of [text, ...extra, ...CFLAGS, ...ldflags]) hash.update(part).update('\0');
+  for (const f of [
+    ...SDK_SOURCES,
+    join(SDK_INCLUDE, 'pvlab/guest.h'),
+    join(SDK_INCLUDE, 'pvlab/imports.h'),
+  ]) {
     hash.update(readFileSync(f)).update('\0');
   }
   const key = hash.digest('hex').slice(0, 16);
@@ -75,7 +86,11 @@ export function compileGuest(name: string, options: { source?: string; extra?: r
   if (existsSync(out)) return new Uint8Array(readFileSync(out));
   const src = join(CACHE, `${name}-${key}.c`);
   writeFileSync(src, text);
-  const tmp = `${out}.${process.pid}.tmp`;
+  // Built under its own name (the name section's module name, which V8 shows in stacks), then
+  // renamed into place: test files building the same guest at once never read half a file.
+  const dir = join(CACHE, `build-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `${name}.wasm`);
   const args = [
     ...CFLAGS,
     `-fuse-ld=${WASM_LD}`,
@@ -88,12 +103,11 @@ export function compileGuest(name: string, options: { source?: string; extra?: r
     src,
     '-o',
     tmp,
-    ...LDFLAGS,
+    ...ldflags,
     ...extra,
   ];
   const r = spawnSync(CLANG!, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`clang failed on ${name}.c:\n${r.stderr}${r.stdout}`);
-  // A rename is atomic: test files building the same guest at once never read half a file.
   renameSync(tmp, out);
   return new Uint8Array(readFileSync(out));
 }
