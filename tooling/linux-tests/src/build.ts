@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT, SHIM_DIR } from './tree.mjs';
+import { linuxShimFlags, REPO_ROOT, SHIM_DIR } from './tree.mjs';
 
 export interface LinuxTree {
   readonly root: string;
@@ -40,19 +40,6 @@ const LDFLAGS = [
   '-Wl,--export=__stack_pointer,--export=__wasm_init_tls,--export=__tls_size,--export=__tls_align,--export=__heap_base,--export=__data_end',
   '-Wl,--export=pvlab_start',
   '-Wl,--no-entry',
-];
-
-/**
- * What Linux's own Makefile compiles kernel code with and the code relies on (type punning
- * through `unsigned long *`, wrapping arithmetic, null checks kept), and the two clang warnings
- * the kernel turns off for the Hyper-V headers.
- */
-export const LINUX_CFLAGS = [
-  '-fno-strict-aliasing',
-  '-fwrapv',
-  '-fno-delete-null-pointer-checks',
-  '-Wno-address-of-packed-member',
-  '-Wno-gnu-variable-sized-type-not-at-end',
 ];
 
 /** The shim files every Linux guest links: kernel infrastructure, boot, hv_common_cpu_init. */
@@ -99,17 +86,7 @@ export function buildLinuxGuest(
     ...[...SHIM_CORE, ...shims].map((f) => join(SHIM_DIR, f)),
     join(GUESTS_DIR, `${driver}.c`),
   ];
-  const args = [
-    ...LINUX_CFLAGS,
-    '-Wall',
-    '-Werror',
-    `-DPVLAB_LINUX_VERSION_CODE=${tree.versionCode}`,
-    `-I${join(SDK, 'include')}`,
-    `-I${join(SHIM_DIR, 'include')}`,
-    `-I${tree.root}`,
-    `-I${tree.extractDir}`,
-    ...sources,
-  ];
+  const args = ['-Wall', '-Werror', `-I${join(SDK, 'include')}`, ...linuxShimFlags(tree), ...sources];
   const hash = createHash('sha256');
   const inputs = [
     ...walk(join(SDK, 'include')),

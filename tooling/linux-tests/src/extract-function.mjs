@@ -32,7 +32,11 @@ export function matchBracket(text, open) {
   return -1;
 }
 
-/** The index of the next character that is not white space or inside a comment. */
+/**
+ * The index of the next character that is not white space or inside a comment.
+ * @param {string} text
+ * @param {number} i
+ */
 function skipBlank(text, i) {
   while (i < text.length) {
     if (/\s/.test(text[i] ?? '')) i++;

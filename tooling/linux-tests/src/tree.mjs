@@ -20,6 +20,7 @@ import { extractFunction } from './extract-function.mjs';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const SHIM_DIR = join(REPO_ROOT, 'packages/wasm-guest/sdk/linux-shim');
 export const DEBIAN_TARBALL = '/usr/src/linux-source-6.12.tar.xz';
+export const SDK_INCLUDE = join(REPO_ROOT, 'packages/wasm-guest/sdk/include');
 export const DEFAULT_CACHE_DIR = join(REPO_ROOT, 'node_modules/.cache/pvlab-linux');
 /** The one line the suite prints when it skips. */
 export const NO_TREE_LINE =
@@ -27,6 +28,7 @@ export const NO_TREE_LINE =
 
 /** A user-facing error with one line (the tree named by the environment is not usable). */
 export class LinuxTreeError extends Error {
+  /** @override */
   name = 'LinuxTreeError';
 }
 
@@ -35,7 +37,12 @@ export class LinuxTreeError extends Error {
 const TREE_INCLUDE = /^\s*#\s*include\s*<((?:arch|include|drivers|kernel|lib|mm|virt)\/[^>]+)>/gm;
 const EXTRACT_INCLUDE = /^\s*#\s*include\s*<pvlab-extract\/([^>]+)\/(\w+)>/gm;
 
-/** Every file under `dir` whose name ends with one of `exts`. */
+/**
+ * Every file under `dir` whose name ends with one of `exts`.
+ * @param {string} dir
+ * @param {string[]} exts
+ * @returns {string[]}
+ */
 function walk(dir, exts) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
@@ -57,24 +64,33 @@ export function shimTreeReferences(shimDir = SHIM_DIR) {
   for (const file of walk(shimDir, ['.c', '.h'])) {
     const text = readFileSync(file, 'utf8');
     const from = relative(shimDir, file);
-    for (const m of text.matchAll(TREE_INCLUDE)) if (!files.has(m[1])) files.set(m[1], from);
-    for (const m of text.matchAll(EXTRACT_INCLUDE)) {
-      extracts.push({ path: m[1], fn: m[2], from });
-      if (!files.has(m[1])) files.set(m[1], from);
+    for (const [, path = ''] of text.matchAll(TREE_INCLUDE)) if (!files.has(path)) files.set(path, from);
+    for (const [, path = '', fn = ''] of text.matchAll(EXTRACT_INCLUDE)) {
+      extracts.push({ path, fn, from });
+      if (!files.has(path)) files.set(path, from);
     }
   }
   return { files, extracts };
 }
 
-/** `{ version: '6.12.118', code }` from the tree's top Makefile (`code` as LINUX_VERSION_CODE). */
+/**
+ * `{ version: '6.12.118', code }` from the tree's top Makefile (`code` as LINUX_VERSION_CODE).
+ * @param {string} root
+ */
 export function treeVersion(root) {
   const make = readFileSync(join(root, 'Makefile'), 'utf8');
-  const field = (name) => Number(new RegExp(`^${name}\\s*=\\s*(\\d+)`, 'm').exec(make)?.[1] ?? 0);
+  const field = (/** @type {string} */ name) =>
+    Number(new RegExp(`^${name}\\s*=\\s*(\\d+)`, 'm').exec(make)?.[1] ?? 0);
   const [a, b, c] = [field('VERSION'), field('PATCHLEVEL'), field('SUBLEVEL')];
   return { version: `${a}.${b}.${c}`, code: (a << 16) + (b << 8) + Math.min(c, 255) };
 }
 
-/** Extracts `paths` (tree-relative) from `tarball` into a fresh directory `dest`, atomically. */
+/**
+ * Extracts `paths` (tree-relative) from `tarball` into a fresh directory `dest`, atomically.
+ * @param {string} tarball
+ * @param {string[]} paths
+ * @param {string} dest
+ */
 function extractFromTarball(tarball, paths, dest) {
   const tmp = `${dest}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
@@ -108,20 +124,53 @@ function extractFromTarball(tarball, paths, dest) {
 }
 
 /**
+ * What Linux's own Makefile compiles kernel code with and the code relies on (type punning
+ * through `unsigned long *`, wrapping arithmetic, null checks kept), and the two clang warnings
+ * the kernel turns off for the Hyper-V headers.
+ */
+export const LINUX_CFLAGS = [
+  '-fno-strict-aliasing',
+  '-fwrapv',
+  '-fno-delete-null-pointer-checks',
+  '-Wno-address-of-packed-member',
+  '-Wno-gnu-variable-sized-type-not-at-end',
+];
+
+/**
+ * The clang flags that compile the shim against `tree`, after the SDK's own include directory:
+ * the kernel's flags, the tree's version, and the include path (the shim's stand-ins first; the
+ * tree's root, so only the files the shim names by path are reached; the extracted functions).
+ * @param {{ root: string, versionCode: number, extractDir: string }} tree
+ */
+export function linuxShimFlags(tree) {
+  return [
+    ...LINUX_CFLAGS,
+    `-DPVLAB_LINUX_VERSION_CODE=${tree.versionCode}`,
+    `-I${join(SHIM_DIR, 'include')}`,
+    `-I${tree.root}`,
+    `-I${tree.extractDir}`,
+  ];
+}
+
+/**
  * The tree to compile from, or `undefined` when there is none (the suite skips). Throws
  * LinuxTreeError when PVLAB_LINUX_SRC names something unusable or the tree lacks a file.
+ * PVLAB_LINUX_TARBALL replaces Debian's tarball path; PVLAB_LINUX_CACHE the cache directory.
  * @param {{ env?: NodeJS.ProcessEnv, tarball?: string, cacheDir?: string, shimDir?: string }} [options]
  * @returns {{ root: string, source: string, version: string, versionCode: number, files: string[], extractDir: string } | undefined}
  */
 export function resolveLinuxTree(options = {}) {
   const env = options.env ?? process.env;
-  const tarball = options.tarball ?? DEBIAN_TARBALL;
+  const tarball = options.tarball ?? env.PVLAB_LINUX_TARBALL ?? DEBIAN_TARBALL;
   const cacheDir = options.cacheDir ?? env.PVLAB_LINUX_CACHE ?? DEFAULT_CACHE_DIR;
   const { files, extracts } = shimTreeReferences(options.shimDir);
   const needed = ['Makefile', ...[...files.keys()].sort()];
 
+  /** @type {string} */
   let root;
+  /** @type {string} */
   let source;
+  /** @type {string} */
   let key;
   if (env.PVLAB_LINUX_SRC) {
     source = resolve(env.PVLAB_LINUX_SRC);
@@ -160,11 +209,13 @@ export function resolveLinuxTree(options = {}) {
   return { root, source, ...versionOf(root), files: needed, extractDir };
 }
 
+/** @param {string} root */
 function versionOf(root) {
   const { version, code } = treeVersion(root);
   return { version, versionCode: code };
 }
 
+/** @param {string} s */
 function hash(s) {
   return createHash('sha256').update(s).digest('hex').slice(0, 16);
 }

@@ -31,7 +31,9 @@ describe.skipIf(linux === null)(`get_vtl() of Linux ${linux?.tree.version} in a 
     const text = extracted('arch/x86/hyperv/hv_init.c', 'get_vtl');
     const layout = readGetVtlLayout(text);
     if (layout === undefined) {
-      throw new Error(`cannot tell where this tree's get_vtl() puts its output; extend src/get-vtl-layout.ts:\n${text}`);
+      throw new Error(
+        `cannot tell where this tree's get_vtl() puts its output; extend src/get-vtl-layout.ts:\n${text}`,
+      );
     }
     const lvm = bootLinux('get-vtl', 2);
     try {

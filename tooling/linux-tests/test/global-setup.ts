@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { buildLinuxGuest, type LinuxTree } from '../src/build.ts';
-import { DEFAULT_CACHE_DIR, NO_TREE_LINE, resolveLinuxTree } from '../src/tree.mjs';
+import { DEFAULT_CACHE_DIR, LinuxTreeError, NO_TREE_LINE, resolveLinuxTree } from '../src/tree.mjs';
 
 export interface LinuxSuite {
   readonly tree: LinuxTree;
@@ -20,7 +20,15 @@ declare module 'vitest' {
 
 export default function setup(project: TestProject): void {
   const cacheDir = process.env.PVLAB_LINUX_CACHE ?? DEFAULT_CACHE_DIR;
-  const tree = resolveLinuxTree({ cacheDir });
+  let tree: LinuxTree | undefined;
+  try {
+    tree = resolveLinuxTree({ cacheDir });
+  } catch (e) {
+    if (!(e instanceof LinuxTreeError)) throw e;
+    // The tree the environment names is not usable: one line, as for a bad flag.
+    console.error(`pvlab linux tests: ${e.message}`);
+    process.exit(2);
+  }
   if (tree === undefined) {
     console.log(NO_TREE_LINE);
     project.provide('linux', null);

@@ -18,14 +18,21 @@ import { bootLinux, linux } from '../src/suite.ts';
 const VCPUS = 140;
 const ALL = Array.from({ length: VCPUS }, (_, i) => i);
 
-/** Sends through `apic` on `sender`; returns the decoded exits and what every VP received. */
-function send(
-  lvm: LinuxVm,
+/** Whom a send names: the CPU of send_IPI, the mask of send_IPI_mask*. */
+interface Target {
+  readonly cpu?: number;
+  readonly mask?: readonly number[];
+}
+type Case = readonly [
+  name: string,
   sender: number,
   form: SendForm,
-  vector: number,
-  target: { cpu?: number; mask?: number[] } = {},
-) {
+  target: Target,
+  targets: readonly number[],
+];
+
+/** Sends through `apic` on `sender`; returns the decoded exits and what every VP received. */
+function send(lvm: LinuxVm, sender: number, form: SendForm, vector: number, target: Target = {}) {
   setMask(lvm, target.mask ?? []);
   lvm.call(sender, 'lt_send', Send[form], target.cpu ?? 0, vector);
   return { exits: ipiExits(lvm.takeExits()), received: lvm.takeDeliveries() };
@@ -70,18 +77,18 @@ describe.skipIf(linux === null)(`hv_apic.c on ${VCPUS} vCPUs (direct harness)`, 
     expect((lvm.call(0, 'lt_hints') >>> 10) & 0b11).toBe(0b11);
   });
 
-  it.each([
+  it.each<Case>([
     ['send_IPI_mask to VPs 1, 2, 63', 0, 'mask', { mask: [1, 2, 63] }, [1, 2, 63]],
     ['send_IPI to VP 63', 130, 'one', { cpu: 63 }, [63]],
     ['send_IPI_self', 9, 'self', {}, [9]],
     ['send_IPI_mask_allbutself, every VP below 64', 5, 'maskAllButSelf', { mask: [4, 5, 6, 40] }, [4, 6, 40]],
-  ] as const)('fast HvCallSendSyntheticClusterIpi (0x000B): %s', (_, sender, form, target, targets) => {
-    const r = send(lvm, sender, form, 0x31, { ...target, mask: [...(target.mask ?? [])] });
+  ])('fast HvCallSendSyntheticClusterIpi (0x000B): %s', (_, sender, form, target, targets) => {
+    const r = send(lvm, sender, form, 0x31, target);
     expect(r.exits).toEqual([{ call: 0x000b, vector: 0x31, processorMask: bits(targets), status: 0 }]);
     expect(r.received).toEqual(only(targets, 0x31));
   });
 
-  it.each([
+  it.each<Case>([
     ['a VP in each of banks 0, 1, 2', 0, 'mask', { mask: [1, 64, 129, 139] }, [1, 64, 129, 139]],
     ['bank 1 empty between banks 0 and 2', 0, 'mask', { mask: [5, 130] }, [5, 130]],
     ['send_IPI to VP 100 (one VP above 63)', 7, 'one', { cpu: 100 }, [100]],
@@ -93,17 +100,17 @@ describe.skipIf(linux === null)(`hv_apic.c on ${VCPUS} vCPUs (direct harness)`, 
       {},
       ALL.filter((vp) => vp !== 70),
     ],
-  ] as const)('HvCallSendSyntheticClusterIpiEx (0x0015), sparse: %s', (_, sender, form, target, targets) => {
-    const r = send(lvm, sender, form, 0xec, { ...target, mask: [...(target.mask ?? [])] });
+  ])('HvCallSendSyntheticClusterIpiEx (0x0015), sparse: %s', (_, sender, form, target, targets) => {
+    const r = send(lvm, sender, form, 0xec, target);
     expect(r.exits).toEqual([sparse(0xec, targets)]);
     expect(r.received).toEqual(only(targets, 0xec));
   });
 
-  it.each([
+  it.each<readonly [string, number, SendForm, readonly number[]]>([
     ['send_IPI_all', 3, 'all', []],
     ['send_IPI_mask with every present CPU', 139, 'mask', ALL],
-  ] as const)('HvCallSendSyntheticClusterIpiEx (0x0015), HV_GENERIC_SET_ALL: %s', (_, sender, form, mask) => {
-    const r = send(lvm, sender, form, 0xfd, { mask: [...mask] });
+  ])('HvCallSendSyntheticClusterIpiEx (0x0015), HV_GENERIC_SET_ALL: %s', (_, sender, form, mask) => {
+    const r = send(lvm, sender, form, 0xfd, { mask });
     expect(r.exits).toEqual([
       {
         call: 0x0015,

@@ -55,7 +55,7 @@ const caseArb: fc.Arbitrary<Case> = fc
       mask: fc.oneof(
         fc.uniqueArray(cpuArb, { maxLength: 6 }),
         fc.subarray(all),
-        fc.constant(all),
+        fc.constant<number[]>(all),
         fc.uniqueArray(fc.integer({ min: Math.max(0, vcpus - 70), max: vcpus - 1 }), { maxLength: 4 }),
       ),
       vector: fc.oneof(
@@ -63,7 +63,7 @@ const caseArb: fc.Arbitrary<Case> = fc
         { weight: 1, arbitrary: fc.constantFrom(0, 15, 16, 255) },
       ),
       notUp: fc.oneof(
-        { weight: 5, arbitrary: fc.constant([]) },
+        { weight: 5, arbitrary: fc.constant<number[]>([]) },
         { weight: 1, arbitrary: fc.uniqueArray(cpuArb, { maxLength: 3 }) },
       ),
     });
