@@ -1,11 +1,11 @@
 /**
- * Builds wasm guests from the Linux shim, the tree's files and a test driver (guests/*.c), with
- * the ABI contract's flags plus the kernel's own code-generation flags, cached by the content of
- * everything that goes in. `compile()` is the one place that runs the compiler.
+ * Builds wasm guests from the Linux shim, the tree's files and a test driver (guests/*.c) with
+ * pvlab-cc: it adds the SDK and pins the ABI's flags; the shim adds the kernel's code-generation
+ * flags and its include path (`linuxShimFlags`). pvlab-cc's cache (kept beside the tree's)
+ * makes an unchanged build a copy.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { linuxShimFlags, REPO_ROOT, SHIM_DIR } from './tree.mjs';
@@ -19,58 +19,25 @@ export interface LinuxTree {
   readonly extractDir: string;
 }
 
-const SDK = join(REPO_ROOT, 'packages/wasm-guest/sdk');
 export const GUESTS_DIR = fileURLToPath(new URL('../guests/', import.meta.url));
-
-/** The contract's flags (WASM-ABI.md "Build flags"): what pvlab-cc pins. */
-const CFLAGS = [
-  '--target=wasm32',
-  '-O2',
-  '-g',
-  '-nostdlib',
-  '-ffreestanding',
-  '-matomics',
-  '-mbulk-memory',
-  '-mmutable-globals',
-  '-msign-ext',
-  '-fno-exceptions',
-];
-const LDFLAGS = [
-  '-Wl,--import-memory,--shared-memory,--max-memory=4294967296,--global-base=1048576,-z,stack-size=4096',
-  '-Wl,--export=__stack_pointer,--export=__wasm_init_tls,--export=__tls_size,--export=__tls_align,--export=__heap_base,--export=__data_end',
-  '-Wl,--export=pvlab_start',
-  '-Wl,--no-entry',
-];
+const PVLAB_CC = join(REPO_ROOT, 'packages/wasm-guest/bin/pvlab-cc.mjs');
 
 /** The shim files every Linux guest links: kernel infrastructure, boot, hv_common_cpu_init. */
 export const SHIM_CORE = ['kernel.c', 'boot.c', 'hv_common-shim.c'];
 
-function which(command: string): string | undefined {
-  const r = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
-
-/** Runs the C compiler (clang-19 with wasm-ld-19 for now; pvlab-cc pins the same flags). */
-function compile(args: readonly string[]): void {
-  const clang = process.env.PVLAB_CLANG ?? which('clang-19');
-  const ld = which('wasm-ld-19') ?? which('wasm-ld');
-  if (clang === undefined || ld === undefined)
-    throw new Error(
-      'clang-19 and wasm-ld-19 are needed to build the Linux guests: apt-get install clang-19 lld-19',
-    );
-  const r = spawnSync(clang, [...CFLAGS, `-fuse-ld=${ld}`, ...args, ...LDFLAGS], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`the Linux guest does not build:\n${r.stderr}${r.stdout}`);
-}
-
-function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]))
-    .sort();
+/** Runs pvlab-cc with `args` (the one place that runs the compiler). */
+function pvlabCc(args: readonly string[], cacheDir: string): void {
+  const r = spawnSync(process.execPath, [PVLAB_CC, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, PVLAB_CC_CACHE: process.env.PVLAB_CC_CACHE ?? join(cacheDir, 'pvlab-cc') },
+  });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`pvlab-cc could not build a Linux guest:\n${r.stderr}${r.stdout}`);
 }
 
 /**
- * Builds `guests/<driver>.c` with the SDK, the shim's core, the shim files `shims` and the tree,
- * into `<cacheDir>/wasm/`; returns the module's path.
+ * Builds `guests/<driver>.c` with the shim's core, the shim files `shims` and the tree into
+ * `<cacheDir>/wasm/<driver>.wasm`; returns that path.
  */
 export function buildLinuxGuest(
   tree: LinuxTree,
@@ -78,32 +45,19 @@ export function buildLinuxGuest(
   shims: readonly string[],
   cacheDir: string,
 ): string {
-  const sdkSources = readdirSync(join(SDK, 'src'))
-    .filter((f) => f.endsWith('.c'))
-    .map((f) => join(SDK, 'src', f));
-  const sources = [
-    ...sdkSources,
-    ...[...SHIM_CORE, ...shims].map((f) => join(SHIM_DIR, f)),
-    join(GUESTS_DIR, `${driver}.c`),
-  ];
-  const args = ['-Wall', '-Werror', `-I${join(SDK, 'include')}`, ...linuxShimFlags(tree), ...sources];
-  const hash = createHash('sha256');
-  const inputs = [
-    ...walk(join(SDK, 'include')),
-    ...walk(SHIM_DIR),
-    ...walk(tree.extractDir),
-    ...sources,
-    ...tree.files.map((f) => join(tree.root, f)),
-  ];
-  for (const part of [...CFLAGS, ...LDFLAGS, ...args]) hash.update(part).update('\0');
-  for (const f of inputs) hash.update(f).update('\0').update(readFileSync(f)).update('\0');
-  const dir = join(cacheDir, 'wasm');
-  mkdirSync(dir, { recursive: true });
-  const out = join(dir, `${driver}-${hash.digest('hex').slice(0, 16)}.wasm`);
-  if (!existsSync(out)) {
-    const tmp = `${out}.${process.pid}.tmp`;
-    compile([...args, '-o', tmp]);
-    renameSync(tmp, out);
-  }
+  const out = join(cacheDir, 'wasm', `${driver}.wasm`);
+  mkdirSync(join(cacheDir, 'wasm'), { recursive: true });
+  pvlabCc(
+    [
+      '-Wall',
+      '-Werror',
+      ...linuxShimFlags(tree),
+      ...[...SHIM_CORE, ...shims].map((f) => join(SHIM_DIR, f)),
+      join(GUESTS_DIR, `${driver}.c`),
+      '-o',
+      out,
+    ],
+    cacheDir,
+  );
   return out;
 }
