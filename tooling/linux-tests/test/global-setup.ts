@@ -9,7 +9,7 @@ import { DEFAULT_CACHE_DIR, LinuxTreeError, NO_TREE_LINE, resolveLinuxTree } fro
 export interface LinuxSuite {
   readonly tree: LinuxTree;
   /** Built guests by driver name (guests/<name>.c). */
-  readonly guests: Readonly<Record<'hv-apic' | 'get-vtl', string>>;
+  readonly guests: Readonly<Record<'hv-apic' | 'get-vtl' | 'cpu-up', string>>;
 }
 
 declare module 'vitest' {
@@ -41,6 +41,7 @@ export default function setup(project: TestProject): void {
     guests: {
       'hv-apic': build('hv-apic', ['hv_apic-shim.c']),
       'get-vtl': build('get-vtl', ['hv_init-shim.c']),
+      'cpu-up': build('cpu-up', ['hv_apic-shim.c']),
     },
   });
 }
