@@ -2,7 +2,8 @@
  * The guest program module a run imports. JavaScript guests (`.mjs`, `.js`) are imported as they
  * are. TypeScript guests (`.ts`, `.mts`) are bundled by esbuild into a temporary `.mjs` first, with
  * `@pvlab/*` taken from the host's own installation; their stack frames are mapped back to the
- * TypeScript source through the bundle's source map.
+ * TypeScript source through the bundle's source map. Wasm guests (`.wasm`) are compiled once here
+ * and run by `@pvlab/wasm-guest` on every vCPU thread.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
@@ -28,6 +29,9 @@ export interface PreparedGuest {
 
 /** Guest files that are TypeScript. */
 export const TYPESCRIPT_GUEST = /\.m?ts$/;
+
+/** C guests compiled to wasm32 (`pvlab-cc`): the vCPU threads run them with `@pvlab/wasm-guest`. */
+export const WASM_GUEST = /\.wasm$/;
 
 /** The host package's folder: src/ and dist/ both sit one level below it. */
 const HOST_DIR = fileURLToPath(new URL('..', import.meta.url));

@@ -88,7 +88,7 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
     .addOption(archOption(undefined))
     .option(
       '--guest <file>',
-      'a guest program module (.mjs/.js, or .ts/.mts) whose default export runs on every vCPU',
+      'a guest program: a module (.mjs/.js, or .ts/.mts) whose default export runs on every vCPU, or a C guest built by pvlab-cc (.wasm) whose guest_main(cpu) does',
     )
     .addOption(seedOption())
     .option('--trace <file>', 'write a Chrome trace-event JSON file (opens in Perfetto)')

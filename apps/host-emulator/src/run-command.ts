@@ -10,7 +10,13 @@ import {
 import { StolenTimeRecord } from '@pvlab/pv-time';
 import { EchoDevice, VMBUS_STATE } from '@pvlab/vmbus-ring/host';
 import { failureToJson, formatFailure } from './guest-failures.js';
-import { type PreparedGuest, prepareGuest, syntaxErrorPlace, TYPESCRIPT_GUEST } from './guest-module.js';
+import {
+  type PreparedGuest,
+  prepareGuest,
+  syntaxErrorPlace,
+  TYPESCRIPT_GUEST,
+  WASM_GUEST,
+} from './guest-module.js';
 import { interruptedMessage, RunInterrupted } from './interrupt.js';
 import { restoreVmFileForPrograms } from './restore.js';
 import { writeSnapshotFile } from './snapshot.js';
@@ -78,11 +84,11 @@ const DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024;
 function checkGuestFile(path: string): string {
   const full = resolve(path);
   if (!existsSync(full))
-    throw new UsageError(`--guest '${path}': no such file (give a .mjs, .js or .ts module)`);
+    throw new UsageError(`--guest '${path}': no such file (give a .mjs, .js, .ts or .wasm guest)`);
   if (!statSync(full).isFile())
-    throw new UsageError(`--guest '${path}': not a file (give a .mjs, .js or .ts module)`);
-  if (!/\.(mjs|js)$/.test(full) && !TYPESCRIPT_GUEST.test(full)) {
-    throw new UsageError(`--guest '${path}': not a guest module (accepted: .mjs, .js, .ts, .mts)`);
+    throw new UsageError(`--guest '${path}': not a file (give a .mjs, .js, .ts or .wasm guest)`);
+  if (!/\.(mjs|js)$/.test(full) && !TYPESCRIPT_GUEST.test(full) && !WASM_GUEST.test(full)) {
+    throw new UsageError(`--guest '${path}': not a guest (accepted: .mjs, .js, .ts, .mts, .wasm)`);
   }
   return full;
 }

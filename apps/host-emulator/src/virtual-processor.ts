@@ -106,6 +106,17 @@ export class VirtualProcessor implements GuestCpu {
     this.#internals.partitionOpen().flushLocalTlb(this.index, includeGlobal);
   }
 
+  /** RDTSC: ns since the VM was made, as a 1 GHz TSC (`GUEST_TSC_HZ`). No exit, as on hardware. */
+  rdtsc(): bigint {
+    this.#x64('RDTSC');
+    return this.#internals.tscNs();
+  }
+
+  /** `true` when a vector is pending on this VP, left pending (a cheap look before `takeInterrupts()`). */
+  interruptPending(): boolean {
+    return this.#internals.partitionOpen().interrupts.mayBePending(this.index);
+  }
+
   /** Vectors delivered to this VP since the last call (IPIs, host injections), lowest first. */
   takeInterrupts(): number[] {
     return this.#internals.partitionOpen().interrupts.take(this.index);

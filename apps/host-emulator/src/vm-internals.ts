@@ -17,6 +17,8 @@ export interface VmInternals {
   accountsStolenTime(): boolean;
   /** `true` when the VM was made by `restoreVm` (guest programs see it as `cpu.restored`). */
   restored(): boolean;
+  /** The direct harness's TSC: ns since the VM was made (a 1 GHz TSC, `GUEST_TSC_HZ`). */
+  tscNs(): bigint;
   /** The PV-time host, or the error KVM gives without it (ENXIO), naming `what`. */
   pvTimeOf(what: string): PvTimeHost;
   /** Adds `ns` of runnable-but-waiting time to `vp` (the threaded scheduler's measure). */

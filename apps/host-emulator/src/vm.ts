@@ -76,6 +76,8 @@ export class Vm {
   readonly #pvTime: PvTimeHost | undefined;
   #closed = false;
   #restored = false;
+  /** When the VM was made: its vCPUs' TSC counts from here. */
+  readonly #madeAt = performance.now();
 
   constructor(options: ResolvedVmOptions) {
     this.options = options;
@@ -122,6 +124,7 @@ export class Vm {
       smcccFunctions: () => this.#smcccFunctions(),
       accountsStolenTime: () => this.#pvTime !== undefined,
       restored: () => this.#restored,
+      tscNs: () => BigInt(Math.round((performance.now() - this.#madeAt) * 1e6)),
       pvTimeOf: (what) => this.#pvTimeOf(what),
       accountSteal: (vp, ns) => this.#accountSteal(vp, ns),
       beforeRun: (vp) => this.#beforeRun(vp),

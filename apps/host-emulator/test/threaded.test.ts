@@ -43,6 +43,30 @@ describe('runGuest', () => {
     ]);
   });
 
+  it('rdtsc reads the virtual clock in seeded runs: the same seed gives the same readings', async () => {
+    const readings = async (seed: number) => {
+      const r = await run(2, { guest: guest('rdtsc.mjs'), seed });
+      expect(r.failures).toEqual([]);
+      return r.reports.map((x) => (x as { tsc: string[] }).tsc.map(BigInt));
+    };
+    const a = await readings(3);
+    expect(await readings(3)).toEqual(a);
+    for (const perVp of a) {
+      // Each PAUSE between two readings is an exit that advances the virtual clock.
+      expect(perVp[1]!).toBeGreaterThan(perVp[0]!);
+      expect(perVp[2]!).toBeGreaterThan(perVp[1]!);
+    }
+  });
+
+  it('rdtsc on threads without a seed reads the run clock and never goes back', async () => {
+    const r = await run(1, { guest: guest('rdtsc.mjs') });
+    expect(r.failures).toEqual([]);
+    const [t0, t1, t2] = (r.reports[0] as { tsc: string[] }).tsc.map(BigInt);
+    expect(t0).toBeGreaterThanOrEqual(0n);
+    expect(t1).toBeGreaterThanOrEqual(t0!);
+    expect(t2).toBeGreaterThanOrEqual(t1!);
+  });
+
   it('the hypercall-statuses example passes', async () => {
     const r = await run(2, { guest: example('hypercall-statuses.mjs') });
     expect(r.failures).toEqual([]);

@@ -40,6 +40,19 @@ export class PendingInterrupts {
     return false;
   }
 
+  /**
+   * `true` when a vector looks pending on `vp`: the IRR read with plain loads, ~8× cheaper than
+   * `pending` (an `Atomics.load` of shared memory costs ~8 ns a word here), for a vCPU that looks
+   * after every exit before `take`. Without ordering, a vector another thread raises at that
+   * moment may show up only at the next look; every `Atomics` operation in between (an exit's
+   * completion) makes it visible. A vector raised on this thread is always seen.
+   */
+  mayBePending(vp: number): boolean {
+    const w = this.#words;
+    const b = vp * WORDS_PER_VP;
+    return (w[b]! | w[b + 1]! | w[b + 2]! | w[b + 3]! | w[b + 4]! | w[b + 5]! | w[b + 6]! | w[b + 7]!) !== 0;
+  }
+
   /** Acknowledges every pending vector of `vp`, lowest first. */
   take(vp: number): number[] {
     return this.#collect(vp, (i) => Atomics.exchange(this.#words, i, 0));

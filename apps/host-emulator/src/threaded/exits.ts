@@ -56,6 +56,10 @@ export function handleExit(host: ThreadedHost, hypercalls: HypercallExitPath, vp
     case ExitKind.FLUSH_TLB:
       host.vm.partition.flushLocalTlb(vp, mb.reg(vp, 0) === 1n);
       return;
+    case ExitKind.RDTSC:
+      // ts is µs on the run's clock (the virtual one when seeded); the TSC ticks at 1 GHz.
+      mb.setReg(vp, 0, BigInt(Math.round(ts * 1000)));
+      return;
     case ExitKind.HALT:
       if (host.vm.partition.interrupts.pending(vp)) {
         host.event({ kind: 'halt', vp, ts, dur: 0, vectors: host.vm.partition.interrupts.peek(vp) });

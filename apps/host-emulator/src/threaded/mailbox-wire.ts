@@ -31,6 +31,8 @@ export const ExitKind = {
   FLUSH_TLB: 13,
   /** arm64 HVC through the SMCCC conduit: register 0 = function id, 1.. = x1..; results x0..x3 in 0..3. */
   SMCCC: 14,
+  /** RDTSC: register 0 = the VM's clock in TSC ticks (GUEST_TSC_HZ; virtual when seeded). */
+  RDTSC: 15,
 } as const;
 export type ExitKindCode = (typeof ExitKind)[keyof typeof ExitKind];
 

@@ -10,7 +10,8 @@ import { ExitLoop } from './exit-loop.js';
 import { ThreadedHost } from './host.js';
 import { HypercallExitPath } from './hypercall-exit.js';
 import type { RunGuestOptions, RunResult } from './run-api.js';
-import { VcpuThreads } from './workers.js';
+import { loadWasmGuestFor } from './wasm-guest-load.js';
+import { guestUrl, VcpuThreads } from './workers.js';
 
 /**
  * Runs a guest program on one worker thread per vCPU of `vm`, every exit handled by the VM's
@@ -19,8 +20,10 @@ import { VcpuThreads } from './workers.js';
 export async function runGuest(vm: Vm, options: RunGuestOptions): Promise<RunResult> {
   const host = new ThreadedHost(vm, options);
   options.signal?.throwIfAborted();
+  const wasm = loadWasmGuestFor(vm, guestUrl(options.guest));
+  if (wasm !== undefined && 'refused' in wasm) return refusedGuest(host, wasm.refused);
   const hypercalls = new HypercallExitPath(host);
-  const threads = new VcpuThreads(host);
+  const threads = new VcpuThreads(host, wasm?.compiled);
   try {
     await new ExitLoop(host, hypercalls, () => threads.terminate()).run();
   } finally {
@@ -40,5 +43,20 @@ export async function runGuest(vm: Vm, options: RunGuestOptions): Promise<RunRes
     hypercalls: host.hypercalls,
     durationMs: host.clockMs(),
     seed: options.seed,
+  };
+}
+
+/** A run that never started: the guest did not load or does not fit the VM (every vCPU fails to load). */
+function refusedGuest(host: ThreadedHost, message: string): RunResult {
+  const vps = Array.from({ length: host.vcpus }, (_, vp) => vp);
+  return {
+    passed: false,
+    failures: [{ kind: 'load', message, vps }],
+    reports: host.reports,
+    events: [],
+    log: [],
+    hypercalls: 0,
+    durationMs: host.clockMs(),
+    seed: host.options.seed,
   };
 }

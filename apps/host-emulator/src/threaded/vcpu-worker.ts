@@ -16,10 +16,17 @@ import {
 } from '@pvlab/hypercall';
 import { type GuestProgram, type GuestProgramCpu, GuestProgramFailure } from '@pvlab/hypercall/guest';
 import { IsolatedGuestMemory } from '@pvlab/isolation/host';
+import { loadWasmGuest, type WasmGuestLayout, type WasmModule } from '@pvlab/wasm-guest';
 import { errorHeadline, failureText, guestFrames, syntaxErrorLocation } from './guest-error.js';
 import { resolveHostPackagesFor } from './host-packages.js';
 import { Mailboxes } from './mailbox.js';
 import { Completion, ExitKind, type ExitKindCode, FAST_SLOT_REGS, FailKind } from './mailbox-wire.js';
+
+/** A wasm guest the host loaded once: the compiled module and what its bytes said of its layout. */
+export interface CompiledWasmGuest {
+  readonly module: WasmModule;
+  readonly layout: WasmGuestLayout;
+}
 
 /** What the host hands each vCPU thread. */
 export interface VcpuWorkerData {
@@ -31,8 +38,10 @@ export interface VcpuWorkerData {
   readonly memoryBytes: number;
   readonly mailboxes: SharedArrayBuffer;
   readonly interrupts: SharedArrayBuffer;
-  /** URL of the guest program module. */
+  /** URL of the guest program module (or of a `.wasm` guest). */
   readonly guestUrl: string;
+  /** A `.wasm` guest the host loaded and compiled (undefined: a JavaScript guest). */
+  readonly wasmGuest: CompiledWasmGuest | undefined;
   /** Spins before blocking on the mailbox (the host picks it from threads vs cores). */
   readonly spinLimit: number;
   /** The guest program's options. */
@@ -216,11 +225,19 @@ const cpu: GuestProgramCpu = {
   takeInterrupts(): number[] {
     return irr.take(vp);
   },
+  interruptPending(): boolean {
+    return irr.mayBePending(vp);
+  },
   sendIpi(targetVp: number, vector: number): void {
     cpu.writeMsr(X2APIC_MSR_ICR, X2ApicIcr.encode({ Vector: vector, Destination: targetVp }));
   },
   pause(): void {
     exit(ExitKind.YIELD);
+  },
+  rdtsc(): bigint {
+    requireArch('x64', 'RDTSC');
+    exit(ExitKind.RDTSC);
+    return mb.reg(vp, 0);
   },
   invlpg(gva: bigint): void {
     mb.setReg(vp, 0, gva);
@@ -283,17 +300,25 @@ function describeLoad(e: unknown): string {
   return where === undefined ? describe(e, prefix) : failureText(prefix + errorHeadline(e), [where]);
 }
 
+/** A JavaScript guest's default export. */
+async function importGuestProgram(): Promise<GuestProgram> {
+  resolveHostPackagesFor(data.guestUrl, import.meta.url);
+  const mod = (await import(data.guestUrl)) as { default?: unknown };
+  if (typeof mod.default !== 'function') {
+    throw new TypeError(
+      'the guest module has no default export function (export default function (cpu) { … })',
+    );
+  }
+  return mod.default as GuestProgram;
+}
+
 async function main(): Promise<void> {
   let program: GuestProgram;
   try {
-    resolveHostPackagesFor(data.guestUrl, import.meta.url);
-    const mod = (await import(data.guestUrl)) as { default?: unknown };
-    if (typeof mod.default !== 'function') {
-      throw new TypeError(
-        'the guest module has no default export function (export default function (cpu) { … })',
-      );
-    }
-    program = mod.default as GuestProgram;
+    // A C guest: `guest_main` on this vCPU's own instance of the module over guest RAM.
+    const wasm = data.wasmGuest;
+    program =
+      wasm === undefined ? await importGuestProgram() : loadWasmGuest(wasm.module, wasm.layout).program();
   } catch (e) {
     // Every vCPU fails to load the same way; the host reports the reason once.
     mb.setReg(vp, 0, BigInt(FailKind.LOAD));

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { ISOLATION_STATE } from '@pvlab/isolation/host';
 import type { ThreadedHost } from './host.js';
 import { ThreadedHostError } from './run-api.js';
-import type { VcpuWorkerData } from './vcpu-worker.js';
+import type { CompiledWasmGuest, VcpuWorkerData } from './vcpu-worker.js';
 
 /** How long a run's end waits for the vCPU threads to exit on their own before it stops them. */
 const EXIT_GRACE_MS = 1000;
@@ -20,7 +20,8 @@ function vcpuWorkerUrl(): URL {
   );
 }
 
-function guestUrl(guest: string | URL): string {
+/** The guest as a URL (a path, a `file:` string or a URL). */
+export function guestUrl(guest: string | URL): string {
   if (guest instanceof URL) return guest.href;
   return guest.startsWith('file:') ? guest : pathToFileURL(guest).href;
 }
@@ -33,7 +34,8 @@ export class VcpuThreads {
   readonly #workers: Worker[] = [];
   readonly #exited: Promise<void>[] = [];
 
-  constructor(host: ThreadedHost) {
+  /** `wasmGuest`: a `.wasm` guest the host loaded (`loadWasmGuestFor`); undefined for JavaScript guests. */
+  constructor(host: ThreadedHost, wasmGuest: CompiledWasmGuest | undefined) {
     const { vm, mb, options } = host;
     const url = vcpuWorkerUrl();
     const data = (vp: number): VcpuWorkerData => ({
@@ -45,6 +47,7 @@ export class VcpuThreads {
       mailboxes: mb.buffer,
       interrupts: vm.partition.interrupts.buffer as SharedArrayBuffer,
       guestUrl: guestUrl(options.guest),
+      wasmGuest,
       spinLimit: mb.spinLimit,
       args: { ...options.args },
       restored: host.internals.restored(),

@@ -26,6 +26,7 @@ export type {
 } from './memory-sharing.js';
 export { GuestPageAllocator } from './page-allocator.js';
 export {
+  GUEST_TSC_HZ,
   type GuestProgram,
   type GuestProgramCpu,
   GuestProgramFailure,

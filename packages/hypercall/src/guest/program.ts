@@ -3,6 +3,12 @@ import type { GuestCpu } from './cpu.js';
 import type { GuestBoundaryView } from './memory-sharing.js';
 
 /**
+ * The TSC frequency of pvlab's vCPUs: 1 GHz, so `rdtsc()` counts nanoseconds of the VM's clock
+ * (the virtual clock in seeded runs).
+ */
+export const GUEST_TSC_HZ = 1_000_000_000;
+
+/**
  * What a guest program's function gets on each vCPU when `pvlab-host run` (or `runGuest`) runs it
  * on vCPU threads: the `createVm` VP contract for its own vCPU
  * (`hypercall`, `fastHypercall`, `readMsr`, `writeMsr`, `cpuid`), guest memory, `halt()`, and a
@@ -47,6 +53,8 @@ export interface GuestProgramCpu extends GuestCpu {
   halt(): number[];
   /** Vectors that arrived while running, acknowledged now (empty when none). */
   takeInterrupts(): number[];
+  /** `true` when a vector is pending, left pending: a cheap look before `takeInterrupts()`. */
+  interruptPending(): boolean;
   /** A native fixed IPI: WRMSR x2APIC ICR (0x830) with `vector` to `targetVp`. */
   sendIpi(targetVp: number, vector: number): void;
   /** INVLPG: drops the page holding `gva` from this vCPU's TLB (global entries included). */
@@ -55,6 +63,11 @@ export interface GuestProgramCpu extends GuestCpu {
   flushLocalTlb(includeGlobal?: boolean): void;
   /** PAUSE: a scheduling point for spin loops (with a seed, a spinning vCPU must yield). */
   pause(): void;
+  /**
+   * RDTSC: the VM's clock as a TSC ticking at `GUEST_TSC_HZ` (1 GHz, so ticks are ns since the
+   * run started); the virtual clock in seeded runs, so a seed gives the same readings.
+   */
+  rdtsc(): bigint;
   /** Prints a line in the boot log, prefixed with this vCPU. */
   log(message: string): void;
   /** Reports a named JSON value; the host collects them per vCPU. */

@@ -56,6 +56,19 @@ export class WasmGuest {
     return wasmGuestMemoryMap({ ...options, imageBytes: this.layout.imageBytes });
   }
 
+  /**
+   * The map `program()` uses on a VM with `ramBytes` of RAM and `vcpus` vCPUs: on arm64 the top of
+   * RAM holding the stolen-time records stays out of the page allocator. A host calls it before
+   * starting vCPU threads to refuse a VM the guest does not fit (`WasmGuestMapError`).
+   */
+  vmMemoryMap(vm: { ramBytes: number; vcpus: number; arch: 'x64' | 'arm64' }): WasmGuestMemoryMap {
+    const reservedTopBytes =
+      vm.arch === 'arm64'
+        ? Math.ceil((vm.vcpus * STOLEN_TIME_RECORD_BYTES) / ARM64_STOLEN_TIME_ALIGN) * ARM64_STOLEN_TIME_ALIGN
+        : 0;
+    return this.memoryMap({ ramBytes: vm.ramBytes, vcpus: vm.vcpus, reservedTopBytes });
+  }
+
   /** This guest on one vCPU: its own instance, stack and TLS over `memory`. */
   instantiate(options: WasmGuestInstantiateOptions): WasmVcpu {
     const { memory, map, index, vcpus } = options;
@@ -101,12 +114,7 @@ export class WasmGuest {
    */
   program(): GuestProgram {
     return (cpu: GuestProgramCpu) => {
-      const reservedTopBytes =
-        cpu.arch === 'arm64'
-          ? Math.ceil((cpu.vcpus * STOLEN_TIME_RECORD_BYTES) / ARM64_STOLEN_TIME_ALIGN) *
-            ARM64_STOLEN_TIME_ALIGN
-          : 0;
-      const map = this.memoryMap({ ramBytes: cpu.memory.size, vcpus: cpu.vcpus, reservedTopBytes });
+      const map = this.vmMemoryMap({ ramBytes: cpu.memory.size, vcpus: cpu.vcpus, arch: cpu.arch });
       const vcpu = this.instantiate({
         cpu,
         index: cpu.index,
