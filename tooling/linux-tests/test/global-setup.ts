@@ -18,7 +18,7 @@ declare module 'vitest' {
   }
 }
 
-export default function setup(project: TestProject): void {
+export default async function setup(project: TestProject): Promise<void> {
   const cacheDir = process.env.PVLAB_LINUX_CACHE ?? DEFAULT_CACHE_DIR;
   let tree: LinuxTree | undefined;
   try {
@@ -34,6 +34,11 @@ export default function setup(project: TestProject): void {
     project.provide('linux', null);
     return;
   }
+  // The threaded test starts real vCPU threads, which run the host's bundled worker: bundle it
+  // from the sources first, as the host's own tests do (well under a second).
+  const bundler = new URL('../../../apps/host-emulator/build.mjs', import.meta.url).href;
+  const host = (await import(bundler)) as { bundle: () => Promise<void> };
+  await host.bundle();
   const build = (driver: string, shims: string[]) =>
     buildLinuxGuest(tree, driver, shims, join(cacheDir, 'build'));
   project.provide('linux', {
