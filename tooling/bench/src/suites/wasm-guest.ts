@@ -23,7 +23,7 @@ export const wasmGuest: BenchSuite = {
         title: 'C guests: SKIPPED (no toolchain for the C guest)',
         rows: [],
         ratios: [],
-        notes: [`SKIPPED: the C guest is built with pvlab-cc, which says: ${build.skipped}`],
+        notes: [`SKIPPED: pvlab-cc cannot build the C guest: ${build.skipped}`],
       };
     }
     try {
