@@ -16,7 +16,7 @@
 // Needs the packages built (`dist/`): `pnpm smoke` and `pnpm test` build first.
 // Prints one line per check, then `Smoke: N passed, M failed`; exits non-zero on any failure.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -138,7 +138,15 @@ async function smoke(tmp) {
   );
   const install = run(
     'npm',
-    ['install', '--no-audit', '--no-fund', '--loglevel=error', '--no-update-notifier', ...tarballs],
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      '--no-update-notifier',
+      ...tarballs,
+      NPM_CLANG,
+    ],
     { cwd: project, env: consumerEnv, timeoutMs: 90_000 },
   );
   report(install.ok, 'npm install of all tarballs in a fresh project', install.ok ? '' : install.output);
@@ -201,6 +209,53 @@ async function smoke(tmp) {
 
   // 7. A strict TypeScript consumer that imports every entry point typechecks.
   typecheckConsumer(project, manifests.flatMap(entryPoints));
+
+  // 8. The root README's C guest: built by the installed pvlab-cc, run by the installed pvlab-host.
+  cGuest(project);
+}
+
+/**
+ * The clang the root README installs beside the packages, so that `pvlab-cc` works with npm
+ * alone (the version @pvlab/wasm-guest pins).
+ */
+const NPM_CLANG = `@yowasp/clang@${JSON.parse(readFileSync(join(root, 'packages/wasm-guest/package.json'), 'utf8')).devDependencies['@yowasp/clang']}`;
+
+/** The README's `guest.c`, built with `pvlab-cc` and run on 4 vCPUs with a seed and a trace. */
+function cGuest(project) {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Write a guest in C'));
+  const source = /```c\n([\s\S]*?)```/.exec(section)?.[1];
+  if (source === undefined)
+    return report(false, "the README's C guest", 'no ```c block under "Write a guest in C"');
+  writeFileSync(join(project, 'guest.c'), source);
+  const bin = (name) => join(project, 'node_modules', '.bin', name);
+  // With the npm clang, as on a machine with only Node.js and npm (CI has a system clang too).
+  const cc = run(bin('pvlab-cc'), ['--no-cache', '-O2', '-o', 'guest.wasm', 'guest.c'], {
+    cwd: project,
+    env: { ...consumerEnv, PVLAB_CC_TOOLCHAIN: 'npm' },
+    timeoutMs: 300_000,
+  });
+  report(cc.ok, "pvlab-cc builds the README's guest.c with the npm clang", cc.ok ? '' : cc.output);
+  if (!cc.ok) return;
+  const host = run(
+    bin('pvlab-host'),
+    ['run', '--guest', 'guest.wasm', '--vcpus', '4', '--seed', '1', '--trace', 't.json'],
+    {
+      cwd: project,
+      env: consumerEnv,
+      timeoutMs: 120_000,
+    },
+  );
+  const logged = (host.stdout.match(/^vCPU \d of 4: status 0$/gm) ?? []).length;
+  report(
+    host.ok && logged === 4 && existsSync(join(project, 't.json')),
+    'pvlab-host runs it on 4 vCPUs with a seed and a trace (4 log lines, status 0)',
+    host.ok && logged !== 4
+      ? `expected 4 'vCPU n of 4: status 0' lines:\n${host.output}`
+      : host.ok
+        ? ''
+        : host.output,
+  );
 }
 
 /** Writes a strict nodenext TypeScript project importing `specs`, and runs each pinned `tsc` on it. */

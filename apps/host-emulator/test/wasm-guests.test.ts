@@ -18,12 +18,15 @@ const require = createRequire(import.meta.url);
 const pvlabCc = join(dirname(require.resolve('@pvlab/wasm-guest/package.json')), 'bin', 'pvlab-cc.mjs');
 const wasm = (name: string) => join(dir, `${name}.wasm`);
 const GUESTS = ['vm-tour', 'unknown-msr', 'resume-counter', 'spins-forever'];
+/** @pvlab/wasm-guest's C examples, which its README runs with these two commands. */
+const EXAMPLES = ['ipi-ping-pong', 'tlb-shootdown', 'get-vtl'];
+const examplesDir = join(dirname(pvlabCc), '..', 'examples');
 
 beforeAll(() => {
-  for (const name of GUESTS) {
-    const source = fileURLToPath(new URL(`./guests/c/${name}.c`, import.meta.url));
+  const build = (source: string, name: string) =>
     execFileSync(process.execPath, [pvlabCc, '-O2', '-o', wasm(name), source], { stdio: 'pipe' });
-  }
+  for (const name of GUESTS) build(fileURLToPath(new URL(`./guests/c/${name}.c`, import.meta.url)), name);
+  for (const name of EXAMPLES) build(join(examplesDir, name, 'main.c'), name);
 }, 300_000);
 
 describe('pvlab-host run --guest file.wasm', () => {
@@ -141,5 +144,44 @@ describe('pvlab-host run --guest file.wasm', () => {
     expect(r.code).toBe(2);
     expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(r.err).toMatch(/cannot load the guest program/);
+  });
+
+  describe('the C examples, as their READMEs run them (--vcpus 4 --seed 1)', () => {
+    const runExample = async (name: string) => {
+      const r = await run('run', '--guest', wasm(name), '--vcpus', '4', '--seed', '1', '--json');
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      return JSON.parse(r.out) as {
+        reports: Record<string, number>[];
+        summary: { calls: { call: string; count: number; statuses: Record<string, number> }[] };
+      };
+    };
+
+    it('ipi-ping-pong: vCPU 0 gets a pong per ping, each other vCPU its pings', async () => {
+      const { reports } = await runExample('ipi-ping-pong');
+      expect(reports).toEqual([{ pongs: 9 }, { pings: 3 }, { pings: 3 }, { pings: 3 }]);
+    });
+
+    it('tlb-shootdown: each flush form it chose succeeded', async () => {
+      const { reports, summary } = await runExample('tlb-shootdown');
+      const chosen = reports[0]!;
+      expect(Object.keys(chosen).length).toBeGreaterThanOrEqual(3);
+      for (const c of summary.calls) {
+        expect(c.statuses).toEqual({ HV_STATUS_SUCCESS: c.count });
+        expect(chosen[c.call]).toBe(c.count);
+      }
+    });
+
+    it('get-vtl: every vCPU reads VTL 0 with HvCallGetVpRegisters', async () => {
+      const { reports, summary } = await runExample('get-vtl');
+      expect(reports).toEqual([{ vtl: 0 }, { vtl: 0 }, { vtl: 0 }, { vtl: 0 }]);
+      expect(summary.calls).toEqual([
+        expect.objectContaining({
+          call: 'HvCallGetVpRegisters',
+          count: 4,
+          statuses: { HV_STATUS_SUCCESS: 4 },
+        }),
+      ]);
+    });
   });
 });

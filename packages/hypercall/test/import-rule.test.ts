@@ -1,7 +1,8 @@
 /**
  * The repo's import rule (DESIGN "Layout", issue 15 point 3), checked on the sources: an
  * interface package (every `packages/*` but this core) depends on `@pvlab/hypercall` only, and its
- * `src/` imports only `@pvlab/hypercall`, `/guest`, `/host` and its own files; the core imports
+ * `src/` imports only `@pvlab/hypercall`, `/guest`, `/host` and its own files (a Node program's
+ * directory, NODE_ONLY_DIRS, also Node's built-ins); the core imports
  * no other package; the apps compose them. Within a package the rooms stay apart (guest and host
  * do not import each other, wire imports neither), and no package or app has an import cycle.
  * It lives with the core because the core is what the rule names.
@@ -25,6 +26,15 @@ const TEST_ONLY_LINKS: Readonly<Record<string, Readonly<Record<string, string>>>
     '@pvlab/tlb-ipi':
       "vtl's test partition installs tlb-ipi, before or after vtl, to check that a locked TLB suspends its flushes (vtl/test/fixtures.ts)",
   },
+};
+
+/**
+ * Directories of an interface package's `src/` that are Node programs, and why: their files may
+ * import Node's built-ins (`node:*`), and no file outside them may import them, so the library
+ * itself stays free of Node.
+ */
+const NODE_ONLY_DIRS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  'wasm-guest': { cc: 'pvlab-cc (bin/pvlab-cc.mjs), the command that runs clang and wasm-ld over files' },
 };
 
 /** The module specifiers a TypeScript source imports or re-exports (static, type-only, dynamic). */
@@ -197,12 +207,20 @@ describe('one import rule: interface packages depend on @pvlab/hypercall only, t
     (name, p) => {
       const allowed = name === CORE ? [] : CORE_ENTRIES;
       const src = join(ROOT, p.dir, 'src');
+      const nodeDirs = Object.keys(NODE_ONLY_DIRS[name] ?? {}).map((d) => join(src, d));
+      const nodeOnly = (file: string) => nodeDirs.some((d) => !relative(d, file).startsWith('..'));
       for (const f of p.files) {
         const where = relative(ROOT, f.file);
+        const builtin = (s: string) => nodeOnly(f.file) && s.startsWith('node:');
         expect(
-          f.bare.filter((s) => !allowed.includes(s)),
+          f.bare.filter((s) => !allowed.includes(s) && !builtin(s)),
           `${where} imports another package`,
         ).toEqual([]);
+        if (!nodeOnly(f.file))
+          expect(
+            f.local.filter(nodeOnly).map((t) => relative(ROOT, t)),
+            `${where} imports a Node-only module`,
+          ).toEqual([]);
         const outside = f.local.filter((t) => relative(src, t).startsWith('..'));
         expect(
           outside.map((t) => relative(ROOT, t)),

@@ -1,0 +1,17 @@
+/* pvlab Linux shim (MIT, ours): memory barriers (<asm/barrier.h>) as C11 fences. */
+#ifndef PVLAB_SHIM_ASM_BARRIER_H
+#define PVLAB_SHIM_ASM_BARRIER_H
+
+#define mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+#define smp_mb() mb()
+#define smp_rmb() rmb()
+#define smp_wmb() wmb()
+#define smp_mb__before_atomic() mb()
+#define smp_mb__after_atomic() mb()
+#define smp_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define smp_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define virt_mb() mb()
+
+#endif
