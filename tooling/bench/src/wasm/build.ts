@@ -15,7 +15,16 @@ const SOURCE = fileURLToPath(new URL('../../guests/c/hypercall-bench.c', import.
 /** pvlab-cc's exit code for a usage problem, which for our fixed command line means the toolchain. */
 const USAGE_EXIT = 2;
 
-export type CGuestBuild = { readonly wasm: string; dispose(): void } | { readonly skipped: string };
+export type CGuestBuild =
+  | {
+      readonly wasm: string;
+      /** The temporary directory it is in (other builds may go there too). */
+      readonly dir: string;
+      /** pvlab-cc's bin. */
+      readonly pvlabCc: string;
+      dispose(): void;
+    }
+  | { readonly skipped: string };
 
 /** Builds guests/c/hypercall-bench.c into a temporary directory (`dispose()` removes it). */
 export function buildCGuest(): CGuestBuild {
@@ -34,5 +43,5 @@ export function buildCGuest(): CGuestBuild {
     if (r.status === USAGE_EXIT) return { skipped: said.split('\n')[0]! };
     throw new Error(`wasm-guest: pvlab-cc could not build ${SOURCE} (exit ${r.status}):\n${said}`);
   }
-  return { wasm, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  return { wasm, dir, pvlabCc: bin, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
