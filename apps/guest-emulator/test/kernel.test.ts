@@ -52,6 +52,8 @@ function uniprocessor(drop: HvFeatureName[] = [], options: { tlbIpi?: boolean } 
       return vectors;
     },
     takeInterrupts: () => partition.interrupts.take(0),
+    interruptPending: () => partition.interrupts.pending(0),
+    rdtsc: () => BigInt(Math.round(performance.now() * 1e6)),
     sendIpi: (target, vector) => partition.writeMsr(0, 0x830n, (BigInt(target) << 32n) | BigInt(vector)),
     pause() {},
     invlpg: (gva) => partition.invlpg(0, gva),

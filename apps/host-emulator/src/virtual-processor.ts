@@ -1,4 +1,4 @@
-import { type CpuidResult, GuestFault } from '@pvlab/hypercall';
+import { type CpuidResult, GuestFault, type PendingInterrupts } from '@pvlab/hypercall';
 import type { GuestCpu } from '@pvlab/hypercall/guest';
 import type { HvVpState, SoftwareTlb } from '@pvlab/hypercall/host';
 import { VTL_STATE, vtlHostState } from '@pvlab/vtl/host';
@@ -13,6 +13,7 @@ export class VirtualProcessor implements GuestCpu {
   readonly #arch: VmArch;
   readonly #internals: VmInternals;
   readonly #state: HvVpState;
+  readonly #irr: PendingInterrupts;
 
   /** Made by the VM (`createVm`, `restoreVm`) for each of its VPs. */
   constructor(vm: { readonly options: { readonly arch: VmArch } }, state: HvVpState) {
@@ -20,6 +21,7 @@ export class VirtualProcessor implements GuestCpu {
     this.#internals = vmInternals(vm);
     this.#state = state;
     this.index = state.index;
+    this.#irr = this.#internals.partitionOpen().interrupts;
   }
 
   /** The x86 instructions do not exist on an arm64 vCPU: #UD, as the threaded vCPUs do. */
@@ -114,7 +116,8 @@ export class VirtualProcessor implements GuestCpu {
 
   /** `true` when a vector is pending on this VP, left pending (a cheap look before `takeInterrupts()`). */
   interruptPending(): boolean {
-    return this.#internals.partitionOpen().interrupts.mayBePending(this.index);
+    // Asked after every exit of a wasm guest: the IRR itself, not through partitionOpen().
+    return this.#irr.mayBePending(this.index);
   }
 
   /** Vectors delivered to this VP since the last call (IPIs, host injections), lowest first. */

@@ -65,7 +65,9 @@ export function importObject(ctx: VcpuContext): WasmGuestImportFunctions {
     },
     hypercall_fast(control, rdx, r8) {
       try {
-        const r = cpu.fastHypercall(u64(control), [u64(rdx), u64(r8)]).result;
+        // VMCALL with the fast bit in the control: RDX and R8 are the input, the XMM registers
+        // keep what they held, as on hardware; RAX is all the C caller gets back.
+        const r = cpu.hypercall(u64(control), u64(rdx), u64(r8));
         ctx.afterExit();
         return r;
       } catch (e) {

@@ -49,7 +49,7 @@ export const WASM_GUEST_IMPORTS = [
     params: [i64('control'), i64('rdx'), i64('r8')],
     result: 'i64',
     suspends: true,
-    doc: 'Fast VMCALL with two register inputs (RDX, R8); returns RAX.',
+    doc: 'Fast VMCALL with two register inputs (RDX, R8), XMM untouched as on hardware (Linux hv_do_fast_hypercall8/16); returns RAX.',
   },
   {
     name: 'hypercall_xmm',

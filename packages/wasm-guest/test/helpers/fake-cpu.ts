@@ -103,6 +103,9 @@ export class FakeProgramCpu extends FakeCpu implements GuestProgramCpu {
     this.calls.push({ op: 'pause', args: [] });
     this.onPause?.();
   }
+  interruptPending(): boolean {
+    return this.pending.length > 0;
+  }
   rdtsc(): bigint {
     this.clock += 10n;
     return this.clock;

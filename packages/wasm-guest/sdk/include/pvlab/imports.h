@@ -32,7 +32,7 @@ _Static_assert(offsetof(struct pvlab_vcpu_info, reserved) == 28, "pvlab_vcpu_inf
 __attribute__((import_module("pvlab"), import_name("hypercall")))
 int64_t __pvlab_import_hypercall(int64_t control, int64_t input_gpa, int64_t output_gpa);
 
-/** Fast VMCALL with two register inputs (RDX, R8); returns RAX. Suspends (an exit). */
+/** Fast VMCALL with two register inputs (RDX, R8), XMM untouched as on hardware (Linux hv_do_fast_hypercall8/16); returns RAX. Suspends (an exit). */
 __attribute__((import_module("pvlab"), import_name("hypercall_fast")))
 int64_t __pvlab_import_hypercall_fast(int64_t control, int64_t rdx, int64_t r8);
 
