@@ -63,6 +63,9 @@ export function formatSuite(name: string, result: SuiteResult): string {
     ),
   ]);
   const notes = (result.notes ?? []).map((n) => `note: ${n}`);
+  // A suite that skipped itself has only its notes to show.
+  if (result.rows.length === 0 && result.ratios.length === 0)
+    return [`${name}: ${result.title}`, '', ...notes].join('\n');
   return [
     `${name}: ${result.title}`,
     '',
