@@ -8,7 +8,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadWasmGuest } from '@pvlab/wasm-guest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createVm } from '../src/index.ts';
 import { run } from './cli-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pvlab-wasm-guests-'));
@@ -17,7 +19,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const require = createRequire(import.meta.url);
 const pvlabCc = join(dirname(require.resolve('@pvlab/wasm-guest/package.json')), 'bin', 'pvlab-cc.mjs');
 const wasm = (name: string) => join(dir, `${name}.wasm`);
-const GUESTS = ['vm-tour', 'unknown-msr', 'resume-counter', 'spins-forever'];
+const GUESTS = ['vm-tour', 'unknown-msr', 'resume-counter', 'spins-forever', 'direct-ipi'];
 /** @pvlab/wasm-guest's C examples, which its README runs with these two commands. */
 const EXAMPLES = ['ipi-ping-pong', 'tlb-shootdown', 'get-vtl'];
 const examplesDir = join(dirname(pvlabCc), '..', 'examples');
@@ -183,5 +185,27 @@ describe('pvlab-host run --guest file.wasm', () => {
         }),
       ]);
     });
+  });
+});
+
+describe("the direct harness: a C guest's exported functions on createVm vCPUs", () => {
+  it('an IPI sent from C on vCPU 0 is delivered to the C handler of vCPU 2 at its next exit', () => {
+    const vm = createVm({ vcpus: 4 });
+    try {
+      const guest = loadWasmGuest(readFileSync(wasm('direct-ipi')));
+      const map = guest.vmMemoryMap({ ramBytes: vm.memory.size, vcpus: 4, arch: 'x64' });
+      const vcpus = [0, 1, 2, 3].map((index) =>
+        guest.instantiate({ cpu: vm.vp(index), index, vcpus: 4, memory: vm.ram, map }),
+      );
+      vcpus[0]!.call('send_ipi', 2, 0x41);
+      expect(vm.vp(2).interruptPending()).toBe(true);
+      expect(vcpus[1]!.call('poll')).toBe(0);
+      expect(vcpus[2]!.call('poll')).toBe(0x41);
+      expect(vm.vp(2).interruptPending()).toBe(false);
+      expect(vcpus[2]!.call('poll')).toBe(0);
+      expect(vcpus.map((v) => v.call('deliveries'))).toEqual([0, 0, 1, 0]);
+    } finally {
+      vm.close();
+    }
   });
 });
