@@ -6,7 +6,7 @@
 import type { CreateVmOptions, VirtualProcessor, Vm } from '@pvlab/host-emulator';
 import { createVm } from '@pvlab/host-emulator';
 import type { CpuidResult } from '@pvlab/hypercall';
-import { HV_PAGE_SIZE, X2APIC_MSR_ICR, X2ApicIcr } from '@pvlab/hypercall';
+import { decodeHypercallControl, HV_PAGE_SIZE, X2APIC_MSR_ICR, X2ApicIcr } from '@pvlab/hypercall';
 import { loadWasmGuest, type WasmGuest, type WasmGuestCpu, type WasmVcpu } from '@pvlab/wasm-guest';
 
 /** One exit as the host saw it. `input` is the input page from the input GPA to its page's end. */
@@ -48,6 +48,12 @@ export class RecordingCpu implements WasmGuestCpu {
   }
 
   hypercall(control: bigint, inputGpa: bigint, outputGpa: bigint): bigint {
+    if (decodeHypercallControl(control).fast) {
+      // A VMCALL with the fast bit (Linux's hv_do_fast_hypercall8/16): RDX and R8 are the input.
+      const result = this.#vp.hypercall(control, inputGpa, outputGpa);
+      this.#exits.push({ vp: this.index, kind: 'fast', control, registers: [inputGpa, outputGpa], result });
+      return result;
+    }
     const input = this.#snapshot(inputGpa);
     const result = this.#vp.hypercall(control, inputGpa, outputGpa);
     this.#exits.push({ vp: this.index, kind: 'hypercall', control, inputGpa, outputGpa, input, result });
