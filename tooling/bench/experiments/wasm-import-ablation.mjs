@@ -27,7 +27,7 @@ const u64 = (v) => (v < 0n ? v + TWO_64 : v);
 
 /**
  * Each variant: how the C loop reaches the VP. `runtime` is @pvlab/wasm-guest as built; the
- * others replace its hypercall_fast import (`make(cpu, irr)` returns the import function; `irr` is
+ * others replace its hypercall_fast import (`make(cpu, irr, vm)` returns the import function; `irr` is
  * VP 0's eight IRR words, for a pending look without the calls `cpu.interruptPending()` makes).
  */
 const VARIANTS = {
@@ -76,6 +76,61 @@ const VARIANTS = {
       return r;
     },
   },
+  'raw: VP registers + partition.hypercall, IRR inline (a vmcall entry)': {
+    make: (cpu, irr, vm) => {
+      const partition = vm.partition;
+      const regs = partition.vps[0].registers;
+      return (c, a, b) => {
+        regs.control = c;
+        regs.rdx = a;
+        regs.r8 = b;
+        const r = partition.hypercall(0, regs);
+        if ((irr[0] | irr[1] | irr[2] | irr[3] | irr[4] | irr[5] | irr[6] | irr[7]) !== 0)
+          throw new Error('pending');
+        return r;
+      };
+    },
+  },
+  'raw + u64: VP registers + partition.hypercall, IRR inline': {
+    make: (cpu, irr, vm) => {
+      const partition = vm.partition;
+      const regs = partition.vps[0].registers;
+      return (c, a, b) => {
+        regs.control = u64(c);
+        regs.rdx = u64(a);
+        regs.r8 = u64(b);
+        const r = partition.hypercall(0, regs);
+        if ((irr[0] | irr[1] | irr[2] | irr[3] | irr[4] | irr[5] | irr[6] | irr[7]) !== 0)
+          throw new Error('pending');
+        return r;
+      };
+    },
+  },
+  'raw + u64 + cpu.interruptPending()': {
+    make: (cpu, irr, vm) => {
+      const partition = vm.partition;
+      const regs = partition.vps[0].registers;
+      return (c, a, b) => {
+        regs.control = u64(c);
+        regs.rdx = u64(a);
+        regs.r8 = u64(b);
+        const r = partition.hypercall(0, regs);
+        if (cpu.interruptPending()) throw new Error('pending');
+        return r;
+      };
+    },
+  },
+  'vp.hypercall + u64 + cpu.interruptPending() in try/catch (the runtime, hand-made)': {
+    make: (cpu) => (c, a, b) => {
+      try {
+        const r = cpu.hypercall(u64(c), u64(a), u64(b));
+        if (cpu.interruptPending()) throw new Error('pending');
+        return r;
+      } catch (e) {
+        throw new Error(String(e));
+      }
+    },
+  },
 };
 
 async function child(name, wasmPath, runtimeUrl, warmupMs, timeMs) {
@@ -105,7 +160,7 @@ async function child(name, wasmPath, runtimeUrl, warmupMs, timeMs) {
     const pvlab = {};
     for (const i of WebAssembly.Module.imports(module)) if (i.module === 'pvlab') pvlab[i.name] = () => 0;
     // VP 0's IRR: the first eight words of the partition's PendingInterrupts buffer.
-    pvlab.hypercall_fast = v.make(vp, new Int32Array(vm.partition.interrupts.buffer, 0, 8));
+    pvlab.hypercall_fast = v.make(vp, new Int32Array(vm.partition.interrupts.buffer, 0, 8), vm);
     const instance = new WebAssembly.Instance(module, { pvlab, env: { memory: vm.memory.wasmMemory } });
     instance.exports.__stack_pointer.value = map.vcpu[0].stack.top;
     instance.exports.__wasm_init_tls(map.vcpu[0].tls.gpa);
