@@ -77,7 +77,7 @@ const VARIANTS = {
     },
   },
   'raw: VP registers + partition.hypercall, IRR inline (a vmcall entry)': {
-    make: (cpu, irr, vm) => {
+    make: (_cpu, irr, vm) => {
       const partition = vm.partition;
       const regs = partition.vps[0].registers;
       return (c, a, b) => {
@@ -92,7 +92,7 @@ const VARIANTS = {
     },
   },
   'raw + u64: VP registers + partition.hypercall, IRR inline': {
-    make: (cpu, irr, vm) => {
+    make: (_cpu, irr, vm) => {
       const partition = vm.partition;
       const regs = partition.vps[0].registers;
       return (c, a, b) => {
@@ -107,7 +107,7 @@ const VARIANTS = {
     },
   },
   'raw + u64 + cpu.interruptPending()': {
-    make: (cpu, irr, vm) => {
+    make: (cpu, _irr, vm) => {
       const partition = vm.partition;
       const regs = partition.vps[0].registers;
       return (c, a, b) => {
