@@ -23,6 +23,17 @@ const TWO_64 = 1n << 64n;
 const u64 = (v: bigint) => (v < 0n ? v + TWO_64 : v);
 const msrOf = (msr: number) => BigInt(msr >>> 0);
 
+/** The `_safe` MSR forms: 0, or `MSR_SAFE_EIO` when the access raised #GP (any other fault unwinds). */
+function gpAsStatus(access: () => void): number {
+  try {
+    access();
+    return 0;
+  } catch (e) {
+    if (!isGuestFault(e, 'GP')) throw e;
+    return MSR_SAFE_EIO;
+  }
+}
+
 /** performance.now() in ns, when the cpu has no clock of its own. */
 function hostClockNs(): bigint {
   return BigInt(Math.round(performance.now() * 1e6));
@@ -108,13 +119,7 @@ export function importObject(ctx: VcpuContext): WasmGuestImportFunctions {
     rdmsr_safe(msr, valuePtr) {
       try {
         const at = ctx.at(valuePtr, 8);
-        let status = 0;
-        try {
-          view.setBigUint64(at, cpu.readMsr(msrOf(msr)), true);
-        } catch (e) {
-          if (!isGuestFault(e, 'GP')) throw e;
-          status = MSR_SAFE_EIO;
-        }
+        const status = gpAsStatus(() => view.setBigUint64(at, cpu.readMsr(msrOf(msr)), true));
         ctx.afterExit();
         return status;
       } catch (e) {
@@ -123,13 +128,7 @@ export function importObject(ctx: VcpuContext): WasmGuestImportFunctions {
     },
     wrmsr_safe(msr, value) {
       try {
-        let status = 0;
-        try {
-          cpu.writeMsr(msrOf(msr), u64(value));
-        } catch (e) {
-          if (!isGuestFault(e, 'GP')) throw e;
-          status = MSR_SAFE_EIO;
-        }
+        const status = gpAsStatus(() => cpu.writeMsr(msrOf(msr), u64(value)));
         ctx.afterExit();
         return status;
       } catch (e) {
