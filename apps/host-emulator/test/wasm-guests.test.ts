@@ -19,7 +19,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const require = createRequire(import.meta.url);
 const pvlabCc = join(dirname(require.resolve('@pvlab/wasm-guest/package.json')), 'bin', 'pvlab-cc.mjs');
 const wasm = (name: string) => join(dir, `${name}.wasm`);
-const GUESTS = ['vm-tour', 'unknown-msr', 'resume-counter', 'spins-forever', 'direct-ipi'];
+const GUESTS = ['vm-tour', 'unknown-msr', 'resume-counter', 'spins-forever', 'direct-ipi', 'isolation-alias'];
 /** @pvlab/wasm-guest's C examples, which its README runs with these two commands. */
 const EXAMPLES = ['ipi-ping-pong', 'tlb-shootdown', 'get-vtl'];
 const examplesDir = join(dirname(pvlabCc), '..', 'examples');
@@ -91,6 +91,22 @@ describe('pvlab-host run --guest file.wasm', () => {
     const r = await run('run', '--guest', wasm('unknown-msr'), '--vcpus', '2');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/#GP: read of unknown MSR 0x400000ff in read_missing_msr ← guest_main/);
+  });
+
+  it('isolation VMs: pvlab_shared_read goes through the boundary view, which refuses a private page by its alias', async () => {
+    const r = await run(
+      'run',
+      '--guest',
+      wasm('isolation-alias'),
+      '--isolation',
+      '36',
+      '--guest-arg',
+      'boundary-bits=36',
+    );
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /#MEMORY: pvlab_shared_read: guest read of GPA 0x1000005000 through the shared alias, but page 0x5 is private .* in read_through_alias ← guest_main/,
+    );
   });
 
   it('--timeout stops a C guest spinning with pvlab_pause()', async () => {
