@@ -1,6 +1,7 @@
 import { HvCallCode } from '@pvlab/hypercall';
+import { type GuestContext, GuestHypercalls, type HyperVInfo } from '@pvlab/hypercall/guest';
 import { describe, expect, it } from 'vitest';
-import { chooseIpi, type PathPlan } from '../src/guest/index.ts';
+import { chooseIpi, hvCpuEnv, type PathPlan } from '../src/guest/index.ts';
 import { bytes, env, u64le, vectorHeader } from './guest-fixtures.ts';
 
 const eight = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -79,6 +80,13 @@ describe('chooseIpi — HvCallSendSyntheticClusterIpi 0x000B (spec 02 rule 5)', 
       plan: { kind: 'native', reason: 'no-input-page' },
     },
     {
+      rule: 'rule 6: VP ≥ 64, the hypercall page but no input page yet (before hv_common_cpu_init) → native',
+      e: env([0, 1, 64], { inputPageBytes: 0, hypercallPage: true }),
+      cpus: [2],
+      options: {},
+      plan: { kind: 'native', reason: 'no-input-page' },
+    },
+    {
       rule: 'rule 6: VP ≥ 64 without ExProcessorMasks → native',
       e: env([0, 64], { exProcessorMasks: false }),
       cpus: [1],
@@ -87,6 +95,33 @@ describe('chooseIpi — HvCallSendSyntheticClusterIpi 0x000B (spec 02 rule 5)', 
     },
   ])('$rule', ({ e, cpus, options, plan }) => {
     expect(chooseIpi(e, cpus, 0xf2, options)).toEqual(plan);
+  });
+});
+
+describe('chooseIpi — a CPU with the hypercall page but no input page yet (Linux 6.12 __send_ipi_mask)', () => {
+  it('VPs below 64 → the fast 0x000B call, which needs no input page', () => {
+    const plan = hypercall(chooseIpi(env(eight, { inputPageBytes: 0, hypercallPage: true }), [1, 3], 0xf2));
+    expect(plan.name).toBe('HvCallSendSyntheticClusterIpi');
+    expect(plan.fast).toBe(true);
+  });
+
+  it('hvCpuEnv: hypercall helpers over no input area mean the hypercall page and no input page', () => {
+    const info = { has: () => true } as unknown as HyperVInfo;
+    const vpIndex = { get: (cpu: number) => cpu, maxVpIndex: () => 7 };
+    const noPages = { inputGpa: 0n, outputGpa: 0n, inputBytes: 0, outputBytes: 0 };
+    const ctx = {} as GuestContext; // the helpers are not called: only their areas are read
+    const up = hvCpuEnv({
+      self: 0,
+      presentCpus: 8,
+      vpIndex,
+      info,
+      hypercalls: new GuestHypercalls(ctx, noPages),
+    });
+    expect([up.hypercallPage, up.inputPageBytes]).toEqual([true, 0]);
+    expect(hypercall(chooseIpi(up, [1], 0xf2)).name).toBe('HvCallSendSyntheticClusterIpi');
+    const none = hvCpuEnv({ self: 0, presentCpus: 8, vpIndex, info, hypercalls: undefined });
+    expect(none.hypercallPage).toBe(false);
+    expect(chooseIpi(none, [1], 0xf2)).toEqual({ kind: 'native', reason: 'no-input-page' });
   });
 });
 

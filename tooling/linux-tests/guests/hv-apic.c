@@ -53,5 +53,8 @@ EXPORT(lt_max_vp_index) u32 lt_max_vp_index(void) { return hv_max_vp_index; }
 EXPORT(lt_hints) u32 lt_hints(void) { return ms_hyperv.hints; }
 EXPORT(lt_input_page) void *lt_input_page(int cpu) { return *per_cpu_ptr(hyperv_pcpu_input_arg, cpu); }
 
+/* Sets CPU cpu's input page: NULL is a CPU before its hv_common_cpu_init (the hypercall page is there). */
+EXPORT(lt_set_input_page) void lt_set_input_page(int cpu, void *page) { *per_cpu_ptr(hyperv_pcpu_input_arg, cpu) = page; }
+
 /* A CPU that has not come up yet: its hv_vp_index[] entry is VP_INVAL again. */
 EXPORT(lt_forget_vp) void lt_forget_vp(int cpu) { hv_vp_index[cpu] = VP_INVAL; }

@@ -12,6 +12,9 @@ import type { SendForm } from './ipi.ts';
 /** An output page in the guest's own first MiB: IPI calls have no output. */
 const OUTPUT_GPA = 0x2000n;
 
+/** The helpers of a CPU without its input page yet: any input written to them overflows. */
+const NO_INPUT_AREA = { inputGpa: 0n, outputGpa: 0n, inputBytes: 0, outputBytes: 0 };
+
 /** The `HvCpuEnv` of CPU `self` as Linux's state in `lvm` has it. */
 export function linuxEnv(lvm: LinuxVm, self: number): HvCpuEnv {
   const table = lvm.call(0, 'lt_vp_index');
@@ -39,14 +42,11 @@ export function pvlabSend(
   const env = linuxEnv(lvm, sender);
   const cpu = lvm.cpus[sender]!;
   const input = lvm.call(0, 'lt_input_page', sender);
-  const hypercalls =
-    input === 0
-      ? undefined
-      : new GuestHypercalls(
-          { cpu, memory: lvm.vm.ram },
-          perCpuHypercallPages('separate', BigInt(input), OUTPUT_GPA),
-        );
-  const hv = { env, hypercalls };
+  // Linux's hypercall page is always there once booted; a CPU before its hv_common_cpu_init has
+  // no input page, so its helpers get no input area (fast calls only).
+  const pages = input === 0 ? NO_INPUT_AREA : perCpuHypercallPages('separate', BigInt(input), OUTPUT_GPA);
+  const hypercalls = new GuestHypercalls({ cpu, memory: lvm.vm.ram }, pages);
+  const hv = { env: { ...env, hypercallPage: true }, hypercalls };
   const native = new NativeApic(cpu, (c) => c);
   const all = Array.from({ length: lvm.count }, (_, i) => i);
   switch (form) {

@@ -24,6 +24,8 @@ interface Case {
   readonly vector: number;
   /** CPUs (never the sender) whose hv_vp_index[] is VP_INVAL: not up yet. */
   readonly notUp: readonly number[];
+  /** The sender has no input page yet (before its hv_common_cpu_init); the hypercall page is there. */
+  readonly senderWithoutInputPage: boolean;
 }
 
 // vCPU counts around the 64-VP bank edges; each (count, hints) group shares one booted VM.
@@ -66,6 +68,10 @@ const caseArb: fc.Arbitrary<Case> = fc
         { weight: 5, arbitrary: fc.constant<number[]>([]) },
         { weight: 1, arbitrary: fc.uniqueArray(cpuArb, { maxLength: 3 }) },
       ),
+      senderWithoutInputPage: fc.oneof(
+        { weight: 6, arbitrary: fc.constant(false) },
+        { weight: 1, arbitrary: fc.constant(true) },
+      ),
     });
   })
   .map((c) => ({ ...c, notUp: c.notUp.filter((cpu) => cpu !== c.sender) }));
@@ -80,6 +86,8 @@ function observe(lvm: LinuxVm, run: () => void): { exits: IpiExit[]; received: n
 
 function runCase(lvm: LinuxVm, c: Case) {
   for (const cpu of c.notUp) lvm.call(0, 'lt_forget_vp', cpu);
+  const inputPage = lvm.call(0, 'lt_input_page', c.sender);
+  if (c.senderWithoutInputPage) lvm.call(0, 'lt_set_input_page', c.sender, 0);
   try {
     setMask(lvm, c.mask);
     const linuxSide = observe(lvm, () => lvm.call(c.sender, 'lt_send', Send[c.form], c.cpu, c.vector));
@@ -90,6 +98,7 @@ function runCase(lvm: LinuxVm, c: Case) {
     });
     return { linuxSide, pvlabSide, path };
   } finally {
+    if (c.senderWithoutInputPage) lvm.call(0, 'lt_set_input_page', c.sender, inputPage);
     for (const cpu of c.notUp) lvm.call(cpu, 'lt_cpu_up');
   }
 }

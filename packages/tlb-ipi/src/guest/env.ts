@@ -29,6 +29,12 @@ export interface HvCpuEnv {
   /** Bytes of this CPU's hypercall input page; 0 when there is no hypercall page or input page. */
   readonly inputPageBytes: number;
   /**
+   * Linux's `hv_hypercall_pg`: the hypercall page is enabled, so register-only (fast) calls work
+   * even while this CPU has no input page yet (before its `hv_common_cpu_init`). Default:
+   * `inputPageBytes > 0`.
+   */
+  readonly hypercallPage?: boolean;
+  /**
    * `true` (default): a VP_INVAL entry sends the call native, as Linux does since 2018.
    * `false` reproduces the historical bug: the entry is used as the `int` −1 (spec 02 rule 8).
    */
@@ -44,6 +50,7 @@ export function hvCpuEnv(options: {
   readonly hypercalls: GuestHypercalls | undefined;
   readonly vpInvalCheck?: boolean;
 }): HvCpuEnv {
+  // A CPU with hypercall helpers has the hypercall page, whether or not it has its input page yet.
   return {
     self: options.self,
     presentCpus: options.presentCpus,
@@ -52,6 +59,7 @@ export function hvCpuEnv(options: {
     clusterIpi: options.info.has('ClusterIpiRecommended'),
     exProcessorMasks: options.info.has('ExProcessorMasksRecommended'),
     inputPageBytes: options.hypercalls?.pages.inputBytes ?? 0,
+    hypercallPage: options.hypercalls !== undefined,
     vpInvalCheck: options.vpInvalCheck ?? true,
   };
 }

@@ -25,8 +25,9 @@ export interface IpiChoiceOptions {
 
 /**
  * Linux `__send_ipi_mask` as a pure decision (spec 02 rules 1, 5–7): the fast 0x000B call
- * (RDX = vector, R8 = mask) when every target VP is below 64, the Ex call 0x0015 through the
- * input page otherwise, nothing for an empty mask, or the native path.
+ * (RDX = vector, R8 = mask) when every target VP is below 64 — it needs the hypercall page, not
+ * this CPU's input page —, the Ex call 0x0015 through the input page otherwise, nothing for an
+ * empty mask, or the native path.
  */
 export function chooseIpi(
   env: HvCpuEnv,
@@ -39,7 +40,8 @@ export function chooseIpi(
   const excludeSelf = options.excludeSelf === true;
   if (mask.length === 0) return { kind: 'none', reason: 'empty-mask' };
   if (excludeSelf && mask.length === 1 && mask[0] === env.self) return { kind: 'none', reason: 'only-self' };
-  if (env.inputPageBytes <= 0) return { kind: 'native', reason: 'no-input-page' };
+  // The fast 0x000B call needs only the hypercall page; the Ex call's input page is checked there.
+  if (!(env.hypercallPage ?? env.inputPageBytes > 0)) return { kind: 'native', reason: 'no-input-page' };
   if (!Number.isInteger(vector) || vector < HV_IPI_MIN_VECTOR || vector > HV_IPI_MAX_VECTOR)
     return { kind: 'native', reason: 'vector-out-of-range' };
   if (options.alwaysEx) return chooseIpiEx(env, mask, vector, excludeSelf);
@@ -64,6 +66,8 @@ export function chooseIpi(
 /** Linux `__send_ipi_mask_ex` (spec 02 rules 6, 7). */
 function chooseIpiEx(env: HvCpuEnv, mask: readonly number[], vector: number, excludeSelf: boolean): PathPlan {
   if (!env.exProcessorMasks) return { kind: 'native', reason: 'ex-not-recommended' };
+  // Linux reads this CPU's input page after the hint: none yet (before hv_common_cpu_init) → native.
+  if (env.inputPageBytes <= 0) return { kind: 'native', reason: 'no-input-page' };
   let nrBank = 0;
   let vps = new VpIndexSet();
   // HV_GENERIC_SET_ALL only for exactly the present CPUs, self included.
