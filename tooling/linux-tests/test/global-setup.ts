@@ -3,7 +3,7 @@
 // `inject('linux')`. Without a tree the suite skips, and this prints the one line saying why.
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { buildLinuxGuest, type LinuxTree } from '../src/build.ts';
+import { buildLinuxGuest, type LinuxTree } from '../src/build.mjs';
 import { DEFAULT_CACHE_DIR, LinuxTreeError, NO_TREE_LINE, resolveLinuxTree } from '../src/tree.mjs';
 
 export interface LinuxSuite {

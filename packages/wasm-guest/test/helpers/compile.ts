@@ -1,6 +1,6 @@
 /**
- * Builds the C test guests (test/guests/*.c) with clang-19 and exactly the ABI contract's flags
- * (what pvlab-cc pins), into a temp dir, cached by the sources' content. Tests that need it skip
+ * Builds the C test guests (test/guests/*.c) with clang-19 and exactly the flags pvlab-cc pins
+ * (src/cc/flags.ts), into a temp dir, cached by the sources' content. Tests that need it skip
  * with `CLANG_MISSING` as their reason when clang-19 or wasm-ld-19 is not installed.
  */
 import { spawnSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { COMPILE_DEFAULTS, COMPILE_PINNED, LINK_PINNED, TARGET } from '../../src/cc/flags.ts';
 
 const PACKAGE = fileURLToPath(new URL('../../', import.meta.url));
 const SDK_INCLUDE = join(PACKAGE, 'sdk/include');
@@ -34,25 +35,9 @@ export const CLANG_MISSING: string | undefined =
       ? 'wasm-ld-19 is not installed (apt-get install lld-19): the C guest tests are skipped'
       : undefined;
 
-/** The contract's compile flags (WASM-ABI.md "Build flags"). */
-export const CFLAGS = [
-  '--target=wasm32',
-  '-O2',
-  '-g',
-  '-nostdlib',
-  '-ffreestanding',
-  '-matomics',
-  '-mbulk-memory',
-  '-mmutable-globals',
-  '-msign-ext',
-  '-fno-exceptions',
-];
-export const LDFLAGS = [
-  '-Wl,--import-memory,--shared-memory,--max-memory=4294967296,--global-base=1048576,-z,stack-size=4096',
-  '-Wl,--export=__stack_pointer,--export=__wasm_init_tls,--export=__tls_size,--export=__tls_align,--export=__heap_base,--export=__data_end',
-  '-Wl,--export=pvlab_start',
-  '-Wl,--no-entry',
-];
+/** pvlab-cc's pinned flags (src/cc/flags.ts), in the clang driver's spelling. */
+export const CFLAGS = [TARGET, ...COMPILE_DEFAULTS, ...COMPILE_PINNED];
+export const LDFLAGS = LINK_PINNED.map((f) => `-Wl,${f}`);
 
 const CACHE = join(tmpdir(), 'pvlab-wasm-guest-tests');
 
@@ -68,9 +53,7 @@ export function compileGuest(
   const text = options.source ?? readFileSync(join(GUESTS, `${name}.c`), 'utf8');
   const extra = options.extra ?? [];
   // Leaving one of the contract's exports out, to see it refused.
-  const ldflags = LDFLAGS.map((f) =>
-    options.dropExport ? f.replace(`,--export=${options.dropExport}`, '') : f,
-  );
+  const ldflags = LDFLAGS.filter((f) => f !== `-Wl,--export=${options.dropExport}`);
   const hash = createHash('sha256');
   for (const part of [text, ...extra, ...CFLAGS, ...ldflags]) hash.update(part).update('\0');
   for (const f of [

@@ -34,7 +34,7 @@ export const wasmGuest: BenchSuite = {
       const direct = measureDirect(build.wasm, timing, progress);
       const threaded = await measureThreaded(build.wasm, timing, progress);
       const notes: string[] = [];
-      const linuxBuild = await buildLinuxHvApic(build.pvlabCc, build.dir);
+      const linuxBuild = await buildLinuxHvApic();
       const linux = 'wasm' in linuxBuild ? measureLinuxIpi(linuxBuild.wasm, timing, progress) : [];
       notes.push(
         'wasm' in linuxBuild

@@ -18,10 +18,6 @@ const USAGE_EXIT = 2;
 export type CGuestBuild =
   | {
       readonly wasm: string;
-      /** The temporary directory it is in (other builds may go there too). */
-      readonly dir: string;
-      /** pvlab-cc's bin. */
-      readonly pvlabCc: string;
       dispose(): void;
     }
   | { readonly skipped: string };
@@ -43,5 +39,5 @@ export function buildCGuest(): CGuestBuild {
     if (r.status === USAGE_EXIT) return { skipped: said.split('\n')[0]! };
     throw new Error(`wasm-guest: pvlab-cc could not build ${SOURCE} (exit ${r.status}):\n${said}`);
   }
-  return { wasm, dir, pvlabCc: bin, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  return { wasm, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
