@@ -1,7 +1,9 @@
 /**
- * A test-only reader for what `WebAssembly.Module.imports` does not tell in Node 20: the memory
- * import's limits and shared flag, exported globals' initial values, and the data segments.
+ * What `WebAssembly.Module.imports` does not tell in Node 20 — the memory import's limits and
+ * shared flag, exported globals' initial values — read by the runtime's own binary reader, and
+ * the data segments' size.
  */
+import { readWasmBinary } from '../src/runtime/binary.ts';
 
 export interface MemoryImport {
   readonly module: string;
@@ -17,10 +19,34 @@ export interface ModuleFacts {
   readonly globals: Map<string, number>;
   /** Total bytes of all data segments. */
   readonly dataBytes: number;
-  readonly sections: Set<number>;
 }
 
+/** Imports and globals as the runtime reads them (`readWasmBinary`), plus the data segments' size. */
 export function readModuleFacts(bytes: Uint8Array): ModuleFacts {
+  const binary = readWasmBinary(bytes);
+  const memoryImports = binary.imports.flatMap((i) =>
+    i.memory === undefined
+      ? []
+      : [
+          {
+            module: i.module,
+            name: i.name,
+            initialPages: i.memory.minPages,
+            maximumPages: i.memory.maxPages,
+            shared: i.memory.shared,
+          },
+        ],
+  );
+  const globals = new Map<string, number>();
+  for (const [name, e] of binary.exports) {
+    const value = e.kind === 'global' ? binary.globals[e.index] : undefined;
+    if (typeof value === 'number') globals.set(name, value >>> 0);
+  }
+  return { memoryImports, globals, dataBytes: dataSegmentBytes(bytes) };
+}
+
+/** The data section's segments, summed (the one section `readWasmBinary` does not read). */
+function dataSegmentBytes(bytes: Uint8Array): number {
   let at = 8; // magic and version
   const u = () => {
     let result = 0;
@@ -32,102 +58,23 @@ export function readModuleFacts(bytes: Uint8Array): ModuleFacts {
       if (!(b & 0x80)) return result;
     }
   };
-  const s = () => {
-    let result = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = bytes[at++]!;
-      result |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80);
-    return shift < 32 && b & 0x40 ? result | (-1 << shift) : result;
-  };
-  const name = () => {
-    const n = u();
-    const text = new TextDecoder().decode(bytes.subarray(at, at + n));
-    at += n;
-    return text;
-  };
-  const limits = () => {
-    const flags = u();
-    const initial = u();
-    const maximum = flags & 1 ? u() : undefined;
-    return { flags, initial, maximum };
-  };
-  const constExpr = (): number | undefined => {
-    let value: number | undefined;
-    const op = bytes[at++];
-    if (op === 0x41) value = s();
-    while (bytes[at++] !== 0x0b) {
-      // skip any other expression to its end
-    }
-    return value;
-  };
-
-  const memoryImports: MemoryImport[] = [];
-  const globalInits: (number | undefined)[] = [];
-  const exported: [string, number][] = [];
-  const sections = new Set<number>();
-  let dataBytes = 0;
+  let total = 0;
   while (at < bytes.length) {
     const id = bytes[at++]!;
-    const size = u();
-    const end = at + size;
-    sections.add(id);
-    if (id === 2) {
-      for (let n = u(); n > 0; n--) {
-        const module = name();
-        const field = name();
-        const kind = bytes[at++];
-        if (kind === 0) u();
-        else if (kind === 1) {
-          at++;
-          limits();
-        } else if (kind === 2) {
-          const l = limits();
-          memoryImports.push({
-            module,
-            name: field,
-            initialPages: l.initial,
-            maximumPages: l.maximum,
-            shared: (l.flags & 2) !== 0,
-          });
-        } else if (kind === 3) {
-          at += 2;
-          globalInits.push(undefined);
-        } else throw new Error(`import kind ${kind}`);
-      }
-    } else if (id === 6) {
-      for (let n = u(); n > 0; n--) {
-        at += 2; // value type, mutability
-        globalInits.push(constExpr());
-      }
-    } else if (id === 7) {
-      for (let n = u(); n > 0; n--) {
-        const field = name();
-        const kind = bytes[at++];
-        const index = u();
-        if (kind === 3) exported.push([field, index]);
-      }
-    } else if (id === 11) {
+    const end = u() + at;
+    if (id === 11) {
       for (let n = u(); n > 0; n--) {
         const flags = u();
-        if (flags === 2) u();
-        if (flags !== 1) constExpr();
+        if (flags === 2) u(); // memory index
+        if (flags !== 1) while (bytes[at++] !== 0x0b); // the offset expression
         const len = u();
-        dataBytes += len;
+        total += len;
         at += len;
       }
     }
     at = end;
   }
-  const globals = new Map<string, number>();
-  for (const [field, index] of exported) {
-    const v = globalInits[index];
-    if (v !== undefined) globals.set(field, v >>> 0);
-  }
-  return { memoryImports, globals, dataBytes, sections };
+  return total;
 }
 
 /** The WebAssembly JS API as these tests use it (TypeScript's ES libs do not declare it). */
