@@ -61,9 +61,19 @@ export class VirtualProcessor implements GuestCpu {
     this.#x64('VMCALL');
     const partition = this.#internals.partitionOpen();
     const regs = this.#state.registers;
-    regs.control = BigInt.asUintN(64, control);
-    regs.rdx = BigInt.asUintN(64, inputGpa);
-    regs.r8 = BigInt.asUintN(64, outputGpa);
+    // The register file keeps values modulo 2^64, as the hardware registers do.
+    regs.control = control;
+    regs.rdx = inputGpa;
+    regs.r8 = outputGpa;
+    return partition.hypercall(this.index, regs);
+  }
+
+  /** `hypercall` with each register as u32 halves (lo = bits 31:0): what a wasm guest's import passes. */
+  hypercallWords(cLo: number, cHi: number, rdxLo: number, rdxHi: number, r8Lo: number, r8Hi: number): bigint {
+    this.#x64('VMCALL');
+    const partition = this.#internals.partitionOpen();
+    const regs = this.#state.registers;
+    regs.setWords(cLo, cHi, rdxLo, rdxHi, r8Lo, r8Hi);
     return partition.hypercall(this.index, regs);
   }
 
@@ -80,7 +90,7 @@ export class VirtualProcessor implements GuestCpu {
         `fastHypercall takes at most ${regs.fastSlotCount} input values (RDX, R8, XMM0..XMM5); got ${input.length}`,
       );
     }
-    regs.control = BigInt.asUintN(64, control);
+    regs.control = control;
     regs.rdx = 0n;
     regs.r8 = 0n;
     regs.xmm.fill(0n);

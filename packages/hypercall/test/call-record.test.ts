@@ -10,7 +10,7 @@ import {
 import type { DispatchOutcome } from '../src/host/outcome.ts';
 import { rawDispatch } from '../src/testing/index.ts';
 import { HvStatus } from '../src/wire/status.ts';
-import { fastCall, INPUT_GPA, memoryCall, WordRegisters, writeU64s } from './fixtures.ts';
+import { BigintRegisters, fastCall, INPUT_GPA, memoryCall, writeU64s } from './fixtures.ts';
 import { OUTCOME_CODES, OutcomeCall, outcomePartition } from './outcome-fixtures.ts';
 
 /**
@@ -72,7 +72,7 @@ describe('HypercallRecord: one record per call, observed or decoded from logged 
       dispatcher.observe((r) => observed.push(r));
       for (const c of calls) {
         for (const vp of [0, 1, 2, 3]) partition.resumeWaiters(vp);
-        const io = c.words ? new WordRegisters() : memoryCall(0n, 0n, 0n);
+        const io = c.words ? memoryCall(0n, 0n, 0n) : new BigintRegisters();
         io.control =
           BigInt(c.code) |
           (c.fast ? 1n << 16n : 0n) |

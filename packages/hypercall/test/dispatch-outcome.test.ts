@@ -10,6 +10,7 @@ import { encodeHypercallControl } from '../src/wire/control.ts';
 import { HV_X64_MSR_VP_INDEX } from '../src/wire/msr.ts';
 import {
   ALL_CORE_FEATURES,
+  BigintRegisters,
   fastCall,
   INPUT_GPA,
   makeHypercallPartition,
@@ -18,7 +19,6 @@ import {
   OUTPUT_GPA,
   RAM_BYTES,
   TestCall,
-  WordRegisters,
   writeU64s,
 } from './fixtures.ts';
 import { OUTCOME_CODES, OutcomeCall, outcomePartition } from './outcome-fixtures.ts';
@@ -148,7 +148,7 @@ const step = fc.record({
 type Step = typeof step extends fc.Arbitrary<infer T> ? T : never;
 
 function registersOf(s: Step): HypercallIo & { control: bigint } {
-  const io = s.words ? new WordRegisters() : memoryCall(0n, 0n, 0n);
+  const io = s.words ? memoryCall(0n, 0n, 0n) : new BigintRegisters();
   // Mostly well-formed controls, sometimes any bits at all.
   io.control =
     s.noise % 5n === 1n

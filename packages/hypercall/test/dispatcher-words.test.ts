@@ -3,7 +3,7 @@ import { describe, expect } from 'vitest';
 import type { HypercallIo } from '../src/host/calling-convention.ts';
 import { X64HypercallRegisters } from '../src/host/calling-convention.ts';
 import { HvCallCode } from '../src/wire/call-code.ts';
-import { makeHypercallPartition, RAM_BYTES, TestCall, WordRegisters } from './fixtures.ts';
+import { BigintRegisters, makeHypercallPartition, RAM_BYTES, TestCall } from './fixtures.ts';
 
 const CODES = [
   TestCall.Echo,
@@ -49,7 +49,7 @@ describe('HypercallIo.words: the 32-bit register view', () => {
           memory: [...partition.memory.bytes.subarray(0x3000, 0x3100)],
         };
       };
-      expect(run(new WordRegisters())).toEqual(run(new X64HypercallRegisters()));
+      expect(run(new X64HypercallRegisters())).toEqual(run(new BigintRegisters()));
     },
   );
 });
@@ -80,7 +80,7 @@ describe('HypercallDispatcher: a call code remembers its last control value (the
       partition: ReturnType<typeof makeHypercallPartition>['partition'],
       c: (typeof calls)[0],
     ) => {
-      const io = new WordRegisters();
+      const io = new X64HypercallRegisters();
       io.control =
         BigInt(c.code) |
         (c.fast ? 1n << 16n : 0n) |
@@ -139,8 +139,8 @@ describe('HypercallIo.words: memory-call GPAs read as numbers', () => {
       const memory = [bytes.slice(0, 0x100), bytes.slice(RAM_BYTES - 0x100), bytes.slice(at, at + 64)];
       return { outcome, memory, diagnostics: partition.diagnostics() };
     };
-    const words = run(new WordRegisters());
-    const big = run(new X64HypercallRegisters());
+    const words = run(new X64HypercallRegisters());
+    const big = run(new BigintRegisters());
     expect(words.outcome).toBe(big.outcome);
     expect(words.diagnostics).toEqual(big.diagnostics);
     expect(words.memory).toEqual(big.memory);

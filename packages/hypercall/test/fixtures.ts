@@ -5,11 +5,7 @@
  */
 import { expect } from 'vitest';
 import { GuestFault, type GuestFaultVector } from '../src/guest-fault.ts';
-import {
-  type HypercallIo,
-  type HypercallWordIo,
-  X64HypercallRegisters,
-} from '../src/host/calling-convention.ts';
+import { type HypercallIo, X64HypercallRegisters } from '../src/host/calling-convention.ts';
 import {
   type FastSupport,
   type RepHypercallDescriptor,
@@ -292,48 +288,26 @@ export function titled<T>(rows: readonly T[], title: (row: T) => string): [strin
   return rows.map((row) => [title(row), row]);
 }
 
-/** Registers held as u32 halves only, like the threaded host's mailbox: reads through `words`. */
-export class WordRegisters implements HypercallIo, HypercallWordIo {
-  readonly u32 = new Uint32Array(2 * 17);
+/**
+ * Registers held as bigints only, without the `words` view: the dispatcher's other way of
+ * reading them (any `HypercallIo` may leave `words` out). `X64HypercallRegisters` has `words`.
+ */
+export class BigintRegisters implements HypercallIo {
+  control = 0n;
+  readonly slots: bigint[] = Array.from({ length: 14 }, () => 0n);
   readonly fastSlotCount = 14;
   fastOutputFirstSlot = 0;
   fastOutputSlots = 0;
-  readonly words: HypercallWordIo = this;
-  #get(i: number): bigint {
-    return BigInt(this.u32[2 * i]!) | (BigInt(this.u32[2 * i + 1]!) << 32n);
-  }
-  #set(i: number, v: bigint): void {
-    this.u32[2 * i] = Number(v & 0xffff_ffffn);
-    this.u32[2 * i + 1] = Number((v >> 32n) & 0xffff_ffffn);
-  }
-  get control(): bigint {
-    return this.#get(0);
-  }
-  set control(v: bigint) {
-    this.#set(0, v);
-  }
   get inputGpa(): bigint {
-    return this.#get(1);
+    return this.slots[0]!;
   }
   get outputGpa(): bigint {
-    return this.#get(2);
+    return this.slots[1]!;
   }
   readFastSlot(i: number): bigint {
-    return this.#get(i + 1);
+    return this.slots[i] ?? 0n;
   }
   writeFastSlot(i: number, v: bigint): void {
-    this.#set(i + 1, BigInt.asUintN(64, v));
-  }
-  controlLo(): number {
-    return this.u32[0]!;
-  }
-  controlHi(): number {
-    return this.u32[1]!;
-  }
-  slotWord(slot: number, half: 0 | 1): number {
-    return this.u32[2 * (slot + 1) + half]!;
-  }
-  setSlotWord(slot: number, half: 0 | 1, value: number): void {
-    this.u32[2 * (slot + 1) + half] = value;
+    if (i >= 0 && i < 14) this.slots[i] = BigInt.asUintN(64, v);
   }
 }

@@ -3,7 +3,7 @@ import { describe, expect } from 'vitest';
 import type { HypercallIo } from '../src/host/calling-convention.ts';
 import { testPartition } from '../src/testing/index.ts';
 import { HvStatus } from '../src/wire/status.ts';
-import { memoryCall, memoryOnlyDescriptor, RAM_BYTES, TestCall, WordRegisters } from './fixtures.ts';
+import { BigintRegisters, memoryCall, memoryOnlyDescriptor, RAM_BYTES, TestCall } from './fixtures.ts';
 
 /**
  * Spec 01 rules 4, 5 and 7 for MemoryOnly (8 B in, 8 B out), in BigInt arithmetic: the input list
@@ -44,7 +44,7 @@ describe('memory-call lists: one exact path for every register file and GPA widt
     ([b, inGpa, outGpa], words) => {
       const partition = testPartition({ physicalAddressBits: b, vcpus: 1 });
       partition.dispatcher.register(memoryOnlyDescriptor());
-      const io: HypercallIo & { control: bigint } = words ? new WordRegisters() : memoryCall(0n, 0n, 0n);
+      const io: HypercallIo & { control: bigint } = words ? memoryCall(0n, 0n, 0n) : new BigintRegisters();
       io.control = BigInt(TestCall.MemoryOnly);
       io.writeFastSlot(0, inGpa);
       io.writeFastSlot(1, outGpa);

@@ -10,7 +10,7 @@ import { MSR_SAFE_EIO, WASM_GUEST_IMPORTS, type WasmGlobal } from '../src/index.
 import { wasmApi } from '../src/runtime/wasm-api.ts';
 import { CLANG_MISSING, compileGuest } from './helpers/compile.ts';
 import { direct, u64 } from './helpers/direct.ts';
-import { FakeCpu, FakeProgramCpu } from './helpers/fake-cpu.ts';
+import { FakeCpu, FakeProgramCpu, FakeWordsCpu } from './helpers/fake-cpu.ts';
 
 const one = (args?: Record<string, string>) =>
   direct('imports', 2, (i, memory) => new FakeProgramCpu(i, 2, memory, args ?? {}), args ? { args } : {});
@@ -50,6 +50,23 @@ describe.skipIf(CLANG_MISSING !== undefined)(`the imports from C ${CLANG_MISSING
     expect(u64(vcpus[0]!.call('hc_fast', 0x1_0008n, 7n, 0x8000_0000_0000_0000n))).toBe(0x1_0000_0000n);
     // The fast form is the same VMCALL with the fast bit: RDX and R8 carry the input values.
     expect(cpu.calls.at(-1)).toEqual({ op: 'hypercall', args: [0x1_0008n, 7n, 0x8000_0000_0000_0000n] });
+  });
+
+  it('hypercalls: a cpu with hypercallWords gets the registers as u32 halves, no bigint on the way', () => {
+    const { cpus, vcpus } = direct('imports', 1, () => new FakeWordsCpu());
+    const cpu = cpus[0]!;
+    cpu.result = 0xffff_0000_0000_0013n;
+    const control = 0x8000_0000_0fff_0002n;
+    expect(u64(vcpus[0]!.call('hc', control, 0x1000n, 0xffff_ffff_ffff_f000n))).toBe(0xffff_0000_0000_0013n);
+    // Wasm passes i32 signed; the cpu takes each half modulo 2^32 (its register file is a Uint32Array).
+    const halves = () => (cpu.calls.at(-1)!.args as number[]).map((w) => w >>> 0);
+    expect(cpu.calls.at(-1)!.op).toBe('hypercallWords');
+    expect(halves()).toEqual([0x0fff_0002, 0x8000_0000, 0x1000, 0, 0xffff_f000, 0xffff_ffff]);
+    expect(u64(vcpus[0]!.call('hc_fast', 0x1_0008n, 7n, 0x8000_0000_0000_0001n))).toBe(
+      0xffff_0000_0000_0013n,
+    );
+    expect(halves()).toEqual([0x1_0008, 0, 7, 0, 1, 0x8000_0000]);
+    expect(cpu.ops()).not.toContain('hypercall');
   });
 
   it('the XMM form passes in_count input slots and writes the output from the pair after them', () => {

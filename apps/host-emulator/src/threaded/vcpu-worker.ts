@@ -83,6 +83,8 @@ const memory = new GuestMemory(data.memory, data.memoryBytes);
 const irr = new PendingInterrupts(data.vcpus, data.interrupts);
 /** This vCPU's mailbox registers (RCX/RAX at `R0`, then RDX, R8, XMM0.lo …): stored directly on the hot path. */
 const { regs, first: R0 } = mb.registers(vp);
+/** The same registers as u32 halves: RCX at `W0`, RDX at `W0 + 2`, R8 at `W0 + 4`. */
+const { words: regWords, first: W0 } = mb.registerWords(vp);
 let terminated = false;
 
 /** RDX, R8 and XMM0..XMM5 live in mailbox registers 1..14 (the host writes output in place). */
@@ -192,6 +194,19 @@ const cpu: GuestProgramCpu = {
     regs[R0 + 2] = outputGpa;
     if (dirtySlots < 2) dirtySlots = 2;
     regs[R0] = control;
+    hypercallExit();
+    noteOutputSlots();
+    return mb.reg(vp, 0);
+  },
+  hypercallWords(cLo: number, cHi: number, rdxLo: number, rdxHi: number, r8Lo: number, r8Hi: number): bigint {
+    if (data.arch !== 'x64') requireArch('x64', 'VMCALL');
+    regWords[W0 + 2] = rdxLo;
+    regWords[W0 + 3] = rdxHi;
+    regWords[W0 + 4] = r8Lo;
+    regWords[W0 + 5] = r8Hi;
+    if (dirtySlots < 2) dirtySlots = 2;
+    regWords[W0] = cLo;
+    regWords[W0 + 1] = cHi;
     hypercallExit();
     noteOutputSlots();
     return mb.reg(vp, 0);

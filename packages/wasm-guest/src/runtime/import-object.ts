@@ -21,6 +21,10 @@ export const MSR_SAFE_EIO = -5;
 const TWO_64 = 1n << 64n;
 /** An i64 from wasm (signed) as the unsigned value the cpu takes; no new bigint when it is positive. */
 const u64 = (v: bigint) => (v < 0n ? v + TWO_64 : v);
+/** A register from the i32 halves wasm passes (signed in JS), bits 31:0 first. */
+const join = (lo: number, hi: number) => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+type WordsCpu = VcpuContext['cpu'] & { hypercallWords: Vmcall };
+type Vmcall = (cLo: number, cHi: number, rdxLo: number, rdxHi: number, r8Lo: number, r8Hi: number) => bigint;
 const msrOf = (msr: number) => BigInt(msr >>> 0);
 
 /** The `_safe` MSR forms: 0, or `MSR_SAFE_EIO` when the access raised #GP (any other fault unwinds). */
@@ -64,21 +68,29 @@ export function importObject(ctx: VcpuContext): WasmGuestImportFunctions {
     else ctx.reports.set(key, value);
   };
 
+  // RCX, RDX and R8 arrive as i32 halves: a cpu that takes them so sees no bigint at all.
+  // (A method call, not a bound function: V8 inlines it into the import.)
+  const withWords = cpu.hypercallWords ? (cpu as WordsCpu) : undefined;
+  const vmcall: Vmcall = withWords
+    ? (cLo, cHi, rdxLo, rdxHi, r8Lo, r8Hi) => withWords.hypercallWords(cLo, cHi, rdxLo, rdxHi, r8Lo, r8Hi)
+    : (cLo, cHi, rdxLo, rdxHi, r8Lo, r8Hi) =>
+        cpu.hypercall(join(cLo, cHi), join(rdxLo, rdxHi), join(r8Lo, r8Hi));
+
   return {
-    hypercall(control, inputGpa, outputGpa) {
+    hypercall(cLo, cHi, inLo, inHi, outLo, outHi) {
       try {
-        const r = cpu.hypercall(u64(control), u64(inputGpa), u64(outputGpa));
+        const r = vmcall(cLo, cHi, inLo, inHi, outLo, outHi);
         ctx.afterExit();
         return r;
       } catch (e) {
         throw atImport(e);
       }
     },
-    hypercall_fast(control, rdx, r8) {
+    hypercall_fast(cLo, cHi, rdxLo, rdxHi, r8Lo, r8Hi) {
       try {
         // VMCALL with the fast bit in the control: RDX and R8 are the input, the XMM registers
         // keep what they held, as on hardware; RAX is all the C caller gets back.
-        const r = cpu.hypercall(u64(control), u64(rdx), u64(r8));
+        const r = vmcall(cLo, cHi, rdxLo, rdxHi, r8Lo, r8Hi);
         ctx.afterExit();
         return r;
       } catch (e) {

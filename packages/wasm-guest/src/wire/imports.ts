@@ -3,7 +3,9 @@
  * module `pvlab`. It is the one source: `scripts/gen-imports-h.mjs` writes the C declarations of
  * `sdk/include/pvlab/imports.h` from it (a test fails when that file differs), the runtime's
  * import object is typed from it, and `loadWasmGuest` refuses a module importing anything else.
- * Wasm types are i32/i64 only (i64 arrives in JS as a signed bigint).
+ * Wasm types are i32/i64 only (i64 arrives in JS as a signed bigint). The hypercalls take their
+ * 64-bit registers as u32 halves (`*_lo` = bits 31:0): a bigint made per argument at the boundary
+ * costs more than the rest of a short call, and the host reads registers as halves anyway.
  */
 
 /** The import module of every runtime function. */
@@ -39,17 +41,24 @@ const i64 = (name: string) => ({ name, type: 'i64' }) as const;
 export const WASM_GUEST_IMPORTS = [
   {
     name: 'hypercall',
-    params: [i64('control'), i64('input_gpa'), i64('output_gpa')],
+    params: [
+      i32('control_lo'),
+      i32('control_hi'),
+      i32('input_gpa_lo'),
+      i32('input_gpa_hi'),
+      i32('output_gpa_lo'),
+      i32('output_gpa_hi'),
+    ],
     result: 'i64',
     suspends: true,
-    doc: 'Memory-form VMCALL (RCX = control, RDX = input GPA, R8 = output GPA); returns RAX.',
+    doc: 'Memory-form VMCALL (RCX = control, RDX = input GPA, R8 = output GPA), each as u32 halves; returns RAX.',
   },
   {
     name: 'hypercall_fast',
-    params: [i64('control'), i64('rdx'), i64('r8')],
+    params: [i32('control_lo'), i32('control_hi'), i32('rdx_lo'), i32('rdx_hi'), i32('r8_lo'), i32('r8_hi')],
     result: 'i64',
     suspends: true,
-    doc: 'Fast VMCALL with two register inputs (RDX, R8), XMM untouched as on hardware (Linux hv_do_fast_hypercall8/16); returns RAX.',
+    doc: 'Fast VMCALL with two register inputs (RDX, R8), each register as u32 halves, XMM untouched as on hardware (Linux hv_do_fast_hypercall8/16); returns RAX.',
   },
   {
     name: 'hypercall_xmm',

@@ -66,6 +66,14 @@ export class FakeCpu implements WasmGuestCpu {
   }
 }
 
+/** A FakeCpu that takes RCX, RDX and R8 as u32 halves (`hypercallWords`), as the VMs' vCPUs do. */
+export class FakeWordsCpu extends FakeCpu {
+  hypercallWords(cLo: number, cHi: number, rdxLo: number, rdxHi: number, r8Lo: number, r8Hi: number): bigint {
+    this.calls.push({ op: 'hypercallWords', args: [cLo, cHi, rdxLo, rdxHi, r8Lo, r8Hi] });
+    return this.result;
+  }
+}
+
 /** A FakeCpu with every optional exit, for `guest.program()`. */
 export class FakeProgramCpu extends FakeCpu implements GuestProgramCpu {
   readonly arch = 'x64' as const;

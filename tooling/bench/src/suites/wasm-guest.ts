@@ -58,7 +58,7 @@ export const wasmGuest: BenchSuite = {
         );
       notes.push(
         'direct rows: one VP on this thread; a C sample is one JS → wasm call of a 1000-call loop in C (bench_* in guests/c/hypercall-bench.c), a JS sample the same loop in JS over the VP as a GuestCpu',
-        'the C path per call: i64 arguments boxed as BigInts at the import, the runtime reading them as unsigned, the cpu call, and the pending-interrupt look after the exit (a JS guest skips the last one)',
+        'the C path per call: the wasm → JS crossing (registers as i32 halves, no bigint), the cpu call (vp.hypercallWords), and the pending-interrupt look after the exit; a JS guest pays neither the crossing nor the look, so on the memory form, where both reach the same VP call, C is slower by about those two',
         'threaded rows: both guests are dominated by the cross-thread hand-off (vCPU thread → host thread → vCPU thread), which costs the same whatever the guest is written in; the host times them from its progress reports (~10 ms apart), the same way for both',
         `load average (1 min) ${load0.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end; ${availableParallelism()} CPUs`,
       );

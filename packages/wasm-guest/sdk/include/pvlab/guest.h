@@ -94,16 +94,21 @@ static inline void pvlab_report_str(const char *key, const char *value) {
 
 /* ---- Hypercalls ---- */
 
+/* A 64-bit register as the import's two i32 arguments, bits 31:0 first (no bigint in the host). */
+#define __PVLAB_HALVES(v) (int32_t)(uint32_t)(v), (int32_t)(uint32_t)((uint64_t)(v) >> 32)
+
 /** Memory form: RCX = control, RDX = input GPA, R8 = output GPA; returns RAX (the status in bits 15:0). */
 static inline uint64_t pvlab_hypercall(uint64_t control, uint64_t input_gpa, uint64_t output_gpa) {
-  uint64_t r = (uint64_t)__pvlab_import_hypercall((int64_t)control, (int64_t)input_gpa, (int64_t)output_gpa);
+  uint64_t r = (uint64_t)__pvlab_import_hypercall(__PVLAB_HALVES(control), __PVLAB_HALVES(input_gpa),
+                                                  __PVLAB_HALVES(output_gpa));
   __pvlab_after_exit();
   return r;
 }
 
 /** Fast form with two register inputs (set the Fast bit, 1 << 16, in control). */
 static inline uint64_t pvlab_hypercall_fast(uint64_t control, uint64_t rdx, uint64_t r8) {
-  uint64_t r = (uint64_t)__pvlab_import_hypercall_fast((int64_t)control, (int64_t)rdx, (int64_t)r8);
+  uint64_t r = (uint64_t)__pvlab_import_hypercall_fast(__PVLAB_HALVES(control), __PVLAB_HALVES(rdx),
+                                                       __PVLAB_HALVES(r8));
   __pvlab_after_exit();
   return r;
 }

@@ -28,13 +28,13 @@ _Static_assert(offsetof(struct pvlab_vcpu_info, pages_bytes) == 20, "pvlab_vcpu_
 _Static_assert(offsetof(struct pvlab_vcpu_info, image_end) == 24, "pvlab_vcpu_info.image_end");
 _Static_assert(offsetof(struct pvlab_vcpu_info, reserved) == 28, "pvlab_vcpu_info.reserved");
 
-/** Memory-form VMCALL (RCX = control, RDX = input GPA, R8 = output GPA); returns RAX. Suspends (an exit). */
+/** Memory-form VMCALL (RCX = control, RDX = input GPA, R8 = output GPA), each as u32 halves; returns RAX. Suspends (an exit). */
 __attribute__((import_module("pvlab"), import_name("hypercall")))
-int64_t __pvlab_import_hypercall(int64_t control, int64_t input_gpa, int64_t output_gpa);
+int64_t __pvlab_import_hypercall(int32_t control_lo, int32_t control_hi, int32_t input_gpa_lo, int32_t input_gpa_hi, int32_t output_gpa_lo, int32_t output_gpa_hi);
 
-/** Fast VMCALL with two register inputs (RDX, R8), XMM untouched as on hardware (Linux hv_do_fast_hypercall8/16); returns RAX. Suspends (an exit). */
+/** Fast VMCALL with two register inputs (RDX, R8), each register as u32 halves, XMM untouched as on hardware (Linux hv_do_fast_hypercall8/16); returns RAX. Suspends (an exit). */
 __attribute__((import_module("pvlab"), import_name("hypercall_fast")))
-int64_t __pvlab_import_hypercall_fast(int64_t control, int64_t rdx, int64_t r8);
+int64_t __pvlab_import_hypercall_fast(int32_t control_lo, int32_t control_hi, int32_t rdx_lo, int32_t rdx_hi, int32_t r8_lo, int32_t r8_hi);
 
 /** XMM fast VMCALL: regs_ptr -> u64[14] (RDX, R8, XMM0.lo .. XMM5.hi), the first in_count are input; output slots are written back in place; returns RAX. Suspends (an exit). */
 __attribute__((import_module("pvlab"), import_name("hypercall_xmm")))
