@@ -213,13 +213,15 @@ export function parseScheduleFile(text: string, source: string): ScheduleFile {
     ),
   );
   const failure = optional('failure', (v): ScheduleFailure => {
-    const f = record('failure', 'strings', (x): x is string => typeof x === 'string')(v);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      return bad('failure', v, 'an object with the strings class, signature, message');
+    }
+    const f = v as Record<string, unknown>;
     for (const k of Object.keys(f)) {
       if (!['class', 'signature', 'message'].includes(k))
         bad(`failure.${k}`, f[k], 'only class, signature, message');
     }
-    const field = (k: 'class' | 'signature' | 'message') =>
-      f[k] ?? bad(`failure.${k}`, undefined, 'a string');
+    const field = (k: string) => string(`failure.${k}`)(f[k]);
     return { class: field('class'), signature: field('signature'), message: field('message') };
   });
   const preemptions = optional('preemptions', (v) => integer('preemptions', v, 0, Number.MAX_SAFE_INTEGER));
