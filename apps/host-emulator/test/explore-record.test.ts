@@ -36,6 +36,7 @@ describe('RecordingStrategy', () => {
     ]);
     expect(picks).toEqual([0, 1, 1, 0, 2, 2]);
     expect(r.choices).toEqual([1, 1, 2, 2]);
+    expect(r.defaulted).toEqual([1, -1, 2, -1]); // previous 0 not runnable: 1 was no default pick
     expect(r.preemptions).toBe(1);
     expect(r.decisions).toBe(6);
   });
@@ -74,6 +75,9 @@ describe('replayStrategy', () => {
       expect(drive(again, run.steps)).toEqual(picks);
       expect(replay.divergences).toBe(0);
       expect(again.choices).toEqual(recording.choices);
+      const fromDefaulted = replayStrategy(recording.defaulted);
+      expect(drive(fromDefaulted, run.steps)).toEqual(picks);
+      expect(fromDefaulted.divergences).toBe(0);
       expect(again.preemptions).toBe(recording.preemptions);
     },
   );

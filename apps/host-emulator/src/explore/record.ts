@@ -13,6 +13,11 @@ export class RecordingStrategy implements ScheduleStrategy {
   readonly #inner: ScheduleStrategy;
   /** The VP chosen at each ≥ 2-runnable decision, in order. */
   readonly choices: number[] = [];
+  /**
+   * `choices` with −1 wherever the pick was the default one (`defaultPick`): replaying it gives
+   * the same run, and only its other entries (the real choices) are worth editing when shrinking.
+   */
+  readonly defaulted: number[] = [];
   /** Decisions where `previous` was runnable and another VP was chosen. */
   preemptions = 0;
   /** All `pick()` calls. */
@@ -27,6 +32,7 @@ export class RecordingStrategy implements ScheduleStrategy {
     this.decisions++;
     if (runnable.length > 1) {
       this.choices.push(vp);
+      this.defaulted.push(vp === defaultPick(runnable, previous) ? DEFAULT_CHOICE : vp);
       if (previous !== undefined && vp !== previous && runnable.includes(previous)) this.preemptions++;
     }
     return vp;

@@ -6,9 +6,11 @@
  * Every candidate is re-executed, because changing one choice changes what comes after it.
  * A run is kept when it fails and is better: fewer preemptions, then a shorter list. The
  * search then goes on from that run's own recorded choices (what really happened), so the
- * list is always one a replay reproduces.
+ * list is always one a replay reproduces; when the run says which of its picks were the default
+ * (`defaulted`), from that form, so those picks are not tried again and stay defaults.
  *
- * ddmin splits the list into n chunks; it tries keeping one chunk only (all others default),
+ * ddmin splits the real choices (the entries that are not −1) into n chunks; it tries keeping
+ * one chunk only (all others default),
  * then defaulting one chunk; on success it continues with n = 2 or n − 1, else it doubles n
  * until the chunks are single choices. When it stops without running out of runs, no single
  * choice can be defaulted to give a better failing run (1-minimal). Concurrency failures need
@@ -21,6 +23,12 @@ export interface ShrinkRun {
   readonly failed: boolean;
   readonly choices: readonly number[];
   readonly preemptions: number;
+  /**
+   * Optional: `choices` with −1 wherever the pick was the default (`RecordingStrategy.defaulted`).
+   * Shrinking then edits only the real choices, and a default pick stays "keep running" when an
+   * earlier edit changes who ran before it, instead of becoming an explicit switch back.
+   */
+  readonly defaulted?: readonly number[];
 }
 
 export interface ShrinkOptions {
@@ -47,6 +55,10 @@ function chunks(length: number, n: number): [number, number][] {
 /** `list` with the positions `keep(i)` says keep, the others the default, trailing defaults dropped. */
 function candidate(list: readonly number[], keep: (i: number) => boolean): number[] {
   const out = list.map((c, i) => (keep(i) ? c : DEFAULT_CHOICE));
+  return trimmed(out);
+}
+
+function trimmed(out: number[]): number[] {
   while (out.length > 0 && out[out.length - 1] === DEFAULT_CHOICE) out.pop();
   return out;
 }
@@ -69,8 +81,13 @@ export async function shrinkSchedule(
   let best = start;
   let runs = 0;
   if (!start.failed) return { best, runs };
+  // The list ddmin edits, and the positions of its real choices (not −1).
+  const editable = (r: ShrinkRun) => {
+    const list = trimmed([...(r.defaulted ?? r.choices)]);
+    return { list, active: list.flatMap((c, i) => (c === DEFAULT_CHOICE ? [] : [i])) };
+  };
   // A candidate already run gives the same run again: it cannot beat the best a second time.
-  const tried = new Set<string>([start.choices.join(',')]);
+  const tried = new Set<string>([editable(start).list.join(',')]);
   const attempt = async (list: number[]): Promise<boolean> => {
     const key = list.join(',');
     if (tried.has(key) || runs >= maxRuns) return false;
@@ -79,34 +96,32 @@ export async function shrinkSchedule(
     const result = await run(list);
     if (!result.failed || !betterRun(result, best)) return false;
     best = result;
-    tried.add(result.choices.join(','));
+    tried.add(editable(result).list.join(','));
     return true;
   };
 
   let n = 2;
-  while (runs < maxRuns && best.choices.length > 0) {
-    const list = best.choices;
-    n = Math.min(n, list.length);
-    const parts = chunks(list.length, n);
+  while (runs < maxRuns) {
+    const { list, active } = editable(best);
+    if (active.length === 0) break;
+    n = Math.min(n, active.length);
+    // Chunks of the real choices; `at(i)` is i's chunk, −1 for a default.
+    const chunkOf = new Map<number, number>();
+    chunks(active.length, n).forEach(([from, to], c) => {
+      for (let a = from; a < to; a++) chunkOf.set(active[a]!, c);
+    });
+    const at = (i: number) => chunkOf.get(i) ?? -1;
     let next = 0;
-    for (const [from, to] of parts) {
-      if (await attempt(candidate(list, (i) => i >= from && i < to))) {
-        next = 2;
-        break;
-      }
+    for (let c = 0; c < n && next === 0; c++) {
+      if (await attempt(candidate(list, (i) => at(i) === c))) next = 2;
+    }
+    // From the last chunk back: defaulting the last one drops the tail, the cheapest change.
+    for (let c = n - 1; c >= 0 && next === 0; c--) {
+      if (await attempt(candidate(list, (i) => at(i) !== c))) next = Math.max(n - 1, 2);
     }
     if (next === 0) {
-      // From the last chunk back: defaulting the last one drops the tail, the cheapest change.
-      for (const [from, to] of parts.reverse()) {
-        if (await attempt(candidate(list, (i) => i < from || i >= to))) {
-          next = Math.max(n - 1, 2);
-          break;
-        }
-      }
-    }
-    if (next === 0) {
-      if (n >= list.length) break;
-      next = Math.min(2 * n, list.length);
+      if (n >= active.length) break;
+      next = Math.min(2 * n, active.length);
     }
     n = next;
   }
