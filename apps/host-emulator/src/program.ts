@@ -1,4 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type ExploreCommandOptions, exploreCommand } from './explore/command.js';
+import { exploreMerge } from './explore/merge.js';
+import { DEFAULT_COUNT, DEFAULT_MAX_EXITS, DEFAULT_SHRINK_RUNS } from './explore/options.js';
+import { STRATEGY_NAMES } from './explore/strategy.js';
 import { GuestBuildError } from './guest-module.js';
 import { type InfoCommandOptions, infoCommand } from './info-command.js';
 import { MAX_VCPUS, VmOptionError } from './options.js';
@@ -79,7 +83,9 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
       // Commander's errors are one line (hint lines after it dropped), prefixed like ours.
       outputError: (msg, write) => write(`pvlab-host: ${msg.split('\n')[0]!.replace(/^error: /, '')}\n`),
     })
-    .version(HOST_VERSION, '--version', 'print the version of pvlab-host');
+    .version(HOST_VERSION, '--version', 'print the version of pvlab-host')
+    // `explore merge --out D`: options after a subcommand are that subcommand's.
+    .enablePositionalOptions();
 
   program
     .command('run')
@@ -105,8 +111,92 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
       '--restore <file>',
       'start from a snapshot written by --save instead of a fresh VM (guests see cpu.restored)',
     )
+    .option(
+      '--schedule <file>',
+      'replay a schedule written by explore (its seed, vCPUs, guest and args unless given)',
+    )
     .action(async (opts: RunCommandOptions) => {
       exitCode = await runCommand(opts, io);
+    });
+
+  const explore = program
+    .command('explore')
+    .enablePositionalOptions()
+    .description(
+      'seeded runs by the hundred: failures grouped, each shrunk to a schedule with the fewest preemptions, with its trace and a replay command',
+    )
+    .addOption(vcpusOption(undefined, '(default: 1)'))
+    .addOption(archOption(undefined))
+    .option(
+      '--guest <file>',
+      'a guest program (.mjs/.js/.ts or a .wasm C guest); the guest-emulator when absent',
+    )
+    .addOption(guestArgOption())
+    .addOption(isolationOption())
+    .addOption(hostileHostOption())
+    .option('--seeds <A..B>', 'the seeds to run, A to B included')
+    .addOption(
+      new Option('--count <n>', `run seeds 0..n-1 (default ${DEFAULT_COUNT})`).argParser(
+        integer(1, 100_000_000, 'a run count'),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--strategy <name>',
+        'random: a uniform pick at each exit; pct: priorities with d-1 change points',
+      ).choices(STRATEGY_NAMES),
+    )
+    .addOption(
+      new Option('--depth <d>', 'pct: the bug depth d (d-1 priority change points; default 3)').argParser(
+        integer(1, 64, 'a depth'),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--steps <k>',
+        "pct: decisions per run the change points are drawn from (default: the first seed's)",
+      ).argParser(integer(1, 1_000_000_000, 'a step count')),
+    )
+    .addOption(
+      new Option('--jobs <k>', 'runs at once, each on its own vCPU threads (default 1)').argParser(
+        integer(1, 64, 'a job count'),
+      ),
+    )
+    .option(
+      '--shard <i/n>',
+      'run every n-th seed from the i-th (0-based); auto/n takes i from JOB_COMPLETION_INDEX',
+    )
+    .addOption(
+      new Option(
+        '--max-exits <n>',
+        `a run that makes n exits without ending fails as limit (default ${DEFAULT_MAX_EXITS})`,
+      ).argParser(integer(1, 1_000_000_000, 'an exit budget')),
+    )
+    .addOption(
+      new Option(
+        '--shrink-runs <n>',
+        `runs the shrinker may make per failure group; 0 keeps the schedules as found (default ${DEFAULT_SHRINK_RUNS})`,
+      ).argParser(integer(0, 1_000_000, 'a run count')),
+    )
+    .option(
+      '--out <dir>',
+      "where runs.jsonl, groups.jsonl and each group's schedule and trace go",
+      'pvlab-explore',
+    )
+    .option('--json', 'print the summary as JSON')
+    .action(async (opts: ExploreCommandOptions) => {
+      exitCode = await exploreCommand(opts, io);
+    });
+  explore
+    .command('merge')
+    .description(
+      "combine the --out directories of a campaign's shards into the groups and schedules one run gives",
+    )
+    .argument('<dir...>', "the shards' --out directories")
+    .option('--out <dir>', 'where the merged runs.jsonl, groups.jsonl and group files go', 'pvlab-explore')
+    .option('--json', 'print the summary as JSON')
+    .action(async (dirs: string[], opts: { out: string; json?: boolean }) => {
+      exitCode = await exploreMerge(dirs, opts, io);
     });
 
   program

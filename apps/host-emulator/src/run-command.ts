@@ -1,24 +1,19 @@
-import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import {
-  checkGuestEmulatorArgs,
-  guestImageUrl,
-  KernelArgError,
-  kernelMemoryBytes,
-} from '@pvlab/guest-emulator';
-import { StolenTimeRecord } from '@pvlab/pv-time';
+import { guestImageUrl } from '@pvlab/guest-emulator';
 import { EchoDevice, VMBUS_STATE } from '@pvlab/vmbus-ring/host';
 import { failureToJson, formatFailure } from './guest-failures.js';
-import {
-  type PreparedGuest,
-  prepareGuest,
-  syntaxErrorPlace,
-  TYPESCRIPT_GUEST,
-  WASM_GUEST,
-} from './guest-module.js';
+import { type PreparedGuest, prepareGuest, syntaxErrorPlace } from './guest-module.js';
 import { interruptedMessage, RunInterrupted } from './interrupt.js';
-import { restoreVmFileForPrograms } from './restore.js';
+import {
+  checkBuiltInGuestArgs,
+  checkGuestFile,
+  checkOutputPath,
+  makeVm,
+  parseGuestArgs,
+  UsageError,
+  type VmRequest,
+} from './run-inputs.js';
+import { readScheduleForRun } from './schedule-replay.js';
 import { writeSnapshotFile } from './snapshot.js';
 import { runGuest } from './threaded/run.js';
 import type { RunResult } from './threaded/run-api.js';
@@ -33,38 +28,24 @@ import {
 } from './trace/summary.js';
 import { writeTraceFile } from './trace/write.js';
 import { pvlabVersions } from './versions.js';
-import { createVm, type Vm } from './vm.js';
-import { givenVmFlags, type VmFlags, vmOptionsFromFlags } from './vm-flags.js';
+import type { Vm } from './vm.js';
 import { vmInternals } from './vm-internals.js';
 
-/** Bad user input for `run`/`demo`: one line, exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError };
 
 /** `pvlab-host run` options, parsed. */
-export interface RunCommandOptions extends VmFlags {
-  /** vCPUs (default 1, or the snapshot's with `restore`). */
-  readonly vcpus?: number;
-  /** VM architecture (default x64, or the snapshot's with `restore`). */
-  readonly arch?: 'x64' | 'arm64';
-  /** A guest program file; the guest-emulator image when absent. */
-  readonly guest?: string;
+export interface RunCommandOptions extends VmRequest {
   readonly seed?: number;
+  /** Replay a schedule file written by `explore` (its seed, vCPUs, guest and args unless given). */
+  readonly schedule?: string;
   /** Where to write the Chrome trace-event JSON. */
   readonly trace?: string;
   readonly json?: boolean;
   readonly timeout?: number;
   /** `key=value` options for the guest program (`cpu.args`). */
   readonly guestArg?: readonly string[];
-  /** The VMBus host corrupts shared ring state, seeded by this. */
-  readonly hostileHost?: number;
-  /** An isolation VM with its shared GPA boundary at 2^isolation. */
-  readonly isolation?: number;
   /** Write the VM's snapshot here when the run ends. */
   readonly save?: string;
-  /** Start from this snapshot instead of a fresh VM. */
-  readonly restore?: string;
 }
 
 /** Where the CLI writes: stdout-like and stderr-like sinks, and the stream progress goes to. */
@@ -78,30 +59,6 @@ export interface CommandIo {
 
 /** Exit codes: 0 passed, 1 the guest failed, 2 bad user input (flags, guest file), 70 a bug of pvlab-host. */
 export const ExitCode = { OK: 0, GUEST_FAILED: 1, USAGE: 2, INTERNAL: 70 } as const;
-
-const DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024;
-
-function checkGuestFile(path: string): string {
-  const full = resolve(path);
-  if (!existsSync(full))
-    throw new UsageError(`--guest '${path}': no such file (give a .mjs, .js, .ts or .wasm guest)`);
-  if (!statSync(full).isFile())
-    throw new UsageError(`--guest '${path}': not a file (give a .mjs, .js, .ts or .wasm guest)`);
-  if (!/\.(mjs|js)$/.test(full) && !TYPESCRIPT_GUEST.test(full) && !WASM_GUEST.test(full)) {
-    throw new UsageError(`--guest '${path}': not a guest (accepted: .mjs, .js, .ts, .mts, .wasm)`);
-  }
-  return full;
-}
-
-function parseGuestArgs(pairs: readonly string[]): Record<string, string> {
-  const args: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--guest-arg '${pair}': expected key=value`);
-    args[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return args;
-}
 
 /**
  * The VMBus echo device's traffic, timed on the host between its first and last echo (wall clock,
@@ -143,104 +100,13 @@ function formatStealTable(steal: readonly (bigint | undefined)[]): string {
   ].join('\n');
 }
 
-/** An output file's path, checked before the run so that a bad one costs nothing. */
-function checkOutputPath(flag: string, path: string): string {
-  const full = resolve(path);
-  const dir = dirname(full);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UsageError(`${flag} '${path}': directory '${dir}' does not exist`);
-  }
-  if (existsSync(full) && statSync(full).isDirectory())
-    throw new UsageError(`${flag} '${path}': is a directory`);
-  return full;
-}
-
-/**
- * The VMM's part of PV time (spec 06 rule 8): whole 64 KiB pages at the top of RAM, reserved for
- * the stolen-time records, one per vCPU, 64 bytes apart; each vCPU's IPA set once.
- */
-function placeStolenTimeRecords(vm: Vm): void {
-  const region = Math.ceil((vm.vcpus * StolenTimeRecord.bytes) / PV_TIME_REGION_ALIGN) * PV_TIME_REGION_ALIGN;
-  const base = BigInt(vm.ram.size - region);
-  for (let i = 0; i < vm.vcpus; i++) vm.vp(i).setStolenTimeIpa(base + BigInt(i * StolenTimeRecord.bytes));
-}
-
-const PV_TIME_REGION_ALIGN = 64 * 1024;
-
-/** The VM to run: restored from `--restore`, or fresh with room for the guest-emulator's kernel. */
-function makeVm(opts: RunCommandOptions): Vm {
-  if (opts.restore !== undefined) {
-    const vm = restoreVmFileForPrograms(opts.restore);
-    if (opts.vcpus !== undefined && opts.vcpus !== vm.vcpus) {
-      vm.close();
-      throw new UsageError(
-        `--vcpus ${opts.vcpus}: the snapshot '${opts.restore}' has ${vm.vcpus} vCPUs (leave --vcpus out or give ${vm.vcpus})`,
-      );
-    }
-    if (opts.isolation !== undefined || opts.hostileHost !== undefined || givenVmFlags(opts).length > 0) {
-      vm.close();
-      const flags = [
-        ...(opts.isolation === undefined ? [] : ['--isolation']),
-        ...(opts.hostileHost === undefined ? [] : ['--hostile-host']),
-        ...givenVmFlags(opts),
-      ];
-      throw new UsageError(
-        `${flags.join(', ')}: a restored VM keeps the snapshot's settings (leave them out with --restore)`,
-      );
-    }
-    if (opts.arch !== undefined && opts.arch !== vm.options.arch) {
-      vm.close();
-      throw new UsageError(
-        `--arch ${opts.arch}: the snapshot '${opts.restore}' is of an ${vm.options.arch} VM (leave --arch out or give ${vm.options.arch})`,
-      );
-    }
-    return vm;
-  }
-  const vcpus = opts.vcpus ?? 1;
-  const kernelBytes = Math.ceil(kernelMemoryBytes(vcpus) / 4096) * 4096;
-  if (opts.guest === undefined && opts.memory !== undefined && opts.memory < kernelBytes) {
-    throw new UsageError(
-      `--memory ${opts.memory}: the guest-emulator needs at least ${kernelBytes} bytes for ${vcpus} vCPUs`,
-    );
-  }
-  const memoryBytes = opts.memory ?? Math.max(DEFAULT_MEMORY_BYTES, kernelBytes);
-  const shape = {
-    ...vmOptionsFromFlags(opts),
-    ...(opts.hostileHost === undefined ? {} : { hostileHost: { seed: opts.hostileHost } }),
-  };
-  if (opts.isolation !== undefined) {
-    if (opts.arch === 'arm64') {
-      throw new UsageError(`--isolation ${opts.isolation}: isolation VMs are x64 (leave out --arch arm64)`);
-    }
-    return createVm({ vcpus, memoryBytes, isolation: { sharedGpaBoundaryBits: opts.isolation }, ...shape });
-  }
-  if (opts.arch !== 'arm64') return createVm({ vcpus, memoryBytes, ...shape });
-  if (opts.hostileHost !== undefined) {
-    throw new UsageError(
-      `--hostile-host ${opts.hostileHost}: the hostile host tampers with VMBus rings, an x64 device`,
-    );
-  }
-  const vm = createVm({ ...shape, arch: 'arm64', vcpus, memoryBytes });
-  if (vmInternals(vm).accountsStolenTime()) placeStolenTimeRecords(vm);
-  return vm;
-}
-
-/** The built-in guest's `--guest-arg`s, checked before the run: a bad one is user input (exit 2). */
-function checkBuiltInGuestArgs(vm: Vm, args: Record<string, string>): void {
-  try {
-    checkGuestEmulatorArgs(vm.options.arch, args);
-  } catch (e) {
-    vm.close();
-    if (e instanceof KernelArgError) throw new UsageError(e.message);
-    throw e;
-  }
-}
-
 /**
  * Runs a guest program on vCPU threads (the guest-emulator unless `--guest` names another),
  * prints its log and the per-call summary (or JSON), writes the trace. Returns the exit code.
  */
-export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promise<number> {
+export async function runCommand(given: RunCommandOptions, io: CommandIo): Promise<number> {
+  const replay = given.schedule === undefined ? undefined : readScheduleForRun(given);
+  const opts = replay?.opts ?? given;
   const guestFile = opts.guest === undefined ? undefined : checkGuestFile(opts.guest);
   const tracePath = opts.trace === undefined ? undefined : checkOutputPath('--trace', opts.trace);
   const savePath = opts.save === undefined ? undefined : checkOutputPath('--save', opts.save);
@@ -268,6 +134,7 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
       guest,
       args,
       ...(opts.seed === undefined ? {} : { seed: opts.seed }),
+      ...(replay === undefined ? {} : { schedule: replay.strategy }),
       ...(opts.timeout === undefined ? {} : { timeoutMs: opts.timeout }),
       ...(opts.json ? {} : { onLog: (_vp: number, line: string) => print(line) }),
       onProgress: (p) =>
@@ -365,6 +232,11 @@ export async function runCommand(opts: RunCommandOptions, io: CommandIo): Promis
     print(`\n${vcpus} ${vm.options.arch} vCPUs, ${mode}, ${calls} in ${result.durationMs.toFixed(1)} ms`);
     if (tracePath) print(`trace: ${tracePath} (open it in https://ui.perfetto.dev or chrome://tracing)`);
     if (savePath && !loadFailure && thrown.length === 0) print(`snapshot: ${savePath}`);
+  }
+  if (replay !== undefined && replay.strategy.divergences > 0) {
+    io.err(
+      `pvlab-host: the run left the schedule '${given.schedule}' at ${replay.strategy.divergences} of its decisions (a recorded vCPU could not run): the guest, its args or the VM flags differ from the run that wrote it\n`,
+    );
   }
   for (const f of result.failures) io.err(formatFailure(f));
   for (const d of diagnostics) io.err(`pvlab-host: conformance [${d.rule}] VP ${d.vp}: ${d.message}\n`);

@@ -32,22 +32,35 @@ export class RecordingStrategy implements ScheduleStrategy {
     this.decisions++;
     if (runnable.length > 1) {
       this.choices.push(vp);
-      this.defaulted.push(vp === defaultPick(runnable, previous) ? DEFAULT_CHOICE : vp);
-      if (previous !== undefined && vp !== previous && runnable.includes(previous)) this.preemptions++;
+      this.defaulted.push(vp === defaultPick(runnable, previous, yielded) ? DEFAULT_CHOICE : vp);
+      // Leaving a vCPU that yielded is not a preemption: it asked to let another run.
+      if (previous !== undefined && vp !== previous && !yielded && runnable.includes(previous))
+        this.preemptions++;
     }
     return vp;
   }
 }
 
-/** The pick replay makes when the list has no usable choice: `previous` when runnable, else the lowest runnable. */
-export function defaultPick(runnable: readonly number[], previous: number | undefined): number {
-  return previous !== undefined && runnable.includes(previous) ? previous : runnable[0]!;
+/**
+ * The pick replay makes when the list has no usable choice: `previous` when it is runnable and
+ * did not yield; else the next runnable vCPU after it in VP order, wrapping (a vCPU spinning
+ * with PAUSE lets the others run in turn, so a default never livelocks a spin-wait); else the
+ * lowest runnable.
+ */
+export function defaultPick(
+  runnable: readonly number[],
+  previous: number | undefined,
+  yielded = false,
+): number {
+  if (previous === undefined) return runnable[0]!;
+  if (!yielded && runnable.includes(previous)) return previous;
+  return runnable.find((vp) => vp > previous) ?? runnable[0]!;
 }
 
 /**
  * Replays a choice list: decision i (counting only ≥ 2-runnable decisions) takes choices[i] when
- * it is runnable; otherwise, and past the end, and for the value -1, the default: `previous`
- * when runnable, else the lowest runnable (spec 08 rule 15: an edit that made a choice
+ * it is runnable; otherwise, and past the end, and for the value -1, the default (`defaultPick`:
+ * keep running `previous` unless it yielded; spec 08 rule 15: an edit that made a choice
  * impossible falls back to the default, so every candidate can really occur). `divergences`
  * counts decisions where a recorded VP (≠ −1) was not runnable.
  */
@@ -64,7 +77,7 @@ export function replayStrategy(
     get replayed() {
       return index;
     },
-    pick(runnable, previous) {
+    pick(runnable, previous, yielded) {
       if (runnable.length === 1) return runnable[0]!;
       const choice = index < choices.length ? choices[index]! : DEFAULT_CHOICE;
       index++;
@@ -72,7 +85,7 @@ export function replayStrategy(
         if (runnable.includes(choice)) return choice;
         divergences++;
       }
-      return defaultPick(runnable, previous);
+      return defaultPick(runnable, previous, yielded);
     },
   };
 }

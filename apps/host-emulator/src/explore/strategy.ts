@@ -83,27 +83,25 @@ function sampleDistinct(rng: Rng, count: number, max: number): number[] {
 
 /**
  * PCT over the vCPUs. Priorities: higher runs first. The n vCPUs get a random permutation of
- * d..d+n−1, above the d−1 reserved values 1..d−1. The change points are min(d−1, k) distinct
- * decision indices drawn from 1..k (decision 1 is the first pick with ≥ 2 runnable). At change
- * point i (the i-th in time), `previous` drops to d − i: each later change point lands below
- * the earlier ones, as in shuttle (its `next_priority` only grows, and a lower value runs first
- * there); the paper's own numbering is not verified (spec 08 rule 1). A change point at a
- * decision with no `previous` (the very first pick) has nobody to drop and does nothing.
- *
- * A `yielded` previous drops below everything, reserved values included (rule 5); each later
- * yield goes lower still. Unlike shuttle, which takes yields and change points from one counter,
- * a change point after a yield stays above the yielder: the spinner keeps waiting for the vCPUs
- * it spins on. A vCPU that is not runnable keeps its priority (rule 2), so when it wakes it
- * preempts a lower-priority one: with depth 1 (no change points) the highest-priority runnable
- * vCPU always runs, and the previous vCPU keeps running while it is runnable, does not yield and
- * no higher-priority vCPU wakes.
+ * d..d+n−1, above the d−1 values reserved for change points. The change points are min(d−1, k)
+ * distinct decision indices drawn from 1..k (decision 1 is the first pick with ≥ 2 runnable).
+ * At a change point `previous` drops below every vCPU; a `yielded` previous does too (rule 5).
+ * Both take the next value of one falling counter, as shuttle does: whichever happened last is
+ * lowest. So a change point can put a vCPU below one spinning on it, and the spinner's next
+ * look at shared memory sees the other half-way through — the interleavings spin-wait bugs need
+ * (a spinner cannot livelock there: its next yield drops it below again). The paper's own
+ * numbering is not verified (spec 08 rule 1). A change point at a decision with no `previous`
+ * (the very first pick) has nobody to drop and does nothing. A vCPU that is not runnable keeps
+ * its priority (rule 2), so when it wakes it preempts a lower-priority one: with depth 1 (no
+ * change points) the highest-priority runnable vCPU always runs, and the previous vCPU keeps
+ * running while it is runnable, does not yield and no higher-priority vCPU wakes.
  */
 export function pctStrategy(options: PctOptions): ScheduleStrategy {
-  const { depth, vcpus } = options;
+  const { vcpus } = options;
   const { priorities: priority, changePoints } = pctPlan(options);
-  // Decision index → the priority `previous` drops to there.
-  const changes = new Map(changePoints.map((at, i) => [at, depth - 1 - i]));
+  const changes = new Set(changePoints);
   let decisions = 0;
+  // Below the initial priorities (d..) and the d−1 reserved values (1..d−1): the next drop's value.
   let lowest = 0;
   return {
     pick(runnable, previous, yielded) {
@@ -113,11 +111,7 @@ export function pctStrategy(options: PctOptions): ScheduleStrategy {
       }
       if (runnable.length === 1) return last;
       decisions++;
-      if (previous !== undefined) {
-        const drop = changes.get(decisions);
-        if (drop !== undefined) priority[previous] = drop;
-        if (yielded) priority[previous] = lowest--;
-      }
+      if (previous !== undefined && (yielded || changes.has(decisions))) priority[previous] = lowest--;
       let best = runnable[0]!;
       for (const vp of runnable) if (priority[vp]! > priority[best]!) best = vp;
       return best;

@@ -1,10 +1,21 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { HvCallCode } from '@pvlab/hypercall';
 import { handleExit } from './exits.js';
 import type { ThreadedHost } from './host.js';
 import { type HypercallExitPath, STAMPED } from './hypercall-exit.js';
+import type { Mailboxes } from './mailbox.js';
 import { ExitKind } from './mailbox-wire.js';
 import { ThreadedHostError } from './run-api.js';
 import { type SeededScheduler, VIRTUAL_EXIT_US, VIRTUAL_SEGMENT_US } from './scheduler.js';
+
+/** PAUSE, or HvCallNotifyLongSpinWait (spec 08 rule 7): the vCPU says it is waiting on another. */
+function isYieldHint(mb: Mailboxes, vp: number): boolean {
+  const kind = mb.kind(vp);
+  return (
+    kind === ExitKind.YIELD ||
+    (kind === ExitKind.HYPERCALL && (mb.regWord(vp, 0, 0) & 0xffff) === HvCallCode.HvCallNotifyLongSpinWait)
+  );
+}
 
 /** Longest the loop runs before it lets the event loop through (progress, timers, worker events, aborts). */
 const MAX_SLICE_MS = 10;
@@ -96,6 +107,11 @@ export class ExitLoop {
       if (host.phase.some((p) => p === 'loading')) mb.waitForExit(host.watch, MAX_SLICE_MS);
       if (this.#sliceDue()) await this.#yield();
     }
+    const maxExits = host.options.maxExits ?? Number.POSITIVE_INFINITY;
+    let exits = 0;
+    // Who ran the last segment, and whether its exit was a yield hint (PCT lowers it).
+    let previous: number | undefined;
+    let yielded = false;
     for (;;) {
       const runnable: number[] = [];
       for (let vp = 0; vp < n; vp++) {
@@ -114,7 +130,9 @@ export class ExitLoop {
         }
         continue;
       }
-      const vp = scheduler.pick(runnable);
+      const vp = scheduler.pick(runnable, previous, yielded);
+      previous = vp;
+      yielded = false;
       // The others could run but wait while `vp` runs its segment and exit: virtual stolen time.
       host.stolenTime.waiting(runnable, vp);
       if (host.phase[vp] === 'halted') host.endHalt(vp);
@@ -133,8 +151,13 @@ export class ExitLoop {
       }
       if (host.phaseOf(vp) === 'finished') continue;
       scheduler.now += VIRTUAL_SEGMENT_US;
+      yielded = isYieldHint(mb, vp);
       handleExit(host, this.#hypercalls, vp);
       scheduler.now += VIRTUAL_EXIT_US;
+      if (++exits === maxExits && !host.terminating) {
+        host.fail(-1, `limit: the run made ${maxExits} exits without ending`);
+        host.terminate();
+      }
       // A vCPU that finished is let go at once; its end does not change what others see.
       if (host.phaseOf(vp) === 'finished') host.release(vp);
       if (this.#sliceDue()) await this.#yield();

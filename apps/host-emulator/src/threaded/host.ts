@@ -81,7 +81,8 @@ export class ThreadedHost {
     this.pending = new Array<number>(n).fill(Completion.OK);
     this.haltedAt = new Array<number>(n).fill(0);
     this.reports = Array.from({ length: n }, () => ({}));
-    this.scheduler = options.seed === undefined ? undefined : new SeededScheduler(options.seed);
+    this.scheduler =
+      options.seed === undefined ? undefined : new SeededScheduler(options.seed, options.schedule);
     this.stolenTime = new StolenTime(
       this.internals,
       this.mb,

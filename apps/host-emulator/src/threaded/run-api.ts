@@ -2,7 +2,9 @@
  * What `runGuest` takes and gives: its options, the progress it reports, the result and the
  * failures it names, and the error it raises when the threaded host itself breaks.
  */
+import type { ScheduleStrategy } from '../explore/strategy.js';
 import type { RunEvent } from '../trace/events.js';
+import type { RunSchedule } from './scheduler.js';
 
 /** How to run a guest program on vCPU threads. */
 export interface RunGuestOptions {
@@ -10,10 +12,21 @@ export interface RunGuestOptions {
   readonly guest: string | URL;
   /** Deterministic mode: one vCPU runs at a time, in an order drawn from this seed, on a virtual clock. */
   readonly seed?: number;
+  /**
+   * With `seed`: what picks the vCPU at each scheduling decision instead of the seed's uniform
+   * choice (a PCT strategy, a replay of a recorded choice list).
+   */
+  readonly schedule?: ScheduleStrategy;
   /** Each boot-log line as the guest writes it. */
   readonly onLog?: (vp: number, line: string) => void;
   /** Called every few milliseconds with the run's progress. */
   readonly onProgress?: (progress: RunProgress) => void;
+  /**
+   * Seeded runs: ends the run as failed (a `run` failure starting `limit:`) when it has made this
+   * many exits without ending. A budget in exits, not time, so the verdict does not depend on the
+   * machine's load (what `explore` uses for livelocks).
+   */
+  readonly maxExits?: number;
   /** Ends the run as failed after this long (default: no limit). */
   readonly timeoutMs?: number;
   /** Options for the guest program (`cpu.args`). */
@@ -65,6 +78,8 @@ export interface RunResult {
   /** Wall-clock duration. */
   readonly durationMs: number;
   readonly seed: number | undefined;
+  /** Seeded runs: the schedule the run followed (its choice list replays it). */
+  readonly schedule?: RunSchedule;
 }
 
 /** Raised when the threaded host itself breaks; carries what it knew. */

@@ -18,6 +18,14 @@ import { guestUrl, VcpuThreads } from './workers.js';
  * partition on this thread. Without a seed the vCPUs run in parallel; with one, one at a time.
  */
 export async function runGuest(vm: Vm, options: RunGuestOptions): Promise<RunResult> {
+  if (options.schedule !== undefined && options.seed === undefined)
+    throw new RangeError('runGuest: a schedule needs a seed (a seeded run picks one vCPU at a time)');
+  if (options.maxExits !== undefined) {
+    if (options.seed === undefined)
+      throw new RangeError('runGuest: maxExits needs a seed (a seeded run counts exits)');
+    if (!Number.isSafeInteger(options.maxExits) || options.maxExits < 1)
+      throw new RangeError(`runGuest: maxExits ${options.maxExits} is not a positive integer`);
+  }
   const host = new ThreadedHost(vm, options);
   options.signal?.throwIfAborted();
   const wasm = loadWasmGuestFor(vm, guestUrl(options.guest));
@@ -43,6 +51,7 @@ export async function runGuest(vm: Vm, options: RunGuestOptions): Promise<RunRes
     hypercalls: host.hypercalls,
     durationMs: host.clockMs(),
     seed: options.seed,
+    ...(host.scheduler === undefined ? {} : { schedule: host.scheduler.schedule }),
   };
 }
 
