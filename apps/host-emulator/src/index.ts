@@ -9,6 +9,21 @@ export {
 export { HostAccessError, IsolationFault } from '@pvlab/isolation';
 export type { HostMemoryView, IsolatedGuestMemory } from '@pvlab/isolation/host';
 export {
+  encodeScheduleFile,
+  type PctOptions,
+  parseScheduleFile,
+  pctStrategy,
+  RecordingStrategy,
+  randomStrategy,
+  replayStrategy,
+  SCHEDULE_FORMAT,
+  SCHEDULE_VERSION,
+  type ScheduleFile,
+  ScheduleFileError,
+  type ScheduleStrategy,
+  type StrategyName,
+} from './explore/index.js';
+export {
   HOSTILE_CORRUPTIONS,
   type HostileCorruption,
   HostileDevice,
@@ -36,6 +51,7 @@ export {
   type RunResult,
   ThreadedHostError,
 } from './threaded/run-api.js';
+export type { RunSchedule } from './threaded/scheduler.js';
 export {
   type ChromeTrace,
   type CompleteEvent,
