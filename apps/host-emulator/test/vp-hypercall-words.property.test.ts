@@ -13,7 +13,7 @@ const gpa = fc.oneof(
   anyU64,
 );
 
-/** One call on a fresh 4-vCPU VM: what it returned or threw, and the first 64 KiB of RAM after it. */
+/** One call on a fresh 4-vCPU VM: what it returned or threw, RAM's first 64 KiB, VP 1's interrupts and the diagnostics. */
 function outcome(call: (vp: ReturnType<ReturnType<typeof createVm>['vp']>) => bigint) {
   const vm = createVm({ vcpus: 4, memoryBytes: RAM });
   try {
@@ -25,7 +25,13 @@ function outcome(call: (vp: ReturnType<ReturnType<typeof createVm>['vp']>) => bi
     } catch (e) {
       result = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     }
-    return { result, ram: vm.memory.bytes.slice(0, 0x1_0000), pending: vm.vp(1).takeInterrupts() };
+    // The diagnostics are part of what a call did (and taken, a strict VM closes without throwing).
+    return {
+      result,
+      ram: vm.memory.bytes.slice(0, 0x1_0000),
+      pending: vm.vp(1).takeInterrupts(),
+      diagnostics: vm.takeDiagnostics(),
+    };
   } finally {
     vm.close();
   }
