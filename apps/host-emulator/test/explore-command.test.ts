@@ -181,6 +181,13 @@ describe('pvlab-host explore', () => {
         [4, 6],
       ]);
 
+      // Explore's runs reuse pooled vCPU threads; run --seed starts its own: the same run.
+      const alone = await run('run', '--vcpus', '4', '--guest-arg', 'vp-index-bug=1', '--seed', '6', '--json');
+      const six = JSON.parse(alone.out) as { hypercalls: number; failures: { message: string }[] };
+      const pooled = jsonLines(join(whole, 'runs.jsonl')).find((x) => x.seed === 6)!;
+      expect(pooled.hypercalls).toBe(six.hypercalls);
+      expect(pooled.message).toBe(six.failures[0]!.message);
+
       const merged = outDir();
       const m = await run('explore', 'merge', ...parts, '--out', merged);
       expect(m.code).toBe(1);

@@ -6,6 +6,7 @@
  */
 import { runGuest } from '../threaded/run.js';
 import type { RunFailure, RunResult } from '../threaded/run-api.js';
+import type { VcpuThreadPool } from '../threaded/workers.js';
 import type { Vm } from '../vm.js';
 import { classifyRun, type FailureClass, type RunDiagnostic, type RunVerdict } from './classify.js';
 import { replayStrategy } from './record.js';
@@ -35,6 +36,8 @@ export interface CampaignOptions {
   readonly onRun?: (run: RunRecord, done: number) => void;
   readonly onShrink?: (group: string, runs: number) => void;
   readonly signal?: AbortSignal;
+  /** vCPU threads every run of the campaign reuses. */
+  readonly threads?: VcpuThreadPool;
 }
 
 /** One run of the campaign, as `runs.jsonl` holds it. */
@@ -100,7 +103,7 @@ export function strategyFor(
 
 /** Runs the guest once, seeded, under `schedule`; `details` records each call for a trace. */
 export async function runSeeded(
-  o: Pick<CampaignOptions, 'makeVm' | 'guest' | 'args' | 'maxExits' | 'mapFailure' | 'signal'>,
+  o: Pick<CampaignOptions, 'makeVm' | 'guest' | 'args' | 'maxExits' | 'mapFailure' | 'signal' | 'threads'>,
   seed: number,
   schedule: (vcpus: number) => ScheduleStrategy,
   details = false,
@@ -115,6 +118,7 @@ export async function runSeeded(
       schedule: schedule(vm.vcpus),
       maxExits: o.maxExits,
       ...(o.signal === undefined ? {} : { signal: o.signal }),
+      ...(o.threads === undefined ? {} : { threads: o.threads }),
     });
     const map = o.mapFailure ?? ((f: RunFailure) => f);
     const result = { ...raw, failures: raw.failures.map(map) };

@@ -18,6 +18,7 @@ import {
   UsageError,
   type VmRequest,
 } from '../run-inputs.js';
+import { VcpuThreadPool } from '../threaded/workers.js';
 import { toChromeTrace } from '../trace/chrome.js';
 import { createProgress } from '../trace/progress.js';
 import { TraceWriteError, writeFileAtomically, writeTraceFile } from '../trace/write.js';
@@ -140,6 +141,8 @@ export async function exploreCommand(opts: ExploreCommandOptions, io: CommandIo)
   let prepared: PreparedGuest | undefined;
   prepared = guestFile === undefined ? undefined : await prepareGuest(guestFile);
   const progress = createProgress({ stream: io.progressStream ?? { isTTY: false, write: () => true } });
+  // Every run of the campaign (and the shrinking and the traces after) reuses these threads.
+  const threads = new VcpuThreadPool();
   try {
     const base = {
       makeVm: () => makeVm(opts),
@@ -148,6 +151,7 @@ export async function exploreCommand(opts: ExploreCommandOptions, io: CommandIo)
       maxExits: opts.maxExits ?? DEFAULT_MAX_EXITS,
       ...(prepared === undefined ? {} : { mapFailure: prepared.mapFailure }),
       ...(io.interrupt === undefined ? {} : { signal: io.interrupt }),
+      threads,
     };
     // PCT's k when not given: the decisions of the range's first seed under the random strategy,
     // the same for every shard (spec 08 rule 16).
@@ -228,6 +232,7 @@ export async function exploreCommand(opts: ExploreCommandOptions, io: CommandIo)
     throw e;
   } finally {
     progress.stop();
+    await threads.close();
     prepared?.cleanup();
   }
 }

@@ -30,11 +30,15 @@ function installedAbove(file: string, name: string): boolean {
   }
 }
 
+/** Whether this thread registered the hook (a pooled vCPU thread runs many guests: once is enough). */
+let hooked = false;
+
 /** Registers the hook when no @pvlab package is installed above the guest at `guestUrl`. */
 export function resolveHostPackagesFor(guestUrl: string, ownUrl: string): boolean {
   if (!guestUrl.startsWith('file:')) return false;
   const missing = !installedAbove(fileURLToPath(guestUrl), '@pvlab');
-  if (missing) {
+  if (missing && !hooked) {
+    hooked = true;
     register(`data:text/javascript,${encodeURIComponent(HOOKS)}`, { data: { parentURL: ownUrl } });
   }
   return missing;

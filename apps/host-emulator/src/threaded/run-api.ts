@@ -5,6 +5,7 @@
 import type { ScheduleStrategy } from '../explore/strategy.js';
 import type { RunEvent } from '../trace/events.js';
 import type { RunSchedule } from './scheduler.js';
+import type { VcpuThreadPool } from './workers.js';
 
 /** How to run a guest program on vCPU threads. */
 export interface RunGuestOptions {
@@ -17,6 +18,11 @@ export interface RunGuestOptions {
    * choice (a PCT strategy, a replay of a recorded choice list).
    */
   readonly schedule?: ScheduleStrategy;
+  /**
+   * Run on threads from this pool, and give them back, instead of starting and ending a thread
+   * per vCPU: what a campaign of many short runs wants (a thread costs ~25 ms to start).
+   */
+  readonly threads?: VcpuThreadPool;
   /** Each boot-log line as the guest writes it. */
   readonly onLog?: (vp: number, line: string) => void;
   /** Called every few milliseconds with the run's progress. */

@@ -31,7 +31,7 @@ export async function runGuest(vm: Vm, options: RunGuestOptions): Promise<RunRes
   const wasm = loadWasmGuestFor(vm, guestUrl(options.guest));
   if (wasm !== undefined && 'refused' in wasm) return refusedGuest(host, wasm.refused);
   const hypercalls = new HypercallExitPath(host);
-  const threads = new VcpuThreads(host, wasm?.compiled);
+  const threads = new VcpuThreads(host, wasm?.compiled, options.threads);
   try {
     await new ExitLoop(host, hypercalls, () => threads.terminate()).run();
   } finally {

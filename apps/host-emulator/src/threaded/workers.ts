@@ -27,17 +27,63 @@ export function guestUrl(guest: string | URL): string {
 }
 
 /**
- * The vCPU threads of one run, one worker per vCPU: started with what each needs, watched for a
- * crash or an exit before its program finished (each a failure of the run), and stopped at the end.
+ * vCPU threads kept between runs: a campaign of many short runs pays a thread's start-up (~25 ms)
+ * once, not per run. A run takes threads, posts each its `VcpuWorkerData`, and gives them back
+ * once they answered that the run ended; a thread that crashed, exited or had to be stopped is
+ * dropped. A JavaScript guest's module is imported once per thread and stays loaded: its
+ * module-level state carries from one run to the next (keep a run's state inside the program).
+ * `close()` ends every thread; an idle pool does not keep the process alive.
+ */
+export class VcpuThreadPool {
+  readonly #idle: Worker[] = [];
+  #closed = false;
+
+  /** `n` threads for a run: idle ones first, new ones for the rest. */
+  take(n: number): Worker[] {
+    if (this.#closed) throw new ThreadedHostError('the vCPU thread pool is closed');
+    const taken = this.#idle.splice(0, n);
+    while (taken.length < n) taken.push(new Worker(vcpuWorkerUrl(), { workerData: { pooled: true } }));
+    for (const w of taken) w.ref();
+    return taken;
+  }
+
+  /** A thread whose run ended cleanly comes back. */
+  give(w: Worker): void {
+    if (this.#closed) {
+      void w.terminate();
+      return;
+    }
+    w.unref();
+    this.#idle.push(w);
+  }
+
+  /** Idle threads now. */
+  get idle(): number {
+    return this.#idle.length;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#idle.splice(0).map((w) => w.terminate()));
+  }
+}
+
+/**
+ * The vCPU threads of one run, one worker per vCPU: started (or taken from a pool) with what each
+ * needs, watched for a crash or an exit before its program finished (each a failure of the run),
+ * and stopped (or given back) at the end.
  */
 export class VcpuThreads {
   readonly #workers: Worker[] = [];
-  readonly #exited: Promise<void>[] = [];
+  /** Per thread: resolves when its run has ended (pooled: it said `'idle'`; else it exited). */
+  readonly #ended: Promise<boolean>[] = [];
+  readonly #detach: (() => void)[] = [];
+  readonly #pool: VcpuThreadPool | undefined;
 
   /** `wasmGuest`: a `.wasm` guest the host loaded (`loadWasmGuestFor`); undefined for JavaScript guests. */
-  constructor(host: ThreadedHost, wasmGuest: CompiledWasmGuest | undefined) {
+  constructor(host: ThreadedHost, wasmGuest: CompiledWasmGuest | undefined, pool?: VcpuThreadPool) {
     const { vm, mb, options } = host;
-    const url = vcpuWorkerUrl();
+    this.#pool = pool;
     const data = (vp: number): VcpuWorkerData => ({
       vp,
       vcpus: host.vcpus,
@@ -58,24 +104,38 @@ export class VcpuThreads {
       // Isolation VMs: the buffers a vCPU thread builds its guest view from.
       isolation: vm.partition.extensionState(ISOLATION_STATE)?.shared,
     });
+    const url = pool === undefined ? vcpuWorkerUrl() : undefined;
+    const pooled = pool?.take(host.vcpus);
     for (let vp = 0; vp < host.vcpus; vp++) {
-      const w = new Worker(url, { workerData: data(vp) });
+      const w = pooled?.[vp] ?? new Worker(url!, { workerData: data(vp) });
       this.#workers.push(w);
-      this.#exited.push(
-        new Promise((resolve) => {
-          w.once('error', (e) => {
+      this.#ended.push(
+        new Promise<boolean>((resolve) => {
+          const onError = (e: unknown) => {
             host.fail(vp, `vCPU thread crashed: ${e instanceof Error ? e.message : String(e)}`);
             host.setPhase(vp, 'finished');
-          });
-          w.once('exit', () => {
+          };
+          const onExit = () => {
             if (host.phase[vp] !== 'finished') {
               host.fail(vp, 'vCPU thread exited without finishing its program');
               host.setPhase(vp, 'finished');
             }
-            resolve();
+            resolve(false);
+          };
+          const onMessage = (m: unknown) => {
+            if (m === 'idle') resolve(true);
+          };
+          w.once('error', onError);
+          w.once('exit', onExit);
+          w.on('message', onMessage);
+          this.#detach.push(() => {
+            w.off('error', onError);
+            w.off('exit', onExit);
+            w.off('message', onMessage);
           });
         }),
       );
+      if (pooled !== undefined) w.postMessage(data(vp));
     }
   }
 
@@ -84,14 +144,25 @@ export class VcpuThreads {
     for (const w of this.#workers) void w.terminate();
   }
 
-  /** The run is over: lets the threads exit (a while, unless `now`), then stops what is left. */
+  /**
+   * The run is over: lets the threads end their run (a while, unless `now`), then stops what is
+   * left. Pooled threads that ended cleanly go back to the pool instead.
+   */
   async stop(now: boolean): Promise<void> {
+    const clean: boolean[] = this.#workers.map(() => false);
     if (!now) {
       await Promise.race([
-        Promise.all(this.#exited),
+        Promise.all(this.#ended.map((p, i) => p.then((ok) => (clean[i] = ok)))),
         new Promise((r) => setTimeout(r, EXIT_GRACE_MS).unref()),
       ]);
     }
-    await Promise.all(this.#workers.map((w) => w.terminate()));
+    for (const detach of this.#detach) detach();
+    const pool = this.#pool;
+    await Promise.all(
+      this.#workers.map(async (w, i) => {
+        if (pool !== undefined && clean[i]) pool.give(w);
+        else await w.terminate();
+      }),
+    );
   }
 }
