@@ -182,7 +182,16 @@ describe('pvlab-host explore', () => {
       ]);
 
       // Explore's runs reuse pooled vCPU threads; run --seed starts its own: the same run.
-      const alone = await run('run', '--vcpus', '4', '--guest-arg', 'vp-index-bug=1', '--seed', '6', '--json');
+      const alone = await run(
+        'run',
+        '--vcpus',
+        '4',
+        '--guest-arg',
+        'vp-index-bug=1',
+        '--seed',
+        '6',
+        '--json',
+      );
       const six = JSON.parse(alone.out) as { hypercalls: number; failures: { message: string }[] };
       const pooled = jsonLines(join(whole, 'runs.jsonl')).find((x) => x.seed === 6)!;
       expect(pooled.hypercalls).toBe(six.hypercalls);
