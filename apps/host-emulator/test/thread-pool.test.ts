@@ -45,7 +45,7 @@ describe('VcpuThreadPool', () => {
     } finally {
       await threads.close();
     }
-    expect(() => threads.take(1)).toThrow('the vCPU thread pool is closed');
+    await expect(runOn(threads, 'spin-wait.mjs', 1)).rejects.toThrow('the vCPU thread pool is closed');
   }, 120_000);
 
   it('a thread stopped in the middle of a run (a guest spinning without exits) is dropped, not reused', async () => {

@@ -35,37 +35,45 @@ export function guestUrl(guest: string | URL): string {
  * `close()` ends every thread; an idle pool does not keep the process alive.
  */
 export class VcpuThreadPool {
-  readonly #idle: Worker[] = [];
-  #closed = false;
-
-  /** `n` threads for a run: idle ones first, new ones for the rest. */
-  take(n: number): Worker[] {
-    if (this.#closed) throw new ThreadedHostError('the vCPU thread pool is closed');
-    const taken = this.#idle.splice(0, n);
-    while (taken.length < n) taken.push(new Worker(vcpuWorkerUrl(), { workerData: { pooled: true } }));
-    for (const w of taken) w.ref();
-    return taken;
-  }
-
-  /** A thread whose run ended cleanly comes back. */
-  give(w: Worker): void {
-    if (this.#closed) {
-      void w.terminate();
-      return;
-    }
-    w.unref();
-    this.#idle.push(w);
+  constructor() {
+    pools.set(this, { idle: [], closed: false });
   }
 
   /** Idle threads now. */
   get idle(): number {
-    return this.#idle.length;
+    return poolState(this).idle.length;
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    await Promise.all(this.#idle.splice(0).map((w) => w.terminate()));
+    const state = poolState(this);
+    state.closed = true;
+    await Promise.all(state.idle.splice(0).map((w) => w.terminate()));
   }
+}
+
+/** The pools' threads, out of the class so that its declaration names no Node type. */
+const pools = new WeakMap<VcpuThreadPool, { idle: Worker[]; closed: boolean }>();
+const poolState = (pool: VcpuThreadPool) => pools.get(pool)!;
+
+/** `n` threads for a run: idle ones first, new ones for the rest. */
+function takeThreads(pool: VcpuThreadPool, n: number): Worker[] {
+  const state = poolState(pool);
+  if (state.closed) throw new ThreadedHostError('the vCPU thread pool is closed');
+  const taken = state.idle.splice(0, n);
+  while (taken.length < n) taken.push(new Worker(vcpuWorkerUrl(), { workerData: { pooled: true } }));
+  for (const w of taken) w.ref();
+  return taken;
+}
+
+/** A thread whose run ended cleanly comes back (or ends, when the pool was closed meanwhile). */
+function giveThread(pool: VcpuThreadPool, w: Worker): void {
+  const state = poolState(pool);
+  if (state.closed) {
+    void w.terminate();
+    return;
+  }
+  w.unref();
+  state.idle.push(w);
 }
 
 /**
@@ -105,7 +113,7 @@ export class VcpuThreads {
       isolation: vm.partition.extensionState(ISOLATION_STATE)?.shared,
     });
     const url = pool === undefined ? vcpuWorkerUrl() : undefined;
-    const pooled = pool?.take(host.vcpus);
+    const pooled = pool === undefined ? undefined : takeThreads(pool, host.vcpus);
     for (let vp = 0; vp < host.vcpus; vp++) {
       const w = pooled?.[vp] ?? new Worker(url!, { workerData: data(vp) });
       this.#workers.push(w);
@@ -160,7 +168,7 @@ export class VcpuThreads {
     const pool = this.#pool;
     await Promise.all(
       this.#workers.map(async (w, i) => {
-        if (pool !== undefined && clean[i]) pool.give(w);
+        if (pool !== undefined && clean[i]) giveThread(pool, w);
         else await w.terminate();
       }),
     );
