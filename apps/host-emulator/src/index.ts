@@ -52,7 +52,7 @@ export {
   ThreadedHostError,
 } from './threaded/run-api.js';
 export type { RunSchedule } from './threaded/scheduler.js';
-export { VcpuThreadPool } from './threaded/workers.js';
+export { VcpuThreadPool } from './threaded/thread-pool.js';
 export {
   type ChromeTrace,
   type CompleteEvent,

@@ -6,7 +6,7 @@
  */
 import { runGuest } from '../threaded/run.js';
 import type { RunFailure, RunResult } from '../threaded/run-api.js';
-import type { VcpuThreadPool } from '../threaded/workers.js';
+import type { VcpuThreadPool } from '../threaded/thread-pool.js';
 import type { Vm } from '../vm.js';
 import { classifyRun, type FailureClass, type RunDiagnostic, type RunVerdict } from './classify.js';
 import { replayStrategy } from './record.js';

@@ -18,7 +18,7 @@ import {
   UsageError,
   type VmRequest,
 } from '../run-inputs.js';
-import { VcpuThreadPool } from '../threaded/workers.js';
+import { VcpuThreadPool } from '../threaded/thread-pool.js';
 import { toChromeTrace } from '../trace/chrome.js';
 import { createProgress } from '../trace/progress.js';
 import { TraceWriteError, writeFileAtomically, writeTraceFile } from '../trace/write.js';

@@ -5,7 +5,7 @@
 import type { ScheduleStrategy } from '../explore/strategy.js';
 import type { RunEvent } from '../trace/events.js';
 import type { RunSchedule } from './scheduler.js';
-import type { VcpuThreadPool } from './workers.js';
+import type { VcpuThreadPool } from './thread-pool.js';
 
 /** How to run a guest program on vCPU threads. */
 export interface RunGuestOptions {
@@ -88,7 +88,4 @@ export interface RunResult {
   readonly schedule?: RunSchedule;
 }
 
-/** Raised when the threaded host itself breaks; carries what it knew. */
-export class ThreadedHostError extends Error {
-  override readonly name = 'ThreadedHostError';
-}
+export { ThreadedHostError } from './host-error.js';

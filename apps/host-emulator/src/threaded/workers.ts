@@ -3,14 +3,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ISOLATION_STATE } from '@pvlab/isolation/host';
 import type { ThreadedHost } from './host.js';
-import { ThreadedHostError } from './run-api.js';
+import { ThreadedHostError } from './host-error.js';
+import { poolState, type VcpuThreadPool } from './thread-pool.js';
 import type { CompiledWasmGuest, VcpuWorkerData } from './vcpu-worker.js';
 
 /** How long a run's end waits for the vCPU threads to exit on their own before it stops them. */
 const EXIT_GRACE_MS = 1000;
 
 /** Where the bundled vCPU worker is: beside this module in `dist`, or in `dist` when run from `src`. */
-function vcpuWorkerUrl(): URL {
+export function vcpuWorkerUrl(): URL {
   for (const rel of ['./vcpu.mjs', '../vcpu.mjs', '../../dist/vcpu.mjs']) {
     const url = new URL(rel, import.meta.url);
     if (existsSync(fileURLToPath(url))) return url;
@@ -20,46 +21,11 @@ function vcpuWorkerUrl(): URL {
   );
 }
 
-/** The guest as a URL (a path, a `file:` string or a URL). */
-export function guestUrl(guest: string | URL): string {
-  if (guest instanceof URL) return guest.href;
-  return guest.startsWith('file:') ? guest : pathToFileURL(guest).href;
-}
-
-/**
- * vCPU threads kept between runs: a campaign of many short runs pays a thread's start-up (~25 ms)
- * once, not per run. A run takes threads, posts each its `VcpuWorkerData`, and gives them back
- * once they answered that the run ended; a thread that crashed, exited or had to be stopped is
- * dropped. A JavaScript guest's module is imported once per thread and stays loaded: its
- * module-level state carries from one run to the next (keep a run's state inside the program).
- * `close()` ends every thread; an idle pool does not keep the process alive.
- */
-export class VcpuThreadPool {
-  constructor() {
-    pools.set(this, { idle: [], closed: false });
-  }
-
-  /** Idle threads now. */
-  get idle(): number {
-    return poolState(this).idle.length;
-  }
-
-  async close(): Promise<void> {
-    const state = poolState(this);
-    state.closed = true;
-    await Promise.all(state.idle.splice(0).map((w) => w.terminate()));
-  }
-}
-
-/** The pools' threads, out of the class so that its declaration names no Node type. */
-const pools = new WeakMap<VcpuThreadPool, { idle: Worker[]; closed: boolean }>();
-const poolState = (pool: VcpuThreadPool) => pools.get(pool)!;
-
 /** `n` threads for a run: idle ones first, new ones for the rest. */
 function takeThreads(pool: VcpuThreadPool, n: number): Worker[] {
   const state = poolState(pool);
   if (state.closed) throw new ThreadedHostError('the vCPU thread pool is closed');
-  const taken = state.idle.splice(0, n);
+  const taken = state.idle.splice(0, n) as Worker[];
   while (taken.length < n) taken.push(new Worker(vcpuWorkerUrl(), { workerData: { pooled: true } }));
   for (const w of taken) w.ref();
   return taken;
@@ -74,6 +40,11 @@ function giveThread(pool: VcpuThreadPool, w: Worker): void {
   }
   w.unref();
   state.idle.push(w);
+}
+/** The guest as a URL (a path, a `file:` string or a URL). */
+export function guestUrl(guest: string | URL): string {
+  if (guest instanceof URL) return guest.href;
+  return guest.startsWith('file:') ? guest : pathToFileURL(guest).href;
 }
 
 /**
