@@ -126,7 +126,7 @@ export async function runPvlabHost(argv: readonly string[], io: CliOutput): Prom
       'seeded runs by the hundred: failures grouped, each shrunk to a schedule with the fewest preemptions, with its trace and a replay command',
     )
     .addOption(vcpusOption(undefined, '(default: 1)'))
-    .addOption(archOption(undefined))
+    .addOption(archOption('x64'))
     .option(
       '--guest <file>',
       'a guest program (.mjs/.js/.ts or a .wasm C guest); the guest-emulator when absent',

@@ -81,7 +81,8 @@ export interface CampaignSettings {
 export function vmFlagsArgv(o: VmRequest): string[] {
   const a: string[] = [];
   if (o.vcpus !== undefined) a.push('--vcpus', String(o.vcpus));
-  if (o.arch !== undefined) a.push('--arch', o.arch);
+  // x64 is run's default too.
+  if (o.arch !== undefined && o.arch !== 'x64') a.push('--arch', o.arch);
   if (o.isolation !== undefined) a.push('--isolation', String(o.isolation));
   if (o.hostileHost !== undefined) a.push('--hostile-host', String(o.hostileHost));
   for (const [name, on] of Object.entries(o.feature ?? {}))
