@@ -139,8 +139,8 @@ export async function exploreCommand(opts: ExploreCommandOptions, io: CommandIo)
   const vcpus = probe.vcpus;
   probe.close();
 
-  let prepared: PreparedGuest | undefined;
-  prepared = guestFile === undefined ? undefined : await prepareGuest(guestFile);
+  const prepared: PreparedGuest | undefined =
+    guestFile === undefined ? undefined : await prepareGuest(guestFile);
   const progress = createProgress({ stream: io.progressStream ?? { isTTY: false, write: () => true } });
   // Every run of the campaign (and the shrinking and the traces after) reuses these threads.
   const threads = new VcpuThreadPool();
