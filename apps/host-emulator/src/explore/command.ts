@@ -171,6 +171,7 @@ export async function exploreCommand(opts: ExploreCommandOptions, io: CommandIo)
     const depth = opts.depth ?? (strategy === 'pct' ? 3 : 1);
     const runsStarted = performance.now();
     const seeds = shardSeeds(range.from, range.to, shard);
+    // Failures so far by group (signature), for the progress line.
     const counts = new Map<string, number>();
     let runsEnded = performance.now();
     const o: CampaignOptions = {
@@ -183,12 +184,14 @@ export async function exploreCommand(opts: ExploreCommandOptions, io: CommandIo)
       shrinkRuns: opts.shrinkRuns ?? DEFAULT_SHRINK_RUNS,
       onRun: (r, done) => {
         if (done === seeds.length) runsEnded = performance.now();
-        if (r.failureClass !== undefined) counts.set(r.failureClass, (counts.get(r.failureClass) ?? 0) + 1);
+        if (r.signature !== undefined) counts.set(r.signature, (counts.get(r.signature) ?? 0) + 1);
         const rate = done / ((performance.now() - runsStarted) / 1000);
-        const failed = [...counts].map(([c, n]) => `${c} ×${n}`).join(', ');
-        progress.update(
-          `${done}/${seeds.length} runs · ${failed || 'no failures'} · ${rate.toFixed(1)} runs/s`,
-        );
+        const failed = [...counts.values()].reduce((a, b) => a + b, 0);
+        const groups =
+          counts.size === 0
+            ? 'no failures'
+            : `${failed} failed in ${counts.size} group${counts.size > 1 ? 's' : ''} (${[...counts.values()].join(', ')})`;
+        progress.update(`${done}/${seeds.length} runs · ${groups} · ${rate.toFixed(1)} runs/s`);
       },
       onShrink: () => progress.update('minimizing failing schedules…'),
     };
