@@ -33,7 +33,8 @@ const scheduleFile: fc.Arbitrary<ScheduleFile> = fc
             fc.string(),
             fc.integer(),
             fc.boolean(),
-            fc.double({ noNaN: true, noDefaultInfinity: true }),
+            // JSON has no −0: it is written as 0, so −0 cannot round-trip and is no input here.
+            fc.double({ noNaN: true, noDefaultInfinity: true }).filter((x) => !Object.is(x, -0)),
           ),
           {
             maxKeys: 4,
