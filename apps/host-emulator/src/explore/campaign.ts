@@ -91,7 +91,7 @@ export interface SeededRun {
 }
 
 /** The strategy seed `seed` runs under. */
-export function strategyFor(
+function strategyFor(
   o: Pick<CampaignOptions, 'strategy' | 'depth' | 'steps'>,
   seed: number,
   vcpus: number,

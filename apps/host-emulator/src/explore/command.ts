@@ -21,16 +21,15 @@ import {
 import { VcpuThreadPool } from '../threaded/thread-pool.js';
 import { toChromeTrace } from '../trace/chrome.js';
 import { createProgress } from '../trace/progress.js';
-import { TraceWriteError, writeFileAtomically, writeTraceFile } from '../trace/write.js';
+import { writeTraceFile } from '../trace/write.js';
 import {
   type CampaignOptions,
   type FailureGroup,
   GuestInputFailure,
-  type RunRecord,
   runCampaign,
   runSeeded,
-  strategyFor,
 } from './campaign.js';
+import { type CampaignSettings, writeCampaignFiles, writeOut } from './files.js';
 import {
   DEFAULT_COUNT,
   DEFAULT_MAX_EXITS,
@@ -42,7 +41,7 @@ import {
 import { replayStrategy } from './record.js';
 import { report, type Written } from './report.js';
 import { encodeScheduleFile, type ScheduleFile } from './schedule-file.js';
-import type { StrategyName } from './strategy.js';
+import { randomStrategy, type StrategyName } from './strategy.js';
 
 /** `pvlab-host explore` options, parsed. */
 export interface ExploreCommandOptions extends VmRequest {
@@ -60,25 +59,8 @@ export interface ExploreCommandOptions extends VmRequest {
   readonly json?: boolean;
 }
 
-/**
- * What every shard of a campaign must share (`campaign.json`; `explore merge` refuses shards
- * that differ in any of it).
- */
-export interface CampaignSettings {
-  readonly vcpus: number;
-  readonly strategy: StrategyName;
-  readonly depth: number;
-  readonly steps: number;
-  readonly guest: string | null;
-  readonly args: Readonly<Record<string, string>>;
-  readonly flags: readonly string[];
-  readonly maxExits: number;
-  readonly shrinkRuns: number;
-  readonly seeds: { readonly from: number; readonly to: number };
-}
-
 /** The flags that made this VM, as `run` takes them: what a replay command must repeat. */
-export function vmFlagsArgv(o: VmRequest): string[] {
+function vmFlagsArgv(o: VmRequest): string[] {
   const a: string[] = [];
   if (o.vcpus !== undefined) a.push('--vcpus', String(o.vcpus));
   // x64 is run's default too.
@@ -103,10 +85,6 @@ function checkOutDir(path: string): string {
   return full;
 }
 
-/** Writes one of explore's files whole, or fails naming it (`TraceWriteError`, exit 2). */
-export const writeOut = (path: string, text: string) =>
-  writeFileAtomically(path, text, 'explore output', TraceWriteError);
-
 /** A replay past the list's end takes the default: trailing −1s say nothing. */
 function withoutTrailingDefaults(choices: readonly number[]): number[] {
   let end = choices.length;
@@ -115,7 +93,7 @@ function withoutTrailingDefaults(choices: readonly number[]): number[] {
 }
 
 /** A group's file stem: the same in every shard and in a merge (a hash of its signature). */
-export const groupStem = (signature: string) =>
+const groupStem = (signature: string) =>
   `group-${createHash('sha256').update(signature).digest('hex').slice(0, 10)}`;
 
 export async function exploreCommand(opts: ExploreCommandOptions, io: CommandIo): Promise<number> {
@@ -161,11 +139,8 @@ export async function exploreCommand(opts: ExploreCommandOptions, io: CommandIo)
         ? (opts.steps ??
           Math.max(
             1,
-            (
-              await runSeeded(base, range.from, () =>
-                strategyFor({ strategy: 'random', depth: 1, steps: 1 }, range.from, vcpus),
-              )
-            ).result.schedule?.choices.length ?? 1,
+            (await runSeeded(base, range.from, () => randomStrategy(range.from))).result.schedule?.choices
+              .length ?? 1,
           ))
         : 1;
     const depth = opts.depth ?? (strategy === 'pct' ? 3 : 1);
@@ -211,11 +186,12 @@ export async function exploreCommand(opts: ExploreCommandOptions, io: CommandIo)
       shrinkRuns: o.shrinkRuns,
       seeds: range,
     };
-    const written = await writeOutputs(o, opts, outDir, runs, groups, settings);
-    writeOut(
-      join(outDir, 'campaign.json'),
-      `${JSON.stringify({ ...settings, shards: [shard], seconds: Math.round(seconds * 1000) / 1000 }, null, 2)}\n`,
-    );
+    const written = await writeGroupFiles(o, opts, outDir, groups, settings);
+    writeCampaignFiles(outDir, runs, groups, written, {
+      ...settings,
+      shards: [shard],
+      seconds: Math.round(seconds * 1000) / 1000,
+    });
     report(io, opts.json === true, {
       runs,
       groups,
@@ -241,16 +217,15 @@ export async function exploreCommand(opts: ExploreCommandOptions, io: CommandIo)
   }
 }
 
-async function writeOutputs(
+/** Each group's schedule file and trace (the shrunk schedule replayed), and its replay command. */
+async function writeGroupFiles(
   o: CampaignOptions,
   opts: ExploreCommandOptions,
   outDir: string,
-  runs: readonly RunRecord[],
   groups: readonly FailureGroup[],
   meta: CampaignSettings,
 ): Promise<Map<string, Written>> {
   mkdirSync(outDir, { recursive: true });
-  writeOut(join(outDir, 'runs.jsonl'), runs.map((r) => `${JSON.stringify(r)}\n`).join(''));
   const written = new Map<string, Written>();
   for (const g of groups) {
     const stem = groupStem(g.signature);
@@ -297,9 +272,5 @@ async function writeOutputs(
       .join(' ');
     written.set(g.signature, { schedule: schedulePath, trace: tracePath, replay });
   }
-  writeOut(
-    join(outDir, 'groups.jsonl'),
-    groups.map((g) => `${JSON.stringify({ ...g, files: written.get(g.signature) })}\n`).join(''),
-  );
   return written;
 }

@@ -9,11 +9,9 @@ import { basename, join, resolve } from 'node:path';
 import { type CommandIo, ExitCode } from '../run-command.js';
 import { UsageError } from '../run-inputs.js';
 import type { FailureGroup, RunRecord } from './campaign.js';
-import { type CampaignSettings, writeOut } from './command.js';
+import { type CampaignFile, writeCampaignFiles } from './files.js';
 import { report, type Written } from './report.js';
 
-type Shard = { index: number; count: number };
-type Campaign = CampaignSettings & { shards: Shard[]; seconds: number };
 type GroupLine = FailureGroup & { files?: Written };
 
 function readJson<T>(dir: string, file: string): T {
@@ -44,7 +42,7 @@ function readLines<T>(dir: string, file: string): T[] {
 }
 
 /** The settings without what differs between shards. */
-const shared = (c: Campaign) => JSON.stringify({ ...c, shards: undefined, seconds: undefined });
+const shared = (c: CampaignFile) => JSON.stringify({ ...c, shards: undefined, seconds: undefined });
 
 export async function exploreMerge(
   dirs: readonly string[],
@@ -56,7 +54,7 @@ export async function exploreMerge(
     const dir = resolve(d);
     return {
       dir,
-      campaign: readJson<Campaign>(dir, 'campaign.json'),
+      campaign: readJson<CampaignFile>(dir, 'campaign.json'),
       runs: readLines<RunRecord>(dir, 'runs.jsonl'),
       groups: readLines<GroupLine>(dir, 'groups.jsonl'),
     };
@@ -113,17 +111,9 @@ export async function exploreMerge(
       });
     }
   }
-  writeOut(join(outDir, 'runs.jsonl'), runs.map((r) => `${JSON.stringify(r)}\n`).join(''));
-  writeOut(
-    join(outDir, 'groups.jsonl'),
-    merged.map((g) => `${JSON.stringify({ ...g, files: written.get(g.signature) })}\n`).join(''),
-  );
   const shards = parts.flatMap((p) => p.campaign.shards);
   const seconds = parts.reduce((t, p) => t + p.campaign.seconds, 0);
-  writeOut(
-    join(outDir, 'campaign.json'),
-    `${JSON.stringify({ ...first.campaign, shards, seconds }, null, 2)}\n`,
-  );
+  writeCampaignFiles(outDir, runs, merged, written, { ...first.campaign, shards, seconds });
   const c = first.campaign;
   report(io, opts.json === true, {
     runs,

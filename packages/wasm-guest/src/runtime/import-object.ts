@@ -76,27 +76,22 @@ export function importObject(ctx: VcpuContext): WasmGuestImportFunctions {
     : (cLo, cHi, rdxLo, rdxHi, r8Lo, r8Hi) =>
         cpu.hypercall(join(cLo, cHi), join(rdxLo, rdxHi), join(r8Lo, r8Hi));
 
+  // The memory and the fast form are the same VMCALL: with the fast bit in the control RDX and
+  // R8 are the input, the XMM registers keep what they held, as on hardware; RAX is all the C
+  // caller gets back.
+  const vmcallImport: Vmcall = (cLo, cHi, rdxLo, rdxHi, r8Lo, r8Hi) => {
+    try {
+      const r = vmcall(cLo, cHi, rdxLo, rdxHi, r8Lo, r8Hi);
+      ctx.afterExit();
+      return r;
+    } catch (e) {
+      throw atImport(e);
+    }
+  };
+
   return {
-    hypercall(cLo, cHi, inLo, inHi, outLo, outHi) {
-      try {
-        const r = vmcall(cLo, cHi, inLo, inHi, outLo, outHi);
-        ctx.afterExit();
-        return r;
-      } catch (e) {
-        throw atImport(e);
-      }
-    },
-    hypercall_fast(cLo, cHi, rdxLo, rdxHi, r8Lo, r8Hi) {
-      try {
-        // VMCALL with the fast bit in the control: RDX and R8 are the input, the XMM registers
-        // keep what they held, as on hardware; RAX is all the C caller gets back.
-        const r = vmcall(cLo, cHi, rdxLo, rdxHi, r8Lo, r8Hi);
-        ctx.afterExit();
-        return r;
-      } catch (e) {
-        throw atImport(e);
-      }
-    },
+    hypercall: vmcallImport,
+    hypercall_fast: vmcallImport,
     hypercall_xmm(control, regsPtr, inCount) {
       try {
         if (!(inCount >= 0 && inCount <= FAST_REGISTER_SLOTS)) {
